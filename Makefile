@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: GPL-2.0
+# zsync-k top-level build.
+#
+#   make deps            install every Debian package the project needs (idempotent)
+#   make                 module (for KDIR), library, tools, selftests
+#   make demo            boot a VM with the module loaded and run the demo
+#   make check           all tests on every available kernel (KERNEL=6.1|6.12|debug picks one)
+#   make bench           benchmarks in a VM
+#   make C=1             also run sparse over the module
+#   make checkpatch      run checkpatch.pl over the kernel sources
+
+BUILD   ?= $(CURDIR)/build
+SHARED  ?= $(CURDIR)/../shared
+# The target kernel is Debian's 6.1 (the headers linux-headers-amd64 points
+# at), never the kernel this machine happens to run.
+KVER_61 := $(shell dpkg-query -W -f='$${Depends}' linux-headers-amd64 2>/dev/null | \
+	     sed -n 's/.*linux-headers-\([^ ,]*\).*/\1/p')
+KDIR    ?= /usr/src/linux-headers-$(KVER_61)
+KERNEL  ?=
+C       ?= 0
+
+CC      := gcc
+AR      := ar
+USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
+	       -I$(CURDIR)/uapi -I$(CURDIR)/lib/include
+export BUILD SHARED KVER_61 CC AR USER_CFLAGS
+
+.PHONY: all deps module lib tools selftests demo check bench checkpatch sparse clean
+
+all: module lib tools selftests
+
+deps:
+	@tools/testing/deps.sh
+
+module:
+	@test -d "$(KDIR)" || { echo "make: KDIR=$(KDIR) does not exist; run 'make deps' or set KDIR" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) C=$(C) W=1 modules
+
+lib:
+	$(MAKE) -f lib/lib.mk
+
+tools: lib
+	$(MAKE) -f tools/tools.mk
+
+selftests: lib
+	$(MAKE) -f selftests/selftests.mk
+
+demo: all
+	tools/testing/vm-run.sh --kernel $(or $(KERNEL),6.1) --demo
+
+check: lib tools selftests
+	tools/testing/check.sh $(KERNEL)
+
+bench: lib tools
+	tools/testing/vm-run.sh --kernel $(or $(KERNEL),6.1) --bench
+
+checkpatch:
+	@tools/testing/checkpatch.sh
+
+sparse:
+	$(MAKE) module C=2
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf $(BUILD)

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zsync-k: kernel-space async rings.  Module init/exit, module parameters
+ * and the /dev/zsync misc device.
+ *
+ * Each open of /dev/zsync is one ring; the file owns it.  The misc device's
+ * file_operations carry THIS_MODULE, so the module cannot be unloaded while
+ * any ring file is open.
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/miscdevice.h>
+#include <linux/fs.h>
+#include <linux/poll.h>
+#include <linux/seq_file.h>
+#include <linux/log2.h>
+#include <linux/rcupdate.h>
+#include "zsync.h"
+
+#define ZSYNC_ENTRIES_CAP	32768U
+
+unsigned int zsync_max_entries = 4096;
+module_param_named(max_entries, zsync_max_entries, uint, 0444);
+MODULE_PARM_DESC(max_entries, "Largest SQ ring a process may set up (power of two, <= 32768)");
+
+unsigned int zsync_max_overflow = 65536;
+module_param_named(max_overflow, zsync_max_overflow, uint, 0444);
+MODULE_PARM_DESC(max_overflow, "Largest per-ring CQ overflow backlog before submission gets -EBUSY");
+
+unsigned int zsync_max_inflight = 65536;
+module_param_named(max_inflight, zsync_max_inflight, uint, 0444);
+MODULE_PARM_DESC(max_inflight, "Most requests one ring may have in flight before submission gets -EBUSY");
+
+static int zsync_open(struct inode *inode, struct file *file)
+{
+	struct zsync_ring *ring = zsync_ring_alloc();
+
+	if (!ring)
+		return -ENOMEM;
+	file->private_data = ring;
+	return nonseekable_open(inode, file);
+}
+
+static int zsync_release(struct inode *inode, struct file *file)
+{
+	zsync_ring_release(file->private_data);
+	return 0;
+}
+
+static long zsync_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct zsync_ring *ring = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case ZSYNC_IOC_SETUP:
+		return zsync_ring_setup(ring, uarg);
+	case ZSYNC_IOC_ENTER:
+		return zsync_ring_enter(ring, uarg);
+	case ZSYNC_IOC_REGISTER_EVENTFD:
+		return zsync_ring_register_eventfd(ring, uarg);
+	case ZSYNC_IOC_UNREGISTER_EVENTFD:
+		return zsync_ring_unregister_eventfd(ring);
+	case ZSYNC_IOC_RESTRICT:
+		return zsync_ring_restrict(ring, uarg);
+	case ZSYNC_IOC_ENABLE:
+		return zsync_ring_enable(ring);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int zsync_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return zsync_ring_mmap(file->private_data, vma);
+}
+
+static __poll_t zsync_poll(struct file *file, struct poll_table_struct *wait)
+{
+	struct zsync_ring *ring = file->private_data;
+
+	poll_wait(file, &ring->cq_wait, wait);
+	return zsync_ring_poll_mask(ring);
+}
+
+static void zsync_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	zsync_ring_show_fdinfo(file->private_data, m);
+}
+
+static const struct file_operations zsync_fops = {
+	.owner		= THIS_MODULE,
+	.open		= zsync_open,
+	.release	= zsync_release,
+	.unlocked_ioctl	= zsync_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= zsync_mmap,
+	.poll		= zsync_poll,
+	.show_fdinfo	= zsync_show_fdinfo,
+};
+
+static struct miscdevice zsync_miscdev = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "zsync",
+	.fops	= &zsync_fops,
+	.mode	= 0666,
+};
+
+static void zsync_params_sanitize(void)
+{
+	zsync_max_entries = clamp(zsync_max_entries, 1U, ZSYNC_ENTRIES_CAP);
+	zsync_max_entries = rounddown_pow_of_two(zsync_max_entries);
+	zsync_max_overflow = max(zsync_max_overflow, 1U);
+	zsync_max_inflight = max(zsync_max_inflight, 1U);
+}
+
+static int __init zsync_init(void)
+{
+	int ret;
+
+	zsync_params_sanitize();
+	ret = zsync_req_cache_init();
+	if (ret)
+		return ret;
+	ret = misc_register(&zsync_miscdev);
+	if (ret) {
+		zsync_req_cache_exit();
+		return ret;
+	}
+	pr_info("zsync: ABI %d, max_entries %u\n", ZSYNC_ABI_VERSION, zsync_max_entries);
+	return 0;
+}
+
+static void __exit zsync_exit(void)
+{
+	misc_deregister(&zsync_miscdev);
+	/*
+	 * The last request of a ring may have been freed from an hrtimer
+	 * callback that had not returned yet when the ring was released; hard
+	 * irq handlers are RCU readers, so this waits for them to leave.
+	 */
+	synchronize_rcu();
+	zsync_req_cache_exit();
+}
+
+module_init(zsync_init);
+module_exit(zsync_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("zsync-k developers");
+MODULE_DESCRIPTION("zsync-k: per-process submission/completion rings for async kernel ops");
+MODULE_VERSION("0.1");

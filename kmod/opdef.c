@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The single table of zsync ops and the checks every SQE goes through
+ * before its op sees it.
+ */
+#include <linux/kernel.h>
+#include <linux/nospec.h>
+#include "zsync.h"
+
+static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
+	[ZSYNC_OP_NOP] = {
+		.name		= "NOP",
+		.fields		= ZSYNC_FIELD_LEN | ZSYNC_FIELD_OPFLAGS,
+		.prep		= zsync_nop_prep,
+		.issue		= zsync_nop_issue,
+	},
+	[ZSYNC_OP_TIMEOUT] = {
+		.name		= "TIMEOUT",
+		.fields		= ZSYNC_FIELD_ADDR | ZSYNC_FIELD_OFF |
+				  ZSYNC_FIELD_OPFLAGS,
+		.is_timeout	= true,
+		.prep		= zsync_timeout_prep,
+		.issue		= zsync_timeout_issue,
+		.cancel		= zsync_timeout_cancel,
+	},
+	[ZSYNC_OP_LINK_TIMEOUT] = {
+		.name		= "LINK_TIMEOUT",
+		.fields		= ZSYNC_FIELD_ADDR | ZSYNC_FIELD_OPFLAGS,
+		.is_timeout	= true,
+		.prep		= zsync_link_timeout_prep,
+		/* never issued on its own: armed by the request it guards */
+		.cancel		= zsync_link_timeout_cancel,
+	},
+	[ZSYNC_OP_CANCEL] = {
+		.name		= "CANCEL",
+		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR |
+				  ZSYNC_FIELD_OPFLAGS,
+		.prep		= zsync_cancel_prep,
+		.issue		= zsync_cancel_issue,
+	},
+};
+
+/* Returns the op for @opcode, or NULL; safe against speculation. */
+const struct zsync_opdef *zsync_opdef_get(u8 opcode)
+{
+	const struct zsync_opdef *def;
+
+	if (opcode >= ZSYNC_OP_LAST)
+		return NULL;
+	def = &zsync_opdefs[array_index_nospec(opcode, ZSYNC_OP_LAST)];
+	return def->prep ? def : NULL;
+}
+
+/* Fields the op does not read must be zero, so they can gain meaning later. */
+static bool zsync_unused_fields_zero(const struct zsync_sqe *sqe, u32 fields)
+{
+	if (!(fields & ZSYNC_FIELD_FD) && sqe->fd)
+		return false;
+	if (!(fields & ZSYNC_FIELD_OFF) && sqe->off)
+		return false;
+	if (!(fields & ZSYNC_FIELD_ADDR) && sqe->addr)
+		return false;
+	if (!(fields & ZSYNC_FIELD_LEN) && sqe->len)
+		return false;
+	if (!(fields & ZSYNC_FIELD_OPFLAGS) && sqe->op_flags)
+		return false;
+	if (!(fields & ZSYNC_FIELD_ADDR2) && sqe->addr2)
+		return false;
+	return true;
+}
+
+static int zsync_check_restriction(const struct zsync_ring *ring,
+				   const struct zsync_sqe *sqe)
+{
+	if (!ring->restricted)
+		return 0;
+	if (!test_bit(sqe->opcode, ring->allowed_ops))
+		return -EACCES;
+	if (sqe->flags & ~ring->allowed_sqe_flags)
+		return -EACCES;
+	return 0;
+}
+
+/**
+ * zsync_req_prep() - validate a kernel copy of an SQE and prepare @req
+ * @req: the request, with ring, user_data and opcode already set
+ * @sqe: the SQE, already copied out of the shared ring
+ *
+ * Runs in the submitter's context.  Return: 0 or a negative errno that
+ * becomes the request's CQE result.
+ */
+int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
+{
+	const struct zsync_opdef *def;
+	int ret;
+
+	if (sqe->resv0 || sqe->resv[0] || sqe->resv[1])
+		return -EINVAL;
+	if (sqe->flags & ~ZSYNC_SQE_FLAGS_ALL)
+		return -EINVAL;
+	def = zsync_opdef_get(sqe->opcode);
+	if (!def)
+		return -EINVAL;
+	req->def = def;
+	ret = zsync_check_restriction(req->ring, sqe);
+	if (ret)
+		return ret;
+	if (!zsync_unused_fields_zero(sqe, def->fields))
+		return -EINVAL;
+	return def->prep(req, sqe);
+}

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * TIMEOUT and LINK_TIMEOUT.  Both run on a hard-irq hrtimer and post their
+ * CQE from the timer interrupt.
+ *
+ * A TIMEOUT completes with -ETIME when its timer fires, or with 0 once
+ * `count` other CQEs were posted after it was armed.
+ *
+ * A LINK_TIMEOUT guards the request right before it in a chain (the
+ * target): it is armed when the target is armed; if it fires first it
+ * cancels the target, if the target completes first it is cancelled.
+ * Both sides decide under ring->lock, through lt->timeout.target and
+ * target->has_lt, which of them hands the rest of the chain on.
+ */
+#include <linux/kernel.h>
+#include <linux/uaccess.h>
+#include <linux/time64.h>
+#include <linux/ktime.h>
+#include "zsync.h"
+
+static int zsync_timespec_copy(const struct zsync_sqe *sqe, ktime_t *out)
+{
+	struct zsync_timespec uts;
+	struct timespec64 ts;
+
+	if (!sqe->addr)
+		return -EINVAL;
+	/* Copied now: the request never looks at user memory again. */
+	if (copy_from_user(&uts, u64_to_user_ptr(sqe->addr), sizeof(uts)))
+		return -EFAULT;
+	ts.tv_sec = uts.tv_sec;
+	ts.tv_nsec = uts.tv_nsec;
+	if (!timespec64_valid(&ts))
+		return -EINVAL;
+	*out = timespec64_to_ktime(ts);
+	return 0;
+}
+
+static int zsync_timer_prep(struct zsync_req *req, const struct zsync_sqe *sqe,
+			    u32 allowed, enum hrtimer_restart (*fire)(struct hrtimer *))
+{
+	struct zsync_timeout *t = &req->timeout;
+	u32 flags = sqe->op_flags;
+	clockid_t clock = CLOCK_MONOTONIC;
+	int ret;
+
+	if (flags & ~allowed)
+		return -EINVAL;
+	if ((flags & ZSYNC_TIMEOUT_BOOTTIME) && (flags & ZSYNC_TIMEOUT_REALTIME))
+		return -EINVAL;
+	if (flags & ZSYNC_TIMEOUT_BOOTTIME)
+		clock = CLOCK_BOOTTIME;
+	else if (flags & ZSYNC_TIMEOUT_REALTIME)
+		clock = CLOCK_REALTIME;
+	ret = zsync_timespec_copy(sqe, &t->expires);
+	if (ret)
+		return ret;
+	t->flags = flags;
+	t->mode = (flags & ZSYNC_TIMEOUT_ABS) ? HRTIMER_MODE_ABS_HARD : HRTIMER_MODE_REL_HARD;
+	INIT_LIST_HEAD(&t->count_node);
+	hrtimer_init(&t->timer, clock, t->mode);
+	t->timer.function = fire;
+	return 0;
+}
+
+/* Caller holds ring->lock. */
+static void zsync_count_timeout_del(struct zsync_req *req)
+{
+	struct zsync_timeout *t = &req->timeout;
+
+	if (list_empty(&t->count_node))
+		return;
+	list_del_init(&t->count_node);
+	WRITE_ONCE(req->ring->nr_count_timeouts, req->ring->nr_count_timeouts - 1);
+}
+
+static enum hrtimer_restart zsync_timeout_fire(struct hrtimer *timer)
+{
+	struct zsync_req *req = container_of(timer, struct zsync_req, timeout.timer);
+	struct zsync_ring *ring = req->ring;
+	unsigned long flags;
+
+	spin_lock_irqsave(&ring->lock, flags);
+	list_del_init(&req->inflight);
+	zsync_count_timeout_del(req);
+	spin_unlock_irqrestore(&ring->lock, flags);
+	zsync_req_complete(req, -ETIME);
+	return HRTIMER_NORESTART;
+}
+
+int zsync_timeout_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
+{
+	if (sqe->off > U32_MAX)
+		return -EINVAL;
+	req->timeout.count = sqe->off;
+	return zsync_timer_prep(req, sqe, ZSYNC_TIMEOUT_FLAGS_ALL, zsync_timeout_fire);
+}
+
+enum zsync_issue_ret zsync_timeout_issue(struct zsync_req *req)
+{
+	struct zsync_timeout *t = &req->timeout;
+	struct zsync_ring *ring = req->ring;
+	unsigned long flags;
+
+	spin_lock_irqsave(&ring->lock, flags);
+	list_add_tail(&req->inflight, &ring->inflight);
+	if (t->count) {
+		t->target_seq = READ_ONCE(ring->cq_seq) + t->count;
+		list_add_tail(&t->count_node, &ring->count_timeouts);
+		WRITE_ONCE(ring->nr_count_timeouts, ring->nr_count_timeouts + 1);
+	}
+	hrtimer_start(&t->timer, t->expires, t->mode);
+	spin_unlock_irqrestore(&ring->lock, flags);
+	/* A CQE posted while we armed may already have met the count. */
+	if (t->count)
+		zsync_flush_count_timeouts(ring);
+	return ZSYNC_ISSUE_ARMED;
+}
+
+int zsync_timeout_cancel(struct zsync_req *req)
+{
+	if (hrtimer_try_to_cancel(&req->timeout.timer) < 0)
+		return -EALREADY;
+	zsync_count_timeout_del(req);
+	return 0;
+}
+
+/**
+ * zsync_flush_count_timeouts() - complete TIMEOUTs whose count was reached
+ * @ring: the ring; any context, ring->lock not held
+ */
+void zsync_flush_count_timeouts(struct zsync_ring *ring)
+{
+	u32 seq = READ_ONCE(ring->cq_seq);
+	struct zsync_timeout *t, *tmp;
+	struct zsync_req *req, *rtmp;
+	unsigned long flags;
+	LIST_HEAD(done);
+
+	spin_lock_irqsave(&ring->lock, flags);
+	list_for_each_entry_safe(t, tmp, &ring->count_timeouts, count_node) {
+		if ((s32)(seq - t->target_seq) < 0)
+			continue;
+		/* Firing right now: it completes itself with -ETIME. */
+		if (hrtimer_try_to_cancel(&t->timer) < 0)
+			continue;
+		req = container_of(t, struct zsync_req, timeout);
+		zsync_count_timeout_del(req);
+		list_move_tail(&req->inflight, &done);
+	}
+	spin_unlock_irqrestore(&ring->lock, flags);
+
+	list_for_each_entry_safe(req, rtmp, &done, inflight) {
+		list_del_init(&req->inflight);
+		zsync_req_complete(req, 0);
+	}
+}
+
+/* ---- LINK_TIMEOUT ------------------------------------------------------- */
+
+/* Caller holds ring->lock: gives the chain after @lt back to its target. */
+static void zsync_link_timeout_unhook(struct zsync_req *lt, struct zsync_req *target)
+{
+	target->has_lt = false;
+	target->link = lt->link;
+	lt->link = NULL;
+	lt->timeout.target = NULL;
+}
+
+static enum hrtimer_restart zsync_link_timeout_fire(struct hrtimer *timer)
+{
+	struct zsync_req *lt = container_of(timer, struct zsync_req, timeout.timer);
+	struct zsync_ring *ring = lt->ring;
+	struct zsync_req *target;
+	bool cancelled = false;
+	unsigned long flags;
+
+	spin_lock_irqsave(&ring->lock, flags);
+	list_del_init(&lt->inflight);
+	target = lt->timeout.target;
+	if (target) {
+		zsync_link_timeout_unhook(lt, target);
+		cancelled = !zsync_cancel_locked(target);
+	}
+	spin_unlock_irqrestore(&ring->lock, flags);
+
+	if (cancelled)
+		zsync_req_complete(target, -ECANCELED);
+	/* No target left: it completed first, so this timeout did not fire for it. */
+	zsync_req_complete(lt, target ? -ETIME : -ECANCELED);
+	return HRTIMER_NORESTART;
+}
+
+int zsync_link_timeout_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
+{
+	return zsync_timer_prep(req, sqe, ZSYNC_TIMEOUT_ABS | ZSYNC_TIMEOUT_BOOTTIME |
+				ZSYNC_TIMEOUT_REALTIME, zsync_link_timeout_fire);
+}
+
+int zsync_link_timeout_cancel(struct zsync_req *lt)
+{
+	if (hrtimer_try_to_cancel(&lt->timeout.timer) < 0)
+		return -EALREADY;
+	if (lt->timeout.target)
+		zsync_link_timeout_unhook(lt, lt->timeout.target);
+	return 0;
+}
+
+/**
+ * zsync_link_timeout_attach() - make @lt guard @target at submission
+ * @target: the previous SQE of the chain, or NULL if there is none
+ * @lt: a prepared LINK_TIMEOUT request
+ *
+ * Return: 0, or -EINVAL if there is nothing for @lt to guard.
+ */
+int zsync_link_timeout_attach(struct zsync_req *target, struct zsync_req *lt)
+{
+	if (!target || target->opcode == ZSYNC_OP_LINK_TIMEOUT || target->lt_attached)
+		return -EINVAL;
+	target->lt_attached = true;
+	target->has_lt = true;
+	lt->timeout.target = target;
+	return 0;
+}
+
+/**
+ * zsync_link_timeout_arm() - start the guard of a request that just armed
+ * @target: the request; the caller holds a reference to it
+ */
+void zsync_link_timeout_arm(struct zsync_req *target)
+{
+	struct zsync_ring *ring = target->ring;
+	struct zsync_timeout *t;
+	unsigned long flags;
+
+	if (!target->lt_attached)
+		return;
+	spin_lock_irqsave(&ring->lock, flags);
+	/* Still guarded, i.e. the target has not completed meanwhile. */
+	if (target->has_lt) {
+		t = &target->link->timeout;
+		t->armed = true;
+		list_add_tail(&target->link->inflight, &ring->inflight);
+		hrtimer_start(&t->timer, t->expires, t->mode);
+	}
+	spin_unlock_irqrestore(&ring->lock, flags);
+}
+
+/**
+ * zsync_link_timeout_detach() - unhook the guard of a completing request
+ * @req: the completing request
+ * @owned_lt: set to the guard if the caller must now complete it (with
+ *	-ECANCELED), else NULL
+ *
+ * Return: the next request of @req's chain, the guard skipped, or NULL.
+ */
+struct zsync_req *zsync_link_timeout_detach(struct zsync_req *req,
+					    struct zsync_req **owned_lt)
+{
+	struct zsync_ring *ring = req->ring;
+	struct zsync_req *lt, *next;
+	unsigned long flags;
+
+	*owned_lt = NULL;
+	if (!req->lt_attached) {
+		next = req->link;
+		req->link = NULL;
+		return next;
+	}
+	spin_lock_irqsave(&ring->lock, flags);
+	if (req->has_lt) {
+		lt = req->link;
+		zsync_link_timeout_unhook(lt, req);
+		/* If it is firing right now it sees no target and ends itself. */
+		if (!lt->timeout.armed || hrtimer_try_to_cancel(&lt->timeout.timer) >= 0) {
+			list_del_init(&lt->inflight);
+			*owned_lt = lt;
+		}
+	}
+	next = req->link;
+	req->link = NULL;
+	spin_unlock_irqrestore(&ring->lock, flags);
+	return next;
+}

@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Requests: allocation, submission of SQEs, linked chains, completion and
+ * cancellation lookup.
+ *
+ * Ownership rule: a request is completed exactly once, by whoever takes it
+ * off ring->inflight under ring->lock (the op's own completion path or a
+ * canceller), or synchronously by the submitter when issue() says DONE.
+ * References (req->refs) only keep the memory alive; they never decide who
+ * completes.
+ */
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/sched.h>
+#include "zsync.h"
+
+static struct kmem_cache *zsync_req_cachep;
+
+int zsync_req_cache_init(void)
+{
+	zsync_req_cachep = KMEM_CACHE(zsync_req, SLAB_HWCACHE_ALIGN | SLAB_ACCOUNT);
+	return zsync_req_cachep ? 0 : -ENOMEM;
+}
+
+void zsync_req_cache_exit(void)
+{
+	kmem_cache_destroy(zsync_req_cachep);
+}
+
+static struct zsync_req *zsync_req_alloc(struct zsync_ring *ring)
+{
+	struct zsync_req *req;
+
+	/* Charged to the submitter's memory cgroup. */
+	req = kmem_cache_zalloc(zsync_req_cachep, GFP_KERNEL_ACCOUNT);
+	if (!req)
+		return NULL;
+	req->ring = ring;
+	req->fd = -1;
+	refcount_set(&req->refs, 1);
+	INIT_LIST_HEAD(&req->inflight);
+	INIT_LIST_HEAD(&req->ovf_node);
+	refcount_inc(&ring->refs);
+	atomic_inc(&ring->nr_live);
+	return req;
+}
+
+void zsync_req_get(struct zsync_req *req)
+{
+	refcount_inc(&req->refs);
+}
+
+/* Any context.  After the last put the ring may be gone: touch nothing. */
+void zsync_req_put(struct zsync_req *req)
+{
+	struct zsync_ring *ring = req->ring;
+
+	if (!refcount_dec_and_test(&req->refs))
+		return;
+	kmem_cache_free(zsync_req_cachep, req);
+	zsync_ring_put(ring);
+}
+
+static bool zsync_req_is_timeout(const struct zsync_req *req)
+{
+	return req->def && req->def->is_timeout;
+}
+
+/* A chain goes on after @req only if it succeeded. */
+static bool zsync_res_breaks_link(const struct zsync_req *req, s32 res)
+{
+	if (res >= 0)
+		return false;
+	if (req->opcode == ZSYNC_OP_TIMEOUT && res == -ETIME &&
+	    (req->timeout.flags & ZSYNC_TIMEOUT_ETIME_SUCCESS))
+		return false;
+	return true;
+}
+
+/* Posts the terminal CQE of @req and drops the completion's reference. */
+static void zsync_req_post_and_put(struct zsync_req *req, s32 res)
+{
+	struct zsync_ring *ring = req->ring;
+
+	atomic_dec(&ring->nr_live);
+	zsync_post_cqe(req, res, 0);
+	if (!zsync_req_is_timeout(req) && READ_ONCE(ring->nr_count_timeouts))
+		zsync_flush_count_timeouts(ring);
+	zsync_req_put(req);
+}
+
+/*
+ * Completes every request of a chain that will never run, in chain order:
+ * each with its own prep error if it had one, else with @res.
+ */
+static void zsync_fail_links(struct zsync_req *req, s32 res)
+{
+	while (req) {
+		struct zsync_req *next = req->link;
+
+		req->link = NULL;
+		zsync_req_post_and_put(req, req->failed ? req->res : res);
+		req = next;
+	}
+}
+
+/*
+ * Posts @req's CQE and returns the next request of its chain that should
+ * run now, or NULL.  Never recurses into the next request.
+ */
+static struct zsync_req *zsync_req_finish(struct zsync_req *req, s32 res)
+{
+	bool breaks = zsync_res_breaks_link(req, res);
+	struct zsync_req *lt = NULL, *next;
+
+	next = zsync_link_timeout_detach(req, &lt);
+	zsync_req_post_and_put(req, res);
+	/* The guard's CQE follows the CQE of the request it guarded. */
+	if (lt)
+		zsync_req_post_and_put(lt, -ECANCELED);
+	if (next && breaks) {
+		zsync_fail_links(next, -ECANCELED);
+		return NULL;
+	}
+	return next;
+}
+
+/* Issues @req and, while they complete inline, the requests chained after it. */
+static void zsync_run_chain(struct zsync_req *req)
+{
+	while (req) {
+		struct zsync_ring *ring = req->ring;
+		struct zsync_req *next = NULL;
+
+		if (READ_ONCE(ring->dying)) {
+			zsync_fail_links(req, -ECANCELED);
+			return;
+		}
+		/* An armed request may complete under us: keep it alive. */
+		zsync_req_get(req);
+		if (req->def->issue && req->def->issue(req) == ZSYNC_ISSUE_ARMED)
+			zsync_link_timeout_arm(req);
+		else
+			next = zsync_req_finish(req, req->def->issue ? req->res : -EINVAL);
+		zsync_req_put(req);
+		req = next;
+	}
+}
+
+void zsync_chain_work(struct work_struct *work)
+{
+	struct zsync_ring *ring = container_of(work, struct zsync_ring, chain_work);
+	struct llist_node *list = llist_reverse_order(llist_del_all(&ring->chain_list));
+	struct zsync_req *req, *tmp;
+
+	llist_for_each_entry_safe(req, tmp, list, chain_node)
+		zsync_run_chain(req);
+}
+
+/* Continues a chain from a context that must not issue (hard irq, wakeups). */
+static void zsync_queue_chain(struct zsync_req *next)
+{
+	struct zsync_ring *ring = next->ring;
+
+	if (READ_ONCE(ring->dying)) {
+		zsync_fail_links(next, -ECANCELED);
+		return;
+	}
+	if (llist_add(&next->chain_node, &ring->chain_list))
+		queue_work(system_unbound_wq, &ring->chain_work);
+}
+
+/**
+ * zsync_req_complete() - complete an armed request from any context
+ * @req: a request its op armed and has now taken off ring->inflight
+ * @res: the CQE result
+ *
+ * Posts the CQE (or queues it on the overflow list) and hands the rest of
+ * the chain to the ring's worker.  Safe in hard irq context.
+ */
+void zsync_req_complete(struct zsync_req *req, s32 res)
+{
+	struct zsync_req *next = zsync_req_finish(req, res);
+
+	if (next)
+		zsync_queue_chain(next);
+}
+
+/* Chain being built from consecutive SQEs of one ENTER. */
+struct zsync_chain {
+	struct zsync_req *head;
+	struct zsync_req *last;
+	bool failed;
+};
+
+static void zsync_chain_end(struct zsync_chain *chain)
+{
+	if (!chain->head)
+		return;
+	if (chain->failed)
+		zsync_fail_links(chain->head, -ECANCELED);
+	else
+		zsync_run_chain(chain->head);
+	chain->head = NULL;
+	chain->last = NULL;
+	chain->failed = false;
+}
+
+static int zsync_prep_in_chain(struct zsync_req *req, const struct zsync_sqe *sqe,
+			       struct zsync_chain *chain)
+{
+	int ret = zsync_req_prep(req, sqe);
+
+	if (ret || req->opcode != ZSYNC_OP_LINK_TIMEOUT)
+		return ret;
+	/* A LINK_TIMEOUT guards the SQE right before it, which must link to it. */
+	return zsync_link_timeout_attach(chain->last, req);
+}
+
+static void zsync_submit_one(struct zsync_ring *ring, struct zsync_req *req,
+			     const struct zsync_sqe *sqe, struct zsync_chain *chain)
+{
+	int ret;
+
+	req->user_data = sqe->user_data;
+	req->opcode = sqe->opcode;
+	req->sqe_flags = sqe->flags;
+	ret = zsync_prep_in_chain(req, sqe, chain);
+	if (ret) {
+		req->failed = true;
+		req->res = ret;
+	}
+
+	if (chain->head) {
+		chain->last->link = req;
+		chain->last = req;
+		chain->failed |= req->failed;
+	} else if (sqe->flags & ZSYNC_SQE_LINK) {
+		chain->head = req;
+		chain->last = req;
+		chain->failed = req->failed;
+	} else {
+		/* A lone request: complete its prep error or run it now. */
+		if (req->failed)
+			zsync_req_post_and_put(req, req->res);
+		else
+			zsync_run_chain(req);
+		return;
+	}
+	if (!(sqe->flags & ZSYNC_SQE_LINK))
+		zsync_chain_end(chain);
+}
+
+static int zsync_submit_refused(struct zsync_ring *ring)
+{
+	/* Bounded: past these limits the submitter must reap first. */
+	if (READ_ONCE(ring->nr_overflow) >= ring->overflow_limit)
+		return -EBUSY;
+	if (atomic_read(&ring->nr_live) >= zsync_max_inflight)
+		return -EBUSY;
+	return 0;
+}
+
+/**
+ * zsync_submit_sqes() - consume up to @nr SQEs from the shared SQ ring
+ * @ring: the ring; caller holds ring->submit_lock
+ * @nr: how many the caller asked for
+ *
+ * Every consumed SQE yields exactly one terminal CQE.  A chain still open
+ * at the end of the batch ends there.
+ *
+ * Return: the number consumed, or a negative errno if none was.
+ */
+int zsync_submit_sqes(struct zsync_ring *ring, u32 nr)
+{
+	struct zsync_chain chain = {};
+	u32 tail, avail, consumed = 0;
+	int ret = 0;
+
+	/* The shared tail is hostile: use it only for a clamped count. */
+	tail = smp_load_acquire(&ring->sq->tail);
+	avail = min(tail - ring->sq_head, ring->sq_entries);
+	nr = min(nr, avail);
+
+	while (consumed < nr) {
+		struct zsync_sqe sqe;
+		struct zsync_req *req;
+
+		ret = zsync_submit_refused(ring);
+		if (ret)
+			break;
+		req = zsync_req_alloc(ring);
+		if (!req) {
+			ret = -ENOMEM;
+			break;
+		}
+		/* One read of the shared slot; everything after uses the copy. */
+		memcpy(&sqe, &ring->sqes[ring->sq_head & ring->sq_mask], sizeof(sqe));
+		ring->sq_head++;
+		consumed++;
+		zsync_submit_one(ring, req, &sqe, &chain);
+		cond_resched();
+	}
+	zsync_chain_end(&chain);
+	/* Userspace may reuse the slots once it sees the new head. */
+	smp_store_release(&ring->sq->head, ring->sq_head);
+	return consumed ? consumed : ret;
+}
+
+static bool zsync_cancel_matches(const struct zsync_req *req,
+				 const struct zsync_cancel *c)
+{
+	if (c->flags & ZSYNC_CANCEL_ANY)
+		return true;
+	if (c->flags & ZSYNC_CANCEL_FD)
+		return req->fd >= 0 && req->fd == c->fd;
+	return req->user_data == c->user_data;
+}
+
+/**
+ * zsync_cancel_locked() - stop an armed request
+ * @req: a request on ring->inflight; caller holds ring->lock
+ *
+ * Return: 0 if @req was taken off ring->inflight and the caller must now
+ * complete it, -EALREADY if it is completing by itself.
+ */
+int zsync_cancel_locked(struct zsync_req *req)
+{
+	int ret;
+
+	lockdep_assert_held(&req->ring->lock);
+	if (list_empty(&req->inflight))
+		return -EALREADY;
+	ret = req->def->cancel ? req->def->cancel(req) : -EALREADY;
+	if (!ret)
+		list_del_init(&req->inflight);
+	return ret;
+}
+
+/**
+ * zsync_cancel_match() - cancel armed requests matching @c
+ * @ring: the ring
+ * @c: what to match and how many
+ * @self: the cancelling request, never matched itself
+ *
+ * Return: the number cancelled, -EALREADY if every match was already
+ * completing, -ENOENT if nothing matched.
+ */
+int zsync_cancel_match(struct zsync_ring *ring, const struct zsync_cancel *c,
+		       struct zsync_req *self)
+{
+	struct zsync_req *req, *tmp;
+	unsigned long flags;
+	LIST_HEAD(cancelled);
+	int nr = 0, busy = 0;
+
+	spin_lock_irqsave(&ring->lock, flags);
+	list_for_each_entry_safe(req, tmp, &ring->inflight, inflight) {
+		if (req == self || !zsync_cancel_matches(req, c))
+			continue;
+		if (zsync_cancel_locked(req)) {
+			busy++;
+		} else {
+			list_add_tail(&req->inflight, &cancelled);
+			nr++;
+		}
+		if (!(c->flags & ZSYNC_CANCEL_ALL))
+			break;
+	}
+	spin_unlock_irqrestore(&ring->lock, flags);
+
+	list_for_each_entry_safe(req, tmp, &cancelled, inflight) {
+		list_del_init(&req->inflight);
+		zsync_req_complete(req, -ECANCELED);
+	}
+	if (nr)
+		return nr;
+	return busy ? -EALREADY : -ENOENT;
+}

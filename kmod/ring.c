@@ -1,0 +1,644 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Ring core: setup and mmap of the shared regions, CQE posting with the
+ * overflow list, waiting, ENTER, eventfd notification, restrictions and
+ * teardown.
+ *
+ * The shared memory is hostile: userspace may rewrite any index at any
+ * time.  The kernel keeps its own copies of the indices it produces
+ * (sq_head, cq_tail) and uses the ones userspace produces only to compute
+ * clamped counts.
+ */
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <linux/mm.h>
+#include <linux/uaccess.h>
+#include <linux/sched/signal.h>
+#include <linux/signal.h>
+#include <linux/eventfd.h>
+#include <linux/poll.h>
+#include <linux/seq_file.h>
+#include <linux/log2.h>
+#include <linux/overflow.h>
+#include <linux/hrtimer.h>
+#include <linux/ktime.h>
+#include "zsync.h"
+#include "compat.h"
+
+static bool zsync_ring_ready(const struct zsync_ring *ring)
+{
+	/* Pairs with the store-release in SETUP that publishes the regions. */
+	return smp_load_acquire(&ring->ready);
+}
+
+struct zsync_ring *zsync_ring_alloc(void)
+{
+	struct zsync_ring *ring = kzalloc(sizeof(*ring), GFP_KERNEL_ACCOUNT);
+
+	if (!ring)
+		return NULL;
+	mutex_init(&ring->submit_lock);
+	spin_lock_init(&ring->cq_lock);
+	spin_lock_init(&ring->lock);
+	INIT_LIST_HEAD(&ring->overflow);
+	INIT_LIST_HEAD(&ring->inflight);
+	INIT_LIST_HEAD(&ring->count_timeouts);
+	init_waitqueue_head(&ring->cq_wait);
+	refcount_set(&ring->refs, 1);
+	init_completion(&ring->done);
+	init_llist_head(&ring->chain_list);
+	INIT_WORK(&ring->chain_work, zsync_chain_work);
+	return ring;
+}
+
+void zsync_ring_put(struct zsync_ring *ring)
+{
+	if (refcount_dec_and_test(&ring->refs))
+		complete(&ring->done);
+}
+
+/* ---- setup and mmap ---------------------------------------------------- */
+
+struct zsync_sizes {
+	u32 sq_entries, cq_entries, overflow_limit;
+};
+
+static int zsync_clamp_entries(u32 *entries, u32 max, bool clamp)
+{
+	if (!*entries)
+		return -EINVAL;
+	if (*entries > max) {
+		if (!clamp)
+			return -EINVAL;
+		*entries = max;
+	}
+	*entries = roundup_pow_of_two(*entries);
+	return 0;
+}
+
+static int zsync_params_check(const struct zsync_params *p, struct zsync_sizes *s)
+{
+	bool clamp = p->flags & ZSYNC_SETUP_CLAMP;
+	int ret;
+
+	if (p->flags & ~ZSYNC_SETUP_FLAGS_ALL)
+		return -EINVAL;
+	if (p->resv[0] || p->resv[1] || p->resv[2])
+		return -EINVAL;
+	s->sq_entries = p->sq_entries;
+	ret = zsync_clamp_entries(&s->sq_entries, zsync_max_entries, clamp);
+	if (ret)
+		return ret;
+	if (p->flags & ZSYNC_SETUP_CQSIZE) {
+		s->cq_entries = p->cq_entries;
+		ret = zsync_clamp_entries(&s->cq_entries, 2 * zsync_max_entries, clamp);
+		if (ret)
+			return ret;
+		if (s->cq_entries < s->sq_entries)
+			return -EINVAL;
+	} else {
+		s->cq_entries = 2 * s->sq_entries;
+	}
+	s->overflow_limit = p->overflow_limit ? p->overflow_limit : s->cq_entries;
+	s->overflow_limit = min(s->overflow_limit, zsync_max_overflow);
+	return 0;
+}
+
+/* Zeroed, page-backed and charged to the opener's memory cgroup. */
+static void *zsync_region_alloc(size_t size)
+{
+	return __vmalloc(size, GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+}
+
+static int zsync_regions_alloc(struct zsync_ring *ring, const struct zsync_sizes *s)
+{
+	ring->sq_size = PAGE_ALIGN(sizeof(*ring->sq));
+	ring->cq_size = PAGE_ALIGN(struct_size(ring->cq, cqes, s->cq_entries));
+	ring->sqes_size = PAGE_ALIGN(array_size(s->sq_entries, sizeof(struct zsync_sqe)));
+	ring->sq = zsync_region_alloc(ring->sq_size);
+	ring->cq = zsync_region_alloc(ring->cq_size);
+	ring->sqes = zsync_region_alloc(ring->sqes_size);
+	if (!ring->sq || !ring->cq || !ring->sqes) {
+		vfree(ring->sq);
+		vfree(ring->cq);
+		vfree(ring->sqes);
+		ring->sq = NULL;
+		ring->cq = NULL;
+		ring->sqes = NULL;
+		return -ENOMEM;
+	}
+	ring->sq_entries = s->sq_entries;
+	ring->sq_mask = s->sq_entries - 1;
+	ring->cq_entries = s->cq_entries;
+	ring->cq_mask = s->cq_entries - 1;
+	ring->overflow_limit = s->overflow_limit;
+	ring->sq->ring_mask = ring->sq_mask;
+	ring->sq->ring_entries = ring->sq_entries;
+	ring->cq->ring_mask = ring->cq_mask;
+	ring->cq->ring_entries = ring->cq_entries;
+	return 0;
+}
+
+static void zsync_params_fill(const struct zsync_ring *ring, struct zsync_params *p)
+{
+	p->sq_entries = ring->sq_entries;
+	p->cq_entries = ring->cq_entries;
+	p->overflow_limit = ring->overflow_limit;
+	p->features = ZSYNC_FEAT_NODROP | ZSYNC_FEAT_LINKS | ZSYNC_FEAT_RESTRICT |
+		      ZSYNC_FEAT_EVENTFD;
+	memset(&p->sq_off, 0, sizeof(p->sq_off));
+	p->sq_off.head = offsetof(struct zsync_sq_shared, head);
+	p->sq_off.tail = offsetof(struct zsync_sq_shared, tail);
+	p->sq_off.ring_mask = offsetof(struct zsync_sq_shared, ring_mask);
+	p->sq_off.ring_entries = offsetof(struct zsync_sq_shared, ring_entries);
+	p->sq_off.flags = offsetof(struct zsync_sq_shared, flags);
+	memset(&p->cq_off, 0, sizeof(p->cq_off));
+	p->cq_off.head = offsetof(struct zsync_cq_shared, head);
+	p->cq_off.tail = offsetof(struct zsync_cq_shared, tail);
+	p->cq_off.ring_mask = offsetof(struct zsync_cq_shared, ring_mask);
+	p->cq_off.ring_entries = offsetof(struct zsync_cq_shared, ring_entries);
+	p->cq_off.overflow = offsetof(struct zsync_cq_shared, overflow);
+	p->cq_off.cqes = offsetof(struct zsync_cq_shared, cqes);
+}
+
+static void zsync_regions_free(struct zsync_ring *ring)
+{
+	vfree(ring->sq);
+	vfree(ring->cq);
+	vfree(ring->sqes);
+}
+
+long zsync_ring_setup(struct zsync_ring *ring, void __user *arg)
+{
+	struct zsync_params p;
+	struct zsync_sizes s;
+	long ret;
+
+	if (copy_from_user(&p, arg, sizeof(p)))
+		return -EFAULT;
+	ret = zsync_params_check(&p, &s);
+	if (ret)
+		return ret;
+
+	mutex_lock(&ring->submit_lock);
+	if (ring->ready) {
+		ret = -EBUSY;
+		goto out;
+	}
+	ret = zsync_regions_alloc(ring, &s);
+	if (ret)
+		goto out;
+	zsync_params_fill(ring, &p);
+	if (copy_to_user(arg, &p, sizeof(p))) {
+		zsync_regions_free(ring);
+		ring->sq = NULL;
+		ring->cq = NULL;
+		ring->sqes = NULL;
+		ret = -EFAULT;
+		goto out;
+	}
+	ring->r_disabled = p.flags & ZSYNC_SETUP_R_DISABLED;
+	ring->enabled = !ring->r_disabled;
+	/* mmap and ENTER look at ready without the mutex. */
+	smp_store_release(&ring->ready, true);
+out:
+	mutex_unlock(&ring->submit_lock);
+	return ret;
+}
+
+int zsync_ring_mmap(struct zsync_ring *ring, struct vm_area_struct *vma)
+{
+	unsigned long len = vma->vm_end - vma->vm_start;
+	unsigned long i;
+	size_t size;
+	void *ptr;
+	int ret;
+
+	if (!zsync_ring_ready(ring))
+		return -EBADFD;
+	if (vma->vm_pgoff == ZSYNC_OFF_SQ_RING >> PAGE_SHIFT) {
+		ptr = ring->sq;
+		size = ring->sq_size;
+	} else if (vma->vm_pgoff == ZSYNC_OFF_CQ_RING >> PAGE_SHIFT) {
+		ptr = ring->cq;
+		size = ring->cq_size;
+	} else if (vma->vm_pgoff == ZSYNC_OFF_SQES >> PAGE_SHIFT) {
+		ptr = ring->sqes;
+		size = ring->sqes_size;
+	} else {
+		return -EINVAL;
+	}
+	if (len > size)
+		return -EINVAL;
+
+	zsync_vm_flags_set(vma, VM_DONTEXPAND);
+	for (i = 0; i < len; i += PAGE_SIZE) {
+		ret = vm_insert_page(vma, vma->vm_start + i, vmalloc_to_page(ptr + i));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* ---- completion side --------------------------------------------------- */
+
+/* CQEs userspace has not consumed yet, clamped: its head may be garbage. */
+static u32 zsync_cq_ready(const struct zsync_ring *ring)
+{
+	u32 head = READ_ONCE(ring->cq->head);
+
+	return min(READ_ONCE(ring->cq_tail) - head, ring->cq_entries);
+}
+
+static bool zsync_cq_has_space(const struct zsync_ring *ring)
+{
+	return ring->cq_tail - READ_ONCE(ring->cq->head) < ring->cq_entries;
+}
+
+static void zsync_cq_write(struct zsync_ring *ring, u64 user_data, s32 res, u32 cflags)
+	__must_hold(&ring->cq_lock)
+{
+	struct zsync_cqe *cqe = &ring->cq->cqes[ring->cq_tail & ring->cq_mask];
+
+	cqe->user_data = user_data;
+	cqe->res = res;
+	cqe->flags = cflags;
+	WRITE_ONCE(ring->cq_tail, ring->cq_tail + 1);
+	/* The CQE contents are visible before the tail that publishes them. */
+	smp_store_release(&ring->cq->tail, ring->cq_tail);
+}
+
+static void zsync_set_overflow_flag(struct zsync_ring *ring, bool on)
+	__must_hold(&ring->cq_lock)
+{
+	WRITE_ONCE(ring->sq->flags, on ? ZSYNC_SQ_CQ_OVERFLOW : 0);
+}
+
+static void zsync_cq_notify(struct zsync_ring *ring)
+{
+	struct eventfd_ctx *ev;
+
+	if (wq_has_sleeper(&ring->cq_wait))
+		wake_up(&ring->cq_wait);
+	rcu_read_lock();
+	ev = rcu_dereference(ring->evfd);
+	if (ev)
+		zsync_eventfd_signal(ev);
+	rcu_read_unlock();
+}
+
+/**
+ * zsync_post_cqe() - post a CQE for @req, from any context
+ * @req: the request; it must stay referenced until this returns
+ * @res: the result
+ * @cflags: ZSYNC_CQE_F_* flags
+ *
+ * If the CQ ring is full, or older CQEs already wait, the CQE is kept in
+ * @req itself on the overflow list (no allocation, so this works in hard
+ * irq context) and the request stays alive until the list is flushed.
+ */
+void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags)
+{
+	struct zsync_ring *ring = req->ring;
+	unsigned long flags;
+
+	spin_lock_irqsave(&ring->cq_lock, flags);
+	if (ring->dying) {
+		/* Closing: nobody can read the ring any more. */
+		spin_unlock_irqrestore(&ring->cq_lock, flags);
+		return;
+	}
+	if (!(req->def && req->def->is_timeout))
+		WRITE_ONCE(ring->cq_seq, ring->cq_seq + 1);
+	if (list_empty(&ring->overflow) && zsync_cq_has_space(ring)) {
+		zsync_cq_write(ring, req->user_data, res, cflags);
+	} else {
+		zsync_req_get(req);
+		req->ovf_cqe.user_data = req->user_data;
+		req->ovf_cqe.res = res;
+		req->ovf_cqe.flags = cflags;
+		list_add_tail(&req->ovf_node, &ring->overflow);
+		WRITE_ONCE(ring->nr_overflow, ring->nr_overflow + 1);
+		ring->overflow_total++;
+		WRITE_ONCE(ring->cq->overflow, ring->overflow_total);
+		zsync_set_overflow_flag(ring, true);
+	}
+	spin_unlock_irqrestore(&ring->cq_lock, flags);
+	zsync_cq_notify(ring);
+}
+
+/* Moves overflowed CQEs, oldest first, into the CQ ring while it has room. */
+void zsync_flush_overflow(struct zsync_ring *ring)
+{
+	struct zsync_req *req, *tmp;
+	unsigned long flags;
+	LIST_HEAD(done);
+
+	spin_lock_irqsave(&ring->cq_lock, flags);
+	while (!list_empty(&ring->overflow) && zsync_cq_has_space(ring)) {
+		req = list_first_entry(&ring->overflow, struct zsync_req, ovf_node);
+		zsync_cq_write(ring, req->ovf_cqe.user_data, req->ovf_cqe.res,
+			       req->ovf_cqe.flags);
+		list_move_tail(&req->ovf_node, &done);
+		WRITE_ONCE(ring->nr_overflow, ring->nr_overflow - 1);
+	}
+	if (list_empty(&ring->overflow))
+		zsync_set_overflow_flag(ring, false);
+	spin_unlock_irqrestore(&ring->cq_lock, flags);
+
+	if (list_empty(&done))
+		return;
+	zsync_cq_notify(ring);
+	list_for_each_entry_safe(req, tmp, &done, ovf_node) {
+		list_del_init(&req->ovf_node);
+		zsync_req_put(req);
+	}
+}
+
+/* ---- ENTER ------------------------------------------------------------- */
+
+static int zsync_cq_wait(struct zsync_ring *ring, u32 min_complete, ktime_t *expires)
+{
+	DEFINE_WAIT(wait);
+	int ret = 0;
+
+	/* More than the ring holds could never be satisfied. */
+	min_complete = min(min_complete, ring->cq_entries);
+	for (;;) {
+		if (READ_ONCE(ring->nr_overflow))
+			zsync_flush_overflow(ring);
+		prepare_to_wait(&ring->cq_wait, &wait, TASK_INTERRUPTIBLE);
+		if (zsync_cq_ready(ring) >= min_complete)
+			break;
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		if (expires) {
+			if (!schedule_hrtimeout(expires, HRTIMER_MODE_ABS)) {
+				ret = -ETIME;
+				break;
+			}
+		} else {
+			schedule();
+		}
+	}
+	finish_wait(&ring->cq_wait, &wait);
+	return ret;
+}
+
+struct zsync_wait_args {
+	ktime_t expires;
+	bool has_timeout;
+	bool has_sigmask;
+	sigset_t sigmask;
+};
+
+static int zsync_wait_args_copy(const struct zsync_enter *e, struct zsync_wait_args *w)
+{
+	struct zsync_timespec uts;
+	struct timespec64 ts;
+
+	if (e->timeout) {
+		if (copy_from_user(&uts, u64_to_user_ptr(e->timeout), sizeof(uts)))
+			return -EFAULT;
+		ts.tv_sec = uts.tv_sec;
+		ts.tv_nsec = uts.tv_nsec;
+		if (!timespec64_valid(&ts))
+			return -EINVAL;
+		w->expires = ktime_add_safe(ktime_get(), timespec64_to_ktime(ts));
+		w->has_timeout = true;
+	}
+	if (e->sigmask) {
+		if (e->sigmask_size != sizeof(sigset_t))
+			return -EINVAL;
+		if (copy_from_user(&w->sigmask, u64_to_user_ptr(e->sigmask), sizeof(sigset_t)))
+			return -EFAULT;
+		sigdelsetmask(&w->sigmask, sigmask(SIGKILL) | sigmask(SIGSTOP));
+		w->has_sigmask = true;
+	} else if (e->sigmask_size) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int zsync_enter_wait(struct zsync_ring *ring, u32 min_complete,
+			    struct zsync_wait_args *w)
+{
+	sigset_t old;
+	int ret;
+
+	if (w->has_sigmask)
+		sigprocmask(SIG_SETMASK, &w->sigmask, &old);
+	ret = zsync_cq_wait(ring, min_complete, w->has_timeout ? &w->expires : NULL);
+	if (!w->has_sigmask)
+		return ret;
+	if (ret == -EINTR) {
+		/* As pselect: the handler runs with the caller's mask, then it returns. */
+		current->saved_sigmask = old;
+		set_restore_sigmask();
+	} else {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	return ret;
+}
+
+long zsync_ring_enter(struct zsync_ring *ring, void __user *arg)
+{
+	struct zsync_enter __user *uenter = arg;
+	struct zsync_wait_args w = {};
+	struct zsync_enter e;
+	int submitted = 0, wait_res = 0;
+	int ret;
+
+	if (!zsync_ring_ready(ring))
+		return -EBADFD;
+	if (copy_from_user(&e, uenter, sizeof(e)))
+		return -EFAULT;
+	if ((e.flags & ~ZSYNC_ENTER_FLAGS_ALL) || e.resv[0] || e.resv[1] || e.resv[2])
+		return -EINVAL;
+	if (!READ_ONCE(ring->enabled))
+		return -EBADFD;
+	/* Check every argument before consuming anything. */
+	ret = zsync_wait_args_copy(&e, &w);
+	if (ret)
+		return ret;
+
+	if (e.to_submit) {
+		mutex_lock(&ring->submit_lock);
+		submitted = zsync_submit_sqes(ring, e.to_submit);
+		mutex_unlock(&ring->submit_lock);
+		if (submitted < 0)
+			return submitted;
+	}
+	if (READ_ONCE(ring->nr_overflow))
+		zsync_flush_overflow(ring);
+	if (e.flags & ZSYNC_ENTER_GETEVENTS)
+		wait_res = zsync_enter_wait(ring, e.min_complete, &w);
+	if (put_user(wait_res, &uenter->wait_res) && !submitted)
+		return -EFAULT;
+	return submitted ? submitted : wait_res;
+}
+
+/* ---- eventfd, restrictions --------------------------------------------- */
+
+long zsync_ring_register_eventfd(struct zsync_ring *ring, void __user *arg)
+{
+	struct eventfd_ctx *ctx;
+	s32 fd;
+
+	if (get_user(fd, (s32 __user *)arg))
+		return -EFAULT;
+	ctx = eventfd_ctx_fdget(fd);
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	mutex_lock(&ring->submit_lock);
+	if (rcu_access_pointer(ring->evfd)) {
+		mutex_unlock(&ring->submit_lock);
+		eventfd_ctx_put(ctx);
+		return -EBUSY;
+	}
+	rcu_assign_pointer(ring->evfd, ctx);
+	mutex_unlock(&ring->submit_lock);
+	return 0;
+}
+
+long zsync_ring_unregister_eventfd(struct zsync_ring *ring)
+{
+	struct eventfd_ctx *ctx;
+
+	mutex_lock(&ring->submit_lock);
+	ctx = rcu_dereference_protected(ring->evfd, lockdep_is_held(&ring->submit_lock));
+	RCU_INIT_POINTER(ring->evfd, NULL);
+	mutex_unlock(&ring->submit_lock);
+	if (!ctx)
+		return -ENXIO;
+	/* Posters in irq context may still hold it under rcu_read_lock(). */
+	synchronize_rcu();
+	eventfd_ctx_put(ctx);
+	return 0;
+}
+
+long zsync_ring_restrict(struct zsync_ring *ring, void __user *arg)
+{
+	struct zsync_restriction r;
+	unsigned int i;
+	long ret = 0;
+
+	if (copy_from_user(&r, arg, sizeof(r)))
+		return -EFAULT;
+	if (memchr_inv(r.resv0, 0, sizeof(r.resv0)) || memchr_inv(r.resv, 0, sizeof(r.resv)))
+		return -EINVAL;
+	mutex_lock(&ring->submit_lock);
+	if (!ring->ready || !ring->r_disabled) {
+		ret = ring->ready ? -EBUSY : -EBADFD;
+	} else if (ring->enabled || ring->restricted) {
+		ret = -EBUSY;
+	} else {
+		for (i = 0; i < 256; i++)
+			if (r.allowed_ops[i / 64] & (1ULL << (i % 64)))
+				__set_bit(i, ring->allowed_ops);
+		ring->allowed_sqe_flags = r.allowed_sqe_flags;
+		ring->restricted = true;
+	}
+	mutex_unlock(&ring->submit_lock);
+	return ret;
+}
+
+long zsync_ring_enable(struct zsync_ring *ring)
+{
+	long ret = 0;
+
+	mutex_lock(&ring->submit_lock);
+	if (!ring->ready)
+		ret = -EBADFD;
+	else if (ring->enabled)
+		ret = -EBUSY;
+	else
+		WRITE_ONCE(ring->enabled, true);
+	mutex_unlock(&ring->submit_lock);
+	return ret;
+}
+
+/* ---- poll, fdinfo, release ---------------------------------------------- */
+
+__poll_t zsync_ring_poll_mask(struct zsync_ring *ring)
+{
+	__poll_t mask = 0;
+
+	if (!zsync_ring_ready(ring))
+		return 0;
+	if (zsync_cq_ready(ring) || READ_ONCE(ring->nr_overflow))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (READ_ONCE(ring->sq->tail) - READ_ONCE(ring->sq_head) < ring->sq_entries)
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	return mask;
+}
+
+void zsync_ring_show_fdinfo(struct zsync_ring *ring, struct seq_file *m)
+{
+	if (!zsync_ring_ready(ring)) {
+		seq_puts(m, "setup:\t0\n");
+		return;
+	}
+	seq_puts(m, "setup:\t1\n");
+	seq_printf(m, "sq_entries:\t%u\n", ring->sq_entries);
+	seq_printf(m, "cq_entries:\t%u\n", ring->cq_entries);
+	seq_printf(m, "sq_head:\t%u\n", READ_ONCE(ring->sq_head));
+	seq_printf(m, "sq_tail:\t%u\n", READ_ONCE(ring->sq->tail));
+	seq_printf(m, "cq_head:\t%u\n", READ_ONCE(ring->cq->head));
+	seq_printf(m, "cq_tail:\t%u\n", READ_ONCE(ring->cq_tail));
+	seq_printf(m, "inflight:\t%d\n", atomic_read(&ring->nr_live));
+	seq_printf(m, "overflow:\t%u\n", READ_ONCE(ring->nr_overflow));
+	seq_printf(m, "overflow_total:\t%u\n", READ_ONCE(ring->cq->overflow));
+	seq_printf(m, "overflow_limit:\t%u\n", ring->overflow_limit);
+	seq_printf(m, "enabled:\t%d\n", READ_ONCE(ring->enabled));
+	seq_printf(m, "restricted:\t%d\n", ring->restricted);
+	seq_printf(m, "eventfd:\t%d\n", rcu_access_pointer(ring->evfd) ? 1 : 0);
+}
+
+/* Drops the CQEs nobody will read any more and stops posting new ones. */
+static void zsync_ring_kill(struct zsync_ring *ring)
+{
+	struct zsync_req *req, *tmp;
+	LIST_HEAD(ovf);
+
+	spin_lock_irq(&ring->cq_lock);
+	WRITE_ONCE(ring->dying, true);
+	list_splice_init(&ring->overflow, &ovf);
+	WRITE_ONCE(ring->nr_overflow, 0);
+	spin_unlock_irq(&ring->cq_lock);
+	list_for_each_entry_safe(req, tmp, &ovf, ovf_node) {
+		list_del_init(&req->ovf_node);
+		zsync_req_put(req);
+	}
+}
+
+/**
+ * zsync_ring_release() - tear a ring down on the last close of its file
+ * @ring: the ring
+ *
+ * Cancels everything in flight and waits until every request is gone, so
+ * no timer or work item can run module code after the file is released.
+ */
+void zsync_ring_release(struct zsync_ring *ring)
+{
+	struct zsync_cancel all = { .flags = ZSYNC_CANCEL_ANY | ZSYNC_CANCEL_ALL };
+	struct eventfd_ctx *ctx;
+
+	zsync_ring_kill(ring);
+	/* A chain continuation running now may arm one more request. */
+	flush_work(&ring->chain_work);
+	zsync_cancel_match(ring, &all, NULL);
+	zsync_ring_put(ring);
+	wait_for_completion(&ring->done);
+	flush_work(&ring->chain_work);
+
+	ctx = rcu_dereference_protected(ring->evfd, true);
+	if (ctx)
+		eventfd_ctx_put(ctx);
+	zsync_regions_free(ring);
+	mutex_destroy(&ring->submit_lock);
+	kfree(ring);
+}

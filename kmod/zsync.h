@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * zsync-k internal definitions shared by the ring core and the op families.
+ */
+#ifndef _ZSYNC_INTERNAL_H
+#define _ZSYNC_INTERNAL_H
+
+#include <linux/types.h>
+#include <linux/list.h>
+#include <linux/llist.h>
+#include <linux/spinlock.h>
+#include <linux/mutex.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <linux/hrtimer.h>
+#include <linux/refcount.h>
+#include <linux/completion.h>
+#include <linux/bitmap.h>
+#include <linux/cache.h>
+#include <linux/zsync.h>
+
+struct eventfd_ctx;
+struct seq_file;
+struct zsync_req;
+
+/* Module parameters (main.c). */
+extern unsigned int zsync_max_entries;
+extern unsigned int zsync_max_overflow;
+extern unsigned int zsync_max_inflight;
+
+/*
+ * Shared SQ ring header.  head is written only by the kernel and tail only by
+ * userspace; they live on separate cache lines so the two sides do not
+ * bounce one line between them.
+ */
+struct zsync_sq_shared {
+	u32 head ____cacheline_aligned_in_smp;
+	u32 tail ____cacheline_aligned_in_smp;
+	u32 ring_mask ____cacheline_aligned_in_smp;
+	u32 ring_entries;
+	u32 flags;
+};
+
+/* Shared CQ ring header followed by the CQE array. */
+struct zsync_cq_shared {
+	u32 head ____cacheline_aligned_in_smp;
+	u32 tail ____cacheline_aligned_in_smp;
+	u32 ring_mask ____cacheline_aligned_in_smp;
+	u32 ring_entries;
+	u32 overflow;
+	struct zsync_cqe cqes[] ____cacheline_aligned_in_smp;
+};
+
+struct zsync_ring {
+	/* Serialises SETUP, RESTRICT/ENABLE, eventfd registration and submission. */
+	struct mutex		submit_lock;
+	bool			ready;		/* regions exist (store-release in SETUP) */
+	bool			enabled;	/* ENTER allowed */
+	bool			r_disabled;	/* set up with ZSYNC_SETUP_R_DISABLED */
+	bool			restricted;
+	DECLARE_BITMAP(allowed_ops, 256);
+	u8			allowed_sqe_flags;
+
+	struct zsync_sq_shared	*sq;
+	struct zsync_cq_shared	*cq;
+	struct zsync_sqe	*sqes;
+	size_t			sq_size, cq_size, sqes_size;	/* page-rounded */
+	u32			sq_entries, sq_mask;
+	u32			cq_entries, cq_mask;
+	u32			sq_head;	/* private consumer index */
+
+	/* Completion side; taken from any context, hard irq included. */
+	spinlock_t		cq_lock;
+	u32			cq_tail;	/* private producer index */
+	u32			cq_seq;		/* non-timeout CQEs ever posted */
+	struct list_head	overflow;	/* zsync_req.ovf_node, in order */
+	u32			nr_overflow;
+	u32			overflow_total;
+	u32			overflow_limit;
+	bool			dying;		/* closing: nothing is posted any more */
+	wait_queue_head_t	cq_wait;
+	struct eventfd_ctx __rcu *evfd;
+
+	/* In-flight bookkeeping; taken from any context. */
+	spinlock_t		lock;
+	struct list_head	inflight;	/* armed requests, for cancel */
+	struct list_head	count_timeouts;
+	u32			nr_count_timeouts;
+
+	atomic_t		nr_live;	/* requests without their terminal CQE yet */
+	refcount_t		refs;		/* 1 for the file + 1 per request */
+	struct completion	done;		/* refs reached zero */
+
+	struct llist_head	chain_list;	/* chain continuations from async context */
+	struct work_struct	chain_work;
+};
+
+/* SQE fields an opcode reads; every other field must be zero. */
+#define ZSYNC_FIELD_FD		BIT(0)
+#define ZSYNC_FIELD_OFF		BIT(1)
+#define ZSYNC_FIELD_ADDR	BIT(2)
+#define ZSYNC_FIELD_LEN		BIT(3)
+#define ZSYNC_FIELD_OPFLAGS	BIT(4)
+#define ZSYNC_FIELD_ADDR2	BIT(5)
+
+enum zsync_issue_ret {
+	ZSYNC_ISSUE_DONE,	/* req->res holds the result */
+	ZSYNC_ISSUE_ARMED,	/* the op completes later via zsync_req_complete() */
+};
+
+struct zsync_opdef {
+	const char	*name;
+	u32		fields;		/* ZSYNC_FIELD_* */
+	bool		is_timeout;	/* its CQE does not count for TIMEOUT's count */
+	/* Process context, submitter's identity; copies what it needs from sqe. */
+	int		(*prep)(struct zsync_req *req, const struct zsync_sqe *sqe);
+	enum zsync_issue_ret (*issue)(struct zsync_req *req);
+	/*
+	 * Called with ring->lock held on an armed request, from any context.
+	 * Returns 0 if the op will never complete by itself any more (the
+	 * caller then completes it), -EALREADY if it is completing right now.
+	 */
+	int		(*cancel)(struct zsync_req *req);
+};
+
+struct zsync_timeout {
+	struct hrtimer		timer;
+	ktime_t			expires;
+	enum hrtimer_mode	mode;
+	u32			flags;		/* ZSYNC_TIMEOUT_* */
+	u32			count;
+	u32			target_seq;
+	struct list_head	count_node;	/* ring->count_timeouts */
+	struct zsync_req	*target;	/* LINK_TIMEOUT: the guarded request */
+	bool			armed;
+};
+
+struct zsync_cancel {
+	u64			user_data;
+	s32			fd;
+	u32			flags;
+};
+
+struct zsync_req {
+	struct zsync_ring	*ring;
+	const struct zsync_opdef *def;
+	u64			user_data;
+	u8			opcode;
+	u8			sqe_flags;
+	bool			failed;		/* prep failed: res holds the error */
+	bool			lt_attached;	/* a LINK_TIMEOUT follows (set at prep) */
+	bool			has_lt;		/* link is still that guard (ring->lock) */
+	s32			res;
+	s32			fd;		/* for CANCEL_FD; -1 if the op has none */
+	refcount_t		refs;
+	struct list_head	inflight;	/* ring->inflight while armed */
+	struct zsync_req	*link;		/* next request of the chain */
+	struct llist_node	chain_node;
+	struct list_head	ovf_node;
+	struct zsync_cqe	ovf_cqe;
+	union {
+		struct zsync_timeout	timeout;
+		struct zsync_cancel	cancel;
+	};
+};
+
+/* opdef.c */
+const struct zsync_opdef *zsync_opdef_get(u8 opcode);
+int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+
+/* req.c */
+int zsync_req_cache_init(void);
+void zsync_req_cache_exit(void);
+int zsync_submit_sqes(struct zsync_ring *ring, u32 nr);
+void zsync_req_complete(struct zsync_req *req, s32 res);
+void zsync_req_get(struct zsync_req *req);
+void zsync_req_put(struct zsync_req *req);
+int zsync_cancel_match(struct zsync_ring *ring, const struct zsync_cancel *c,
+		       struct zsync_req *self);
+int zsync_cancel_locked(struct zsync_req *req);
+void zsync_chain_work(struct work_struct *work);
+
+/* ring.c */
+struct zsync_ring *zsync_ring_alloc(void);
+void zsync_ring_release(struct zsync_ring *ring);
+void zsync_ring_put(struct zsync_ring *ring);
+long zsync_ring_setup(struct zsync_ring *ring, void __user *arg);
+long zsync_ring_enter(struct zsync_ring *ring, void __user *arg);
+long zsync_ring_register_eventfd(struct zsync_ring *ring, void __user *arg);
+long zsync_ring_unregister_eventfd(struct zsync_ring *ring);
+long zsync_ring_restrict(struct zsync_ring *ring, void __user *arg);
+long zsync_ring_enable(struct zsync_ring *ring);
+int zsync_ring_mmap(struct zsync_ring *ring, struct vm_area_struct *vma);
+__poll_t zsync_ring_poll_mask(struct zsync_ring *ring);
+void zsync_ring_show_fdinfo(struct zsync_ring *ring, struct seq_file *m);
+void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags);
+void zsync_flush_overflow(struct zsync_ring *ring);
+
+/* ops/timeout.c */
+int zsync_timeout_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_timeout_issue(struct zsync_req *req);
+int zsync_timeout_cancel(struct zsync_req *req);
+int zsync_link_timeout_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+int zsync_link_timeout_cancel(struct zsync_req *req);
+int zsync_link_timeout_attach(struct zsync_req *target, struct zsync_req *lt);
+void zsync_link_timeout_arm(struct zsync_req *target);
+struct zsync_req *zsync_link_timeout_detach(struct zsync_req *target,
+					    struct zsync_req **owned_lt);
+void zsync_flush_count_timeouts(struct zsync_ring *ring);
+
+/* ops/nop.c */
+int zsync_nop_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_nop_issue(struct zsync_req *req);
+
+/* ops/cancel.c */
+int zsync_cancel_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_cancel_issue(struct zsync_req *req);
+
+#endif /* _ZSYNC_INTERNAL_H */

@@ -1,0 +1,511 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zsync-k.h - libzsync-k, userspace access to /dev/zsync rings.
+ *
+ * A ring is one open of /dev/zsync plus three shared mappings: the SQ ring
+ * (indices and flags), the SQE array and the CQ ring (indices and CQEs).
+ * Typical use:
+ *
+ *	struct zk_ring ring;
+ *	struct zsync_sqe *sqe;
+ *	struct zsync_cqe *cqe;
+ *
+ *	if (zk_ring_init(8, &ring, 0) < 0) ...
+ *	sqe = zk_get_sqe(&ring);
+ *	zk_prep_nop(sqe);
+ *	zk_sqe_set_data64(sqe, 42);
+ *	zk_submit_and_wait(&ring, 1);
+ *	zk_wait_cqe(&ring, &cqe);
+ *	... cqe->res, zk_cqe_get_data64(cqe) ...
+ *	zk_cqe_seen(&ring, cqe);
+ *	zk_ring_exit(&ring);
+ *
+ * Every function that can fail returns a negative errno.  The library keeps
+ * no global state and never allocates on the submission/completion path; a
+ * struct zk_ring must not be used by two threads at once without locking.
+ *
+ * The header needs POSIX declarations (sigset_t): compile with _GNU_SOURCE
+ * or _POSIX_C_SOURCE >= 200112L, as -std=c11 alone hides them.
+ * Usable from C11 and C++.
+ */
+#ifndef ZSYNC_K_H
+#define ZSYNC_K_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <signal.h>
+#include <linux/zsync.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Memory ordering.  Ring indices are free-running 32-bit counters shared
+ * with the kernel, which runs concurrently on other CPUs:
+ *  - indices the kernel writes (sq head, cq tail, sq flags) are read with
+ *    an acquire load, so everything the kernel wrote before publishing them
+ *    (the CQE contents; its reads of SQE slots we are about to reuse) is
+ *    ordered before what we do next;
+ *  - indices we write (sq tail, cq head) are stored with release, so our
+ *    SQE contents are complete before the kernel can see the new tail, and
+ *    our reads of CQEs are finished before the kernel may overwrite them.
+ * On x86 these compile to plain moves; the point is to stop the compiler
+ * (and weaker CPUs) from reordering around them.
+ */
+#define zk_load_acquire(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define zk_store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
+/*
+ * struct zk_sq and struct zk_cq are declared at file scope (not nested in
+ * struct zk_ring) so that C++ sees the same names as C.
+ */
+struct zk_sq {
+	unsigned int *khead, *ktail, *kflags;
+	unsigned int mask, entries;
+	unsigned int sqe_head;		/* tail value last published */
+	unsigned int sqe_tail;		/* next slot zk_get_sqe hands out */
+	struct zsync_sqe *sqes;
+	void *ring_ptr;
+	size_t ring_sz;
+	size_t sqes_sz;
+};
+
+struct zk_cq {
+	unsigned int *khead, *ktail, *koverflow;
+	unsigned int mask, entries;
+	struct zsync_cqe *cqes;
+	void *ring_ptr;
+	size_t ring_sz;
+};
+
+struct zk_ring {
+	int fd;
+	unsigned int flags;		/* setup flags (ZSYNC_SETUP_*) */
+	unsigned int features;		/* ZSYNC_FEAT_* */
+	struct zk_sq sq;
+	struct zk_cq cq;
+};
+
+/* ------------------------------------------------------------------ */
+/* Setup and teardown                                                  */
+/* ------------------------------------------------------------------ */
+
+/**
+ * zk_ring_init() - open a ring with @entries SQ entries
+ * @entries: wanted SQ size (rounded up to a power of two by the kernel)
+ * @ring: ring to initialise
+ * @flags: ZSYNC_SETUP_* flags
+ *
+ * Opens $ZSYNC_DEV, or /dev/zsync when unset, sets it up and maps it.
+ * Return: 0, or -errno (-ENOENT when the device node is missing).
+ */
+int zk_ring_init(unsigned int entries, struct zk_ring *ring, unsigned int flags);
+
+/**
+ * zk_ring_init_params() - like zk_ring_init() with full control of setup
+ * @entries: wanted SQ size, overrides @p->sq_entries
+ * @ring: ring to initialise
+ * @p: setup parameters in; granted sizes, features and offsets out
+ *
+ * Return: 0 or -errno.
+ */
+int zk_ring_init_params(unsigned int entries, struct zk_ring *ring,
+			struct zsync_params *p);
+
+/**
+ * zk_ring_init_fd() - set up and map a ring on an already open device fd
+ * @fd: open file of /dev/zsync (O_RDWR)
+ * @ring: ring to initialise
+ * @p: setup parameters in/out, @p->sq_entries included
+ *
+ * On success the ring owns @fd and zk_ring_exit() closes it; on failure
+ * the caller still owns it.  Return: 0 or -errno.
+ */
+int zk_ring_init_fd(int fd, struct zk_ring *ring, struct zsync_params *p);
+
+/**
+ * zk_ring_exit() - unmap and close a ring
+ * @ring: ring set up by zk_ring_init*()
+ *
+ * The kernel cancels whatever is still in flight.
+ */
+void zk_ring_exit(struct zk_ring *ring);
+
+/* ------------------------------------------------------------------ */
+/* Submission                                                          */
+/* ------------------------------------------------------------------ */
+
+/**
+ * zk_sq_space_left() - SQ slots zk_get_sqe() can still hand out
+ * @ring: the ring
+ *
+ * Slots are in use from the kernel's head (what it has consumed) up to
+ * the local tail (what zk_get_sqe() has handed out, submitted or not).
+ */
+static inline unsigned int zk_sq_space_left(const struct zk_ring *ring)
+{
+	unsigned int head = zk_load_acquire(ring->sq.khead);
+
+	return ring->sq.entries - (ring->sq.sqe_tail - head);
+}
+
+/**
+ * zk_get_sqe() - take the next free SQE
+ * @ring: the ring
+ *
+ * Return: a zeroed SQE, or NULL when the SQ is full (submit first).
+ */
+static inline struct zsync_sqe *zk_get_sqe(struct zk_ring *ring)
+{
+	struct zk_sq *sq = &ring->sq;
+	struct zsync_sqe *sqe;
+
+	if (zk_sq_space_left(ring) == 0)
+		return NULL;
+	sqe = &sq->sqes[sq->sqe_tail & sq->mask];
+	sq->sqe_tail++;
+	memset(sqe, 0, sizeof(*sqe));
+	return sqe;
+}
+
+/**
+ * zk_sq_pending() - SQEs published or handed out that the kernel has not
+ * consumed yet
+ * @ring: the ring
+ */
+static inline unsigned int zk_sq_pending(const struct zk_ring *ring)
+{
+	return ring->sq.sqe_tail - zk_load_acquire(ring->sq.khead);
+}
+
+/**
+ * zk_submit() - publish the SQEs taken with zk_get_sqe() and submit them
+ * @ring: the ring
+ *
+ * Also resubmits entries an earlier ENTER left unconsumed (e.g. -EBUSY).
+ * Return: number of SQEs the kernel consumed (0 when none were pending),
+ * or -errno.
+ */
+int zk_submit(struct zk_ring *ring);
+
+/**
+ * zk_submit_and_wait() - zk_submit(), then wait for @wait_nr CQEs
+ * @ring: the ring
+ * @wait_nr: CQEs that must be ready before returning (0: do not wait)
+ *
+ * Return: number of SQEs consumed, or -errno.
+ */
+int zk_submit_and_wait(struct zk_ring *ring, unsigned int wait_nr);
+
+/**
+ * zk_enter() - raw ZSYNC_IOC_ENTER
+ * @ring: the ring
+ * @to_submit: SQEs to consume (must already be published)
+ * @min_complete: CQEs to wait for, with ZSYNC_ENTER_GETEVENTS
+ * @flags: ZSYNC_ENTER_*
+ * @sigmask: signal mask during the wait, or NULL
+ * @ts: relative timeout of the wait, or NULL for none
+ * @wait_res: if not NULL, receives the wait's own outcome (0, -ETIME,
+ *	      -EINTR, ...) as the kernel reported it
+ *
+ * Return: number of SQEs consumed, or -errno (the submission's error, or
+ * the wait's when nothing was consumed).
+ */
+int zk_enter(struct zk_ring *ring, unsigned int to_submit,
+	     unsigned int min_complete, unsigned int flags,
+	     const sigset_t *sigmask, const struct zsync_timespec *ts,
+	     int *wait_res);
+
+/* ------------------------------------------------------------------ */
+/* Completion                                                          */
+/* ------------------------------------------------------------------ */
+
+/**
+ * zk_cq_ready() - CQEs ready to be read
+ * @ring: the ring
+ */
+static inline unsigned int zk_cq_ready(const struct zk_ring *ring)
+{
+	/* Our own head: only we write it, a relaxed load is enough. */
+	unsigned int head = __atomic_load_n(ring->cq.khead, __ATOMIC_RELAXED);
+
+	return zk_load_acquire(ring->cq.ktail) - head;
+}
+
+/**
+ * zk_cq_advance() - hand @nr read CQEs back to the kernel
+ * @ring: the ring
+ * @nr: number of CQEs consumed
+ */
+static inline void zk_cq_advance(struct zk_ring *ring, unsigned int nr)
+{
+	unsigned int head;
+
+	if (!nr)
+		return;
+	head = __atomic_load_n(ring->cq.khead, __ATOMIC_RELAXED);
+	zk_store_release(ring->cq.khead, head + nr);
+}
+
+/**
+ * zk_cqe_seen() - mark the CQE returned by peek/wait as consumed
+ * @ring: the ring
+ * @cqe: the CQE (must be the oldest one, as peek/wait return)
+ */
+static inline void zk_cqe_seen(struct zk_ring *ring, struct zsync_cqe *cqe)
+{
+	if (cqe)
+		zk_cq_advance(ring, 1);
+}
+
+/**
+ * zk_cq_overflowed() - whether CQEs wait in the kernel's overflow list
+ * @ring: the ring
+ *
+ * Any ENTER flushes them into the CQ as space allows; peek and wait do
+ * that for you.
+ */
+static inline bool zk_cq_overflowed(const struct zk_ring *ring)
+{
+	return zk_load_acquire(ring->sq.kflags) & ZSYNC_SQ_CQ_OVERFLOW;
+}
+
+/**
+ * zk_for_each_cqe() - iterate over the ready CQEs without consuming them
+ * @ring: the ring
+ * @head: unsigned int cursor
+ * @cqe: struct zsync_cqe * set to each CQE
+ *
+ * Follow with zk_cq_advance(ring, count).
+ */
+#define zk_for_each_cqe(ring, head, cqe)					\
+	for ((head) = __atomic_load_n((ring)->cq.khead, __ATOMIC_RELAXED);	\
+	     ((cqe) = ((head) != zk_load_acquire((ring)->cq.ktail) ?		\
+		       &(ring)->cq.cqes[(head) & (ring)->cq.mask] : NULL));	\
+	     (head)++)
+
+/**
+ * zk_peek_cqe() - the oldest ready CQE, without blocking
+ * @ring: the ring
+ * @cqe: receives the CQE; release it with zk_cqe_seen()
+ *
+ * Flushes the overflow list (one ENTER) when the CQ is empty and CQEs
+ * wait there.  Return: 0, or -EAGAIN when no CQE is ready.
+ */
+int zk_peek_cqe(struct zk_ring *ring, struct zsync_cqe **cqe);
+
+/**
+ * zk_wait_cqe() - the oldest CQE, blocking until there is one
+ * @ring: the ring
+ * @cqe: receives the CQE; release it with zk_cqe_seen()
+ *
+ * Return: 0 or -errno (-EINTR when a signal interrupted the wait).
+ */
+int zk_wait_cqe(struct zk_ring *ring, struct zsync_cqe **cqe);
+
+/**
+ * zk_wait_cqe_nr() - block until @wait_nr CQEs are ready
+ * @ring: the ring
+ * @cqe: receives the oldest CQE
+ * @wait_nr: CQEs to wait for (0 behaves like zk_peek_cqe())
+ *
+ * Return: 0 or -errno.
+ */
+int zk_wait_cqe_nr(struct zk_ring *ring, struct zsync_cqe **cqe,
+		   unsigned int wait_nr);
+
+/**
+ * zk_wait_cqe_timeout() - zk_wait_cqe() with a relative timeout
+ * @ring: the ring
+ * @cqe: receives the oldest CQE
+ * @ts: relative timeout, NULL to wait forever
+ *
+ * Return: 0, -ETIME when the timeout passed with no CQE, or -errno.
+ */
+int zk_wait_cqe_timeout(struct zk_ring *ring, struct zsync_cqe **cqe,
+			const struct zsync_timespec *ts);
+
+/* ------------------------------------------------------------------ */
+/* Registration and restriction                                        */
+/* ------------------------------------------------------------------ */
+
+/**
+ * zk_register_eventfd() - signal @efd on every CQE posted
+ * @ring: the ring
+ * @efd: eventfd file descriptor
+ *
+ * Return: 0 or -errno.
+ */
+int zk_register_eventfd(struct zk_ring *ring, int efd);
+
+/**
+ * zk_unregister_eventfd() - stop signalling the registered eventfd
+ * @ring: the ring
+ *
+ * Return: 0 or -errno.
+ */
+int zk_unregister_eventfd(struct zk_ring *ring);
+
+/**
+ * zk_restrict() - limit the ops/SQE flags a disabled ring will accept
+ * @ring: ring set up with ZSYNC_SETUP_R_DISABLED
+ * @r: allowed opcodes and SQE flags (build with zk_restriction_allow_op())
+ *
+ * Return: 0 or -errno.
+ */
+int zk_restrict(struct zk_ring *ring, const struct zsync_restriction *r);
+
+/**
+ * zk_enable() - enable a ring set up with ZSYNC_SETUP_R_DISABLED
+ * @ring: the ring
+ *
+ * Return: 0 or -errno.
+ */
+int zk_enable(struct zk_ring *ring);
+
+/**
+ * zk_restriction_allow_op() - add @op to the allowed set of @r
+ * @r: restriction (zero it first)
+ * @op: ZSYNC_OP_*
+ */
+static inline void zk_restriction_allow_op(struct zsync_restriction *r,
+					   unsigned int op)
+{
+	if (op < 64 * 4)
+		r->allowed_ops[op / 64] |= 1ULL << (op % 64);
+}
+
+/* ------------------------------------------------------------------ */
+/* SQE preparation.  Each helper sets every field its opcode reads;    */
+/* zk_get_sqe() zeroed the rest.  None touches flags or user_data, so  */
+/* zk_sqe_set_*() may come before or after.                            */
+/* ------------------------------------------------------------------ */
+
+/** zk_prep_nop() - NOP: completes with res 0 */
+static inline void zk_prep_nop(struct zsync_sqe *sqe)
+{
+	sqe->opcode = ZSYNC_OP_NOP;
+	sqe->fd = 0;
+	sqe->len = 0;
+	sqe->op_flags = 0;
+}
+
+/** zk_prep_nop_result() - NOP that completes with res @res */
+static inline void zk_prep_nop_result(struct zsync_sqe *sqe, int res)
+{
+	sqe->opcode = ZSYNC_OP_NOP;
+	sqe->fd = 0;
+	sqe->len = (__u32)res;
+	sqe->op_flags = ZSYNC_NOP_INJECT_RESULT;
+}
+
+/**
+ * zk_prep_timeout() - TIMEOUT: -ETIME when @ts passes, 0 once @count other
+ * CQEs have been posted (0: time only)
+ * @sqe: the SQE
+ * @ts: timeout; copied at submission, so it may live on the stack until
+ *	zk_submit() returns
+ * @count: completion count
+ * @flags: ZSYNC_TIMEOUT_*
+ */
+static inline void zk_prep_timeout(struct zsync_sqe *sqe,
+				   const struct zsync_timespec *ts,
+				   unsigned int count, unsigned int flags)
+{
+	sqe->opcode = ZSYNC_OP_TIMEOUT;
+	sqe->fd = 0;
+	sqe->addr = (__u64)(uintptr_t)ts;
+	sqe->off = count;
+	sqe->len = 0;
+	sqe->op_flags = flags;
+}
+
+/**
+ * zk_prep_link_timeout() - LINK_TIMEOUT for the preceding SQE, which must
+ * carry ZSYNC_SQE_LINK
+ * @sqe: the SQE
+ * @ts: timeout, copied at submission
+ * @flags: ZSYNC_TIMEOUT_*
+ */
+static inline void zk_prep_link_timeout(struct zsync_sqe *sqe,
+					const struct zsync_timespec *ts,
+					unsigned int flags)
+{
+	sqe->opcode = ZSYNC_OP_LINK_TIMEOUT;
+	sqe->fd = 0;
+	sqe->addr = (__u64)(uintptr_t)ts;
+	sqe->off = 0;
+	sqe->len = 0;
+	sqe->op_flags = flags;
+}
+
+/**
+ * zk_prep_cancel() - CANCEL the request(s) whose user_data is @user_data
+ * @sqe: the SQE
+ * @user_data: user_data to match
+ * @flags: ZSYNC_CANCEL_* (ALL, ANY)
+ */
+static inline void zk_prep_cancel(struct zsync_sqe *sqe, __u64 user_data,
+				  unsigned int flags)
+{
+	sqe->opcode = ZSYNC_OP_CANCEL;
+	sqe->fd = 0;
+	sqe->addr = user_data;
+	sqe->len = 0;
+	sqe->op_flags = flags;
+}
+
+/**
+ * zk_prep_cancel_fd() - CANCEL the request(s) acting on @fd
+ * @sqe: the SQE
+ * @fd: file descriptor to match
+ * @flags: ZSYNC_CANCEL_* (ZSYNC_CANCEL_FD is added)
+ */
+static inline void zk_prep_cancel_fd(struct zsync_sqe *sqe, int fd,
+				     unsigned int flags)
+{
+	sqe->opcode = ZSYNC_OP_CANCEL;
+	sqe->fd = fd;
+	sqe->addr = 0;
+	sqe->len = 0;
+	sqe->op_flags = flags | ZSYNC_CANCEL_FD;
+}
+
+/** zk_sqe_set_data64() - user_data echoed back in the CQE */
+static inline void zk_sqe_set_data64(struct zsync_sqe *sqe, __u64 data)
+{
+	sqe->user_data = data;
+}
+
+/** zk_sqe_set_data() - pointer echoed back in the CQE */
+static inline void zk_sqe_set_data(struct zsync_sqe *sqe, void *data)
+{
+	sqe->user_data = (__u64)(uintptr_t)data;
+}
+
+/** zk_sqe_set_flags() - set ZSYNC_SQE_* flags (replaces the old ones) */
+static inline void zk_sqe_set_flags(struct zsync_sqe *sqe, unsigned int flags)
+{
+	sqe->flags = (__u8)flags;
+}
+
+/** zk_cqe_get_data64() - user_data of the request */
+static inline __u64 zk_cqe_get_data64(const struct zsync_cqe *cqe)
+{
+	return cqe->user_data;
+}
+
+/** zk_cqe_get_data() - user_data of the request, as a pointer */
+static inline void *zk_cqe_get_data(const struct zsync_cqe *cqe)
+{
+	return (void *)(uintptr_t)cqe->user_data;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ZSYNC_K_H */

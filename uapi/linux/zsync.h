@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR MIT) */
+/*
+ * zsync-k: kernel-space async rings.  This header is the whole user/kernel
+ * ABI of /dev/zsync: structures, opcodes, flags and ioctls.
+ *
+ * Rules: fixed-size structures built from __u8/__u16/__u32/__u64 only, with
+ * explicit padding; every reserved field must be zero (the kernel checks and
+ * answers -EINVAL); new fields only ever take the place of reserved ones.
+ */
+#ifndef _UAPI_LINUX_ZSYNC_H
+#define _UAPI_LINUX_ZSYNC_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define ZSYNC_ABI_VERSION	1
+
+/*
+ * Submission queue entry, 64 bytes.  Which fields an opcode reads is listed
+ * in Documentation/ops.rst; fields an opcode does not read must be zero.
+ */
+struct zsync_sqe {
+	__u8	opcode;		/* ZSYNC_OP_* */
+	__u8	flags;		/* ZSYNC_SQE_* */
+	__u16	resv0;		/* must be zero */
+	__s32	fd;		/* file descriptor the op acts on */
+	__u64	off;		/* file offset; TIMEOUT: completion count */
+	__u64	addr;		/* user pointer; CANCEL: user_data to match */
+	__u32	len;		/* length; NOP: injected result */
+	__u32	op_flags;	/* per-opcode flags (ZSYNC_TIMEOUT_*, ...) */
+	__u64	user_data;	/* echoed back in the CQE */
+	__u64	addr2;		/* second user pointer (later ops) */
+	__u64	resv[2];	/* must be zero */
+};
+
+/* sqe->flags */
+#define ZSYNC_SQE_LINK		(1U << 0)	/* next SQE runs after this one succeeds */
+#define ZSYNC_SQE_FLAGS_ALL	(ZSYNC_SQE_LINK)
+
+/* Completion queue entry, 16 bytes. */
+struct zsync_cqe {
+	__u64	user_data;	/* sqe->user_data of the request */
+	__s32	res;		/* result: >= 0 on success, -errno on failure */
+	__u32	flags;		/* ZSYNC_CQE_F_* */
+};
+
+/* cqe->flags */
+#define ZSYNC_CQE_F_MORE	(1U << 0)	/* multishot: more CQEs follow */
+
+enum zsync_op {
+	ZSYNC_OP_NOP		= 0,
+	ZSYNC_OP_TIMEOUT	= 1,
+	ZSYNC_OP_LINK_TIMEOUT	= 2,
+	ZSYNC_OP_CANCEL		= 3,
+
+	ZSYNC_OP_LAST		/* not an opcode: one past the highest */
+};
+
+/* NOP op_flags */
+#define ZSYNC_NOP_INJECT_RESULT	(1U << 0)	/* res = (__s32)sqe->len */
+
+/*
+ * TIMEOUT / LINK_TIMEOUT: sqe->addr points to a struct zsync_timespec that is
+ * copied at submission.  TIMEOUT may also complete early, with res 0, once
+ * sqe->off other completions have been posted after it was armed.
+ */
+struct zsync_timespec {
+	__s64	tv_sec;
+	__s64	tv_nsec;
+};
+
+#define ZSYNC_TIMEOUT_ABS		(1U << 0)	/* absolute time on its clock */
+#define ZSYNC_TIMEOUT_BOOTTIME		(1U << 1)	/* CLOCK_BOOTTIME */
+#define ZSYNC_TIMEOUT_REALTIME		(1U << 2)	/* CLOCK_REALTIME */
+#define ZSYNC_TIMEOUT_ETIME_SUCCESS	(1U << 3)	/* expiry does not break a link */
+#define ZSYNC_TIMEOUT_FLAGS_ALL		(ZSYNC_TIMEOUT_ABS | ZSYNC_TIMEOUT_BOOTTIME | \
+					 ZSYNC_TIMEOUT_REALTIME | \
+					 ZSYNC_TIMEOUT_ETIME_SUCCESS)
+
+/*
+ * CANCEL: by default the first in-flight request whose user_data equals
+ * sqe->addr.  res is the number of requests cancelled, -ENOENT if none
+ * matched, -EALREADY if the only match was already completing.
+ */
+#define ZSYNC_CANCEL_ALL	(1U << 0)	/* every match, not just the first */
+#define ZSYNC_CANCEL_FD		(1U << 1)	/* match sqe->fd instead of user_data */
+#define ZSYNC_CANCEL_ANY	(1U << 2)	/* match any request (with ALL: all) */
+#define ZSYNC_CANCEL_FLAGS_ALL	(ZSYNC_CANCEL_ALL | ZSYNC_CANCEL_FD | ZSYNC_CANCEL_ANY)
+
+/* Offsets of the fields of the SQ ring mapping, filled in by SETUP. */
+struct zsync_sq_offsets {
+	__u32	head;		/* kernel-owned consumer index */
+	__u32	tail;		/* user-owned producer index */
+	__u32	ring_mask;
+	__u32	ring_entries;
+	__u32	flags;		/* ZSYNC_SQ_* */
+	__u32	resv[3];
+};
+
+/* Offsets of the fields of the CQ ring mapping, filled in by SETUP. */
+struct zsync_cq_offsets {
+	__u32	head;		/* user-owned consumer index */
+	__u32	tail;		/* kernel-owned producer index */
+	__u32	ring_mask;
+	__u32	ring_entries;
+	__u32	overflow;	/* CQEs that ever waited in the overflow list */
+	__u32	cqes;		/* the struct zsync_cqe array */
+	__u32	resv[2];
+};
+
+/* SQ ring flags, written by the kernel. */
+#define ZSYNC_SQ_CQ_OVERFLOW	(1U << 0)	/* CQEs wait in the overflow list */
+
+/* mmap offsets of the three regions. */
+#define ZSYNC_OFF_SQ_RING	0ULL
+#define ZSYNC_OFF_CQ_RING	0x8000000ULL
+#define ZSYNC_OFF_SQES		0x10000000ULL
+
+/* zsync_params.flags */
+#define ZSYNC_SETUP_CQSIZE	(1U << 0)	/* cq_entries is given */
+#define ZSYNC_SETUP_CLAMP	(1U << 1)	/* clamp sizes instead of -EINVAL */
+#define ZSYNC_SETUP_R_DISABLED	(1U << 2)	/* start disabled: RESTRICT, then ENABLE */
+#define ZSYNC_SETUP_FLAGS_ALL	(ZSYNC_SETUP_CQSIZE | ZSYNC_SETUP_CLAMP | \
+				 ZSYNC_SETUP_R_DISABLED)
+
+/* zsync_params.features */
+#define ZSYNC_FEAT_NODROP	(1U << 0)	/* CQEs are never dropped */
+#define ZSYNC_FEAT_LINKS	(1U << 1)	/* ZSYNC_SQE_LINK chains */
+#define ZSYNC_FEAT_RESTRICT	(1U << 2)	/* ZSYNC_IOC_RESTRICT */
+#define ZSYNC_FEAT_EVENTFD	(1U << 3)	/* ZSYNC_IOC_REGISTER_EVENTFD */
+
+struct zsync_params {
+	__u32	sq_entries;	/* in: wanted; out: granted (power of two) */
+	__u32	cq_entries;	/* in with ZSYNC_SETUP_CQSIZE; out: granted */
+	__u32	flags;		/* in: ZSYNC_SETUP_* */
+	__u32	features;	/* out: ZSYNC_FEAT_* */
+	__u32	overflow_limit;	/* in: 0 for the default; out: granted */
+	__u32	resv[3];	/* must be zero */
+	struct zsync_sq_offsets sq_off;	/* out */
+	struct zsync_cq_offsets cq_off;	/* out */
+};
+
+/* zsync_enter.flags */
+#define ZSYNC_ENTER_GETEVENTS	(1U << 0)	/* wait for min_complete CQEs */
+#define ZSYNC_ENTER_FLAGS_ALL	(ZSYNC_ENTER_GETEVENTS)
+
+/*
+ * ZSYNC_IOC_ENTER: consume up to to_submit SQEs, then, with
+ * ZSYNC_ENTER_GETEVENTS, wait until min_complete CQEs are ready.  The ioctl
+ * returns the number of SQEs consumed when that is not zero, otherwise the
+ * error of the submission or of the wait.  wait_res always holds the wait's
+ * own outcome (0, -ETIME, -EINTR, ...).
+ */
+struct zsync_enter {
+	__u32	to_submit;
+	__u32	min_complete;
+	__u32	flags;		/* ZSYNC_ENTER_* */
+	__u32	sigmask_size;	/* sizeof the kernel sigset (8) when sigmask is set */
+	__u64	sigmask;	/* user pointer to a sigset, or 0 */
+	__u64	timeout;	/* user pointer to a relative struct zsync_timespec, or 0 */
+	__s32	wait_res;	/* out */
+	__u32	resv[3];	/* must be zero */
+};
+
+/*
+ * ZSYNC_IOC_RESTRICT: on a ring set up with ZSYNC_SETUP_R_DISABLED, limit
+ * the opcodes and SQE flags it accepts.  Once only, before ZSYNC_IOC_ENABLE.
+ * A refused SQE completes with -EACCES.
+ */
+struct zsync_restriction {
+	__u64	allowed_ops[4];		/* bitmap of ZSYNC_OP_* */
+	__u8	allowed_sqe_flags;	/* mask of ZSYNC_SQE_* */
+	__u8	resv0[7];		/* must be zero */
+	__u64	resv[3];		/* must be zero */
+};
+
+#define ZSYNC_IOC_MAGIC		0xA7
+#define ZSYNC_IOC_SETUP		_IOWR(ZSYNC_IOC_MAGIC, 0x00, struct zsync_params)
+#define ZSYNC_IOC_ENTER		_IOWR(ZSYNC_IOC_MAGIC, 0x01, struct zsync_enter)
+#define ZSYNC_IOC_REGISTER_EVENTFD	_IOW(ZSYNC_IOC_MAGIC, 0x02, __s32)
+#define ZSYNC_IOC_UNREGISTER_EVENTFD	_IO(ZSYNC_IOC_MAGIC, 0x03)
+#define ZSYNC_IOC_RESTRICT	_IOW(ZSYNC_IOC_MAGIC, 0x04, struct zsync_restriction)
+#define ZSYNC_IOC_ENABLE	_IO(ZSYNC_IOC_MAGIC, 0x05)
+
+#endif /* _UAPI_LINUX_ZSYNC_H */
