@@ -243,17 +243,29 @@ int zsync_ring_mmap(struct zsync_ring *ring, struct vm_area_struct *vma)
 
 /* ---- completion side --------------------------------------------------- */
 
-/* CQEs userspace has not consumed yet, clamped: its head may be garbage. */
-static u32 zsync_cq_ready(const struct zsync_ring *ring)
+/*
+ * Signed distance from the user's CQ head to our tail.  The head is hostile:
+ * a head past the tail is negative, one far behind is more than the ring.
+ */
+static s32 zsync_cq_distance(const struct zsync_ring *ring)
 {
-	u32 head = READ_ONCE(ring->cq->head);
-
-	return min(READ_ONCE(ring->cq_tail) - head, ring->cq_entries);
+	return (s32)(READ_ONCE(ring->cq_tail) - READ_ONCE(ring->cq->head));
 }
 
+/* CQEs userspace has not consumed yet, clamped to [0, cq_entries]. */
+static u32 zsync_cq_ready(const struct zsync_ring *ring)
+{
+	s32 d = zsync_cq_distance(ring);
+
+	return d <= 0 ? 0 : min_t(u32, d, ring->cq_entries);
+}
+
+/* A head outside [tail - entries, tail] counts as full: never overwrite. */
 static bool zsync_cq_has_space(const struct zsync_ring *ring)
 {
-	return ring->cq_tail - READ_ONCE(ring->cq->head) < ring->cq_entries;
+	s32 d = zsync_cq_distance(ring);
+
+	return d >= 0 && d < ring->cq_entries;
 }
 
 static void zsync_cq_write(struct zsync_ring *ring, u64 user_data, s32 res, u32 cflags)
