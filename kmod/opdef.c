@@ -18,7 +18,6 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 		.name		= "TIMEOUT",
 		.fields		= ZSYNC_FIELD_ADDR | ZSYNC_FIELD_OFF |
 				  ZSYNC_FIELD_OPFLAGS,
-		.is_timeout	= true,
 		.prep		= zsync_timeout_prep,
 		.issue		= zsync_timeout_issue,
 		.cancel		= zsync_timeout_cancel,
@@ -26,7 +25,6 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	[ZSYNC_OP_LINK_TIMEOUT] = {
 		.name		= "LINK_TIMEOUT",
 		.fields		= ZSYNC_FIELD_ADDR | ZSYNC_FIELD_OPFLAGS,
-		.is_timeout	= true,
 		.prep		= zsync_link_timeout_prep,
 		/* never issued on its own: armed by the request it guards */
 		.cancel		= zsync_link_timeout_cancel,

@@ -61,11 +61,6 @@ void zsync_req_put(struct zsync_req *req)
 	zsync_ring_put(ring);
 }
 
-static bool zsync_req_is_timeout(const struct zsync_req *req)
-{
-	return req->def && req->def->is_timeout;
-}
-
 /* A chain goes on after @req only if it succeeded. */
 static bool zsync_res_breaks_link(const struct zsync_req *req, s32 res)
 {
@@ -84,6 +79,12 @@ static void zsync_req_post_and_put(struct zsync_req *req, s32 res)
 
 	atomic_dec(&ring->nr_live);
 	zsync_post_cqe(req, res, 0);
+	/*
+	 * Order the cq_seq increment before reading nr_count_timeouts; pairs
+	 * with the barrier in zsync_timeout_issue().  Either it sees our CQE
+	 * or we see its timeout.
+	 */
+	smp_mb();
 	if (!zsync_req_is_timeout(req) && READ_ONCE(ring->nr_count_timeouts))
 		zsync_flush_count_timeouts(ring);
 	zsync_req_put(req);
@@ -251,6 +252,28 @@ static void zsync_submit_one(struct zsync_ring *ring, struct zsync_req *req,
 		zsync_chain_end(chain);
 }
 
+/*
+ * Out of memory inside a chain: what was consumed of it fails, and the SQEs
+ * still to come up to the end of the chain are cancelled as they are
+ * consumed, so nothing after the break ever runs.
+ */
+static void zsync_chain_break(struct zsync_ring *ring, struct zsync_chain *chain)
+{
+	if (!chain->head)
+		return;
+	chain->failed = true;
+	ring->chain_broken = true;
+}
+
+static void zsync_cancel_broken_member(struct zsync_req *req, const struct zsync_sqe *sqe)
+{
+	req->user_data = sqe->user_data;
+	req->opcode = sqe->opcode;
+	if (!(sqe->flags & ZSYNC_SQE_LINK))
+		req->ring->chain_broken = false;
+	zsync_req_post_and_put(req, -ECANCELED);
+}
+
 static int zsync_submit_refused(struct zsync_ring *ring)
 {
 	/* Bounded: past these limits the submitter must reap first. */
@@ -286,19 +309,26 @@ int zsync_submit_sqes(struct zsync_ring *ring, u32 nr)
 		struct zsync_sqe sqe;
 		struct zsync_req *req;
 
-		ret = zsync_submit_refused(ring);
-		if (ret)
-			break;
+		/* Limits apply between chains, never inside one. */
+		if (!chain.head) {
+			ret = zsync_submit_refused(ring);
+			if (ret)
+				break;
+		}
 		req = zsync_req_alloc(ring);
 		if (!req) {
 			ret = -ENOMEM;
+			zsync_chain_break(ring, &chain);
 			break;
 		}
 		/* One read of the shared slot; everything after uses the copy. */
 		memcpy(&sqe, &ring->sqes[ring->sq_head & ring->sq_mask], sizeof(sqe));
 		ring->sq_head++;
 		consumed++;
-		zsync_submit_one(ring, req, &sqe, &chain);
+		if (ring->chain_broken)
+			zsync_cancel_broken_member(req, &sqe);
+		else
+			zsync_submit_one(ring, req, &sqe, &chain);
 		cond_resched();
 	}
 	zsync_chain_end(&chain);

@@ -101,7 +101,11 @@ static int zsync_params_check(const struct zsync_params *p, struct zsync_sizes *
 		s->cq_entries = 2 * s->sq_entries;
 	}
 	s->overflow_limit = p->overflow_limit ? p->overflow_limit : s->cq_entries;
-	s->overflow_limit = min(s->overflow_limit, zsync_max_overflow);
+	if (s->overflow_limit > zsync_max_overflow) {
+		if (!clamp && p->overflow_limit)
+			return -EINVAL;
+		s->overflow_limit = zsync_max_overflow;
+	}
 	return 0;
 }
 
@@ -231,6 +235,9 @@ int zsync_ring_mmap(struct zsync_ring *ring, struct vm_area_struct *vma)
 	}
 	if (len > size)
 		return -EINVAL;
+	/* A private copy would silently detach the caller from the ring. */
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
 
 	zsync_vm_flags_set(vma, VM_DONTEXPAND);
 	for (i = 0; i < len; i += PAGE_SIZE) {
@@ -321,7 +328,7 @@ void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags)
 		spin_unlock_irqrestore(&ring->cq_lock, flags);
 		return;
 	}
-	if (!(req->def && req->def->is_timeout))
+	if (!zsync_req_is_timeout(req))
 		WRITE_ONCE(ring->cq_seq, ring->cq_seq + 1);
 	if (list_empty(&ring->overflow) && zsync_cq_has_space(ring)) {
 		zsync_cq_write(ring, req->user_data, res, cflags);
@@ -332,7 +339,7 @@ void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags)
 		req->ovf_cqe.flags = cflags;
 		list_add_tail(&req->ovf_node, &ring->overflow);
 		WRITE_ONCE(ring->nr_overflow, ring->nr_overflow + 1);
-		ring->overflow_total++;
+		WRITE_ONCE(ring->overflow_total, ring->overflow_total + 1);
 		WRITE_ONCE(ring->cq->overflow, ring->overflow_total);
 		zsync_set_overflow_flag(ring, true);
 	}
@@ -477,6 +484,9 @@ long zsync_ring_enter(struct zsync_ring *ring, void __user *arg)
 	if (ret)
 		return ret;
 
+	/* Room the user made by reaping goes to overflowed CQEs first. */
+	if (READ_ONCE(ring->nr_overflow))
+		zsync_flush_overflow(ring);
 	if (e.to_submit) {
 		mutex_lock(&ring->submit_lock);
 		submitted = zsync_submit_sqes(ring, e.to_submit);
@@ -542,13 +552,19 @@ long zsync_ring_restrict(struct zsync_ring *ring, void __user *arg)
 		return -EFAULT;
 	if (memchr_inv(r.resv0, 0, sizeof(r.resv0)) || memchr_inv(r.resv, 0, sizeof(r.resv)))
 		return -EINVAL;
+	/* Allowing what does not exist yet would allow what a later module adds. */
+	if (r.allowed_sqe_flags & ~ZSYNC_SQE_FLAGS_ALL)
+		return -EINVAL;
+	for (i = ZSYNC_OP_LAST; i < 256; i++)
+		if (r.allowed_ops[i / 64] & (1ULL << (i % 64)))
+			return -EINVAL;
 	mutex_lock(&ring->submit_lock);
 	if (!ring->ready || !ring->r_disabled) {
 		ret = ring->ready ? -EBUSY : -EBADFD;
 	} else if (ring->enabled || ring->restricted) {
 		ret = -EBUSY;
 	} else {
-		for (i = 0; i < 256; i++)
+		for (i = 0; i < ZSYNC_OP_LAST; i++)
 			if (r.allowed_ops[i / 64] & (1ULL << (i % 64)))
 				__set_bit(i, ring->allowed_ops);
 		ring->allowed_sqe_flags = r.allowed_sqe_flags;
@@ -603,7 +619,7 @@ void zsync_ring_show_fdinfo(struct zsync_ring *ring, struct seq_file *m)
 	seq_printf(m, "cq_tail:\t%u\n", READ_ONCE(ring->cq_tail));
 	seq_printf(m, "inflight:\t%d\n", atomic_read(&ring->nr_live));
 	seq_printf(m, "overflow:\t%u\n", READ_ONCE(ring->nr_overflow));
-	seq_printf(m, "overflow_total:\t%u\n", READ_ONCE(ring->cq->overflow));
+	seq_printf(m, "overflow_total:\t%u\n", READ_ONCE(ring->overflow_total));
 	seq_printf(m, "overflow_limit:\t%u\n", ring->overflow_limit);
 	seq_printf(m, "enabled:\t%d\n", READ_ONCE(ring->enabled));
 	seq_printf(m, "restricted:\t%d\n", ring->restricted);

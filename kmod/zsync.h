@@ -68,6 +68,7 @@ struct zsync_ring {
 	u32			sq_entries, sq_mask;
 	u32			cq_entries, cq_mask;
 	u32			sq_head;	/* private consumer index */
+	bool			chain_broken;	/* cancel SQEs up to the end of a chain */
 
 	/* Completion side; taken from any context, hard irq included. */
 	spinlock_t		cq_lock;
@@ -111,7 +112,6 @@ enum zsync_issue_ret {
 struct zsync_opdef {
 	const char	*name;
 	u32		fields;		/* ZSYNC_FIELD_* */
-	bool		is_timeout;	/* its CQE does not count for TIMEOUT's count */
 	/* Process context, submitter's identity; copies what it needs from sqe. */
 	int		(*prep)(struct zsync_req *req, const struct zsync_sqe *sqe);
 	enum zsync_issue_ret (*issue)(struct zsync_req *req);
@@ -163,6 +163,12 @@ struct zsync_req {
 		struct zsync_cancel	cancel;
 	};
 };
+
+/* CQEs of TIMEOUT and LINK_TIMEOUT SQEs do not count towards TIMEOUT counts. */
+static inline bool zsync_req_is_timeout(const struct zsync_req *req)
+{
+	return req->opcode == ZSYNC_OP_TIMEOUT || req->opcode == ZSYNC_OP_LINK_TIMEOUT;
+}
 
 /* opdef.c */
 const struct zsync_opdef *zsync_opdef_get(u8 opcode);

@@ -331,6 +331,9 @@ static int wait_cqes(struct zk_ring *ring, struct zsync_cqe **cqe,
 	*cqe = NULL;
 	if (!wait_nr)
 		return zk_peek_cqe(ring, cqe);
+	/* The kernel clamps to the ring size; more could never be ready. */
+	if (wait_nr > ring->cq.entries)
+		return -EINVAL;
 
 	for (;;) {
 		if (zk_cq_ready(ring) >= wait_nr)

@@ -90,7 +90,8 @@ static enum hrtimer_restart zsync_timeout_fire(struct hrtimer *timer)
 
 int zsync_timeout_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 {
-	if (sqe->off > U32_MAX)
+	/* Counts are compared as signed distances of a u32 sequence. */
+	if (sqe->off > S32_MAX)
 		return -EINVAL;
 	req->timeout.count = sqe->off;
 	return zsync_timer_prep(req, sqe, ZSYNC_TIMEOUT_FLAGS_ALL, zsync_timeout_fire);
@@ -112,8 +113,11 @@ enum zsync_issue_ret zsync_timeout_issue(struct zsync_req *req)
 	hrtimer_start(&t->timer, t->expires, t->mode);
 	spin_unlock_irqrestore(&ring->lock, flags);
 	/* A CQE posted while we armed may already have met the count. */
-	if (t->count)
+	if (t->count) {
+		/* Pairs with the barrier in zsync_req_post_and_put(). */
+		smp_mb();
 		zsync_flush_count_timeouts(ring);
+	}
 	return ZSYNC_ISSUE_ARMED;
 }
 

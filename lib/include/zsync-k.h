@@ -310,7 +310,8 @@ int zk_wait_cqe(struct zk_ring *ring, struct zsync_cqe **cqe);
  * zk_wait_cqe_nr() - block until @wait_nr CQEs are ready
  * @ring: the ring
  * @cqe: receives the oldest CQE
- * @wait_nr: CQEs to wait for (0 behaves like zk_peek_cqe())
+ * @wait_nr: CQEs to wait for (0 behaves like zk_peek_cqe(); more than the
+ *	CQ ring holds is -EINVAL)
  *
  * Return: 0 or -errno.
  */

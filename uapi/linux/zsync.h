@@ -148,8 +148,10 @@ struct zsync_params {
  * ZSYNC_IOC_ENTER: consume up to to_submit SQEs, then, with
  * ZSYNC_ENTER_GETEVENTS, wait until min_complete CQEs are ready.  The ioctl
  * returns the number of SQEs consumed when that is not zero, otherwise the
- * error of the submission or of the wait.  wait_res always holds the wait's
- * own outcome (0, -ETIME, -EINTR, ...).
+ * error of the submission or of the wait.  Once the ioctl got as far as
+ * the wait (or past submission without GETEVENTS), wait_res holds the
+ * wait's own outcome (0, -ETIME, -EINTR, ...); it is not written when the
+ * ioctl fails before that.
  */
 struct zsync_enter {
 	__u32	to_submit;
