@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make check`: run every selftest on every available kernel (or one) in a
+# QEMU VM and sum the kselftest results.
+set -euo pipefail
+
+usage() {
+	cat <<'EOF'
+Usage: tools/testing/check.sh [--tests "A B"] [KERNEL]
+
+Runs vm-run.sh in check mode on KERNEL (6.1, 6.12, debug) or on every
+kernel tools/testing/kernels.sh lists, sums the kselftest "# Totals:" of
+all binaries on all kernels and ends with exactly two lines:
+  # Totals: pass:P fail:F xfail:X xpass:Y skip:S error:E
+  P passed, N failed
+where fail also counts binaries that crashed or exited non-zero without
+reporting a failure, VMs that did not finish, failed module loads/unloads
+and kernel splats, and N = fail + error. Exit status non-zero if N > 0.
+  --tests "A B"   only these selftests (passed to vm-run.sh)
+Per-kernel logs: $BUILD/vm/KERNEL/ (console.log, ktap.log, splats.txt).
+EOF
+}
+
+die() { echo "check: error: $*" >&2; exit 2; }
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+BUILD=${BUILD:-$REPO/build}
+VM_ARGS=()
+KERNELS=()
+
+while [[ $# -gt 0 ]]; do
+	case "$1" in
+	-h|--help) usage; exit 0 ;;
+	--tests) [[ $# -ge 2 ]] || die "--tests needs a list"; VM_ARGS+=(--tests "$2"); shift 2 ;;
+	-*) die "unknown option '$1' (see --help)" ;;
+	*) KERNELS+=("$1"); shift ;;
+	esac
+done
+
+if [[ ${#KERNELS[@]} -eq 0 ]]; then
+	mapfile -t KERNELS < <("$HERE/kernels.sh" | awk '{ print $1 }')
+	[[ ${#KERNELS[@]} -gt 0 ]] || die "no test kernels available; run 'make deps'"
+else
+	for k in "${KERNELS[@]}"; do
+		"$HERE/kernels.sh" "$k" >/dev/null || exit 2
+	done
+fi
+
+declare -A TOTAL=([pass]=0 [fail]=0 [xfail]=0 [xpass]=0 [skip]=0 [error]=0)
+SUMMARIES=()
+
+# summary_value FILE KEY
+summary_value() { sed -n "s/^$2=//p" "$1" | tail -n1; }
+
+# Extra failures of one kernel beyond the kselftest counts: a binary that
+# exited non-zero without reporting fail/error, binaries that never ran,
+# the VM, module load/unload, and each splat.
+extra_failures() {
+	local out=$1 sum=$2 n=0 rc fail error
+	while read -r _ rc _ _ fail _ _ _ error; do
+		rc=${rc#rc=} fail=${fail#fail=} error=${error#error=}
+		if [[ $rc != 0 && ( $fail == - || $fail == 0 ) && ( $error == - || $error == 0 ) ]]; then
+			n=$((n + 1))
+		fi
+	done <"$out/results.txt"
+	n=$((n + $(summary_value "$sum" binaries) - $(summary_value "$sum" binaries_run)))
+	[[ $(summary_value "$sum" vm) == ok ]] || n=$((n + 1))
+	[[ $(summary_value "$sum" insmod) == 0 ]] || n=$((n + 1))
+	case "$(summary_value "$sum" rmmod)" in 0|-) ;; *) n=$((n + 1)) ;; esac
+	n=$((n + $(summary_value "$sum" splats)))
+	echo "$n"
+}
+
+run_kernel() {
+	local k=$1 out=$BUILD/vm/$1 sum rc=0 key extra line
+	sum=$out/summary.txt
+	echo "check: booting $k ..."
+	rm -f "$sum"
+	"$HERE/vm-run.sh" --kernel "$k" --out "$out" "${VM_ARGS[@]+"${VM_ARGS[@]}"}" || rc=$?
+	if [[ ! -f $sum ]]; then
+		# vm-run.sh failed before the VM ran (module build, packing).
+		echo "check: $k: vm-run.sh failed before booting (exit $rc)"
+		TOTAL[fail]=$((TOTAL[fail] + 1))
+		SUMMARIES+=("check: $k: FAILED before booting (see above)")
+		return 0
+	fi
+	for key in pass fail xfail xpass skip error; do
+		TOTAL[$key]=$((TOTAL[$key] + $(summary_value "$sum" "$key")))
+	done
+	extra=$(extra_failures "$out" "$sum")
+	TOTAL[fail]=$((TOTAL[fail] + extra))
+	line="check: $k: $(summary_value "$sum" result)"
+	line+=" pass:$(summary_value "$sum" pass) fail:$(summary_value "$sum" fail)"
+	line+=" skip:$(summary_value "$sum" skip) error:$(summary_value "$sum" error)"
+	line+=" binaries:$(summary_value "$sum" binaries_run)/$(summary_value "$sum" binaries)"
+	line+=" (failed $(summary_value "$sum" binaries_failed)) splats:$(summary_value "$sum" splats)"
+	line+=" vm:$(summary_value "$sum" vm) boot:$(summary_value "$sum" boot_secs)s"
+	line+=" wall:$(summary_value "$sum" wall_secs)s other-failures:$extra"
+	SUMMARIES+=("$line")
+	echo "$line"
+}
+
+for k in "${KERNELS[@]}"; do
+	run_kernel "$k"
+done
+
+echo
+echo "check: summary"
+printf '%s\n' "${SUMMARIES[@]}"
+FAILED=$((TOTAL[fail] + TOTAL[error]))
+echo "# Totals: pass:${TOTAL[pass]} fail:${TOTAL[fail]} xfail:${TOTAL[xfail]}" \
+	"xpass:${TOTAL[xpass]} skip:${TOTAL[skip]} error:${TOTAL[error]}"
+echo "${TOTAL[pass]} passed, $FAILED failed"
+[[ $FAILED -eq 0 ]]
