@@ -27,12 +27,53 @@ void zsync_req_cache_exit(void)
 	kmem_cache_destroy(zsync_req_cachep);
 }
 
-static struct zsync_req *zsync_req_alloc(struct zsync_ring *ring)
+/* A ring keeps at most this many freed requests for reuse. */
+#define ZSYNC_REQ_CACHE_MAX	256
+
+/* Caller holds ring->submit_lock. */
+static struct zsync_req *zsync_req_cache_pop(struct zsync_ring *ring)
+{
+	struct llist_node *node = ring->req_cache;
+
+	if (!node)
+		node = llist_del_all(&ring->req_free);
+	if (!node)
+		return NULL;
+	ring->req_cache = node->next;
+	atomic_dec(&ring->nr_cached);
+	return container_of(node, struct zsync_req, chain_node);
+}
+
+static void zsync_req_free(struct zsync_ring *ring, struct zsync_req *req)
+{
+	if (atomic_inc_return(&ring->nr_cached) <= ZSYNC_REQ_CACHE_MAX) {
+		llist_add(&req->chain_node, &ring->req_free);
+		return;
+	}
+	atomic_dec(&ring->nr_cached);
+	kmem_cache_free(zsync_req_cachep, req);
+}
+
+/**
+ * zsync_req_cache_drain() - free the requests a dead ring kept for reuse
+ * @ring: a ring whose requests are all gone
+ */
+void zsync_req_cache_drain(struct zsync_ring *ring)
 {
 	struct zsync_req *req;
 
-	/* Charged to the submitter's memory cgroup. */
-	req = kmem_cache_zalloc(zsync_req_cachep, GFP_KERNEL_ACCOUNT);
+	while ((req = zsync_req_cache_pop(ring)))
+		kmem_cache_free(zsync_req_cachep, req);
+}
+
+static struct zsync_req *zsync_req_alloc(struct zsync_ring *ring)
+{
+	struct zsync_req *req = zsync_req_cache_pop(ring);
+
+	if (req)
+		memset(req, 0, sizeof(*req));
+	else	/* Charged to the submitter's memory cgroup. */
+		req = kmem_cache_zalloc(zsync_req_cachep, GFP_KERNEL_ACCOUNT);
 	if (!req)
 		return NULL;
 	req->ring = ring;
@@ -57,7 +98,7 @@ void zsync_req_put(struct zsync_req *req)
 
 	if (!refcount_dec_and_test(&req->refs))
 		return;
-	kmem_cache_free(zsync_req_cachep, req);
+	zsync_req_free(ring, req);
 	zsync_ring_put(ring);
 }
 
@@ -367,6 +408,39 @@ int zsync_cancel_locked(struct zsync_req *req)
 	return ret;
 }
 
+#define ZSYNC_CANCEL_BATCH	64
+
+/* Cancels up to ZSYNC_CANCEL_BATCH matches; returns how many. */
+static int zsync_cancel_batch(struct zsync_ring *ring, const struct zsync_cancel *c,
+			      struct zsync_req *self, int *busy)
+{
+	struct zsync_req *req, *tmp;
+	unsigned long flags;
+	LIST_HEAD(cancelled);
+	int nr = 0;
+
+	spin_lock_irqsave(&ring->lock, flags);
+	list_for_each_entry_safe(req, tmp, &ring->inflight, inflight) {
+		if (req == self || !zsync_cancel_matches(req, c))
+			continue;
+		if (zsync_cancel_locked(req)) {
+			(*busy)++;
+		} else {
+			list_add_tail(&req->inflight, &cancelled);
+			nr++;
+		}
+		if (!(c->flags & ZSYNC_CANCEL_ALL) || nr == ZSYNC_CANCEL_BATCH)
+			break;
+	}
+	spin_unlock_irqrestore(&ring->lock, flags);
+
+	list_for_each_entry_safe(req, tmp, &cancelled, inflight) {
+		list_del_init(&req->inflight);
+		zsync_req_complete(req, -ECANCELED);
+	}
+	return nr;
+}
+
 /**
  * zsync_cancel_match() - cancel armed requests matching @c
  * @ring: the ring
@@ -379,30 +453,16 @@ int zsync_cancel_locked(struct zsync_req *req)
 int zsync_cancel_match(struct zsync_ring *ring, const struct zsync_cancel *c,
 		       struct zsync_req *self)
 {
-	struct zsync_req *req, *tmp;
-	unsigned long flags;
-	LIST_HEAD(cancelled);
-	int nr = 0, busy = 0;
+	int nr = 0, busy = 0, batch;
 
-	spin_lock_irqsave(&ring->lock, flags);
-	list_for_each_entry_safe(req, tmp, &ring->inflight, inflight) {
-		if (req == self || !zsync_cancel_matches(req, c))
-			continue;
-		if (zsync_cancel_locked(req)) {
-			busy++;
-		} else {
-			list_add_tail(&req->inflight, &cancelled);
-			nr++;
-		}
-		if (!(c->flags & ZSYNC_CANCEL_ALL))
-			break;
-	}
-	spin_unlock_irqrestore(&ring->lock, flags);
-
-	list_for_each_entry_safe(req, tmp, &cancelled, inflight) {
-		list_del_init(&req->inflight);
-		zsync_req_complete(req, -ECANCELED);
-	}
+	/*
+	 * In batches, so cancelling a ring full of timeouts never keeps
+	 * interrupts off for the whole in-flight list.
+	 */
+	do {
+		batch = zsync_cancel_batch(ring, c, self, &busy);
+		nr += batch;
+	} while ((c->flags & ZSYNC_CANCEL_ALL) && batch == ZSYNC_CANCEL_BATCH);
 	if (nr)
 		return nr;
 	return busy ? -EALREADY : -ENOENT;

@@ -662,6 +662,7 @@ void zsync_ring_release(struct zsync_ring *ring)
 	zsync_ring_put(ring);
 	wait_for_completion(&ring->done);
 	flush_work(&ring->chain_work);
+	zsync_req_cache_drain(ring);
 
 	ctx = rcu_dereference_protected(ring->evfd, true);
 	if (ctx)

@@ -92,6 +92,15 @@ struct zsync_ring {
 	refcount_t		refs;		/* 1 for the file + 1 per request */
 	struct completion	done;		/* refs reached zero */
 
+	/*
+	 * Freed requests, kept for reuse so the submission hot path skips the
+	 * slab and memcg charging: pushed from any context, taken in bulk
+	 * under submit_lock into req_cache.
+	 */
+	struct llist_head	req_free;
+	struct llist_node	*req_cache;
+	atomic_t		nr_cached;
+
 	struct llist_head	chain_list;	/* chain continuations from async context */
 	struct work_struct	chain_work;
 };
@@ -177,6 +186,7 @@ int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
 /* req.c */
 int zsync_req_cache_init(void);
 void zsync_req_cache_exit(void);
+void zsync_req_cache_drain(struct zsync_ring *ring);
 int zsync_submit_sqes(struct zsync_ring *ring, u32 nr);
 void zsync_req_complete(struct zsync_req *req, s32 res);
 void zsync_req_get(struct zsync_req *req);
