@@ -173,18 +173,30 @@ static void zsync_run_chain(struct zsync_req *req)
 	while (req) {
 		struct zsync_ring *ring = req->ring;
 		struct zsync_req *next = NULL;
+		bool guarded;
 
 		if (READ_ONCE(ring->dying)) {
 			zsync_fail_links(req, -ECANCELED);
 			return;
 		}
-		/* An armed request may complete under us: keep it alive. */
-		zsync_req_get(req);
-		if (req->def->issue && req->def->issue(req) == ZSYNC_ISSUE_ARMED)
-			zsync_link_timeout_arm(req);
-		else
+		/*
+		 * An armed request may complete under us before its guard is
+		 * armed: keep it alive until then.  Without a guard nothing
+		 * touches it after issue() says ARMED.
+		 */
+		guarded = req->lt_attached;
+		if (guarded)
+			zsync_req_get(req);
+		if (req->def->issue && req->def->issue(req) == ZSYNC_ISSUE_ARMED) {
+			if (guarded) {
+				zsync_link_timeout_arm(req);
+				zsync_req_put(req);
+			}
+		} else {
+			if (guarded)
+				zsync_req_put(req);
 			next = zsync_req_finish(req, req->def->issue ? req->res : -EINVAL);
-		zsync_req_put(req);
+		}
 		req = next;
 	}
 }

@@ -123,6 +123,10 @@ struct zsync_opdef {
 	u32		fields;		/* ZSYNC_FIELD_* */
 	/* Process context, submitter's identity; copies what it needs from sqe. */
 	int		(*prep)(struct zsync_req *req, const struct zsync_sqe *sqe);
+	/*
+	 * Runs the op.  Once the op is armed it may complete, and the request
+	 * be freed, at any moment: issue() must not touch req after arming.
+	 */
 	enum zsync_issue_ret (*issue)(struct zsync_req *req);
 	/*
 	 * Called with ring->lock held on an armed request, from any context.

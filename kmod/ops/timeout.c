@@ -101,11 +101,13 @@ enum zsync_issue_ret zsync_timeout_issue(struct zsync_req *req)
 {
 	struct zsync_timeout *t = &req->timeout;
 	struct zsync_ring *ring = req->ring;
+	/* Once the timer runs, req may complete and be freed at any moment. */
+	bool counted = t->count;
 	unsigned long flags;
 
 	spin_lock_irqsave(&ring->lock, flags);
 	list_add_tail(&req->inflight, &ring->inflight);
-	if (t->count) {
+	if (counted) {
 		t->target_seq = READ_ONCE(ring->cq_seq) + t->count;
 		list_add_tail(&t->count_node, &ring->count_timeouts);
 		WRITE_ONCE(ring->nr_count_timeouts, ring->nr_count_timeouts + 1);
@@ -113,7 +115,7 @@ enum zsync_issue_ret zsync_timeout_issue(struct zsync_req *req)
 	hrtimer_start(&t->timer, t->expires, t->mode);
 	spin_unlock_irqrestore(&ring->lock, flags);
 	/* A CQE posted while we armed may already have met the count. */
-	if (t->count) {
+	if (counted) {
 		/* Pairs with the barrier in zsync_req_post_and_put(). */
 		smp_mb();
 		zsync_flush_count_timeouts(ring);
