@@ -4,7 +4,8 @@
 #   make deps            install every Debian package the project needs (idempotent)
 #   make                 module (for KDIR), library, tools, selftests
 #   make demo            boot a VM with the module loaded and run the demo
-#   make check           all tests on every available kernel (KERNEL=6.1|6.12|debug picks one)
+#   make check           native library unit test, then all tests on every available
+#                        kernel in QEMU (KERNEL=6.1|6.12|debug picks one)
 #   make bench           benchmarks in a VM
 #   make C=1             also run sparse over the module
 #   make checkpatch      run checkpatch.pl over the kernel sources
@@ -49,6 +50,7 @@ demo: all
 	tools/testing/vm-run.sh --kernel $(or $(KERNEL),6.1) --demo
 
 check: lib tools selftests
+	$(MAKE) -f lib/lib.mk unit
 	tools/testing/check.sh $(KERNEL)
 
 bench: lib tools
