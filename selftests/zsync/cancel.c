@@ -7,19 +7,7 @@
  */
 #include "helpers.h"
 
-FIXTURE(ring) {
-	struct zk_ring ring;
-};
-
-FIXTURE_SETUP(ring)
-{
-	zt_ring(_metadata, &self->ring, 32, 0);
-}
-
-FIXTURE_TEARDOWN(ring)
-{
-	zk_ring_exit(&self->ring);
-}
+ZT_RING_FIXTURE(32);
 
 static struct zsync_sqe *cancel(struct __test_metadata *_metadata,
 				struct zk_ring *ring, __u64 ud, __u64 target,

@@ -471,4 +471,21 @@ static inline int zt_count_fds(void)
 	return n;
 }
 
+/*
+ * The fixture most suites use: one fresh ring of @entries per test, set up
+ * and torn down by the harness.
+ */
+#define ZT_RING_FIXTURE(entries)					\
+	FIXTURE(ring) {							\
+		struct zk_ring ring;					\
+	};								\
+	FIXTURE_SETUP(ring)						\
+	{								\
+		zt_ring(_metadata, &self->ring, (entries), 0);		\
+	}								\
+	FIXTURE_TEARDOWN(ring)						\
+	{								\
+		zk_ring_exit(&self->ring);				\
+	}
+
 #endif /* ZSYNC_SELFTEST_HELPERS_H */

@@ -115,19 +115,7 @@ TEST_F(batch, submit_and_wait_returns_with_all_cqes_ready)
 	zt_reap(_metadata, ring, NULL, n, ZT_PROMPT_MS);
 }
 
-FIXTURE(ring) {
-	struct zk_ring ring;
-};
-
-FIXTURE_SETUP(ring)
-{
-	zt_ring(_metadata, &self->ring, 32, 0);
-}
-
-FIXTURE_TEARDOWN(ring)
-{
-	zk_ring_exit(&self->ring);
-}
+ZT_RING_FIXTURE(32);
 
 TEST_F(ring, extreme_user_data_is_echoed)
 {

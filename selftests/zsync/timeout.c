@@ -8,19 +8,7 @@
 
 #include "helpers.h"
 
-FIXTURE(ring) {
-	struct zk_ring ring;
-};
-
-FIXTURE_SETUP(ring)
-{
-	zt_ring(_metadata, &self->ring, 32, 0);
-}
-
-FIXTURE_TEARDOWN(ring)
-{
-	zk_ring_exit(&self->ring);
-}
+ZT_RING_FIXTURE(32);
 
 /*
  * Reap one CQE that must be @user_data's -ETIME, arriving when clock @clk
