@@ -109,6 +109,17 @@ static int zsync_params_check(const struct zsync_params *p, struct zsync_sizes *
 	return 0;
 }
 
+/* Leaves the ring as before SETUP, so a failed SETUP can be retried. */
+static void zsync_regions_free(struct zsync_ring *ring)
+{
+	vfree(ring->sq);
+	vfree(ring->cq);
+	vfree(ring->sqes);
+	ring->sq = NULL;
+	ring->cq = NULL;
+	ring->sqes = NULL;
+}
+
 /* Zeroed, page-backed and charged to the opener's memory cgroup. */
 static void *zsync_region_alloc(size_t size)
 {
@@ -124,12 +135,7 @@ static int zsync_regions_alloc(struct zsync_ring *ring, const struct zsync_sizes
 	ring->cq = zsync_region_alloc(ring->cq_size);
 	ring->sqes = zsync_region_alloc(ring->sqes_size);
 	if (!ring->sq || !ring->cq || !ring->sqes) {
-		vfree(ring->sq);
-		vfree(ring->cq);
-		vfree(ring->sqes);
-		ring->sq = NULL;
-		ring->cq = NULL;
-		ring->sqes = NULL;
+		zsync_regions_free(ring);
 		return -ENOMEM;
 	}
 	ring->sq_entries = s->sq_entries;
@@ -166,13 +172,6 @@ static void zsync_params_fill(const struct zsync_ring *ring, struct zsync_params
 	p->cq_off.cqes = offsetof(struct zsync_cq_shared, cqes);
 }
 
-static void zsync_regions_free(struct zsync_ring *ring)
-{
-	vfree(ring->sq);
-	vfree(ring->cq);
-	vfree(ring->sqes);
-}
-
 long zsync_ring_setup(struct zsync_ring *ring, void __user *arg)
 {
 	struct zsync_params p;
@@ -196,9 +195,6 @@ long zsync_ring_setup(struct zsync_ring *ring, void __user *arg)
 	zsync_params_fill(ring, &p);
 	if (copy_to_user(arg, &p, sizeof(p))) {
 		zsync_regions_free(ring);
-		ring->sq = NULL;
-		ring->cq = NULL;
-		ring->sqes = NULL;
 		ret = -EFAULT;
 		goto out;
 	}

@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "zsync-k.h"
@@ -160,6 +161,20 @@ static inline void zt_sleep_ms(int64_t ms)
 /* ------------------------------------------------------------------ */
 
 /* ioctl() returning the result or -errno. */
+/* waitpid(@pid) for up to @ms; returns the status or -1 on timeout. */
+static inline int zt_wait_child(pid_t pid, int64_t ms)
+{
+	int64_t start = zt_mono_ns();
+	int status;
+
+	while (zt_ms_since(start) < ms) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		zt_sleep_ms(5);
+	}
+	return -1;
+}
+
 static inline int zt_ioctl(int fd, unsigned long cmd, void *arg)
 {
 	int ret = ioctl(fd, cmd, arg);

@@ -357,20 +357,6 @@ static void __attribute__((noreturn)) waiter_child(int ready_fd, enum waiter_kin
 	_exit(5);	/* the wait returned: the parent reports it */
 }
 
-/* waitpid(@pid) for up to @ms; returns the status or -1 on timeout. */
-static int wait_child(pid_t pid, int64_t ms)
-{
-	int64_t start = zt_mono_ns();
-	int status;
-
-	while (zt_ms_since(start) < ms) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return status;
-		zt_sleep_ms(5);
-	}
-	return -1;
-}
-
 static void check_killable(struct __test_metadata *_metadata, enum waiter_kind kind)
 {
 	int pipefd[2], status;
@@ -394,7 +380,7 @@ static void check_killable(struct __test_metadata *_metadata, enum waiter_kind k
 	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG))
 		TH_LOG("the waiter exited by itself (status %#x): its wait returned", status);
 	ASSERT_EQ(0, kill(pid, SIGKILL));
-	status = wait_child(pid, 2000);
+	status = zt_wait_child(pid, 2000);
 	ASSERT_NE(-1, status) TH_LOG("child waiting in ENTER not reaped 2 s after SIGKILL");
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
 		TH_LOG("waiter status %#x, expected killed by SIGKILL", status);

@@ -52,20 +52,6 @@ static void arm_long_timeouts(struct __test_metadata *_metadata,
 	}
 }
 
-/* waitpid(@pid) for up to @ms; returns the status or -1 on timeout. */
-static int wait_child(pid_t pid, int64_t ms)
-{
-	int64_t start = zt_mono_ns();
-	int status;
-
-	while (zt_ms_since(start) < ms) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return status;
-		zt_sleep_ms(5);
-	}
-	return -1;
-}
-
 TEST(close_with_100_timeouts_in_flight_is_prompt)
 {
 	int refcnt = module_refcnt();
@@ -110,7 +96,7 @@ static void check_exit_with_inflight(struct __test_metadata *_metadata, bool kil
 	ASSERT_LE(0, pid);
 	if (pid == 0)
 		busy_child(_metadata, kill_self);
-	status = wait_child(pid, 5000);
+	status = zt_wait_child(pid, 5000);
 	ASSERT_NE(-1, status) TH_LOG("child with in-flight requests did not finish exiting in 5 s");
 	if (kill_self) {
 		EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
@@ -152,7 +138,7 @@ TEST(fork_child_closing_its_copy_does_not_break_the_parent)
 				zk_ring_exit(&ring);
 			_exit(0);
 		}
-		ASSERT_EQ(0, wait_child(pid, 5000));
+		ASSERT_EQ(0, zt_wait_child(pid, 5000));
 		zt_check_fdinfo(_metadata, ring.fd, "inflight", 1);
 		zt_nop(_metadata, &ring, 10 + r);
 		zt_submit(_metadata, &ring, 1);
