@@ -551,8 +551,8 @@ long zsync_ring_restrict(struct zsync_ring *ring, void __user *arg)
 	/* Allowing what does not exist yet would allow what a later module adds. */
 	if (r.allowed_sqe_flags & ~ZSYNC_SQE_FLAGS_ALL)
 		return -EINVAL;
-	for (i = ZSYNC_OP_LAST; i < 256; i++)
-		if (r.allowed_ops[i / 64] & (1ULL << (i % 64)))
+	for (i = 0; i < 256; i++)
+		if ((r.allowed_ops[i / 64] & (1ULL << (i % 64))) && !zsync_opdef_get(i))
 			return -EINVAL;
 	mutex_lock(&ring->submit_lock);
 	if (!ring->ready || !ring->r_disabled) {

@@ -36,11 +36,14 @@
 #include <stdint.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <linux/zsync.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+struct statx;
 
 /*
  * Memory ordering.  Ring indices are free-running 32-bit counters shared
@@ -473,6 +476,235 @@ static inline void zk_prep_cancel_fd(struct zsync_sqe *sqe, int fd,
 	sqe->addr = 0;
 	sqe->len = 0;
 	sqe->op_flags = flags | ZSYNC_CANCEL_FD;
+}
+
+/**
+ * zk_prep_msg_ring() - MSG_RING: post a CQE (@user_data, @res) into the
+ * ring whose fd is @ring_fd
+ * @sqe: the SQE
+ * @ring_fd: target ring
+ * @user_data: user_data of the CQE posted in the target
+ * @res: res of that CQE
+ */
+static inline void zk_prep_msg_ring(struct zsync_sqe *sqe, int ring_fd,
+				    __u64 user_data, int res)
+{
+	sqe->opcode = ZSYNC_OP_MSG_RING;
+	sqe->fd = ring_fd;
+	sqe->off = user_data;
+	sqe->len = (__u32)res;
+}
+
+/**
+ * zk_prep_poll_add() - POLL_ADD: complete when @fd reports one of @events
+ * @sqe: the SQE
+ * @fd: file to poll
+ * @events: EPOLLIN, EPOLLOUT, ... (res is the ready subset)
+ * @flags: ZSYNC_POLL_* (ZSYNC_POLL_MULTISHOT)
+ */
+static inline void zk_prep_poll_add(struct zsync_sqe *sqe, int fd,
+				    unsigned int events, unsigned int flags)
+{
+	sqe->opcode = ZSYNC_OP_POLL_ADD;
+	sqe->fd = fd;
+	sqe->len = events;
+	sqe->op_flags = flags;
+}
+
+/** zk_prep_poll_remove() - POLL_REMOVE the POLL_ADD whose user_data is @user_data */
+static inline void zk_prep_poll_remove(struct zsync_sqe *sqe, __u64 user_data)
+{
+	sqe->opcode = ZSYNC_OP_POLL_REMOVE;
+	sqe->fd = 0;
+	sqe->addr = user_data;
+}
+
+/* READ, WRITE, READV, WRITEV share their layout. */
+static inline void zk_prep_rw(struct zsync_sqe *sqe, int op, int fd,
+			      const void *addr, unsigned int len, __u64 off)
+{
+	sqe->opcode = (__u8)op;
+	sqe->fd = fd;
+	sqe->addr = (__u64)(uintptr_t)addr;
+	sqe->len = len;
+	sqe->off = off;
+}
+
+/**
+ * zk_prep_read() - READ @nbytes at @off (ZSYNC_OFF_CURRENT: file position)
+ * @sqe: the SQE
+ * @fd: file
+ * @buf: buffer, which must stay valid until the CQE
+ * @nbytes: its size
+ * @off: file offset or ZSYNC_OFF_CURRENT
+ */
+static inline void zk_prep_read(struct zsync_sqe *sqe, int fd, void *buf,
+				unsigned int nbytes, __u64 off)
+{
+	zk_prep_rw(sqe, ZSYNC_OP_READ, fd, buf, nbytes, off);
+}
+
+/** zk_prep_write() - WRITE @nbytes of @buf at @off; see zk_prep_read() */
+static inline void zk_prep_write(struct zsync_sqe *sqe, int fd, const void *buf,
+				 unsigned int nbytes, __u64 off)
+{
+	zk_prep_rw(sqe, ZSYNC_OP_WRITE, fd, buf, nbytes, off);
+}
+
+/** zk_prep_readv() - READV into @nr_vecs buffers at @off */
+static inline void zk_prep_readv(struct zsync_sqe *sqe, int fd,
+				 const struct iovec *iovecs,
+				 unsigned int nr_vecs, __u64 off)
+{
+	zk_prep_rw(sqe, ZSYNC_OP_READV, fd, iovecs, nr_vecs, off);
+}
+
+/** zk_prep_writev() - WRITEV from @nr_vecs buffers at @off */
+static inline void zk_prep_writev(struct zsync_sqe *sqe, int fd,
+				  const struct iovec *iovecs,
+				  unsigned int nr_vecs, __u64 off)
+{
+	zk_prep_rw(sqe, ZSYNC_OP_WRITEV, fd, iovecs, nr_vecs, off);
+}
+
+/** zk_rw_set_flags() - RWF_* flags (preadv2(2)) of a READ/WRITE/READV/WRITEV */
+static inline void zk_rw_set_flags(struct zsync_sqe *sqe, unsigned int rwf)
+{
+	sqe->op_flags = rwf;
+}
+
+/** zk_prep_fsync() - FSYNC @fd (@flags: ZSYNC_FSYNC_DATASYNC) */
+static inline void zk_prep_fsync(struct zsync_sqe *sqe, int fd, unsigned int flags)
+{
+	sqe->opcode = ZSYNC_OP_FSYNC;
+	sqe->fd = fd;
+	sqe->op_flags = flags;
+}
+
+/**
+ * zk_prep_openat() - OPENAT @path relative to @dfd
+ * @sqe: the SQE
+ * @dfd: AT_FDCWD, or a directory the path resolves beneath
+ * @path: path, read at submission
+ * @flags: O_* flags
+ * @mode: mode for O_CREAT/O_TMPFILE
+ */
+static inline void zk_prep_openat(struct zsync_sqe *sqe, int dfd, const char *path,
+				  int flags, unsigned int mode)
+{
+	sqe->opcode = ZSYNC_OP_OPENAT;
+	sqe->fd = dfd;
+	sqe->addr = (__u64)(uintptr_t)path;
+	sqe->op_flags = (__u32)flags;
+	sqe->len = mode;
+}
+
+/** zk_prep_close() - CLOSE @fd */
+static inline void zk_prep_close(struct zsync_sqe *sqe, int fd)
+{
+	sqe->opcode = ZSYNC_OP_CLOSE;
+	sqe->fd = fd;
+}
+
+/**
+ * zk_prep_statx() - STATX @path relative to @dfd into @statxbuf
+ * @sqe: the SQE
+ * @dfd: directory fd or AT_FDCWD
+ * @path: path, read at submission
+ * @flags: AT_* flags
+ * @mask: STATX_* fields wanted
+ * @statxbuf: struct statx filled in before the CQE is posted
+ */
+static inline void zk_prep_statx(struct zsync_sqe *sqe, int dfd, const char *path,
+				 int flags, unsigned int mask, struct statx *statxbuf)
+{
+	sqe->opcode = ZSYNC_OP_STATX;
+	sqe->fd = dfd;
+	sqe->addr = (__u64)(uintptr_t)path;
+	sqe->op_flags = (__u32)flags;
+	sqe->len = mask;
+	sqe->addr2 = (__u64)(uintptr_t)statxbuf;
+}
+
+/**
+ * zk_prep_accept() - ACCEPT a connection on @fd
+ * @sqe: the SQE
+ * @fd: listening socket
+ * @addr: peer address to fill, or NULL
+ * @addrlen: in/out size of @addr, or NULL
+ * @sock_flags: SOCK_NONBLOCK | SOCK_CLOEXEC for the new socket
+ * @flags: ZSYNC_ACCEPT_* (ZSYNC_ACCEPT_MULTISHOT needs @addr NULL)
+ */
+static inline void zk_prep_accept(struct zsync_sqe *sqe, int fd,
+				  struct sockaddr *addr, socklen_t *addrlen,
+				  int sock_flags, unsigned int flags)
+{
+	sqe->opcode = ZSYNC_OP_ACCEPT;
+	sqe->fd = fd;
+	sqe->addr = (__u64)(uintptr_t)addr;
+	sqe->addr2 = (__u64)(uintptr_t)addrlen;
+	sqe->len = (__u32)sock_flags;
+	sqe->op_flags = flags;
+}
+
+/** zk_prep_connect() - CONNECT @fd to @addr (copied at submission) */
+static inline void zk_prep_connect(struct zsync_sqe *sqe, int fd,
+				   const struct sockaddr *addr, socklen_t addrlen)
+{
+	sqe->opcode = ZSYNC_OP_CONNECT;
+	sqe->fd = fd;
+	sqe->addr = (__u64)(uintptr_t)addr;
+	sqe->len = addrlen;
+}
+
+/** zk_prep_send() - SEND @len bytes of @buf on @fd with MSG_* @msg_flags */
+static inline void zk_prep_send(struct zsync_sqe *sqe, int fd, const void *buf,
+				size_t len, int msg_flags)
+{
+	sqe->opcode = ZSYNC_OP_SEND;
+	sqe->fd = fd;
+	sqe->addr = (__u64)(uintptr_t)buf;
+	sqe->len = (__u32)len;
+	sqe->op_flags = (__u32)msg_flags;
+}
+
+/** zk_prep_recv() - RECV up to @len bytes into @buf from @fd */
+static inline void zk_prep_recv(struct zsync_sqe *sqe, int fd, void *buf,
+				size_t len, int msg_flags)
+{
+	sqe->opcode = ZSYNC_OP_RECV;
+	sqe->fd = fd;
+	sqe->addr = (__u64)(uintptr_t)buf;
+	sqe->len = (__u32)len;
+	sqe->op_flags = (__u32)msg_flags;
+}
+
+/** zk_prep_sendmsg() - SENDMSG @msg on @fd */
+static inline void zk_prep_sendmsg(struct zsync_sqe *sqe, int fd,
+				   const struct msghdr *msg, int msg_flags)
+{
+	sqe->opcode = ZSYNC_OP_SENDMSG;
+	sqe->fd = fd;
+	sqe->addr = (__u64)(uintptr_t)msg;
+	sqe->op_flags = (__u32)msg_flags;
+}
+
+/** zk_prep_recvmsg() - RECVMSG into @msg from @fd */
+static inline void zk_prep_recvmsg(struct zsync_sqe *sqe, int fd,
+				   struct msghdr *msg, int msg_flags)
+{
+	sqe->opcode = ZSYNC_OP_RECVMSG;
+	sqe->fd = fd;
+	sqe->addr = (__u64)(uintptr_t)msg;
+	sqe->op_flags = (__u32)msg_flags;
+}
+
+/** zk_prep_shutdown() - SHUTDOWN @fd (@how: SHUT_RD, SHUT_WR, SHUT_RDWR) */
+static inline void zk_prep_shutdown(struct zsync_sqe *sqe, int fd, int how)
+{
+	sqe->opcode = ZSYNC_OP_SHUTDOWN;
+	sqe->fd = fd;
+	sqe->len = (__u32)how;
 }
 
 /** zk_sqe_set_data64() - user_data echoed back in the CQE */

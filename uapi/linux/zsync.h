@@ -47,11 +47,52 @@ struct zsync_cqe {
 /* cqe->flags */
 #define ZSYNC_CQE_F_MORE	(1U << 0)	/* multishot: more CQEs follow */
 
+/*
+ * Opcodes.  Numbers are ABI and never reused.  An opcode the running module
+ * does not implement completes with -EINVAL (and RESTRICT refuses to allow
+ * it); ZSYNC_OP_LAST is one past the highest number assigned.
+ */
 enum zsync_op {
+	/* core */
 	ZSYNC_OP_NOP		= 0,
 	ZSYNC_OP_TIMEOUT	= 1,
 	ZSYNC_OP_LINK_TIMEOUT	= 2,
 	ZSYNC_OP_CANCEL		= 3,
+	ZSYNC_OP_MSG_RING	= 4,
+	/* poll */
+	ZSYNC_OP_POLL_ADD	= 5,
+	ZSYNC_OP_POLL_REMOVE	= 6,
+	/* file */
+	ZSYNC_OP_READ		= 7,
+	ZSYNC_OP_WRITE		= 8,
+	ZSYNC_OP_READV		= 9,
+	ZSYNC_OP_WRITEV		= 10,
+	ZSYNC_OP_FSYNC		= 11,
+	ZSYNC_OP_OPENAT		= 12,
+	ZSYNC_OP_CLOSE		= 13,
+	ZSYNC_OP_STATX		= 14,
+	/* net */
+	ZSYNC_OP_ACCEPT		= 15,
+	ZSYNC_OP_CONNECT	= 16,
+	ZSYNC_OP_SEND		= 17,
+	ZSYNC_OP_RECV		= 18,
+	ZSYNC_OP_SENDMSG	= 19,
+	ZSYNC_OP_RECVMSG	= 20,
+	ZSYNC_OP_SHUTDOWN	= 21,
+	/* cgroup */
+	ZSYNC_OP_CGROUP_ATTACH	= 22,
+	ZSYNC_OP_CGROUP_SET	= 23,
+	ZSYNC_OP_CGROUP_FREEZE	= 24,
+	ZSYNC_OP_CGROUP_THAW	= 25,
+	ZSYNC_OP_CGROUP_KILL	= 26,
+	ZSYNC_OP_CGROUP_WAIT	= 27,
+	/* ns/process */
+	ZSYNC_OP_PIDFD_WAIT	= 28,
+	ZSYNC_OP_NS_SOCKET	= 29,
+	ZSYNC_OP_NS_INFO	= 30,
+	/* event sources */
+	ZSYNC_OP_SOURCE_WAIT	= 31,
+	ZSYNC_OP_SOURCE_SIGNAL	= 32,
 
 	ZSYNC_OP_LAST		/* not an opcode: one past the highest */
 };
@@ -86,6 +127,55 @@ struct zsync_timespec {
 #define ZSYNC_CANCEL_FD		(1U << 1)	/* match sqe->fd instead of user_data */
 #define ZSYNC_CANCEL_ANY	(1U << 2)	/* match any request (with ALL: all) */
 #define ZSYNC_CANCEL_FLAGS_ALL	(ZSYNC_CANCEL_ALL | ZSYNC_CANCEL_FD | ZSYNC_CANCEL_ANY)
+
+/*
+ * MSG_RING: post a CQE into another ring, e.g. to wake the thread that
+ * waits on it.  fd: the target ring; off: user_data of the CQE posted
+ * there; len: its res (a __s32).  res: 0, -EBADFD if fd is not a set-up
+ * zsync ring, -EOVERFLOW if the target's overflow backlog is full.
+ */
+
+/*
+ * POLL_ADD: fd: the file; len: the events wanted (EPOLLIN, EPOLLOUT, ...);
+ * op_flags: ZSYNC_POLL_*.  res: the ready events.  A multishot poll posts a
+ * CQE flagged ZSYNC_CQE_F_MORE on every wakeup that reports a wanted event,
+ * until it is cancelled or an error (such as -EOVERFLOW) ends it.
+ * POLL_REMOVE: addr: user_data of the POLL_ADD.  res: 0, -ENOENT, -EALREADY.
+ */
+#define ZSYNC_POLL_MULTISHOT	(1U << 0)
+#define ZSYNC_POLL_FLAGS_ALL	(ZSYNC_POLL_MULTISHOT)
+
+/*
+ * READ, WRITE: fd; addr: buffer; len: its size; off: file offset, or
+ * ZSYNC_OFF_CURRENT to use and advance the file position as read(2)
+ * does; op_flags: RWF_* flags of preadv2(2).  res: bytes transferred.
+ * READV, WRITEV: the same with addr: a struct iovec array, len: its count.
+ * FSYNC: fd; op_flags: ZSYNC_FSYNC_*; off, len: the range (len 0: to the end).
+ */
+#define ZSYNC_OFF_CURRENT	((__u64)-1)
+#define ZSYNC_FSYNC_DATASYNC	(1U << 0)	/* fdatasync(2) */
+#define ZSYNC_FSYNC_FLAGS_ALL	(ZSYNC_FSYNC_DATASYNC)
+
+/*
+ * OPENAT: fd: AT_FDCWD, or a directory fd beneath which the whole path
+ * resolves (see Documentation/ops.rst); addr: the path; len: mode;
+ * op_flags: O_* flags.  res: the new fd, in the submitter's fd table.
+ * CLOSE: fd.  STATX: fd: dirfd; addr: path; len: STATX_* mask; op_flags:
+ * AT_* flags; addr2: struct statx to fill.
+ */
+
+/*
+ * ACCEPT: fd: listening socket; addr: struct sockaddr to fill, or 0;
+ * addr2: socklen_t in/out, or 0; len: SOCK_NONBLOCK | SOCK_CLOEXEC;
+ * op_flags: ZSYNC_ACCEPT_*.  res: the new fd.  Multishot posts one CQE
+ * flagged ZSYNC_CQE_F_MORE per accepted connection (addr must be 0).
+ * CONNECT: fd; addr: struct sockaddr (copied at submission); len: its size.
+ * SEND, RECV: fd; addr: buffer; len: its size; op_flags: MSG_* flags.
+ * SENDMSG, RECVMSG: fd; addr: struct msghdr; op_flags: MSG_* flags.
+ * SHUTDOWN: fd; len: SHUT_RD, SHUT_WR or SHUT_RDWR.
+ */
+#define ZSYNC_ACCEPT_MULTISHOT	(1U << 0)
+#define ZSYNC_ACCEPT_FLAGS_ALL	(ZSYNC_ACCEPT_MULTISHOT)
 
 /* Offsets of the fields of the SQ ring mapping, filled in by SETUP. */
 struct zsync_sq_offsets {
@@ -183,5 +273,6 @@ struct zsync_restriction {
 #define ZSYNC_IOC_UNREGISTER_EVENTFD	_IO(ZSYNC_IOC_MAGIC, 0x03)
 #define ZSYNC_IOC_RESTRICT	_IOW(ZSYNC_IOC_MAGIC, 0x04, struct zsync_restriction)
 #define ZSYNC_IOC_ENABLE	_IO(ZSYNC_IOC_MAGIC, 0x05)
+/* 0x06-0x0f: reserved for event sources (ZSYNC_IOC_SOURCE_*). */
 
 #endif /* _UAPI_LINUX_ZSYNC_H */
