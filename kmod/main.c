@@ -65,6 +65,8 @@ static long zsync_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return zsync_ring_restrict(ring, uarg);
 	case ZSYNC_IOC_ENABLE:
 		return zsync_ring_enable(ring);
+	case ZSYNC_IOC_PROBE:
+		return zsync_probe(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -5,6 +5,8 @@
  */
 #include <linux/kernel.h>
 #include <linux/nospec.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
 #include "zsync.h"
 
 static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
@@ -106,4 +108,29 @@ int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 	if (!zsync_unused_fields_zero(sqe, def->fields))
 		return -EINVAL;
 	return def->prep(req, sqe);
+}
+
+/**
+ * zsync_probe() - answer ZSYNC_IOC_PROBE: the opcodes this module implements
+ * @arg: user pointer to a struct zsync_probe
+ *
+ * Return: 0, -EFAULT, or -EINVAL if a reserved field is not zero.
+ */
+long zsync_probe(void __user *arg)
+{
+	struct zsync_probe p;
+	unsigned int i;
+
+	if (copy_from_user(&p, arg, sizeof(p)))
+		return -EFAULT;
+	if (memchr_inv(p.resv, 0, sizeof(p.resv)))
+		return -EINVAL;
+	memset(&p, 0, sizeof(p));
+	for (i = 0; i < ZSYNC_OP_LAST; i++)
+		if (zsync_opdef_get(i))
+			p.ops[i / 64] |= 1ULL << (i % 64);
+	p.last_op = ZSYNC_OP_LAST;
+	p.abi_version = ZSYNC_ABI_VERSION;
+	p.features = ZSYNC_FEATURES;
+	return copy_to_user(arg, &p, sizeof(p)) ? -EFAULT : 0;
 }

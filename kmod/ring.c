@@ -155,8 +155,7 @@ static void zsync_params_fill(const struct zsync_ring *ring, struct zsync_params
 	p->sq_entries = ring->sq_entries;
 	p->cq_entries = ring->cq_entries;
 	p->overflow_limit = ring->overflow_limit;
-	p->features = ZSYNC_FEAT_NODROP | ZSYNC_FEAT_LINKS | ZSYNC_FEAT_RESTRICT |
-		      ZSYNC_FEAT_EVENTFD;
+	p->features = ZSYNC_FEATURES;
 	memset(&p->sq_off, 0, sizeof(p->sq_off));
 	p->sq_off.head = offsetof(struct zsync_sq_shared, head);
 	p->sq_off.tail = offsetof(struct zsync_sq_shared, tail);

@@ -183,8 +183,13 @@ static inline bool zsync_req_is_timeout(const struct zsync_req *req)
 	return req->opcode == ZSYNC_OP_TIMEOUT || req->opcode == ZSYNC_OP_LINK_TIMEOUT;
 }
 
+/* Features every ring gets (struct zsync_params.features). */
+#define ZSYNC_FEATURES	(ZSYNC_FEAT_NODROP | ZSYNC_FEAT_LINKS | \
+			 ZSYNC_FEAT_RESTRICT | ZSYNC_FEAT_EVENTFD)
+
 /* opdef.c */
 const struct zsync_opdef *zsync_opdef_get(u8 opcode);
+long zsync_probe(void __user *arg);
 int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
 
 /* req.c */

@@ -410,3 +410,11 @@ int zk_enable(struct zk_ring *ring)
 {
 	return ring_ioctl(ring, ZSYNC_IOC_ENABLE, NULL);
 }
+
+int zk_probe(const struct zk_ring *ring, struct zsync_probe *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (ioctl(ring->fd, ZSYNC_IOC_PROBE, p) < 0)
+		return -errno;
+	return 0;
+}

@@ -371,6 +371,25 @@ int zk_restrict(struct zk_ring *ring, const struct zsync_restriction *r);
 int zk_enable(struct zk_ring *ring);
 
 /**
+ * zk_probe() - ask the module which opcodes it implements
+ * @ring: any ring, set up or not (only its fd is used)
+ * @p: receives the answer
+ *
+ * Return: 0 or -errno (-ENOTTY from a module older than the probe).
+ */
+int zk_probe(const struct zk_ring *ring, struct zsync_probe *p);
+
+/**
+ * zk_probe_has_op() - whether the probe answer @p lists @op
+ * @p: from zk_probe()
+ * @op: ZSYNC_OP_*
+ */
+static inline bool zk_probe_has_op(const struct zsync_probe *p, unsigned int op)
+{
+	return op < 64 * 4 && (p->ops[op / 64] >> (op % 64)) & 1;
+}
+
+/**
  * zk_restriction_allow_op() - add @op to the allowed set of @r
  * @r: restriction (zero it first)
  * @op: ZSYNC_OP_*

@@ -462,4 +462,57 @@ TEST_F(dev, unknown_ioctl_is_enotty)
 	}
 }
 
+/*
+ * PROBE lists exactly the opcodes the module runs: the core ones always,
+ * and for every assigned opcode the same answer RESTRICT gives (RESTRICT
+ * refuses to allow an opcode without an op).
+ */
+TEST_F(dev, probe_lists_exactly_the_implemented_ops)
+{
+	static const unsigned int core[] = { ZSYNC_OP_NOP, ZSYNC_OP_TIMEOUT,
+					     ZSYNC_OP_LINK_TIMEOUT, ZSYNC_OP_CANCEL };
+	struct zsync_probe pr;
+	unsigned int i;
+	int ret;
+
+	memset(&pr, 0, sizeof(pr));
+	pr.resv[4] = 1;
+	ret = zt_ioctl(self->fd, ZSYNC_IOC_PROBE, &pr);
+	EXPECT_EQ(-EINVAL, ret) TH_LOG("PROBE with resv[4] set: expected -EINVAL, got %s",
+				       zt_err(ret));
+	memset(&pr, 0xff, sizeof(pr));
+	memset(pr.resv, 0, sizeof(pr.resv));
+	ret = zt_ioctl(self->fd, ZSYNC_IOC_PROBE, &pr);
+	ASSERT_EQ(0, ret) TH_LOG("PROBE before SETUP: expected 0, got %s", zt_err(ret));
+	EXPECT_EQ((__u32)ZSYNC_OP_LAST, pr.last_op);
+	EXPECT_EQ((__u32)ZSYNC_ABI_VERSION, pr.abi_version);
+	for (i = 0; i < ARRAY_SIZE(core); i++)
+		EXPECT_TRUE(zk_probe_has_op(&pr, core[i]))
+			TH_LOG("PROBE does not list core opcode %u", core[i]);
+	for (i = ZSYNC_OP_LAST; i < 256; i++)
+		EXPECT_FALSE(zk_probe_has_op(&pr, i))
+			TH_LOG("PROBE lists opcode %u >= ZSYNC_OP_LAST", i);
+
+	init_params(&self->p, 8, 0, ZSYNC_SETUP_R_DISABLED);
+	do_setup(_metadata, self->fd, &self->p);
+	EXPECT_EQ(self->p.features, pr.features)
+		TH_LOG("PROBE features %#x, SETUP features %#x", pr.features, self->p.features);
+	for (i = 0; i < ZSYNC_OP_LAST; i++) {
+		struct zsync_restriction r;
+		bool listed = zk_probe_has_op(&pr, i);
+		int fd = zt_open_dev(_metadata);
+		struct zsync_params p;
+
+		init_params(&p, 8, 0, ZSYNC_SETUP_R_DISABLED);
+		do_setup(_metadata, fd, &p);
+		memset(&r, 0, sizeof(r));
+		r.allowed_ops[i / 64] = 1ULL << (i % 64);
+		ret = zt_ioctl(fd, ZSYNC_IOC_RESTRICT, &r);
+		close(fd);
+		EXPECT_EQ(listed ? 0 : -EINVAL, ret)
+			TH_LOG("opcode %u: PROBE %s it, RESTRICT allowing it gave %s",
+			       i, listed ? "lists" : "does not list", zt_err(ret));
+	}
+}
+
 TEST_HARNESS_MAIN

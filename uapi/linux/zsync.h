@@ -266,6 +266,18 @@ struct zsync_restriction {
 	__u64	resv[3];		/* must be zero */
 };
 
+/*
+ * ZSYNC_IOC_PROBE: which opcodes this module implements, on any open of
+ * /dev/zsync (set up or not).  Bit N of ops is opcode N.
+ */
+struct zsync_probe {
+	__u64	ops[4];		/* out: bitmap of implemented ZSYNC_OP_* */
+	__u32	last_op;	/* out: the module's ZSYNC_OP_LAST */
+	__u32	abi_version;	/* out: ZSYNC_ABI_VERSION */
+	__u32	features;	/* out: ZSYNC_FEAT_* a ring set up now would get */
+	__u32	resv[5];	/* in: must be zero */
+};
+
 #define ZSYNC_IOC_MAGIC		0xA7
 #define ZSYNC_IOC_SETUP		_IOWR(ZSYNC_IOC_MAGIC, 0x00, struct zsync_params)
 #define ZSYNC_IOC_ENTER		_IOWR(ZSYNC_IOC_MAGIC, 0x01, struct zsync_enter)
@@ -274,5 +286,6 @@ struct zsync_restriction {
 #define ZSYNC_IOC_RESTRICT	_IOW(ZSYNC_IOC_MAGIC, 0x04, struct zsync_restriction)
 #define ZSYNC_IOC_ENABLE	_IO(ZSYNC_IOC_MAGIC, 0x05)
 /* 0x06-0x0f: reserved for event sources (ZSYNC_IOC_SOURCE_*). */
+#define ZSYNC_IOC_PROBE		_IOWR(ZSYNC_IOC_MAGIC, 0x10, struct zsync_probe)
 
 #endif /* _UAPI_LINUX_ZSYNC_H */
