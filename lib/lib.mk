@@ -16,9 +16,12 @@ USER_CFLAGS ?= -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	       -I$(CURDIR)/uapi -I$(CURDIR)/lib/include
 
 LIB_OUT  := $(BUILD)/lib
-LIB_SRCS := $(sort $(wildcard lib/*.c))
-LIB_OBJS := $(patsubst lib/%.c,$(LIB_OUT)/obj/%.o,$(LIB_SRCS))
-LIB_PICS := $(patsubst lib/%.c,$(LIB_OUT)/pic/%.o,$(LIB_SRCS))
+# The green threads' context switch is assembly, one file per CPU
+# (lib/green_ctx_<arch>.S); the compiler's target picks which.
+ZK_ARCH  := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
+LIB_SRCS := $(sort $(wildcard lib/*.c)) $(wildcard lib/green_ctx_$(ZK_ARCH).S)
+LIB_OBJS := $(patsubst lib/%,$(LIB_OUT)/obj/%.o,$(basename $(LIB_SRCS)))
+LIB_PICS := $(patsubst lib/%,$(LIB_OUT)/pic/%.o,$(basename $(LIB_SRCS)))
 LIB_A    := $(LIB_OUT)/libzsync-k.a
 LIB_SO   := $(LIB_OUT)/libzsync-k.so
 # -MMD/-MP: header dependencies, so editing zsync-k.h or zsync.h rebuilds.
@@ -29,7 +32,12 @@ FLAGS_STAMP := $(LIB_OUT)/.cflags
 UNIT_SRC := lib/test/zk-unit.c
 UNIT_BIN := $(LIB_OUT)/zk-unit
 
-.PHONY: all unit
+# The executor-layer suite, natively: io_uring and blocking backends.
+IOTEST_SRCS := lib/test/zk-io-test.c lib/test/io-suite-core.c lib/test/io-suite-prims.c
+IOTEST_BIN  := $(LIB_OUT)/zk-io-test
+LIBURING_A  := $(shell $(CC) -print-file-name=liburing.a)
+
+.PHONY: all unit io-test
 all: $(LIB_A) $(LIB_SO)
 
 # Rewrite the stamp only when the flags change, so a flags change rebuilds
@@ -46,12 +54,20 @@ $(LIB_OUT)/pic/%.o: lib/%.c $(FLAGS_STAMP) lib/lib.mk
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -fPIC $(DEPFLAGS) -c $< -o $@
 
+$(LIB_OUT)/obj/%.o: lib/%.S $(FLAGS_STAMP) lib/lib.mk
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(LIB_OUT)/pic/%.o: lib/%.S $(FLAGS_STAMP) lib/lib.mk
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -fPIC $(DEPFLAGS) -c $< -o $@
+
 $(LIB_A): $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(LIB_SO): $(LIB_PICS)
-	$(CC) -shared -Wl,-soname,libzsync-k.so -o $@ $^
+	$(CC) -shared -Wl,-soname,libzsync-k.so -o $@ $^ -luring -pthread
 
 # The unit test replaces open/ioctl/mmap/munmap/close with a fake device
 # (-Wl,--wrap), so the real library code runs against a simulated kernel.
@@ -63,5 +79,11 @@ $(UNIT_BIN): $(UNIT_SRC) $(LIB_A) $(FLAGS_STAMP) lib/lib.mk
 
 unit: $(UNIT_BIN)
 	$(UNIT_BIN)
+
+$(IOTEST_BIN): $(IOTEST_SRCS) lib/test/io-suite.h $(LIB_A) $(FLAGS_STAMP) lib/lib.mk
+	$(CC) $(USER_CFLAGS) -Ilib/test $(IOTEST_SRCS) -o $@ $(LIB_A) $(LIBURING_A) -pthread
+
+io-test: $(IOTEST_BIN)
+	$(IOTEST_BIN) $(IOTEST_ARGS)
 
 -include $(LIB_OBJS:.o=.d) $(LIB_PICS:.o=.d) $(UNIT_BIN).d
