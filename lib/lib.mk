@@ -50,7 +50,16 @@ TSAN_RUN := setarch $(shell uname -m) -R
 TSAN_ARGS ?= -s 25
 TSAN_FULL_ARGS ?= -b io_uring -t chan_million
 
-.PHONY: all unit io-test native-test
+# The context switch alone, natively and (cross-compiled, under
+# qemu-user) for aarch64; that one is skipped when the tools are missing.
+CTX_SRCS     := lib/test/ctx-test.c lib/green_ctx.c
+CTX_BIN      := $(LIB_OUT)/ctx-test
+CROSS_A64    ?= aarch64-linux-gnu-gcc
+QEMU_A64     ?= qemu-aarch64-static
+CTX_A64_BIN  := $(LIB_OUT)/ctx-test-aarch64
+CTX_CFLAGS   := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -fno-omit-frame-pointer -Ilib
+
+.PHONY: all unit io-test native-test ctx-test ctx-test-aarch64
 all: $(LIB_A) $(LIB_SO)
 
 # Rewrite the stamp only when the flags change, so a flags change rebuilds
@@ -99,7 +108,25 @@ $(IOTEST_BIN): $(IOTEST_SRCS) lib/test/io-suite.h $(LIB_A) $(FLAGS_STAMP) lib/li
 io-test: $(IOTEST_BIN)
 	$(IOTEST_RUN) $(IOTEST_BIN) $(IOTEST_ARGS)
 
-native-test:
+$(CTX_BIN): $(CTX_SRCS) lib/green_ctx_$(ZK_ARCH).S lib/green_ctx.h lib/lib.mk
+	@mkdir -p $(@D)
+	$(CC) $(CTX_CFLAGS) $(CTX_SRCS) lib/green_ctx_$(ZK_ARCH).S -o $@
+
+ctx-test: $(CTX_BIN)
+	$(CTX_BIN)
+
+$(CTX_A64_BIN): $(CTX_SRCS) lib/green_ctx_aarch64.S lib/green_ctx.h lib/lib.mk
+	@mkdir -p $(@D)
+	$(CROSS_A64) $(CTX_CFLAGS) -static $(CTX_SRCS) lib/green_ctx_aarch64.S -o $@
+
+ctx-test-aarch64:
+	@if ! command -v $(CROSS_A64) >/dev/null || ! command -v $(QEMU_A64) >/dev/null; then \
+		echo "ctx-test-aarch64: SKIP: $(CROSS_A64) or $(QEMU_A64) missing (make deps)"; \
+	else \
+		$(MAKE) -f lib/lib.mk $(CTX_A64_BIN) && $(QEMU_A64) $(CTX_A64_BIN); \
+	fi
+
+native-test: ctx-test ctx-test-aarch64
 	$(MAKE) -f lib/lib.mk BUILD=$(BUILD)/asan USER_CFLAGS="$(USER_CFLAGS) $(SAN_ASAN)" io-test
 	$(MAKE) -f lib/lib.mk BUILD=$(BUILD)/tsan USER_CFLAGS="$(USER_CFLAGS) $(SAN_TSAN)" \
 		IOTEST_ARGS="$(TSAN_ARGS)" IOTEST_RUN="$(TSAN_RUN)" io-test

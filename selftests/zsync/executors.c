@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The executor-layer suite (lib/test/io-suite-*.c) on the zsync backend:
+ * every test on each of the four executors, against the loaded module.
+ * Ops the module does not implement yet run as fallback syscalls, so the
+ * suite passes whichever ops have landed.  SKIPs without /dev/zsync.
+ */
+#include "helpers.h"
+#include "io-suite.h"
+
+/* TCG is slow and the million-message test is big. */
+#define ZT_EXEC_TIMEOUT	300
+
+FIXTURE(exec) {
+	struct zt_ctx c;
+};
+
+FIXTURE_VARIANT(exec) {
+	enum zk_executor executor;
+};
+
+FIXTURE_VARIANT_ADD(exec, blocking) { .executor = ZK_EXEC_BLOCKING };
+FIXTURE_VARIANT_ADD(exec, threads) { .executor = ZK_EXEC_THREADS };
+FIXTURE_VARIANT_ADD(exec, green) { .executor = ZK_EXEC_GREEN };
+FIXTURE_VARIANT_ADD(exec, stackless) { .executor = ZK_EXEC_STACKLESS };
+
+FIXTURE_SETUP(exec)
+{
+	if (!zt_dev_present())
+		SKIP(zt_skip_exit(), "%s missing: zsync module not loaded", zt_dev_path());
+	memset(&self->c, 0, sizeof(self->c));
+	self->c.opts.backend = ZK_BACKEND_ZSYNC;
+	self->c.opts.executor = variant->executor;
+	self->c.opts.threads = 4;
+	self->c.scale = 100;
+}
+
+FIXTURE_TEARDOWN(exec)
+{
+}
+
+static const struct zt_test *find_test(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < zt_core_count; i++)
+		if (!strcmp(zt_core_tests[i].name, name))
+			return &zt_core_tests[i];
+	for (i = 0; i < zt_prim_count; i++)
+		if (!strcmp(zt_prim_tests[i].name, name))
+			return &zt_prim_tests[i];
+	return NULL;
+}
+
+static void run_suite_test(struct __test_metadata *_metadata, struct zt_ctx *c,
+			   const char *name)
+{
+	const struct zt_test *t = find_test(name);
+	int r;
+
+	ASSERT_NE(NULL, t) TH_LOG("no suite test '%s'", name);
+	r = t->fn(c);
+	if (r == ZT_SKIP)
+		SKIP(return, "%s", c->msg);
+	ASSERT_EQ(ZT_PASS, r) TH_LOG("%s", c->msg);
+}
+
+#define SUITE_TEST(name)						\
+	TEST_F_TIMEOUT(exec, name, ZT_EXEC_TIMEOUT)			\
+	{								\
+		run_suite_test(_metadata, &self->c, #name);		\
+	}
+
+SUITE_TEST(backend)
+SUITE_TEST(sleep)
+SUITE_TEST(file_rw)
+SUITE_TEST(pipe_wait)
+SUITE_TEST(socket_echo)
+SUITE_TEST(async_await)
+SUITE_TEST(concurrent_sleeps)
+SUITE_TEST(cancel_op_future)
+SUITE_TEST(cancel_task)
+SUITE_TEST(cancel_tree)
+SUITE_TEST(cancel_step)
+SUITE_TEST(green_10k)
+SUITE_TEST(chan_bounded)
+SUITE_TEST(chan_unbounded)
+SUITE_TEST(chan_million)
+SUITE_TEST(chan_rendezvous)
+SUITE_TEST(chan_close_wakes)
+SUITE_TEST(mutex)
+SUITE_TEST(cond)
+SUITE_TEST(semaphore)
+SUITE_TEST(wait_group)
+SUITE_TEST(select_basic)
+SUITE_TEST(select_stream)
+
+TEST_HARNESS_MAIN
