@@ -9,6 +9,7 @@
 #                        (KERNEL=6.1|6.12|debug picks one)
 #   make native-test     the executor suite natively, under ASan+UBSan and TSan
 #   make bench           benchmarks in a VM
+#   make bench-native    executor benchmarks on the host (io_uring, blocking)
 #   make C=1             also run sparse over the module
 #   make checkpatch      run checkpatch.pl over the kernel sources
 
@@ -29,7 +30,7 @@ USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 export BUILD SHARED KVER_61 CC AR USER_CFLAGS
 
 .PHONY: all deps module lib tools selftests demo check bench checkpatch sparse clean \
-	native-test
+	native-test bench-native
 
 all: module lib tools selftests
 
@@ -62,6 +63,10 @@ native-test:
 
 bench: lib tools
 	tools/testing/vm-run.sh --kernel $(or $(KERNEL),6.1) --bench
+
+bench-native: lib tools
+	$(BUILD)/tools/zsync-bench-exec -b io_uring
+	$(BUILD)/tools/zsync-bench-exec -b blocking
 
 checkpatch:
 	@tools/testing/checkpatch.sh
