@@ -7,7 +7,8 @@
 #   make check           native library unit test and executor suite (ASan, TSan),
 #                        then all tests on every available kernel in QEMU
 #                        (KERNEL=6.1|6.12|debug picks one)
-#   make native-test     the executor suite natively, under ASan+UBSan and TSan
+#   make native-test     the executor suite natively, under ASan+UBSan and TSan,
+#                        the context-switch tests and the examples
 #   make bench           benchmarks in a VM
 #   make bench-native    executor benchmarks on the host (io_uring, blocking)
 #   make C=1             also run sparse over the module
@@ -55,11 +56,12 @@ demo: all
 
 check: lib tools selftests
 	$(MAKE) -f lib/lib.mk unit
-	$(MAKE) -f lib/lib.mk native-test
+	$(MAKE) native-test
 	tools/testing/check.sh $(KERNEL)
 
-native-test:
+native-test: lib tools
 	$(MAKE) -f lib/lib.mk native-test
+	$(MAKE) -f tools/tools.mk examples-test
 
 bench: lib tools
 	tools/testing/vm-run.sh --kernel $(or $(KERNEL),6.1) --bench

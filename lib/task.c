@@ -43,32 +43,34 @@ static struct zk_future *spawn(struct zk_io *io, struct zk_task *t)
 	return &t->fut;
 }
 
-struct zk_future *zk_async_in(struct zk_io *io, struct zk_token *parent,
-			      zk_task_fn fn, void *arg)
+/* One body or the other: a direct-style @fn, or a state machine @step. */
+static struct zk_future *spawn_body(struct zk_io *io, struct zk_token *parent,
+				    zk_task_fn fn, zk_step_fn step, void *arg)
 {
 	struct zk_task *t = task_new(io, parent);
 
 	if (!t)
 		return NULL;
 	t->fn = fn;
+	t->step = step;
 	t->arg = arg;
 	return spawn(io, t);
+}
+
+struct zk_future *zk_async_in(struct zk_io *io, struct zk_token *parent,
+			      zk_task_fn fn, void *arg)
+{
+	return spawn_body(io, parent, fn, NULL, arg);
 }
 
 struct zk_future *zk_async(struct zk_io *io, zk_task_fn fn, void *arg)
 {
-	return zk_async_in(io, NULL, fn, arg);
+	return spawn_body(io, NULL, fn, NULL, arg);
 }
 
 struct zk_future *zk_async_step(struct zk_io *io, zk_step_fn step, void *arg)
 {
-	struct zk_task *t = task_new(io, NULL);
-
-	if (!t)
-		return NULL;
-	t->step = step;
-	t->arg = arg;
-	return spawn(io, t);
+	return spawn_body(io, NULL, NULL, step, arg);
 }
 
 /* A state machine run as an ordinary task: await between the steps. */

@@ -91,7 +91,14 @@ SUITE_TEST(cancel_step)
 SUITE_TEST(green_10k)
 SUITE_TEST(chan_bounded)
 SUITE_TEST(chan_unbounded)
-SUITE_TEST(chan_million)
+/* The full million on the pool, whose rings and cross-thread wakeups it
+ * exercises most; 10% on the other executors. */
+TEST_F_TIMEOUT(exec, chan_million, ZT_EXEC_TIMEOUT)
+{
+	if (variant->executor == ZK_EXEC_THREADS)
+		self->c.scale = 100;
+	run_suite_test(_metadata, &self->c, "chan_million");
+}
 SUITE_TEST(chan_rendezvous)
 SUITE_TEST(chan_close_wakes)
 SUITE_TEST(mutex)
