@@ -31,6 +31,11 @@ unsigned int zsync_max_inflight = 65536;
 module_param_named(max_inflight, zsync_max_inflight, uint, 0444);
 MODULE_PARM_DESC(max_inflight, "Most requests one ring may have in flight before submission gets -EBUSY");
 
+unsigned int zsync_multishot_backlog = 32;
+module_param_named(multishot_backlog, zsync_multishot_backlog, uint, 0444);
+MODULE_PARM_DESC(multishot_backlog,
+		 "CQEs one multishot request may have waiting in a full CQ before it ends with -EOVERFLOW");
+
 static int zsync_open(struct inode *inode, struct file *file)
 {
 	struct zsync_ring *ring = zsync_ring_alloc();
@@ -114,6 +119,7 @@ static void zsync_params_sanitize(void)
 	zsync_max_entries = rounddown_pow_of_two(zsync_max_entries);
 	zsync_max_overflow = max(zsync_max_overflow, 1U);
 	zsync_max_inflight = max(zsync_max_inflight, 1U);
+	zsync_multishot_backlog = clamp(zsync_multishot_backlog, 1U, 4096U);
 }
 
 static int __init zsync_init(void)

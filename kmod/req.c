@@ -46,6 +46,7 @@ static struct zsync_req *zsync_req_cache_pop(struct zsync_ring *ring)
 
 static void zsync_req_free(struct zsync_ring *ring, struct zsync_req *req)
 {
+	kfree(req->ovf_pool);
 	if (atomic_inc_return(&ring->nr_cached) <= ZSYNC_REQ_CACHE_MAX) {
 		llist_add(&req->chain_node, &ring->req_free);
 		return;
@@ -80,7 +81,9 @@ static struct zsync_req *zsync_req_alloc(struct zsync_ring *ring)
 	req->fd = -1;
 	refcount_set(&req->refs, 1);
 	INIT_LIST_HEAD(&req->inflight);
-	INIT_LIST_HEAD(&req->ovf_node);
+	INIT_LIST_HEAD(&req->ovf.node);
+	req->ovf.req = req;
+	INIT_LIST_HEAD(&req->ovf_free);
 	refcount_inc(&ring->refs);
 	atomic_inc(&ring->nr_live);
 	return req;
@@ -120,14 +123,8 @@ static void zsync_req_post_and_put(struct zsync_req *req, s32 res)
 
 	atomic_dec(&ring->nr_live);
 	zsync_post_cqe(req, res, 0);
-	/*
-	 * Order the cq_seq increment before reading nr_count_timeouts; pairs
-	 * with the barrier in zsync_timeout_issue().  Either it sees our CQE
-	 * or we see its timeout.
-	 */
-	smp_mb();
-	if (!zsync_req_is_timeout(req) && READ_ONCE(ring->nr_count_timeouts))
-		zsync_flush_count_timeouts(ring);
+	if (!zsync_req_is_timeout(req))
+		zsync_cq_counted(ring);
 	zsync_req_put(req);
 }
 

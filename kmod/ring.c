@@ -302,8 +302,46 @@ static void zsync_cq_notify(struct zsync_ring *ring)
 	rcu_read_unlock();
 }
 
+/* Caller holds cq_lock: @ovf (filled in) goes to the end of the overflow list. */
+static void zsync_ovf_queue(struct zsync_ring *ring, struct zsync_ovf *ovf,
+			    u64 user_data, s32 res, u32 cflags)
+	__must_hold(&ring->cq_lock)
+{
+	ovf->cqe.user_data = user_data;
+	ovf->cqe.res = res;
+	ovf->cqe.flags = cflags;
+	list_add_tail(&ovf->node, &ring->overflow);
+	WRITE_ONCE(ring->nr_overflow, ring->nr_overflow + 1);
+	WRITE_ONCE(ring->overflow_total, ring->overflow_total + 1);
+	WRITE_ONCE(ring->cq->overflow, ring->overflow_total);
+	zsync_set_overflow_flag(ring, true);
+}
+
+/* Caller holds cq_lock: a new CQE may skip the overflow list only if it is empty. */
+static bool zsync_cq_direct(const struct zsync_ring *ring)
+	__must_hold(&ring->cq_lock)
+{
+	return list_empty(&ring->overflow) && zsync_cq_has_space(ring);
+}
+
+/*
+ * A CQE that counts towards TIMEOUT counts was posted: complete the
+ * TIMEOUTs whose count it reached.
+ */
+void zsync_cq_counted(struct zsync_ring *ring)
+{
+	/*
+	 * Order the cq_seq increment before reading nr_count_timeouts; pairs
+	 * with the barrier in zsync_timeout_issue().  Either it sees our CQE
+	 * or we see its timeout.
+	 */
+	smp_mb();
+	if (READ_ONCE(ring->nr_count_timeouts))
+		zsync_flush_count_timeouts(ring);
+}
+
 /**
- * zsync_post_cqe() - post a CQE for @req, from any context
+ * zsync_post_cqe() - post the terminal CQE of @req, from any context
  * @req: the request; it must stay referenced until this returns
  * @res: the result
  * @cflags: ZSYNC_CQE_F_* flags
@@ -325,48 +363,187 @@ void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags)
 	}
 	if (!zsync_req_is_timeout(req))
 		WRITE_ONCE(ring->cq_seq, ring->cq_seq + 1);
-	if (list_empty(&ring->overflow) && zsync_cq_has_space(ring)) {
+	if (zsync_cq_direct(ring)) {
 		zsync_cq_write(ring, req->user_data, res, cflags);
 	} else {
 		zsync_req_get(req);
-		req->ovf_cqe.user_data = req->user_data;
-		req->ovf_cqe.res = res;
-		req->ovf_cqe.flags = cflags;
-		list_add_tail(&req->ovf_node, &ring->overflow);
-		WRITE_ONCE(ring->nr_overflow, ring->nr_overflow + 1);
-		WRITE_ONCE(ring->overflow_total, ring->overflow_total + 1);
-		WRITE_ONCE(ring->cq->overflow, ring->overflow_total);
-		zsync_set_overflow_flag(ring, true);
+		zsync_ovf_queue(ring, &req->ovf, req->user_data, res, cflags);
 	}
 	spin_unlock_irqrestore(&ring->cq_lock, flags);
 	zsync_cq_notify(ring);
 }
 
+/**
+ * zsync_req_alloc_ovf_pool() - give a multishot request room for @nr
+ * overflowed CQEs
+ * @req: the request, at prep (process context)
+ * @nr: how many CQEs it may have waiting in the overflow list at once
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int zsync_req_alloc_ovf_pool(struct zsync_req *req, unsigned int nr)
+{
+	struct zsync_ovf *pool;
+	unsigned int i;
+
+	pool = kcalloc(nr, sizeof(*pool), GFP_KERNEL_ACCOUNT);
+	if (!pool)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++) {
+		pool[i].kind = ZSYNC_OVF_POOL;
+		pool[i].req = req;
+		list_add_tail(&pool[i].node, &req->ovf_free);
+	}
+	req->ovf_pool = pool;
+	return 0;
+}
+
+/**
+ * zsync_req_post_more() - post a non-terminal CQE of a multishot request
+ * @req: an armed request; ZSYNC_CQE_F_MORE is added to @cflags
+ * @res: the result
+ * @cflags: ZSYNC_CQE_F_* flags
+ *
+ * Any context, hard irq included: nothing is allocated.  When the CQ ring
+ * is full the CQE takes a slot of @req's pool (zsync_req_alloc_ovf_pool());
+ * pool slots need no reference, because @req's own terminal CQE, posted
+ * later, queues behind them and keeps @req alive until they are flushed.
+ *
+ * Return: true if the CQE was posted (or the ring is closing), false if
+ * the pool is exhausted: nothing was posted and the caller must end @req,
+ * typically with -EOVERFLOW, so that nothing is lost silently.
+ */
+bool zsync_req_post_more(struct zsync_req *req, s32 res, u32 cflags)
+{
+	struct zsync_ring *ring = req->ring;
+	struct zsync_ovf *slot;
+	unsigned long flags;
+
+	cflags |= ZSYNC_CQE_F_MORE;
+	spin_lock_irqsave(&ring->cq_lock, flags);
+	if (ring->dying) {
+		spin_unlock_irqrestore(&ring->cq_lock, flags);
+		return true;
+	}
+	if (zsync_cq_direct(ring)) {
+		zsync_cq_write(ring, req->user_data, res, cflags);
+	} else {
+		slot = list_first_entry_or_null(&req->ovf_free, struct zsync_ovf, node);
+		if (!slot) {
+			spin_unlock_irqrestore(&ring->cq_lock, flags);
+			return false;
+		}
+		list_del(&slot->node);
+		zsync_ovf_queue(ring, slot, req->user_data, res, cflags);
+	}
+	WRITE_ONCE(ring->cq_seq, ring->cq_seq + 1);
+	spin_unlock_irqrestore(&ring->cq_lock, flags);
+	zsync_cq_notify(ring);
+	zsync_cq_counted(ring);
+	return true;
+}
+
+/**
+ * zsync_post_aux_cqe() - post a CQE that belongs to no request of @ring
+ * @ring: the ring, kept alive by the caller (a file reference)
+ * @user_data: the CQE's user_data
+ * @res: its res
+ * @cflags: its flags
+ *
+ * Process context (it may allocate an overflow entry).  This is how
+ * MSG_RING posts into another ring.
+ *
+ * Return: 0, -EOVERFLOW if the CQE would have to wait and @ring's
+ * overflow backlog is at its limit, -ENOMEM, or -EBADFD if @ring is closing.
+ */
+int zsync_post_aux_cqe(struct zsync_ring *ring, u64 user_data, s32 res, u32 cflags)
+{
+	struct zsync_ovf *spare = NULL;
+	unsigned long flags;
+	int ret = 0;
+
+	might_sleep();
+	for (;;) {
+		spin_lock_irqsave(&ring->cq_lock, flags);
+		if (ring->dying) {
+			ret = -EBADFD;
+		} else if (zsync_cq_direct(ring)) {
+			zsync_cq_write(ring, user_data, res, cflags);
+		} else if (ring->nr_overflow >= ring->overflow_limit) {
+			ret = -EOVERFLOW;
+		} else if (spare) {
+			zsync_ovf_queue(ring, spare, user_data, res, cflags);
+			spare = NULL;
+		} else {
+			/* Full: allocate an entry outside the lock and look again. */
+			spin_unlock_irqrestore(&ring->cq_lock, flags);
+			spare = kzalloc(sizeof(*spare), GFP_KERNEL_ACCOUNT);
+			if (!spare)
+				return -ENOMEM;
+			spare->kind = ZSYNC_OVF_AUX;
+			continue;
+		}
+		if (!ret)
+			WRITE_ONCE(ring->cq_seq, ring->cq_seq + 1);
+		spin_unlock_irqrestore(&ring->cq_lock, flags);
+		break;
+	}
+	kfree(spare);
+	if (ret)
+		return ret;
+	zsync_cq_notify(ring);
+	zsync_cq_counted(ring);
+	return 0;
+}
+
+/* Drops what an overflow entry holds once its CQE is gone from the list. */
+static void zsync_ovf_release(struct zsync_ovf *ovf)
+{
+	if (ovf->kind == ZSYNC_OVF_AUX)
+		kfree(ovf);
+	else
+		zsync_req_put(ovf->req);
+}
+
+/*
+ * Caller holds cq_lock: takes @ovf off the overflow list.  Pool slots go
+ * straight back to their request; the rest go to @done for
+ * zsync_ovf_release() once the lock is dropped.
+ */
+static void zsync_ovf_unlink(struct zsync_ovf *ovf, struct list_head *done)
+{
+	if (ovf->kind == ZSYNC_OVF_POOL)
+		list_move_tail(&ovf->node, &ovf->req->ovf_free);
+	else
+		list_move_tail(&ovf->node, done);
+}
+
 /* Moves overflowed CQEs, oldest first, into the CQ ring while it has room. */
 void zsync_flush_overflow(struct zsync_ring *ring)
 {
-	struct zsync_req *req, *tmp;
+	struct zsync_ovf *ovf, *tmp;
 	unsigned long flags;
+	bool moved = false;
 	LIST_HEAD(done);
 
 	spin_lock_irqsave(&ring->cq_lock, flags);
 	while (!list_empty(&ring->overflow) && zsync_cq_has_space(ring)) {
-		req = list_first_entry(&ring->overflow, struct zsync_req, ovf_node);
-		zsync_cq_write(ring, req->ovf_cqe.user_data, req->ovf_cqe.res,
-			       req->ovf_cqe.flags);
-		list_move_tail(&req->ovf_node, &done);
+		ovf = list_first_entry(&ring->overflow, struct zsync_ovf, node);
+		zsync_cq_write(ring, ovf->cqe.user_data, ovf->cqe.res, ovf->cqe.flags);
+		zsync_ovf_unlink(ovf, &done);
 		WRITE_ONCE(ring->nr_overflow, ring->nr_overflow - 1);
+		moved = true;
 	}
 	if (list_empty(&ring->overflow))
 		zsync_set_overflow_flag(ring, false);
 	spin_unlock_irqrestore(&ring->cq_lock, flags);
 
-	if (list_empty(&done))
+	if (!moved)
 		return;
 	zsync_cq_notify(ring);
-	list_for_each_entry_safe(req, tmp, &done, ovf_node) {
-		list_del_init(&req->ovf_node);
-		zsync_req_put(req);
+	list_for_each_entry_safe(ovf, tmp, &done, node) {
+		list_del_init(&ovf->node);
+		zsync_ovf_release(ovf);
 	}
 }
 
@@ -624,17 +801,18 @@ void zsync_ring_show_fdinfo(struct zsync_ring *ring, struct seq_file *m)
 /* Drops the CQEs nobody will read any more and stops posting new ones. */
 static void zsync_ring_kill(struct zsync_ring *ring)
 {
-	struct zsync_req *req, *tmp;
-	LIST_HEAD(ovf);
+	struct zsync_ovf *ovf, *tmp;
+	LIST_HEAD(done);
 
 	spin_lock_irq(&ring->cq_lock);
 	WRITE_ONCE(ring->dying, true);
-	list_splice_init(&ring->overflow, &ovf);
+	list_for_each_entry_safe(ovf, tmp, &ring->overflow, node)
+		zsync_ovf_unlink(ovf, &done);
 	WRITE_ONCE(ring->nr_overflow, 0);
 	spin_unlock_irq(&ring->cq_lock);
-	list_for_each_entry_safe(req, tmp, &ovf, ovf_node) {
-		list_del_init(&req->ovf_node);
-		zsync_req_put(req);
+	list_for_each_entry_safe(ovf, tmp, &done, node) {
+		list_del_init(&ovf->node);
+		zsync_ovf_release(ovf);
 	}
 }
 

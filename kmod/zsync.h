@@ -27,6 +27,7 @@ struct zsync_req;
 extern unsigned int zsync_max_entries;
 extern unsigned int zsync_max_overflow;
 extern unsigned int zsync_max_inflight;
+extern unsigned int zsync_multishot_backlog;
 
 /*
  * Shared SQ ring header.  head is written only by the kernel and tail only by
@@ -148,6 +149,26 @@ struct zsync_timeout {
 	bool			armed;
 };
 
+/*
+ * A CQE that waits in ring->overflow because the CQ ring was full.  Every
+ * request has one for its terminal CQE (zsync_req.ovf); a multishot
+ * request also has a pool of them, preallocated at prep, for the CQEs it
+ * posts before that (zsync_req_post_more()); a CQE posted into a ring on
+ * behalf of another ring (MSG_RING) gets one allocated (req == NULL).
+ */
+struct zsync_ovf {
+	struct list_head	node;
+	struct zsync_cqe	cqe;
+	struct zsync_req	*req;
+	u8			kind;		/* ZSYNC_OVF_* */
+};
+
+enum {
+	ZSYNC_OVF_TERMINAL,	/* zsync_req.ovf: holds a request reference */
+	ZSYNC_OVF_POOL,		/* a multishot slot: back to req->ovf_free */
+	ZSYNC_OVF_AUX,		/* allocated for MSG_RING: freed once flushed */
+};
+
 struct zsync_cancel {
 	u64			user_data;
 	s32			fd;
@@ -169,8 +190,9 @@ struct zsync_req {
 	struct list_head	inflight;	/* ring->inflight while armed */
 	struct zsync_req	*link;		/* next request of the chain */
 	struct llist_node	chain_node;
-	struct list_head	ovf_node;
-	struct zsync_cqe	ovf_cqe;
+	struct zsync_ovf	ovf;		/* the terminal CQE, if it overflows */
+	struct zsync_ovf	*ovf_pool;	/* multishot: preallocated slots */
+	struct list_head	ovf_free;	/* unused slots of ovf_pool (cq_lock) */
 	union {
 		struct zsync_timeout	timeout;
 		struct zsync_cancel	cancel;
@@ -219,7 +241,11 @@ int zsync_ring_mmap(struct zsync_ring *ring, struct vm_area_struct *vma);
 __poll_t zsync_ring_poll_mask(struct zsync_ring *ring);
 void zsync_ring_show_fdinfo(struct zsync_ring *ring, struct seq_file *m);
 void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags);
+int zsync_req_alloc_ovf_pool(struct zsync_req *req, unsigned int nr);
+bool zsync_req_post_more(struct zsync_req *req, s32 res, u32 cflags);
+int zsync_post_aux_cqe(struct zsync_ring *ring, u64 user_data, s32 res, u32 cflags);
 void zsync_flush_overflow(struct zsync_ring *ring);
+void zsync_cq_counted(struct zsync_ring *ring);
 
 /* ops/timeout.c */
 int zsync_timeout_prep(struct zsync_req *req, const struct zsync_sqe *sqe);

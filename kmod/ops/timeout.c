@@ -116,7 +116,7 @@ enum zsync_issue_ret zsync_timeout_issue(struct zsync_req *req)
 	spin_unlock_irqrestore(&ring->lock, flags);
 	/* A CQE posted while we armed may already have met the count. */
 	if (counted) {
-		/* Pairs with the barrier in zsync_req_post_and_put(). */
+		/* Pairs with the barrier in zsync_cq_counted(). */
 		smp_mb();
 		zsync_flush_count_timeouts(ring);
 	}
