@@ -26,6 +26,8 @@
 #include "zsync.h"
 #include "compat.h"
 
+static void zsync_cq_notify_work(struct irq_work *work);
+
 static bool zsync_ring_ready(const struct zsync_ring *ring)
 {
 	/* Pairs with the store-release in SETUP that publishes the regions. */
@@ -49,6 +51,11 @@ struct zsync_ring *zsync_ring_alloc(void)
 	init_completion(&ring->done);
 	init_llist_head(&ring->chain_list);
 	INIT_WORK(&ring->chain_work, zsync_chain_work);
+	spin_lock_init(&ring->task_lock);
+	INIT_LIST_HEAD(&ring->task_list);
+	init_llist_head(&ring->free_list);
+	INIT_WORK(&ring->free_work, zsync_req_free_work);
+	init_irq_work(&ring->notify_work, zsync_cq_notify_work);
 	return ring;
 }
 
@@ -289,7 +296,7 @@ static void zsync_set_overflow_flag(struct zsync_ring *ring, bool on)
 	WRITE_ONCE(ring->sq->flags, on ? ZSYNC_SQ_CQ_OVERFLOW : 0);
 }
 
-static void zsync_cq_notify(struct zsync_ring *ring)
+static void zsync_cq_notify_now(struct zsync_ring *ring)
 {
 	struct eventfd_ctx *ev;
 
@@ -302,8 +309,69 @@ static void zsync_cq_notify(struct zsync_ring *ring)
 	rcu_read_unlock();
 }
 
+static void zsync_cq_notify_work(struct irq_work *work)
+{
+	zsync_cq_notify_now(container_of(work, struct zsync_ring, notify_work));
+}
+
 /**
- * zsync_post_cqe() - post a CQE for @req, from any context
+ * zsync_cq_notify() - wake the ring's waiters, pollers and eventfd
+ * @ring: the ring; any context
+ *
+ * From inside a wakeup callback of ours, or an eventfd signal, waking now
+ * could re-enter the very wait queue being woken (the ring fd in an epoll
+ * set that a POLL_ADD on the same ring watches) or nest eventfd signals,
+ * so the wakeup is deferred to an irq_work, which runs moments later.
+ */
+void zsync_cq_notify(struct zsync_ring *ring)
+{
+	if (unlikely(this_cpu_read(zsync_wake_nesting) || !eventfd_signal_allowed())) {
+		irq_work_queue(&ring->notify_work);
+		return;
+	}
+	zsync_cq_notify_now(ring);
+}
+
+/* Caller holds cq_lock: @ovf (filled in) goes to the end of the overflow list. */
+static void zsync_ovf_queue(struct zsync_ring *ring, struct zsync_ovf *ovf,
+			    u64 user_data, s32 res, u32 cflags)
+	__must_hold(&ring->cq_lock)
+{
+	ovf->cqe.user_data = user_data;
+	ovf->cqe.res = res;
+	ovf->cqe.flags = cflags;
+	list_add_tail(&ovf->node, &ring->overflow);
+	WRITE_ONCE(ring->nr_overflow, ring->nr_overflow + 1);
+	WRITE_ONCE(ring->overflow_total, ring->overflow_total + 1);
+	WRITE_ONCE(ring->cq->overflow, ring->overflow_total);
+	zsync_set_overflow_flag(ring, true);
+}
+
+/* Caller holds cq_lock: a new CQE may skip the overflow list only if it is empty. */
+static bool zsync_cq_direct(const struct zsync_ring *ring)
+	__must_hold(&ring->cq_lock)
+{
+	return list_empty(&ring->overflow) && zsync_cq_has_space(ring);
+}
+
+/*
+ * A CQE that counts towards TIMEOUT counts was posted: complete the
+ * TIMEOUTs whose count it reached.
+ */
+void zsync_cq_counted(struct zsync_ring *ring)
+{
+	/*
+	 * Order the cq_seq increment before reading nr_count_timeouts; pairs
+	 * with the barrier in zsync_timeout_issue().  Either it sees our CQE
+	 * or we see its timeout.
+	 */
+	smp_mb();
+	if (READ_ONCE(ring->nr_count_timeouts))
+		zsync_flush_count_timeouts(ring);
+}
+
+/**
+ * zsync_post_cqe() - post the terminal CQE of @req, from any context
  * @req: the request; it must stay referenced until this returns
  * @res: the result
  * @cflags: ZSYNC_CQE_F_* flags
@@ -325,48 +393,187 @@ void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags)
 	}
 	if (!zsync_req_is_timeout(req))
 		WRITE_ONCE(ring->cq_seq, ring->cq_seq + 1);
-	if (list_empty(&ring->overflow) && zsync_cq_has_space(ring)) {
+	if (zsync_cq_direct(ring)) {
 		zsync_cq_write(ring, req->user_data, res, cflags);
 	} else {
 		zsync_req_get(req);
-		req->ovf_cqe.user_data = req->user_data;
-		req->ovf_cqe.res = res;
-		req->ovf_cqe.flags = cflags;
-		list_add_tail(&req->ovf_node, &ring->overflow);
-		WRITE_ONCE(ring->nr_overflow, ring->nr_overflow + 1);
-		WRITE_ONCE(ring->overflow_total, ring->overflow_total + 1);
-		WRITE_ONCE(ring->cq->overflow, ring->overflow_total);
-		zsync_set_overflow_flag(ring, true);
+		zsync_ovf_queue(ring, &req->ovf, req->user_data, res, cflags);
 	}
 	spin_unlock_irqrestore(&ring->cq_lock, flags);
 	zsync_cq_notify(ring);
 }
 
+/**
+ * zsync_req_alloc_ovf_pool() - give a multishot request room for @nr
+ * overflowed CQEs
+ * @req: the request, at prep (process context)
+ * @nr: how many CQEs it may have waiting in the overflow list at once
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int zsync_req_alloc_ovf_pool(struct zsync_req *req, unsigned int nr)
+{
+	struct zsync_ovf *pool;
+	unsigned int i;
+
+	pool = kcalloc(nr, sizeof(*pool), GFP_KERNEL_ACCOUNT);
+	if (!pool)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++) {
+		pool[i].kind = ZSYNC_OVF_POOL;
+		pool[i].req = req;
+		list_add_tail(&pool[i].node, &req->ovf_free);
+	}
+	req->ovf_pool = pool;
+	return 0;
+}
+
+/**
+ * zsync_req_post_more() - post a non-terminal CQE of a multishot request
+ * @req: an armed request; ZSYNC_CQE_F_MORE is added to @cflags
+ * @res: the result
+ * @cflags: ZSYNC_CQE_F_* flags
+ *
+ * Any context, hard irq included: nothing is allocated.  When the CQ ring
+ * is full the CQE takes a slot of @req's pool (zsync_req_alloc_ovf_pool());
+ * pool slots need no reference, because @req's own terminal CQE, posted
+ * later, queues behind them and keeps @req alive until they are flushed.
+ *
+ * Return: true if the CQE was posted (or the ring is closing), false if
+ * the pool is exhausted: nothing was posted and the caller must end @req,
+ * typically with -EOVERFLOW, so that nothing is lost silently.
+ */
+bool zsync_req_post_more(struct zsync_req *req, s32 res, u32 cflags)
+{
+	struct zsync_ring *ring = req->ring;
+	struct zsync_ovf *slot;
+	unsigned long flags;
+
+	cflags |= ZSYNC_CQE_F_MORE;
+	spin_lock_irqsave(&ring->cq_lock, flags);
+	if (ring->dying) {
+		spin_unlock_irqrestore(&ring->cq_lock, flags);
+		return true;
+	}
+	if (zsync_cq_direct(ring)) {
+		zsync_cq_write(ring, req->user_data, res, cflags);
+	} else {
+		slot = list_first_entry_or_null(&req->ovf_free, struct zsync_ovf, node);
+		if (!slot) {
+			spin_unlock_irqrestore(&ring->cq_lock, flags);
+			return false;
+		}
+		list_del(&slot->node);
+		zsync_ovf_queue(ring, slot, req->user_data, res, cflags);
+	}
+	WRITE_ONCE(ring->cq_seq, ring->cq_seq + 1);
+	spin_unlock_irqrestore(&ring->cq_lock, flags);
+	zsync_cq_notify(ring);
+	zsync_cq_counted(ring);
+	return true;
+}
+
+/**
+ * zsync_post_aux_cqe() - post a CQE that belongs to no request of @ring
+ * @ring: the ring, kept alive by the caller (a file reference)
+ * @user_data: the CQE's user_data
+ * @res: its res
+ * @cflags: its flags
+ *
+ * Process context (it may allocate an overflow entry).  This is how
+ * MSG_RING posts into another ring.
+ *
+ * Return: 0, -EOVERFLOW if the CQE would have to wait and @ring's
+ * overflow backlog is at its limit, -ENOMEM, or -EBADFD if @ring is closing.
+ */
+int zsync_post_aux_cqe(struct zsync_ring *ring, u64 user_data, s32 res, u32 cflags)
+{
+	struct zsync_ovf *spare = NULL;
+	unsigned long flags;
+	int ret = 0;
+
+	might_sleep();
+	for (;;) {
+		spin_lock_irqsave(&ring->cq_lock, flags);
+		if (ring->dying) {
+			ret = -EBADFD;
+		} else if (zsync_cq_direct(ring)) {
+			zsync_cq_write(ring, user_data, res, cflags);
+		} else if (ring->nr_overflow >= ring->overflow_limit) {
+			ret = -EOVERFLOW;
+		} else if (spare) {
+			zsync_ovf_queue(ring, spare, user_data, res, cflags);
+			spare = NULL;
+		} else {
+			/* Full: allocate an entry outside the lock and look again. */
+			spin_unlock_irqrestore(&ring->cq_lock, flags);
+			spare = kzalloc(sizeof(*spare), GFP_KERNEL_ACCOUNT);
+			if (!spare)
+				return -ENOMEM;
+			spare->kind = ZSYNC_OVF_AUX;
+			continue;
+		}
+		if (!ret)
+			WRITE_ONCE(ring->cq_seq, ring->cq_seq + 1);
+		spin_unlock_irqrestore(&ring->cq_lock, flags);
+		break;
+	}
+	kfree(spare);
+	if (ret)
+		return ret;
+	zsync_cq_notify(ring);
+	zsync_cq_counted(ring);
+	return 0;
+}
+
+/* Drops what an overflow entry holds once its CQE is gone from the list. */
+static void zsync_ovf_release(struct zsync_ovf *ovf)
+{
+	if (ovf->kind == ZSYNC_OVF_AUX)
+		kfree(ovf);
+	else
+		zsync_req_put(ovf->req);
+}
+
+/*
+ * Caller holds cq_lock: takes @ovf off the overflow list.  Pool slots go
+ * straight back to their request; the rest go to @done for
+ * zsync_ovf_release() once the lock is dropped.
+ */
+static void zsync_ovf_unlink(struct zsync_ovf *ovf, struct list_head *done)
+{
+	if (ovf->kind == ZSYNC_OVF_POOL)
+		list_move_tail(&ovf->node, &ovf->req->ovf_free);
+	else
+		list_move_tail(&ovf->node, done);
+}
+
 /* Moves overflowed CQEs, oldest first, into the CQ ring while it has room. */
 void zsync_flush_overflow(struct zsync_ring *ring)
 {
-	struct zsync_req *req, *tmp;
+	struct zsync_ovf *ovf, *tmp;
 	unsigned long flags;
+	bool moved = false;
 	LIST_HEAD(done);
 
 	spin_lock_irqsave(&ring->cq_lock, flags);
 	while (!list_empty(&ring->overflow) && zsync_cq_has_space(ring)) {
-		req = list_first_entry(&ring->overflow, struct zsync_req, ovf_node);
-		zsync_cq_write(ring, req->ovf_cqe.user_data, req->ovf_cqe.res,
-			       req->ovf_cqe.flags);
-		list_move_tail(&req->ovf_node, &done);
+		ovf = list_first_entry(&ring->overflow, struct zsync_ovf, node);
+		zsync_cq_write(ring, ovf->cqe.user_data, ovf->cqe.res, ovf->cqe.flags);
+		zsync_ovf_unlink(ovf, &done);
 		WRITE_ONCE(ring->nr_overflow, ring->nr_overflow - 1);
+		moved = true;
 	}
 	if (list_empty(&ring->overflow))
 		zsync_set_overflow_flag(ring, false);
 	spin_unlock_irqrestore(&ring->cq_lock, flags);
 
-	if (list_empty(&done))
+	if (!moved)
 		return;
 	zsync_cq_notify(ring);
-	list_for_each_entry_safe(req, tmp, &done, ovf_node) {
-		list_del_init(&req->ovf_node);
-		zsync_req_put(req);
+	list_for_each_entry_safe(ovf, tmp, &done, node) {
+		list_del_init(&ovf->node);
+		zsync_ovf_release(ovf);
 	}
 }
 
@@ -380,11 +587,17 @@ static int zsync_cq_wait(struct zsync_ring *ring, u32 min_complete, ktime_t *exp
 	/* More than the ring holds could never be satisfied. */
 	min_complete = min(min_complete, ring->cq_entries);
 	for (;;) {
+		/* Our deferred work may post the CQEs we wait for. */
+		zsync_run_task_work(ring);
 		if (READ_ONCE(ring->nr_overflow))
 			zsync_flush_overflow(ring);
 		prepare_to_wait(&ring->cq_wait, &wait, TASK_INTERRUPTIBLE);
 		if (zsync_cq_ready(ring) >= min_complete)
 			break;
+		if (zsync_task_work_pending(ring)) {
+			__set_current_state(TASK_RUNNING);
+			continue;
+		}
 		if (signal_pending(current)) {
 			ret = -EINTR;
 			break;
@@ -489,6 +702,7 @@ long zsync_ring_enter(struct zsync_ring *ring, void __user *arg)
 		if (submitted < 0)
 			return submitted;
 	}
+	zsync_run_task_work(ring);
 	if (READ_ONCE(ring->nr_overflow))
 		zsync_flush_overflow(ring);
 	if (e.flags & ZSYNC_ENTER_GETEVENTS)
@@ -592,7 +806,9 @@ __poll_t zsync_ring_poll_mask(struct zsync_ring *ring)
 
 	if (!zsync_ring_ready(ring))
 		return 0;
-	if (zsync_cq_ready(ring) || READ_ONCE(ring->nr_overflow))
+	/* Deferred work counts: only an ENTER of its thread runs it. */
+	if (zsync_cq_ready(ring) || READ_ONCE(ring->nr_overflow) ||
+	    READ_ONCE(ring->nr_task_work))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (READ_ONCE(ring->sq->tail) - READ_ONCE(ring->sq_head) < ring->sq_entries)
 		mask |= EPOLLOUT | EPOLLWRNORM;
@@ -616,6 +832,7 @@ void zsync_ring_show_fdinfo(struct zsync_ring *ring, struct seq_file *m)
 	seq_printf(m, "overflow:\t%u\n", READ_ONCE(ring->nr_overflow));
 	seq_printf(m, "overflow_total:\t%u\n", READ_ONCE(ring->overflow_total));
 	seq_printf(m, "overflow_limit:\t%u\n", ring->overflow_limit);
+	seq_printf(m, "task_work:\t%u\n", READ_ONCE(ring->nr_task_work));
 	seq_printf(m, "enabled:\t%d\n", READ_ONCE(ring->enabled));
 	seq_printf(m, "restricted:\t%d\n", ring->restricted);
 	seq_printf(m, "eventfd:\t%d\n", rcu_access_pointer(ring->evfd) ? 1 : 0);
@@ -624,17 +841,18 @@ void zsync_ring_show_fdinfo(struct zsync_ring *ring, struct seq_file *m)
 /* Drops the CQEs nobody will read any more and stops posting new ones. */
 static void zsync_ring_kill(struct zsync_ring *ring)
 {
-	struct zsync_req *req, *tmp;
-	LIST_HEAD(ovf);
+	struct zsync_ovf *ovf, *tmp;
+	LIST_HEAD(done);
 
 	spin_lock_irq(&ring->cq_lock);
 	WRITE_ONCE(ring->dying, true);
-	list_splice_init(&ring->overflow, &ovf);
+	list_for_each_entry_safe(ovf, tmp, &ring->overflow, node)
+		zsync_ovf_unlink(ovf, &done);
 	WRITE_ONCE(ring->nr_overflow, 0);
 	spin_unlock_irq(&ring->cq_lock);
-	list_for_each_entry_safe(req, tmp, &ovf, ovf_node) {
-		list_del_init(&req->ovf_node);
-		zsync_req_put(req);
+	list_for_each_entry_safe(ovf, tmp, &done, node) {
+		list_del_init(&ovf->node);
+		zsync_ovf_release(ovf);
 	}
 }
 
@@ -654,9 +872,13 @@ void zsync_ring_release(struct zsync_ring *ring)
 	/* A chain continuation running now may arm one more request. */
 	flush_work(&ring->chain_work);
 	zsync_cancel_match(ring, &all, NULL);
+	/* After the cancels: an owner they left may still defer its end here. */
+	zsync_cancel_task_work(ring);
 	zsync_ring_put(ring);
 	wait_for_completion(&ring->done);
 	flush_work(&ring->chain_work);
+	flush_work(&ring->free_work);
+	irq_work_sync(&ring->notify_work);
 	zsync_req_cache_drain(ring);
 
 	ctx = rcu_dereference_protected(ring->evfd, true);
