@@ -277,6 +277,13 @@ static void zsync_wake(struct zk_loop *target, struct zk_loop *waker)
 	    waker->ops == &zk_backend_zsync) {
 		struct zsync_loop *wz = waker->priv;
 
+		/*
+		 * Each MSG_RING also completes in the waker's own ring: a
+		 * thread that wakes others without ever waiting itself would
+		 * fill its CQ.  (@waker is the calling thread's loop.)
+		 */
+		if (zk_cq_ready(&wz->ring) >= wz->ring.cq.entries / 2)
+			reap(waker);
 		sqe = zk_get_sqe(&wz->ring);
 		if (sqe) {
 			zk_prep_msg_ring(sqe, t->ring.fd, TAG_WAKE, 0);

@@ -120,7 +120,8 @@ static int t_sleep(struct zt_ctx *c)
 	t0 = zt_now_ms() - t0;
 	zk_io_exit(io);
 	ZT_CHECK(c, ret == 0, "zk_sleep: %d", ret);
-	ZT_CHECK(c, t0 >= 29 && t0 < 3000, "slept %lld ms for 30", (long long)t0);
+	/* Late is fine (a loaded host, TCG); early is not. */
+	ZT_CHECK(c, t0 >= 29 && t0 < 10000, "slept %lld ms for 30", (long long)t0);
 	return ZT_PASS;
 }
 
@@ -313,7 +314,22 @@ struct sleeper {
 	int64_t ns;
 	int rounds;
 	int started;		/* atomic: a sleep was submitted */
+	int *asleep, *max_asleep;	/* atomics shared by a group, or NULL */
 };
+
+/* Count the group's sleepers, remembering the most at once. */
+static void sleeper_count(struct sleeper *s, int delta)
+{
+	int now, max;
+
+	if (!s->asleep)
+		return;
+	now = __atomic_add_fetch(s->asleep, delta, __ATOMIC_SEQ_CST);
+	max = __atomic_load_n(s->max_asleep, __ATOMIC_SEQ_CST);
+	while (now > max && !__atomic_compare_exchange_n(s->max_asleep, &max, now, false,
+							 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		;
+}
 
 static int64_t sleeper_step(struct zk_io *io, void *arg)
 {
@@ -323,11 +339,13 @@ static int64_t sleeper_step(struct zk_io *io, void *arg)
 	switch (s->state) {
 	case 0:
 		s->state = 1;
+		sleeper_count(s, 1);
 		if (zk_sleep_async(io, s->f, s->ns))
 			return zk_future_result(s->f);
 		__atomic_store_n(&s->started, 1, __ATOMIC_RELEASE);
 		return zk_pending(io, s->f);
 	default:
+		sleeper_count(s, -1);
 		r = zk_future_result(s->f);
 		if (r || ++s->rounds == 2)
 			return r ? r : 7;
@@ -336,11 +354,17 @@ static int64_t sleeper_step(struct zk_io *io, void *arg)
 	}
 }
 
+/*
+ * Sleeping state machines overlap their sleeps everywhere but on the
+ * blocking executor.  Judged by how many slept at once, not by the clock,
+ * which a loaded machine (or TCG) stretches at will.
+ */
 static int t_concurrent_sleeps(struct zt_ctx *c)
 {
 	enum { N = 16 };
 	struct sleeper s[N];
 	struct zk_future *f[N];
+	int asleep = 0, max_asleep = 0;
 	struct zk_io *io;
 	int64_t t0;
 	int i;
@@ -348,7 +372,8 @@ static int t_concurrent_sleeps(struct zt_ctx *c)
 	ZT_CHECK(c, zt_io(c, &io) == 0, "init");
 	t0 = zt_now_ms();
 	for (i = 0; i < N; i++) {
-		s[i] = (struct sleeper){ .f = zk_future_new(), .ns = 25 * MS };
+		s[i] = (struct sleeper){ .f = zk_future_new(), .ns = 25 * MS,
+					 .asleep = &asleep, .max_asleep = &max_asleep };
 		f[i] = zk_async_step(io, sleeper_step, &s[i]);
 		ZT_CHECK(c, f[i] && s[i].f, "spawn %d", i);
 	}
@@ -362,10 +387,16 @@ static int t_concurrent_sleeps(struct zt_ctx *c)
 	t0 = zt_now_ms() - t0;
 	zk_io_exit(io);
 	/* 16 tasks x 2 sleeps x 25 ms: 800 ms one after the other. */
-	if (c->opts.executor == ZK_EXEC_BLOCKING)
+	if (c->opts.executor == ZK_EXEC_BLOCKING) {
+		ZT_CHECK(c, max_asleep == 1, "blocking: %d sleeps at once", max_asleep);
 		ZT_CHECK(c, t0 >= 790, "blocking ran them in %lld ms", (long long)t0);
-	else
-		ZT_CHECK(c, t0 < 600, "%lld ms: the sleeps did not overlap", (long long)t0);
+	} else {
+		/* The pool overlaps up to one per worker; two prove it. */
+		int want = c->opts.executor == ZK_EXEC_THREADS ? 2 : N;
+
+		ZT_CHECK(c, max_asleep >= want, "at most %d of %d slept at once, want %d",
+			 max_asleep, N, want);
+	}
 	return ZT_PASS;
 }
 
@@ -398,7 +429,7 @@ static int t_cancel_op_future(struct zt_ctx *c)
 	t0 = zt_now_ms();
 	r = zk_cancel(io, f);
 	ZT_CHECK(c, r == -ECANCELED, "zk_cancel: %lld", (long long)r);
-	ZT_CHECK(c, zt_now_ms() - t0 < 2000, "cancel took %lld ms",
+	ZT_CHECK(c, zt_now_ms() - t0 < 5000, "cancel took %lld ms",
 		 (long long)(zt_now_ms() - t0));
 	/* Reusable after completion; a short sleep now really sleeps. */
 	ZT_CHECK(c, zk_sleep_async(io, f, 1 * MS) == 0, "restart");
@@ -424,7 +455,7 @@ static int t_cancel_task(struct zt_ctx *c)
 	ZT_CHECK(c, f, "spawn");
 	r = zk_await(io, f);
 	ZT_CHECK(c, r == -ECANCELED, "task: %lld", (long long)r);
-	ZT_CHECK(c, zt_now_ms() - t0 < 3000, "took %lld ms", (long long)(zt_now_ms() - t0));
+	ZT_CHECK(c, zt_now_ms() - t0 < 5000, "took %lld ms", (long long)(zt_now_ms() - t0));
 	ZT_CHECK(c, zt_peer_join(io, &canceller) == 0, "canceller");
 	zk_future_free(io, f);
 	/* A task spawned under a cancelled token never runs. */
@@ -488,7 +519,7 @@ static int t_cancel_tree(struct zt_ctx *c)
 		zk_future_free(io, f[i]);
 	}
 	ZT_CHECK(c, zt_peer_join(io, &canceller) == 0, "canceller");
-	ZT_CHECK(c, zt_now_ms() - t0 < 3000, "took %lld ms", (long long)(zt_now_ms() - t0));
+	ZT_CHECK(c, zt_now_ms() - t0 < 5000, "took %lld ms", (long long)(zt_now_ms() - t0));
 	ZT_CHECK(c, zk_token_cancelled(a) && zk_token_cancelled(b), "children marked");
 	ZT_CHECK(c, !zk_token_cancelled(sibling), "an unrelated token was cancelled");
 	r = zk_await(io, other);
@@ -582,8 +613,8 @@ static int t_green_10k(struct zt_ctx *c)
 	}
 	t0 = zt_now_ms() - t0;
 	ZT_CHECK(c, counter == N, "counter %lld", (long long)counter);
-	/* 10,000 sleeps of 10 ms, overlapped. */
-	ZT_CHECK(c, t0 < 20000, "took %lld ms", (long long)t0);
+	/* 10,000 sleeps of 10 ms, overlapped (generous: TCG, debug kernels). */
+	ZT_CHECK(c, t0 < 60000, "took %lld ms", (long long)t0);
 	if (N != 10000)
 		printf("# green_10k: %d green threads in this (TSan) build\n", N);
 	free(f);
