@@ -440,6 +440,37 @@ static int t_cancel_op_future(struct zt_ctx *c)
 	return ZT_PASS;
 }
 
+/*
+ * A recv waiting on an empty socket, cancelled: it ends -ECANCELED and
+ * consumed nothing (the data sent afterwards all reaches the next recv).
+ */
+static int t_cancel_recv(struct zt_ctx *c)
+{
+	struct zk_future *f = zk_future_new();
+	char buf[16], got[16];
+	struct zk_io *io;
+	int sv[2];
+	ssize_t n;
+
+	ZT_CHECK(c, f && zt_io(c, &io) == 0, "init");
+	ZT_CHECK(c, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, "socketpair");
+	ZT_CHECK(c, zk_recv_async(io, f, sv[0], buf, sizeof(buf), 0) == 0, "start");
+	ZT_CHECK(c, zk_sleep(io, 10 * MS) == 0, "sleep");
+	ZT_CHECK(c, !zk_future_done(f), "recv on an empty socket completed: %lld",
+		 (long long)zk_future_result(f));
+	ZT_CHECK(c, zk_cancel(io, f) == -ECANCELED, "cancel: %lld",
+		 (long long)zk_future_result(f));
+	ZT_CHECK(c, send(sv[1], "exactly-once", 12, 0) == 12, "send");
+	n = zk_recv(io, sv[0], got, sizeof(got), 0);
+	ZT_CHECK(c, n == 12 && !memcmp(got, "exactly-once", 12),
+		 "the next recv got %zd bytes", n);
+	close(sv[0]);
+	close(sv[1]);
+	zk_future_free(io, f);
+	zk_io_exit(io);
+	return ZT_PASS;
+}
+
 static int t_cancel_task(struct zt_ctx *c)
 {
 	struct zk_token *tok = zk_token_new(NULL);
@@ -631,6 +662,7 @@ const struct zt_test zt_core_tests[] = {
 	{ "async_await", t_async_await },
 	{ "concurrent_sleeps", t_concurrent_sleeps },
 	{ "cancel_op_future", t_cancel_op_future },
+	{ "cancel_recv", t_cancel_recv },
 	{ "cancel_task", t_cancel_task },
 	{ "cancel_tree", t_cancel_tree },
 	{ "cancel_step", t_cancel_step },
