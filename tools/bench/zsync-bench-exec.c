@@ -8,7 +8,7 @@
  *
  *   zsync-bench-exec [-b auto|zsync|io_uring|blocking] [-s PERCENT]
  *
- * PERCENT scales the iteration counts (default 100, or 20 on the zsync
+ * PERCENT scales the iteration counts (default 100, or 2 on the zsync
  * backend, which `make bench` runs in a TCG VM).
  *
  * Concurrent parties are tasks on the pool and green executors, state
@@ -25,7 +25,7 @@
 
 #include "zsync-k-io.h"
 
-/* 0: 100%, or 20% on the zsync backend, which runs in a TCG VM. */
+/* 0: 100%, or 2% on the zsync backend, which runs in a TCG VM. */
 static unsigned int scale;
 
 static unsigned long scaled(unsigned long n)
@@ -439,7 +439,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (!scale)
-			scale = zk_io_backend(io) == ZK_BACKEND_ZSYNC ? 20 : 100;
+			scale = zk_io_backend(io) == ZK_BACKEND_ZSYNC ? 2 : 100;
 		if (e == ZK_EXEC_BLOCKING)
 			printf("zsync-bench-exec: %s backend, %ld CPUs, scale %u%%\n",
 			       zk_backend_name(zk_io_backend(io)),
