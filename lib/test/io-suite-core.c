@@ -637,13 +637,14 @@ static int64_t green_worker(struct zk_io *io, void *arg)
 static int t_green_10k(struct zt_ctx *c)
 {
 	enum { N = GREEN_N };
-	struct green_arg g = { .gate = zk_wg_new() };
+	struct green_arg g = { .next = 0 };
 	struct zk_future **f;
 	struct zk_io *io;
 	int64_t t0;
 	int i;
 
 	ZT_SKIP_IF(c, c->opts.executor != ZK_EXEC_GREEN, "green threads only");
+	g.gate = zk_wg_new();
 	/* All sleep in the kernel natively; a tenth in the VM (its debug
 	 * kernel arms 10,000 timers slowly). */
 	g.sleepers = zt_scaled(c, N);
