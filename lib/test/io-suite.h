@@ -18,6 +18,7 @@
 struct zt_ctx {
 	struct zk_io_opts opts;	/* backend and executor under test */
 	unsigned int scale;	/* percent of the full message counts (100) */
+	unsigned int green;	/* green threads for green_10k (0: 10,000) */
 	char msg[256];		/* why it failed or skipped */
 };
 
