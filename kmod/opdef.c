@@ -38,6 +38,21 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 		.prep		= zsync_cancel_prep,
 		.issue		= zsync_cancel_issue,
 	},
+	[ZSYNC_OP_SOURCE_WAIT] = {
+		.name		= "SOURCE_WAIT",
+		.fields		= ZSYNC_FIELD_FD,
+		.prep		= zsync_source_wait_prep,
+		.issue		= zsync_source_wait_issue,
+		.cancel		= zsync_source_wait_cancel,
+		.cleanup	= zsync_source_wait_cleanup,
+	},
+	[ZSYNC_OP_SOURCE_SIGNAL] = {
+		.name		= "SOURCE_SIGNAL",
+		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_LEN,
+		.prep		= zsync_source_signal_prep,
+		.issue		= zsync_source_signal_issue,
+		.cleanup	= zsync_source_signal_cleanup,
+	},
 };
 
 /* Returns the op for @opcode, or NULL; safe against speculation. */

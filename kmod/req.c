@@ -46,6 +46,8 @@ static struct zsync_req *zsync_req_cache_pop(struct zsync_ring *ring)
 
 static void zsync_req_free(struct zsync_ring *ring, struct zsync_req *req)
 {
+	if (req->def && req->def->cleanup)
+		req->def->cleanup(req);
 	kfree(req->ovf_pool);
 	if (atomic_inc_return(&ring->nr_cached) <= ZSYNC_REQ_CACHE_MAX) {
 		llist_add(&req->chain_node, &ring->req_free);
