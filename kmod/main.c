@@ -15,6 +15,7 @@
 #include <linux/seq_file.h>
 #include <linux/log2.h>
 #include <linux/rcupdate.h>
+#include <linux/workqueue.h>
 #include "zsync.h"
 
 #define ZSYNC_ENTRIES_CAP	32768U
@@ -35,6 +36,11 @@ unsigned int zsync_multishot_backlog = 32;
 module_param_named(multishot_backlog, zsync_multishot_backlog, uint, 0444);
 MODULE_PARM_DESC(multishot_backlog,
 		 "CQEs one multishot request may have waiting in a full CQ before it ends with -EOVERFLOW");
+
+unsigned int zsync_max_workers = 64;
+module_param_named(max_workers, zsync_max_workers, uint, 0444);
+MODULE_PARM_DESC(max_workers,
+		 "Most blocking ops (regular-file I/O, fsync, retries) that run at once, all rings together");
 
 unsigned int zsync_max_source_waiters = 1024;
 module_param_named(max_source_waiters, zsync_max_source_waiters, uint, 0444);
@@ -113,6 +119,15 @@ static const struct file_operations zsync_fops = {
 	.show_fdinfo	= zsync_show_fdinfo,
 };
 
+/**
+ * zsync_file_is_ring() - whether @file is an open /dev/zsync ring
+ * @file: any file
+ */
+bool zsync_file_is_ring(const struct file *file)
+{
+	return file->f_op == &zsync_fops;
+}
+
 static struct miscdevice zsync_miscdev = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= "zsync",
@@ -127,6 +142,7 @@ static void zsync_params_sanitize(void)
 	zsync_max_overflow = max(zsync_max_overflow, 1U);
 	zsync_max_inflight = max(zsync_max_inflight, 1U);
 	zsync_multishot_backlog = clamp(zsync_multishot_backlog, 1U, 4096U);
+	zsync_max_workers = clamp(zsync_max_workers, 1U, (unsigned int)WQ_MAX_ACTIVE);
 	zsync_max_source_waiters = max(zsync_max_source_waiters, 1U);
 }
 
@@ -138,13 +154,20 @@ static int __init zsync_init(void)
 	ret = zsync_req_cache_init();
 	if (ret)
 		return ret;
+	ret = zsync_worker_init();
+	if (ret)
+		goto out_cache;
 	ret = misc_register(&zsync_miscdev);
-	if (ret) {
-		zsync_req_cache_exit();
-		return ret;
-	}
+	if (ret)
+		goto out_worker;
 	pr_info("zsync: ABI %d, max_entries %u\n", ZSYNC_ABI_VERSION, zsync_max_entries);
 	return 0;
+
+out_worker:
+	zsync_worker_exit();
+out_cache:
+	zsync_req_cache_exit();
+	return ret;
 }
 
 static void __exit zsync_exit(void)
@@ -156,6 +179,7 @@ static void __exit zsync_exit(void)
 	 * irq handlers are RCU readers, so this waits for them to leave.
 	 */
 	synchronize_rcu();
+	zsync_worker_exit();
 	zsync_req_cache_exit();
 }
 

@@ -38,9 +38,33 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 		.prep		= zsync_cancel_prep,
 		.issue		= zsync_cancel_issue,
 	},
+	[ZSYNC_OP_MSG_RING] = {
+		.name		= "MSG_RING",
+		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_OFF | ZSYNC_FIELD_LEN,
+		.flags		= ZSYNC_OPF_FILE,
+		.prep		= zsync_msg_ring_prep,
+		.issue		= zsync_msg_ring_issue,
+	},
+	[ZSYNC_OP_POLL_ADD] = {
+		.name		= "POLL_ADD",
+		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_LEN | ZSYNC_FIELD_OPFLAGS,
+		.flags		= ZSYNC_OPF_FILE,
+		.prep		= zsync_poll_add_prep,
+		.issue		= zsync_poll_add_issue,
+		.cancel		= zsync_async_cancel,
+		.retry		= zsync_poll_add_retry,
+		.poll_wake	= zsync_poll_add_wake,
+	},
+	[ZSYNC_OP_POLL_REMOVE] = {
+		.name		= "POLL_REMOVE",
+		.fields		= ZSYNC_FIELD_ADDR,
+		.prep		= zsync_poll_remove_prep,
+		.issue		= zsync_poll_remove_issue,
+	},
 	[ZSYNC_OP_SOURCE_WAIT] = {
 		.name		= "SOURCE_WAIT",
 		.fields		= ZSYNC_FIELD_FD,
+		.flags		= ZSYNC_OPF_FILE,
 		.prep		= zsync_source_wait_prep,
 		.issue		= zsync_source_wait_issue,
 		.cancel		= zsync_source_wait_cancel,
@@ -49,9 +73,9 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	[ZSYNC_OP_SOURCE_SIGNAL] = {
 		.name		= "SOURCE_SIGNAL",
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_LEN,
+		.flags		= ZSYNC_OPF_FILE,
 		.prep		= zsync_source_signal_prep,
 		.issue		= zsync_source_signal_issue,
-		.cleanup	= zsync_source_signal_cleanup,
 	},
 };
 
@@ -122,6 +146,10 @@ int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 		return ret;
 	if (!zsync_unused_fields_zero(sqe, def->fields))
 		return -EINVAL;
+	/* The submitter's files and identity, while we run as it. */
+	ret = zsync_req_capture(req, sqe);
+	if (ret)
+		return ret;
 	return def->prep(req, sqe);
 }
 

@@ -46,8 +46,7 @@ static struct zsync_req *zsync_req_cache_pop(struct zsync_ring *ring)
 
 static void zsync_req_free(struct zsync_ring *ring, struct zsync_req *req)
 {
-	if (req->def && req->def->cleanup)
-		req->def->cleanup(req);
+	zsync_req_release_resources(req);
 	kfree(req->ovf_pool);
 	if (atomic_inc_return(&ring->nr_cached) <= ZSYNC_REQ_CACHE_MAX) {
 		llist_add(&req->chain_node, &ring->req_free);
@@ -86,6 +85,7 @@ static struct zsync_req *zsync_req_alloc(struct zsync_ring *ring)
 	INIT_LIST_HEAD(&req->ovf.node);
 	req->ovf.req = req;
 	INIT_LIST_HEAD(&req->ovf_free);
+	INIT_LIST_HEAD(&req->task_node);
 	refcount_inc(&ring->refs);
 	atomic_inc(&ring->nr_live);
 	return req;
@@ -96,6 +96,19 @@ void zsync_req_get(struct zsync_req *req)
 	refcount_inc(&req->refs);
 }
 
+/* Frees requests whose last reference went in interrupt context. */
+void zsync_req_free_work(struct work_struct *work)
+{
+	struct zsync_ring *ring = container_of(work, struct zsync_ring, free_work);
+	struct llist_node *list = llist_del_all(&ring->free_list);
+	struct zsync_req *req, *tmp;
+
+	llist_for_each_entry_safe(req, tmp, list, chain_node) {
+		zsync_req_free(ring, req);
+		zsync_ring_put(ring);
+	}
+}
+
 /* Any context.  After the last put the ring may be gone: touch nothing. */
 void zsync_req_put(struct zsync_req *req)
 {
@@ -103,8 +116,44 @@ void zsync_req_put(struct zsync_req *req)
 
 	if (!refcount_dec_and_test(&req->refs))
 		return;
+	/* fput(), mmdrop() and friends want process context. */
+	if (unlikely(!in_task() && zsync_req_has_resources(req))) {
+		if (llist_add(&req->chain_node, &ring->free_list))
+			queue_work(zsync_chain_wq, &ring->free_work);
+		return;
+	}
 	zsync_req_free(ring, req);
 	zsync_ring_put(ring);
+}
+
+/**
+ * zsync_req_arm() - put @req on the in-flight list, where cancellers find it
+ * @req: a request its issue() is about to make wait
+ */
+void zsync_req_arm(struct zsync_req *req)
+{
+	struct zsync_ring *ring = req->ring;
+	unsigned long flags;
+
+	spin_lock_irqsave(&ring->lock, flags);
+	list_add_tail(&req->inflight, &ring->inflight);
+	spin_unlock_irqrestore(&ring->lock, flags);
+}
+
+/**
+ * zsync_req_complete_armed() - take @req off the in-flight list and complete it
+ * @req: an armed request its owner is completing
+ * @res: the CQE result
+ */
+void zsync_req_complete_armed(struct zsync_req *req, s32 res)
+{
+	struct zsync_ring *ring = req->ring;
+	unsigned long flags;
+
+	spin_lock_irqsave(&ring->lock, flags);
+	list_del_init(&req->inflight);
+	spin_unlock_irqrestore(&ring->lock, flags);
+	zsync_req_complete(req, res);
 }
 
 /* A chain goes on after @req only if it succeeded. */
@@ -154,6 +203,9 @@ static struct zsync_req *zsync_req_finish(struct zsync_req *req, s32 res)
 	bool breaks = zsync_res_breaks_link(req, res);
 	struct zsync_req *lt = NULL, *next;
 
+	/* No wakeup may act on it once its CQE is out. */
+	if (req->poll.nr_entries)
+		zsync_poll_disarm(req);
 	next = zsync_link_timeout_detach(req, &lt);
 	zsync_req_post_and_put(req, res);
 	/* The guard's CQE follows the CQE of the request it guarded. */
@@ -164,6 +216,17 @@ static struct zsync_req *zsync_req_finish(struct zsync_req *req, s32 res)
 		return NULL;
 	}
 	return next;
+}
+
+static void zsync_run_chain(struct zsync_req *req);
+
+/* A chain continues in its submitting thread (see zsync_task_defer()). */
+static void zsync_run_chain_deferred(struct zsync_req *req, bool cancel)
+{
+	if (cancel)
+		zsync_fail_links(req, -ECANCELED);
+	else
+		zsync_run_chain(req);
 }
 
 /* Issues @req and, while they complete inline, the requests chained after it. */
@@ -178,6 +241,11 @@ static void zsync_run_chain(struct zsync_req *req)
 			zsync_fail_links(req, -ECANCELED);
 			return;
 		}
+		/* Ops on the fd table or fs run in the submitting thread only. */
+		if (req->task && req->task != current) {
+			zsync_task_defer(req, zsync_run_chain_deferred);
+			return;
+		}
 		/*
 		 * An armed request may complete under us before its guard is
 		 * armed: keep it alive until then.  Without a guard nothing
@@ -186,7 +254,7 @@ static void zsync_run_chain(struct zsync_req *req)
 		guarded = req->lt_attached;
 		if (guarded)
 			zsync_req_get(req);
-		if (req->def->issue && req->def->issue(req) == ZSYNC_ISSUE_ARMED) {
+		if (req->def->issue && zsync_issue(req) == ZSYNC_ISSUE_ARMED) {
 			if (guarded) {
 				zsync_link_timeout_arm(req);
 				zsync_req_put(req);
@@ -220,7 +288,14 @@ static void zsync_queue_chain(struct zsync_req *next)
 		return;
 	}
 	if (llist_add(&next->chain_node, &ring->chain_list))
-		queue_work(system_unbound_wq, &ring->chain_work);
+		queue_work(zsync_chain_wq, &ring->chain_work);
+}
+
+static void zsync_complete_deferred(struct work_struct *work)
+{
+	struct zsync_req *req = container_of(work, struct zsync_req, work);
+
+	zsync_req_complete(req, req->res);
 }
 
 /**
@@ -233,7 +308,19 @@ static void zsync_queue_chain(struct zsync_req *next)
  */
 void zsync_req_complete(struct zsync_req *req, s32 res)
 {
-	struct zsync_req *next = zsync_req_finish(req, res);
+	struct zsync_req *next;
+
+	/*
+	 * Leaving wait queues takes their locks, which not every file's
+	 * owner expects in hard irq (a LINK_TIMEOUT cancelling a socket op).
+	 */
+	if (unlikely(req->poll.nr_entries && in_hardirq())) {
+		req->res = res;
+		INIT_WORK(&req->work, zsync_complete_deferred);
+		queue_work(zsync_chain_wq, &req->work);
+		return;
+	}
+	next = zsync_req_finish(req, res);
 
 	if (next)
 		zsync_queue_chain(next);
@@ -392,6 +479,8 @@ int zsync_submit_sqes(struct zsync_ring *ring, u32 nr)
 static bool zsync_cancel_matches(const struct zsync_req *req,
 				 const struct zsync_cancel *c)
 {
+	if (c->only_opcode && req->opcode != c->opcode)
+		return false;
 	if (c->flags & ZSYNC_CANCEL_ANY)
 		return true;
 	if (c->flags & ZSYNC_CANCEL_FD)

@@ -26,6 +26,8 @@
 #include "zsync.h"
 #include "compat.h"
 
+static void zsync_cq_notify_work(struct irq_work *work);
+
 static bool zsync_ring_ready(const struct zsync_ring *ring)
 {
 	/* Pairs with the store-release in SETUP that publishes the regions. */
@@ -49,6 +51,11 @@ struct zsync_ring *zsync_ring_alloc(void)
 	init_completion(&ring->done);
 	init_llist_head(&ring->chain_list);
 	INIT_WORK(&ring->chain_work, zsync_chain_work);
+	spin_lock_init(&ring->task_lock);
+	INIT_LIST_HEAD(&ring->task_list);
+	init_llist_head(&ring->free_list);
+	INIT_WORK(&ring->free_work, zsync_req_free_work);
+	init_irq_work(&ring->notify_work, zsync_cq_notify_work);
 	return ring;
 }
 
@@ -289,7 +296,7 @@ static void zsync_set_overflow_flag(struct zsync_ring *ring, bool on)
 	WRITE_ONCE(ring->sq->flags, on ? ZSYNC_SQ_CQ_OVERFLOW : 0);
 }
 
-static void zsync_cq_notify(struct zsync_ring *ring)
+static void zsync_cq_notify_now(struct zsync_ring *ring)
 {
 	struct eventfd_ctx *ev;
 
@@ -300,6 +307,29 @@ static void zsync_cq_notify(struct zsync_ring *ring)
 	if (ev)
 		zsync_eventfd_signal(ev);
 	rcu_read_unlock();
+}
+
+static void zsync_cq_notify_work(struct irq_work *work)
+{
+	zsync_cq_notify_now(container_of(work, struct zsync_ring, notify_work));
+}
+
+/**
+ * zsync_cq_notify() - wake the ring's waiters, pollers and eventfd
+ * @ring: the ring; any context
+ *
+ * From inside a wakeup callback of ours, or an eventfd signal, waking now
+ * could re-enter the very wait queue being woken (the ring fd in an epoll
+ * set that a POLL_ADD on the same ring watches) or nest eventfd signals,
+ * so the wakeup is deferred to an irq_work, which runs moments later.
+ */
+void zsync_cq_notify(struct zsync_ring *ring)
+{
+	if (unlikely(this_cpu_read(zsync_wake_nesting) || !eventfd_signal_allowed())) {
+		irq_work_queue(&ring->notify_work);
+		return;
+	}
+	zsync_cq_notify_now(ring);
 }
 
 /* Caller holds cq_lock: @ovf (filled in) goes to the end of the overflow list. */
@@ -557,11 +587,17 @@ static int zsync_cq_wait(struct zsync_ring *ring, u32 min_complete, ktime_t *exp
 	/* More than the ring holds could never be satisfied. */
 	min_complete = min(min_complete, ring->cq_entries);
 	for (;;) {
+		/* Our deferred work may post the CQEs we wait for. */
+		zsync_run_task_work(ring);
 		if (READ_ONCE(ring->nr_overflow))
 			zsync_flush_overflow(ring);
 		prepare_to_wait(&ring->cq_wait, &wait, TASK_INTERRUPTIBLE);
 		if (zsync_cq_ready(ring) >= min_complete)
 			break;
+		if (zsync_task_work_pending(ring)) {
+			__set_current_state(TASK_RUNNING);
+			continue;
+		}
 		if (signal_pending(current)) {
 			ret = -EINTR;
 			break;
@@ -666,6 +702,7 @@ long zsync_ring_enter(struct zsync_ring *ring, void __user *arg)
 		if (submitted < 0)
 			return submitted;
 	}
+	zsync_run_task_work(ring);
 	if (READ_ONCE(ring->nr_overflow))
 		zsync_flush_overflow(ring);
 	if (e.flags & ZSYNC_ENTER_GETEVENTS)
@@ -769,7 +806,9 @@ __poll_t zsync_ring_poll_mask(struct zsync_ring *ring)
 
 	if (!zsync_ring_ready(ring))
 		return 0;
-	if (zsync_cq_ready(ring) || READ_ONCE(ring->nr_overflow))
+	/* Deferred work counts: only an ENTER of its thread runs it. */
+	if (zsync_cq_ready(ring) || READ_ONCE(ring->nr_overflow) ||
+	    READ_ONCE(ring->nr_task_work))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (READ_ONCE(ring->sq->tail) - READ_ONCE(ring->sq_head) < ring->sq_entries)
 		mask |= EPOLLOUT | EPOLLWRNORM;
@@ -793,6 +832,7 @@ void zsync_ring_show_fdinfo(struct zsync_ring *ring, struct seq_file *m)
 	seq_printf(m, "overflow:\t%u\n", READ_ONCE(ring->nr_overflow));
 	seq_printf(m, "overflow_total:\t%u\n", READ_ONCE(ring->overflow_total));
 	seq_printf(m, "overflow_limit:\t%u\n", ring->overflow_limit);
+	seq_printf(m, "task_work:\t%u\n", READ_ONCE(ring->nr_task_work));
 	seq_printf(m, "enabled:\t%d\n", READ_ONCE(ring->enabled));
 	seq_printf(m, "restricted:\t%d\n", ring->restricted);
 	seq_printf(m, "eventfd:\t%d\n", rcu_access_pointer(ring->evfd) ? 1 : 0);
@@ -832,9 +872,13 @@ void zsync_ring_release(struct zsync_ring *ring)
 	/* A chain continuation running now may arm one more request. */
 	flush_work(&ring->chain_work);
 	zsync_cancel_match(ring, &all, NULL);
+	/* After the cancels: an owner they left may still defer its end here. */
+	zsync_cancel_task_work(ring);
 	zsync_ring_put(ring);
 	wait_for_completion(&ring->done);
 	flush_work(&ring->chain_work);
+	flush_work(&ring->free_work);
+	irq_work_sync(&ring->notify_work);
 	zsync_req_cache_drain(ring);
 
 	ctx = rcu_dereference_protected(ring->evfd, true);

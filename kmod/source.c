@@ -19,10 +19,11 @@
  * their last reference may go at once and unlink them.
  *
  * Lifetime.  src->refs counts the creator (a driver, or the user event's
- * file), every file zsync_source_fd() handed out and every request that
- * names the source.  The memory is freed after an RCU grace period: a
- * hard-irq handler racing with zsync_source_destroy() on another CPU still
- * finds a valid (dead) source.
+ * file) and every file zsync_source_fd() handed out; requests hold the
+ * file they name (ZSYNC_OPF_FILE), so closing a descriptor never ends a
+ * wait.  The memory is freed after an RCU grace period: a hard-irq handler
+ * racing with zsync_source_destroy() on another CPU still finds a valid
+ * (dead) source.
  */
 #include <linux/kernel.h>
 #include <linux/module.h>
@@ -111,7 +112,7 @@ void zsync_source_put(struct zsync_source *src)
 {
 	if (!src || !refcount_dec_and_test(&src->refs))
 		return;
-	/* Every waiter's request holds a reference: none can be left. */
+	/* Every waiter's request holds a file, so a reference: none is left. */
 	WARN_ON_ONCE(!list_empty(&src->waiters));
 	kfree_rcu(src, rcu);
 }
@@ -221,7 +222,6 @@ EXPORT_SYMBOL_GPL(zsync_source_destroy);
  */
 int zsync_source_arm(struct zsync_source *src, struct zsync_req *req)
 {
-	struct zsync_ring *ring = req->ring;
 	unsigned long flags;
 	int ret = 0;
 
@@ -235,9 +235,7 @@ int zsync_source_arm(struct zsync_source *src, struct zsync_req *req)
 		list_add_tail(&req->source.node, &src->waiters);
 		src->nr_waiters++;
 		/* Signal, cancel and destroy only ever see it on both lists. */
-		spin_lock(&ring->lock);
-		list_add_tail(&req->inflight, &ring->inflight);
-		spin_unlock(&ring->lock);
+		zsync_req_arm(req);
 	}
 	spin_unlock_irqrestore(&src->lock, flags);
 	return ret;
@@ -261,32 +259,21 @@ void zsync_source_unlink(struct zsync_source *src, struct zsync_req *req)
 }
 
 /**
- * zsync_source_fget() - the source behind a file descriptor
- * @fd: a descriptor of the calling process
+ * zsync_source_from_file() - the source a file names
+ * @file: a file the caller holds (a request's req->file)
  * @signal: the caller wants to signal it from userspace
  *
- * Process context.  Return: a new reference, or ERR_PTR(-EBADF) (no such
- * fd), ERR_PTR(-EINVAL) (not a source), ERR_PTR(-EPERM) (@signal and a
- * driver's source).
+ * Return: the source, valid as long as @file is held, or ERR_PTR(-EINVAL)
+ * (not a source) or ERR_PTR(-EPERM) (@signal and a driver's source).
  */
-struct zsync_source *zsync_source_fget(int fd, bool signal)
+struct zsync_source *zsync_source_from_file(struct file *file, bool signal)
 {
-	struct zsync_source *src;
-	struct file *file;
+	struct zsync_source *src = file->private_data;
 
-	if (fd < 0)
-		return ERR_PTR(-EBADF);
-	file = fget(fd);
-	if (!file)
-		return ERR_PTR(-EBADF);
-	src = file->private_data;
 	if (file->f_op != &zsync_source_fops)
-		src = ERR_PTR(-EINVAL);
-	else if (signal && !src->user)
-		src = ERR_PTR(-EPERM);
-	else
-		zsync_source_get(src);
-	fput(file);
+		return ERR_PTR(-EINVAL);
+	if (signal && !src->user)
+		return ERR_PTR(-EPERM);
 	return src;
 }
 
@@ -294,12 +281,8 @@ struct zsync_source *zsync_source_fget(int fd, bool signal)
 
 static int zsync_source_release(struct inode *inode, struct file *file)
 {
-	struct zsync_source *src = file->private_data;
-
-	/* A user event's only file is gone: nobody can signal it any more. */
-	if (src->user)
-		zsync_source_kill(src);
-	zsync_source_put(src);
+	/* A user event's only file: armed waits hold it, so none is left. */
+	zsync_source_put(file->private_data);
 	return 0;
 }
 

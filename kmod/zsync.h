@@ -17,17 +17,25 @@
 #include <linux/completion.h>
 #include <linux/bitmap.h>
 #include <linux/cache.h>
+#include <linux/irq_work.h>
+#include <linux/percpu.h>
 #include <linux/zsync.h>
 
 struct eventfd_ctx;
 struct seq_file;
+struct file;
+struct cred;
+struct mm_struct;
+struct task_struct;
 struct zsync_req;
+struct zsync_poll_entry;
 
 /* Module parameters (main.c). */
 extern unsigned int zsync_max_entries;
 extern unsigned int zsync_max_overflow;
 extern unsigned int zsync_max_inflight;
 extern unsigned int zsync_multishot_backlog;
+extern unsigned int zsync_max_workers;
 extern unsigned int zsync_max_source_waiters;
 
 /*
@@ -105,6 +113,19 @@ struct zsync_ring {
 
 	struct llist_head	chain_list;	/* chain continuations from async context */
 	struct work_struct	chain_work;
+
+	/* Work for submitting threads (worker.c); taken from any context. */
+	spinlock_t		task_lock;
+	struct list_head	task_list;	/* zsync_req.task_node */
+	u32			nr_task_work;
+	bool			task_closed;	/* closing: defer no more */
+
+	/* Requests whose last reference went in interrupt context. */
+	struct llist_head	free_list;
+	struct work_struct	free_work;
+
+	/* CQE notification deferred out of a wakeup callback. */
+	struct irq_work		notify_work;
 };
 
 /* SQE fields an opcode reads; every other field must be zero. */
@@ -114,6 +135,11 @@ struct zsync_ring {
 #define ZSYNC_FIELD_LEN		BIT(3)
 #define ZSYNC_FIELD_OPFLAGS	BIT(4)
 #define ZSYNC_FIELD_ADDR2	BIT(5)
+
+/* What an op needs of its submitter besides the SQE (zsync_opdef.flags). */
+#define ZSYNC_OPF_FILE		BIT(0)	/* sqe->fd is a file: taken at prep */
+#define ZSYNC_OPF_IDENTITY	BIT(1)	/* may run in a worker: borrows mm, creds */
+#define ZSYNC_OPF_TASK		BIT(2)	/* uses the fd table or fs: submitting thread only */
 
 enum zsync_issue_ret {
 	ZSYNC_ISSUE_DONE,	/* req->res holds the result */
@@ -136,13 +162,48 @@ struct zsync_opdef {
 	 * caller then completes it), -EALREADY if it is completing right now.
 	 */
 	int		(*cancel)(struct zsync_req *req);
+	u32		flags;		/* ZSYNC_OPF_* */
 	/*
-	 * Optional.  Called once when the request is freed, from any context
-	 * with no ring lock held, whether or not prep succeeded or issue ran:
-	 * releases what prep took (references to objects other than files).
+	 * Ops that wait with zsync_poll_arm(): runs the op again after a
+	 * wakeup, in a worker with the submitter's identity (the submitting
+	 * thread for ZSYNC_OPF_TASK ops).  Returns -EAGAIN to keep waiting
+	 * (a multishot op after posting its CQEs), else the terminal result.
 	 */
+	int		(*retry)(struct zsync_req *req);
+	/*
+	 * Optional: run by the wakeup that won the request, in the wakeup's
+	 * context with @e's queue lock held, instead of scheduling retry().
+	 */
+	void		(*poll_wake)(struct zsync_req *req, struct zsync_poll_entry *e,
+				     __poll_t mask);
+	/* Optional: frees what prep allocated.  Process context. */
 	void		(*cleanup)(struct zsync_req *req);
 };
+
+#define ZSYNC_POLL_ENTRIES	2
+
+struct zsync_poll_entry {
+	struct wait_queue_entry	wait;
+	wait_queue_head_t	*head;		/* NULL once unhooked */
+};
+
+/* A request waiting on a file's wait queues (poll.c). */
+struct zsync_poll {
+	struct zsync_poll_entry	entry[ZSYNC_POLL_ENTRIES];
+	u8			nr_entries;
+	bool			too_many;	/* ->poll used more queues than we hold */
+	__poll_t		events;
+	atomic_t		refs;		/* ownership count and CANCEL bit */
+};
+
+/* How an armed op waits, for zsync_async_cancel(). */
+enum {
+	ZSYNC_ASYNC_NONE,
+	ZSYNC_ASYNC_POLL,	/* on wait queues (zsync_poll_arm()) */
+	ZSYNC_ASYNC_WORK,	/* queued for a worker (zsync_punt()) */
+};
+
+typedef void (*zsync_async_fn)(struct zsync_req *req, bool cancel);
 
 struct zsync_timeout {
 	struct hrtimer		timer;
@@ -153,6 +214,7 @@ struct zsync_timeout {
 	u32			target_seq;
 	struct list_head	count_node;	/* ring->count_timeouts */
 	struct zsync_req	*target;	/* LINK_TIMEOUT: the guarded request */
+	struct zsync_req	*victim;	/* LINK_TIMEOUT: the target it cancelled */
 	bool			armed;
 };
 
@@ -180,11 +242,23 @@ struct zsync_cancel {
 	u64			user_data;
 	s32			fd;
 	u32			flags;
+	u8			opcode;		/* with only_opcode: match this op only */
+	bool			only_opcode;
+};
+
+struct zsync_poll_add {
+	__poll_t		events;
+	bool			multishot;
+};
+
+struct zsync_msg {
+	u64			user_data;	/* of the CQE posted in the target */
+	s32			res;
 };
 
 /* SOURCE_WAIT and SOURCE_SIGNAL (ops/source.c, source.c). */
 struct zsync_source_req {
-	struct zsync_source	*src;		/* reference taken at prep */
+	struct zsync_source	*src;		/* held by req->file, taken at prep */
 	struct list_head	node;		/* src->waiters while armed (src->lock) */
 	atomic_t		state;		/* ZSYNC_SRCW_* */
 	s32			end_res;	/* result when the source's side ends it */
@@ -222,9 +296,25 @@ struct zsync_req {
 	struct zsync_ovf	ovf;		/* the terminal CQE, if it overflows */
 	struct zsync_ovf	*ovf_pool;	/* multishot: preallocated slots */
 	struct list_head	ovf_free;	/* unused slots of ovf_pool (cq_lock) */
+
+	/* The submitter's, taken at prep (worker.c). */
+	struct file		*file;
+	const struct cred	*creds;
+	struct mm_struct	*mm;
+	struct task_struct	*task;
+
+	/* Execution away from the submitter (worker.c, poll.c). */
+	u8			async;		/* ZSYNC_ASYNC_* */
+	zsync_async_fn		async_fn;
+	struct work_struct	work;
+	struct list_head	task_node;	/* ring->task_list */
+	struct zsync_poll	poll;
+
 	union {
 		struct zsync_timeout	timeout;
 		struct zsync_cancel	cancel;
+		struct zsync_poll_add	poll_add;
+		struct zsync_msg	msg;
 		struct zsync_source_req	source;
 	};
 };
@@ -239,6 +329,11 @@ static inline bool zsync_req_is_timeout(const struct zsync_req *req)
 #define ZSYNC_FEATURES	(ZSYNC_FEAT_NODROP | ZSYNC_FEAT_LINKS | \
 			 ZSYNC_FEAT_RESTRICT | ZSYNC_FEAT_EVENTFD)
 
+DECLARE_PER_CPU(unsigned int, zsync_wake_nesting);
+
+/* main.c */
+bool zsync_file_is_ring(const struct file *file);
+
 /* opdef.c */
 const struct zsync_opdef *zsync_opdef_get(u8 opcode);
 long zsync_probe(void __user *arg);
@@ -250,6 +345,9 @@ void zsync_req_cache_exit(void);
 void zsync_req_cache_drain(struct zsync_ring *ring);
 int zsync_submit_sqes(struct zsync_ring *ring, u32 nr);
 void zsync_req_complete(struct zsync_req *req, s32 res);
+void zsync_req_arm(struct zsync_req *req);
+void zsync_req_complete_armed(struct zsync_req *req, s32 res);
+void zsync_req_free_work(struct work_struct *work);
 void zsync_req_get(struct zsync_req *req);
 void zsync_req_put(struct zsync_req *req);
 int zsync_cancel_match(struct zsync_ring *ring, const struct zsync_cancel *c,
@@ -271,11 +369,36 @@ int zsync_ring_mmap(struct zsync_ring *ring, struct vm_area_struct *vma);
 __poll_t zsync_ring_poll_mask(struct zsync_ring *ring);
 void zsync_ring_show_fdinfo(struct zsync_ring *ring, struct seq_file *m);
 void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags);
+void zsync_cq_notify(struct zsync_ring *ring);
 int zsync_req_alloc_ovf_pool(struct zsync_req *req, unsigned int nr);
 bool zsync_req_post_more(struct zsync_req *req, s32 res, u32 cflags);
 int zsync_post_aux_cqe(struct zsync_ring *ring, u64 user_data, s32 res, u32 cflags);
 void zsync_flush_overflow(struct zsync_ring *ring);
 void zsync_cq_counted(struct zsync_ring *ring);
+
+/* worker.c */
+extern struct workqueue_struct *zsync_chain_wq;
+int zsync_worker_init(void);
+void zsync_worker_exit(void);
+int zsync_req_capture(struct zsync_req *req, const struct zsync_sqe *sqe);
+bool zsync_req_has_resources(const struct zsync_req *req);
+void zsync_req_release_resources(struct zsync_req *req);
+enum zsync_issue_ret zsync_issue(struct zsync_req *req);
+void zsync_worker_queue(struct zsync_req *req, zsync_async_fn fn);
+enum zsync_issue_ret zsync_punt(struct zsync_req *req, zsync_async_fn fn);
+int zsync_async_cancel(struct zsync_req *req);
+void zsync_task_defer(struct zsync_req *req, zsync_async_fn fn);
+bool zsync_task_work_pending(struct zsync_ring *ring);
+void zsync_run_task_work(struct zsync_ring *ring);
+void zsync_cancel_task_work(struct zsync_ring *ring);
+
+/* poll.c */
+enum zsync_issue_ret zsync_poll_arm(struct zsync_req *req, __poll_t events);
+int zsync_poll_cancel(struct zsync_req *req);
+void zsync_poll_disarm(struct zsync_req *req);
+void zsync_poll_schedule(struct zsync_req *req);
+bool zsync_poll_release(struct zsync_req *req);
+void zsync_poll_finish_in_wakeup(struct zsync_req *req, struct zsync_poll_entry *e, s32 res);
 
 /* ops/timeout.c */
 int zsync_timeout_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
@@ -294,7 +417,7 @@ int zsync_nop_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
 enum zsync_issue_ret zsync_nop_issue(struct zsync_req *req);
 
 /* source.c */
-struct zsync_source *zsync_source_fget(int fd, bool signal);
+struct zsync_source *zsync_source_from_file(struct file *file, bool signal);
 int zsync_source_arm(struct zsync_source *src, struct zsync_req *req);
 void zsync_source_unlink(struct zsync_source *src, struct zsync_req *req);
 long zsync_source_ioctl_create(void __user *arg);
@@ -309,10 +432,21 @@ bool zsync_source_wait_claim(struct zsync_req *req, s32 res);
 void zsync_source_wait_end(struct zsync_req *req);
 int zsync_source_signal_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
 enum zsync_issue_ret zsync_source_signal_issue(struct zsync_req *req);
-void zsync_source_signal_cleanup(struct zsync_req *req);
 
 /* ops/cancel.c */
 int zsync_cancel_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
 enum zsync_issue_ret zsync_cancel_issue(struct zsync_req *req);
+
+/* ops/poll.c */
+int zsync_poll_add_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_poll_add_issue(struct zsync_req *req);
+int zsync_poll_add_retry(struct zsync_req *req);
+void zsync_poll_add_wake(struct zsync_req *req, struct zsync_poll_entry *e, __poll_t mask);
+int zsync_poll_remove_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_poll_remove_issue(struct zsync_req *req);
+
+/* ops/msg.c */
+int zsync_msg_ring_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_msg_ring_issue(struct zsync_req *req);
 
 #endif /* _ZSYNC_INTERNAL_H */

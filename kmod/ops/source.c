@@ -33,15 +33,12 @@
 
 int zsync_source_wait_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 {
-	struct zsync_source *src;
+	struct zsync_source *src = zsync_source_from_file(req->file, false);
 
-	/* Before src is set, so cleanup always sees a valid node. */
-	INIT_LIST_HEAD(&req->source.node);
-	src = zsync_source_fget(sqe->fd, false);
 	if (IS_ERR(src))
 		return PTR_ERR(src);
+	INIT_LIST_HEAD(&req->source.node);
 	req->source.src = src;
-	req->fd = sqe->fd;
 	return zsync_req_alloc_ovf_pool(req, zsync_multishot_backlog);
 }
 
@@ -133,22 +130,13 @@ bool zsync_source_wait_claim(struct zsync_req *req, s32 res)
  */
 void zsync_source_wait_end(struct zsync_req *req)
 {
-	struct zsync_ring *ring = req->ring;
-	unsigned long flags;
-
 	list_del_init(&req->source.node);
-	spin_lock_irqsave(&ring->lock, flags);
-	list_del_init(&req->inflight);
-	spin_unlock_irqrestore(&ring->lock, flags);
-	zsync_req_complete(req, req->source.end_res);
+	zsync_req_complete_armed(req, req->source.end_res);
 }
 
+/* Runs before req->file, and with it the source, is dropped. */
 void zsync_source_wait_cleanup(struct zsync_req *req)
 {
-	struct zsync_source *src = req->source.src;
-
-	if (!src)
-		return;
 	/*
 	 * Never armed: never on a list, so no lock is needed, and none may be
 	 * taken here: an unissued member of a chain can be freed while its
@@ -156,19 +144,17 @@ void zsync_source_wait_cleanup(struct zsync_req *req)
 	 * chain waited for, on a closing ring).
 	 */
 	if (atomic_read(&req->source.state) != ZSYNC_SRCW_IDLE)
-		zsync_source_unlink(src, req);
-	zsync_source_put(src);
+		zsync_source_unlink(req->source.src, req);
 }
 
 int zsync_source_signal_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 {
-	struct zsync_source *src = zsync_source_fget(sqe->fd, true);
+	struct zsync_source *src = zsync_source_from_file(req->file, true);
 
 	if (IS_ERR(src))
 		return PTR_ERR(src);
 	req->source.src = src;
 	req->source.value = sqe->len;
-	req->fd = sqe->fd;
 	return 0;
 }
 
@@ -176,9 +162,4 @@ enum zsync_issue_ret zsync_source_signal_issue(struct zsync_req *req)
 {
 	req->res = zsync_source_signal(req->source.src, req->source.value);
 	return ZSYNC_ISSUE_DONE;
-}
-
-void zsync_source_signal_cleanup(struct zsync_req *req)
-{
-	zsync_source_put(req->source.src);
 }

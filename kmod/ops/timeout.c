@@ -173,6 +173,15 @@ static void zsync_link_timeout_unhook(struct zsync_req *lt, struct zsync_req *ta
 	lt->timeout.target = NULL;
 }
 
+/* Completes a cancelled target, then its guard, in process context. */
+static void zsync_link_timeout_fired_work(struct work_struct *work)
+{
+	struct zsync_req *lt = container_of(work, struct zsync_req, work);
+
+	zsync_req_complete(lt->timeout.victim, -ECANCELED);
+	zsync_req_complete(lt, -ETIME);
+}
+
 static enum hrtimer_restart zsync_link_timeout_fire(struct hrtimer *timer)
 {
 	struct zsync_req *lt = container_of(timer, struct zsync_req, timeout.timer);
@@ -190,6 +199,16 @@ static enum hrtimer_restart zsync_link_timeout_fire(struct hrtimer *timer)
 	}
 	spin_unlock_irqrestore(&ring->lock, flags);
 
+	/*
+	 * A target on wait queues must leave them in process context; its
+	 * guard's CQE still comes after its own.
+	 */
+	if (cancelled && target->poll.nr_entries) {
+		lt->timeout.victim = target;
+		INIT_WORK(&lt->work, zsync_link_timeout_fired_work);
+		queue_work(zsync_chain_wq, &lt->work);
+		return HRTIMER_NORESTART;
+	}
 	if (cancelled)
 		zsync_req_complete(target, -ECANCELED);
 	/* No target left: it completed first, so this timeout did not fire for it. */

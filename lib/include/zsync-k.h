@@ -411,8 +411,8 @@ static inline void zk_restriction_allow_op(struct zsync_restriction *r,
  * @flags: ZSYNC_SOURCE_* (ZSYNC_SOURCE_CLOEXEC)
  *
  * The event lives as long as its file: dup() it or pass it to other
- * processes (SCM_RIGHTS); when the last descriptor is closed, every
- * SOURCE_WAIT on it ends with -ENODEV.
+ * processes (SCM_RIGHTS); armed SOURCE_WAITs hold the file too, so closing
+ * descriptors never ends them (CANCEL does).
  * Return: the new descriptor, or -errno.
  */
 int zk_source_create(const struct zk_ring *ring, unsigned int flags);

@@ -3,7 +3,8 @@
  * Event sources through user events: SOURCE_WAIT is multishot with one
  * CQE flagged MORE per signal and every 32-bit value intact; every armed
  * ring gets every signal; the wait ends exactly once (cancel, ring close,
- * last close of the source, overflow); SQE and ioctl checks; waiters in
+ * overflow), never because a descriptor was closed; SQE and ioctl checks;
+ * waiters in
  * other processes (fork, SCM_RIGHTS) and threads wake; signal, cancel and
  * close racing each other keep the MORE-then-terminal rule.
  */
@@ -69,14 +70,18 @@ static void expect_value(struct __test_metadata *_metadata, struct zk_ring *ring
 		       zk_cqe_source_value(&c), (unsigned int)c.res, c.flags);
 }
 
-/* Reap the terminal CQE of @ud: @res, no MORE. */
-static void expect_end(struct __test_metadata *_metadata, struct zk_ring *ring,
-		       __u64 ud, int res)
+/* CANCEL the wait @ud: the CANCEL's CQE (1) and the wait's (-ECANCELED). */
+static void cancel_wait(struct __test_metadata *_metadata, struct zk_ring *ring, __u64 ud)
 {
-	struct zsync_cqe c;
+	struct zsync_sqe *sqe = zt_sqe(_metadata, ring);
+	struct zsync_cqe c[2];
 
-	zt_reap(_metadata, ring, &c, 1, ZT_PROMPT_MS);
-	zt_check_cqe(_metadata, &c, 0, ud, res);
+	zk_prep_cancel(sqe, ud, 0);
+	zk_sqe_set_data64(sqe, ~0ULL);
+	zt_submit(_metadata, ring, 1);
+	zt_reap(_metadata, ring, c, 2, ZT_PROMPT_MS);
+	zt_check_has(_metadata, c, 2, ud, -ECANCELED);
+	zt_check_has(_metadata, c, 2, ~0ULL, 1);
 }
 
 static unsigned int fdinfo_waiters(struct __test_metadata *_metadata, int src)
@@ -153,8 +158,8 @@ TEST_F(ring, values_keep_all_32_bits)
 		signal_want(_metadata, src, values[i], 1);
 		expect_value(_metadata, ring, 5, values[i]);
 	}
+	cancel_wait(_metadata, ring, 5);
 	close(src);
-	expect_end(_metadata, ring, 5, -ENODEV);
 }
 
 TEST(every_armed_waiter_gets_every_signal_in_order)
@@ -190,33 +195,41 @@ TEST(every_armed_waiter_gets_every_signal_in_order)
 		}
 		zt_expect_no_cqe(_metadata, &rings[r], 10);
 	}
-	close(src);
-	for (r = 0; r < 3; r++) {
-		expect_end(_metadata, &rings[r], 100 + r, -ENODEV);
-		if (r == 2)
-			expect_end(_metadata, &rings[r], 200, -ENODEV);
+	/* Closing the rings ends their waits. */
+	for (r = 0; r < 3; r++)
 		zk_ring_exit(&rings[r]);
-	}
+	EXPECT_EQ(0u, fdinfo_waiters(_metadata, src));
+	close(src);
 }
 
-TEST_F(ring, last_close_of_the_event_ends_its_waiters_once)
+/* As for every op, a wait holds its file: close(fd) ends nothing, CANCEL_FD does. */
+TEST_F(ring, closing_the_event_does_not_end_its_waits)
 {
 	struct zk_ring *ring = &self->ring;
 	int src = src_create(_metadata, ring);
-	int dup_fd = dup(src);
+	int dup_fd = dup(src), src_no = src;
+	struct zsync_sqe *sqe;
+	struct zsync_cqe c[3];
 
 	ASSERT_LE(0, dup_fd);
 	arm(_metadata, ring, src, 1);
 	arm(_metadata, ring, dup_fd, 2);
-	/* The waits hold the source, not the descriptor. */
 	close(src);
 	zt_expect_no_cqe(_metadata, ring, 50);
 	signal_want(_metadata, dup_fd, 3, 2);
 	expect_value(_metadata, ring, 1, 3);
 	expect_value(_metadata, ring, 2, 3);
 	close(dup_fd);
-	expect_end(_metadata, ring, 1, -ENODEV);
-	expect_end(_metadata, ring, 2, -ENODEV);
+	zt_expect_no_cqe(_metadata, ring, 50);
+	/* The descriptor number the wait named still matches. */
+	sqe = zt_sqe(_metadata, ring);
+	zk_prep_cancel_fd(sqe, src_no, 0);
+	zk_sqe_set_data64(sqe, 9);
+	zt_submit(_metadata, ring, 1);
+	zt_reap(_metadata, ring, c, 2, ZT_PROMPT_MS);
+	zt_check_has(_metadata, c, 2, 1, -ECANCELED);
+	zt_check_has(_metadata, c, 2, 9, 1);
+	cancel_wait(_metadata, ring, 2);
 	zt_expect_no_cqe(_metadata, ring, 50);
 }
 
@@ -234,8 +247,8 @@ TEST_F(ring, ring_close_with_waiters_armed_unlinks_them)
 	EXPECT_EQ(1u, fdinfo_waiters(_metadata, src));
 	signal_want(_metadata, src, 4, 1);
 	expect_value(_metadata, &self->ring, 3, 4);
+	cancel_wait(_metadata, &self->ring, 3);
 	close(src);
-	expect_end(_metadata, &self->ring, 3, -ENODEV);
 }
 
 TEST_F(ring, cancel_by_fd_and_all)
@@ -385,10 +398,15 @@ TEST_F(ring, source_wait_runs_inside_chains)
 	zt_check_cqe(_metadata, c, 0, 1, 0);
 	signal_want(_metadata, src, 42, 1);
 	expect_value(_metadata, ring, 2, 42);
+	zk_prep_cancel(zt_sqe(_metadata, ring), 2, 0);
+	zt_submit(_metadata, ring, 1);
+	zt_reap(_metadata, ring, c, 3, ZT_PROMPT_MS);
+	/* The wait's terminal CQE, then the rest of its chain, in order. */
+	zt_check_has(_metadata, c, 3, 0, 1);
+	EXPECT_LT(zt_find_cqe(c, 3, 2), zt_find_cqe(c, 3, 3));
+	zt_check_has(_metadata, c, 3, 2, -ECANCELED);
+	zt_check_has(_metadata, c, 3, 3, -ECANCELED);
 	close(src);
-	zt_reap(_metadata, ring, c, 2, ZT_PROMPT_MS);
-	zt_check_cqe(_metadata, &c[0], 0, 2, -ENODEV);
-	zt_check_cqe(_metadata, &c[1], 1, 3, -ECANCELED);
 }
 
 /* ---- other threads and processes ---------------------------------------- */
@@ -541,10 +559,12 @@ static int child_over_scm(int sock)
 	if (zk_wait_cqe_timeout(&ring, &cqe, &ts) || zk_cqe_source_value(cqe) != 31)
 		return 23;
 	zk_cqe_seen(&ring, cqe);
-	/* The parent closes the last other copy: our wait ends with -ENODEV. */
+	/* Our descriptor gone, the wait still holds the event. */
 	close(src);
-	if (zk_wait_cqe_timeout(&ring, &cqe, &ts) || cqe->res != -ENODEV || cqe->flags)
+	if (write(sock, &ok, 1) != 1)
 		return 24;
+	if (zk_wait_cqe_timeout(&ring, &cqe, &ts) || zk_cqe_source_value(cqe) != 32)
+		return 25;
 	zk_ring_exit(&ring);
 	return 0;
 }
@@ -571,9 +591,10 @@ TEST_F(ring, event_passed_with_scm_rights_works_both_ways)
 	ASSERT_EQ(1, read(sv[0], &c, 1));
 	signal_want(_metadata, src, 31, 2);
 	expect_value(_metadata, &self->ring, 1, 31);
-	zk_prep_cancel(zt_sqe(_metadata, &self->ring), 1, 0);
-	zt_submit(_metadata, &self->ring, 1);
-	zt_reap(_metadata, &self->ring, NULL, 2, ZT_PROMPT_MS);
+	ASSERT_EQ(1, read(sv[0], &c, 1));
+	signal_want(_metadata, src, 32, 2);
+	expect_value(_metadata, &self->ring, 1, 32);
+	cancel_wait(_metadata, &self->ring, 1);
 	close(src);
 	status = zt_wait_child(pid, 10000);
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)

@@ -182,16 +182,17 @@ struct zsync_timespec {
  * or a source a driver handed out).  Always multishot: every signal of the
  * source posts a CQE flagged ZSYNC_CQE_F_MORE whose res holds bits 0-30 of
  * the signalled value and whose ZSYNC_CQE_F_VALUE_BIT31 flag holds bit 31,
- * so res is never negative.  The wait ends with one CQE without MORE: res
- * -ECANCELED (CANCEL, ring closed), -ENODEV (the source was destroyed, or
- * the last file of a user event was closed), -EOVERFLOW (a signal found the
- * CQ ring full and the request's overflow backlog used up: that signal was
- * not delivered; arm again after reaping), -ENOSPC (the source has
- * max_source_waiters waiters already; the only CQE).
+ * so res is never negative.  Like every op, the wait holds the file fd
+ * names: closing the descriptor does not end it (CANCEL by fd does).  The
+ * wait ends with one CQE without MORE: res -ECANCELED (CANCEL, ring
+ * closed), -ENODEV (its driver destroyed the source), -EOVERFLOW (a signal
+ * found the CQ ring full and the request's overflow backlog used up: that
+ * signal was not delivered; arm again after reaping), -ENOSPC (the source
+ * has max_source_waiters waiters already; the only CQE).
  *
  * SOURCE_SIGNAL: fd: a user event; len: the value (a __u32).  res: the
- * number of waiters that got a CQE, -ENODEV if the source is gone, -EPERM
- * if it is a driver's source (only the driver signals those).
+ * number of waiters that got a CQE, -EPERM if fd is a driver's source
+ * (only the driver signals those).
  */
 #define ZSYNC_CQE_F_VALUE_BIT31	(1U << 31)	/* SOURCE_WAIT: bit 31 of the value */
 

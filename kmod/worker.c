@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Where request code runs when it cannot finish where it started, and with
+ * whose identity.
+ *
+ * Every op acts as its submitter: its credentials, mm, fd table, fs root
+ * and namespaces.  Three contexts run request code:
+ *
+ *  - the submitter, inside ENTER: everything runs with its own identity;
+ *  - a zsync kworker: ops that block (regular files, fsync), retries after
+ *    a wait-queue wakeup, chain continuations.  The worker borrows the
+ *    submitter's mm and credentials, captured at prep, for the duration
+ *    (kthread_use_mm(), override_creds()); it only ever operates on files
+ *    the submitter resolved at prep;
+ *  - the submitting thread again, for ops that act on its fd table or path
+ *    namespace (ZSYNC_OPF_TASK: OPENAT, CLOSE, ACCEPT, ...), which a
+ *    kworker cannot borrow.  Such work waits on ring->task_list until that
+ *    thread enters the ring (ENTER runs it, and a waiting ENTER wakes up
+ *    for it).  This is io_uring's DEFER_TASKRUN model; unlike task_work it
+ *    never runs module code from a task's exit path, so closing a ring
+ *    cannot wait on work queued to the closing task itself.
+ */
+#include <linux/kernel.h>
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/kthread.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/task.h>
+#include <linux/workqueue.h>
+#include "zsync.h"
+
+/* Blocking ops and retries; max_active is the max_workers parameter. */
+static struct workqueue_struct *zsync_io_wq;
+/* Chain continuations and deferred frees: short, never block for long. */
+struct workqueue_struct *zsync_chain_wq;
+
+int zsync_worker_init(void)
+{
+	zsync_io_wq = alloc_workqueue("zsync_io", WQ_UNBOUND, zsync_max_workers);
+	if (!zsync_io_wq)
+		return -ENOMEM;
+	zsync_chain_wq = alloc_workqueue("zsync_chain", WQ_UNBOUND, 0);
+	if (!zsync_chain_wq) {
+		destroy_workqueue(zsync_io_wq);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void zsync_worker_exit(void)
+{
+	destroy_workqueue(zsync_chain_wq);
+	destroy_workqueue(zsync_io_wq);
+}
+
+/* ---- identity ------------------------------------------------------------ */
+
+/**
+ * zsync_req_capture() - take what @req needs of its submitter, at prep
+ * @req: the request; req->def is set
+ * @sqe: the kernel copy of its SQE
+ *
+ * Runs in the submitter's context.  Whatever is taken here is dropped by
+ * zsync_req_release_resources() when the request is freed.
+ *
+ * Return: 0, or -EBADF if the op needs a file and sqe->fd is not one.
+ */
+int zsync_req_capture(struct zsync_req *req, const struct zsync_sqe *sqe)
+{
+	u32 flags = req->def->flags;
+
+	if (flags & ZSYNC_OPF_FILE) {
+		if (sqe->fd < 0)
+			return -EBADF;
+		req->file = fget(sqe->fd);
+		if (!req->file)
+			return -EBADF;
+		req->fd = sqe->fd;
+	}
+	if (flags & (ZSYNC_OPF_IDENTITY | ZSYNC_OPF_TASK)) {
+		req->creds = get_current_cred();
+		if (current->mm) {
+			mmgrab(current->mm);
+			req->mm = current->mm;
+		}
+	}
+	if (flags & ZSYNC_OPF_TASK) {
+		get_task_struct(current);
+		req->task = current;
+	}
+	return 0;
+}
+
+/* Whether freeing @req drops references that need process context. */
+bool zsync_req_has_resources(const struct zsync_req *req)
+{
+	return req->file || req->creds || req->mm || req->task ||
+	       (req->def && req->def->cleanup);
+}
+
+/* Drops what zsync_req_capture() and the op's prep took; process context. */
+void zsync_req_release_resources(struct zsync_req *req)
+{
+	if (req->def && req->def->cleanup)
+		req->def->cleanup(req);
+	if (req->file)
+		fput(req->file);
+	if (req->creds)
+		put_cred(req->creds);
+	if (req->mm)
+		mmdrop(req->mm);
+	if (req->task)
+		put_task_struct(req->task);
+}
+
+struct zsync_identity {
+	const struct cred *old_creds;
+	struct mm_struct *mm;
+};
+
+/*
+ * In a kworker, take on the submitter's mm and credentials.  Fails if the
+ * submitter's address space is gone (it exited): nobody waits for the
+ * result any more.
+ */
+static bool zsync_identity_enter(struct zsync_req *req, struct zsync_identity *id)
+{
+	id->old_creds = NULL;
+	id->mm = NULL;
+	if (req->mm) {
+		if (!mmget_not_zero(req->mm))
+			return false;
+		kthread_use_mm(req->mm);
+		id->mm = req->mm;
+	}
+	if (req->creds)
+		id->old_creds = override_creds(req->creds);
+	return true;
+}
+
+/* Undoes zsync_identity_enter(); @id only, the request may be gone. */
+static void zsync_identity_exit(struct zsync_identity *id)
+{
+	if (id->old_creds)
+		revert_creds(id->old_creds);
+	if (id->mm) {
+		kthread_unuse_mm(id->mm);
+		mmput(id->mm);
+	}
+}
+
+/**
+ * zsync_issue() - run @req's issue() with its submitter's identity
+ * @req: the request
+ *
+ * In the submitter's own context (ENTER) this is issue() itself; in a
+ * kworker (chain continuations) it borrows the submitter's mm and creds.
+ */
+enum zsync_issue_ret zsync_issue(struct zsync_req *req)
+{
+	struct zsync_identity id;
+	enum zsync_issue_ret ret;
+
+	if (!(current->flags & PF_KTHREAD))
+		return req->def->issue(req);
+	if (!zsync_identity_enter(req, &id)) {
+		req->res = -ECANCELED;
+		return ZSYNC_ISSUE_DONE;
+	}
+	ret = req->def->issue(req);
+	/* Once armed, req may be gone: only @id from here. */
+	zsync_identity_exit(&id);
+	return ret;
+}
+
+/* ---- the io worker ------------------------------------------------------- */
+
+static void zsync_io_work(struct work_struct *work)
+{
+	struct zsync_req *req = container_of(work, struct zsync_req, work);
+	struct zsync_identity id;
+
+	if (!zsync_identity_enter(req, &id)) {
+		req->async_fn(req, true);
+		return;
+	}
+	req->async_fn(req, false);
+	zsync_identity_exit(&id);
+}
+
+/**
+ * zsync_worker_queue() - run @fn on @req in a zsync kworker
+ * @req: the request; @fn owns it from now on
+ * @fn: called with the submitter's mm and creds, @cancel false; or with
+ *	@cancel true (and no identity) if the submitter's mm is gone
+ *
+ * Any context.
+ */
+void zsync_worker_queue(struct zsync_req *req, zsync_async_fn fn)
+{
+	req->async_fn = fn;
+	INIT_WORK(&req->work, zsync_io_work);
+	queue_work(zsync_io_wq, &req->work);
+}
+
+/**
+ * zsync_punt() - finish a blocking op in a worker
+ * @req: the request, from its issue()
+ * @fn: runs the blocking part and completes @req with
+ *	zsync_req_complete_armed(); @cancel tells it to complete with
+ *	-ECANCELED instead
+ *
+ * The request is armed: CANCEL can stop it while it is still queued, not
+ * once @fn runs.  Return: ZSYNC_ISSUE_ARMED, for issue() to return.
+ */
+enum zsync_issue_ret zsync_punt(struct zsync_req *req, zsync_async_fn fn)
+{
+	req->async = ZSYNC_ASYNC_WORK;
+	zsync_req_arm(req);
+	zsync_worker_queue(req, fn);
+	return ZSYNC_ISSUE_ARMED;
+}
+
+/**
+ * zsync_async_cancel() - the cancel() of ops that wait by zsync_punt() or
+ * zsync_poll_arm()
+ * @req: an armed request; ring->lock is held
+ *
+ * Return: 0 if the caller must now complete @req, -EALREADY if its owner
+ * will (it is running, or a wakeup is handling it and will see the cancel).
+ */
+int zsync_async_cancel(struct zsync_req *req)
+{
+	switch (req->async) {
+	case ZSYNC_ASYNC_POLL:
+		return zsync_poll_cancel(req);
+	case ZSYNC_ASYNC_WORK:
+		return cancel_work(&req->work) ? 0 : -EALREADY;
+	default:
+		return -EALREADY;
+	}
+}
+
+/* ---- the submitting thread ----------------------------------------------- */
+
+static void zsync_task_cancel_work(struct work_struct *work)
+{
+	struct zsync_req *req = container_of(work, struct zsync_req, work);
+
+	req->async_fn(req, true);
+}
+
+/**
+ * zsync_task_defer() - run @fn on @req in the thread that submitted it
+ * @req: a ZSYNC_OPF_TASK request; @fn owns it from now on
+ * @fn: called from that thread's next ENTER with @cancel false, or with
+ *	@cancel true if the thread exits or the ring closes first
+ *
+ * Any context.  Wakes the ring's waiters, pollers and eventfd.
+ */
+void zsync_task_defer(struct zsync_req *req, zsync_async_fn fn)
+{
+	struct zsync_ring *ring = req->ring;
+	unsigned long flags;
+	bool closed;
+
+	req->async_fn = fn;
+	spin_lock_irqsave(&ring->task_lock, flags);
+	closed = ring->task_closed;
+	if (!closed) {
+		list_add_tail(&req->task_node, &ring->task_list);
+		WRITE_ONCE(ring->nr_task_work, ring->nr_task_work + 1);
+	}
+	spin_unlock_irqrestore(&ring->task_lock, flags);
+	if (closed) {
+		/* The ring is going away: cancel, from a context that may. */
+		INIT_WORK(&req->work, zsync_task_cancel_work);
+		queue_work(zsync_chain_wq, &req->work);
+		return;
+	}
+	zsync_cq_notify(ring);
+}
+
+/* Whether @req's deferred work may (or must, to cancel) be run by current. */
+static bool zsync_task_work_is_ours(const struct zsync_req *req)
+{
+	return req->task == current || (READ_ONCE(req->task->flags) & PF_EXITING);
+}
+
+/**
+ * zsync_task_work_pending() - whether the calling thread has deferred work
+ * @ring: the ring
+ */
+bool zsync_task_work_pending(struct zsync_ring *ring)
+{
+	struct zsync_req *req;
+	bool found = false;
+
+	if (!READ_ONCE(ring->nr_task_work))
+		return false;
+	spin_lock_irq(&ring->task_lock);
+	list_for_each_entry(req, &ring->task_list, task_node) {
+		if (zsync_task_work_is_ours(req)) {
+			found = true;
+			break;
+		}
+	}
+	spin_unlock_irq(&ring->task_lock);
+	return found;
+}
+
+/* Takes the deferred work that @all, or else the calling thread, may run. */
+static void zsync_task_work_take(struct zsync_ring *ring, struct list_head *out, bool all)
+{
+	struct zsync_req *req, *tmp;
+
+	spin_lock_irq(&ring->task_lock);
+	if (all)
+		ring->task_closed = true;
+	list_for_each_entry_safe(req, tmp, &ring->task_list, task_node) {
+		if (all || zsync_task_work_is_ours(req)) {
+			list_move_tail(&req->task_node, out);
+			WRITE_ONCE(ring->nr_task_work, ring->nr_task_work - 1);
+		}
+	}
+	spin_unlock_irq(&ring->task_lock);
+}
+
+static void zsync_task_work_run_list(struct list_head *list, bool cancel)
+{
+	struct zsync_req *req, *tmp;
+
+	list_for_each_entry_safe(req, tmp, list, task_node) {
+		list_del_init(&req->task_node);
+		req->async_fn(req, cancel || req->task != current);
+	}
+}
+
+/**
+ * zsync_run_task_work() - run the calling thread's deferred work
+ * @ring: the ring; called from ENTER, never with locks held
+ *
+ * Also cancels work left by threads that are exiting.
+ */
+void zsync_run_task_work(struct zsync_ring *ring)
+{
+	LIST_HEAD(list);
+
+	if (!READ_ONCE(ring->nr_task_work))
+		return;
+	zsync_task_work_take(ring, &list, false);
+	zsync_task_work_run_list(&list, false);
+}
+
+/**
+ * zsync_cancel_task_work() - cancel all deferred work of a closing ring
+ * @ring: the ring, dying; work deferred from now on is cancelled at once
+ */
+void zsync_cancel_task_work(struct zsync_ring *ring)
+{
+	LIST_HEAD(list);
+
+	zsync_task_work_take(ring, &list, true);
+	zsync_task_work_run_list(&list, true);
+}
