@@ -71,6 +71,7 @@
 #define EDU_IRQ_FACT		0x00000001
 #define EDU_IRQ_DMA		0x00000100
 #define EDU_IRQ_JOB		0x00010000
+#define EDU_IRQ_TEST		0x00020000	/* probe checks interrupts arrive */
 
 #define EDU_DEV_BUF		0x40000		/* the device buffer, as a DMA address */
 #define EDU_DMA_BITS		28
@@ -101,6 +102,7 @@ struct edu_dev {
 	struct list_head	queue;		/* edu_job.node, not started */
 	struct edu_job		*cur;		/* the job the device runs */
 	wait_queue_head_t	idle;		/* cur became NULL */
+	struct completion	irq_test;	/* the handler saw EDU_IRQ_TEST */
 	u64			irqs, irq_job_irqs, jobs_done;
 };
 
@@ -320,6 +322,8 @@ static irqreturn_t edu_irq(int irq, void *data)
 	/* Ack first: a raise written below must stay pending. */
 	edu_write(edu, EDU_REG_IRQ_ACK, status);
 
+	if (status & EDU_IRQ_TEST)
+		complete(&edu->irq_test);
 	spin_lock(&edu->lock);
 	edu->irqs++;
 	done = edu_job_irq(edu, status, now);
@@ -688,6 +692,22 @@ static int edu_setup_irq(struct edu_dev *edu)
 	return ret;
 }
 
+/*
+ * Raise an interrupt and wait for it.  An INTx line the platform could not
+ * route (no GSI) would otherwise bind a device whose jobs never finish.
+ */
+static int edu_test_irq(struct edu_dev *edu)
+{
+	reinit_completion(&edu->irq_test);
+	edu_write(edu, EDU_REG_IRQ_RAISE, EDU_IRQ_TEST);
+	if (wait_for_completion_timeout(&edu->irq_test, HZ))
+		return 0;
+	edu_write(edu, EDU_REG_IRQ_ACK, EDU_IRQ_TEST);
+	dev_err(&edu->pdev->dev, "no interrupt from the device within 1 s (%s)\n",
+		edu->msi ? "MSI" : "INTx");
+	return -EIO;
+}
+
 static int edu_map(struct edu_dev *edu)
 {
 	struct pci_dev *pdev = edu->pdev;
@@ -751,6 +771,7 @@ static struct edu_dev *edu_dev_alloc(struct pci_dev *pdev)
 	spin_lock_init(&edu->lock);
 	INIT_LIST_HEAD(&edu->queue);
 	init_waitqueue_head(&edu->idle);
+	init_completion(&edu->irq_test);
 	snprintf(edu->name, sizeof(edu->name), "zsync-edu%d", edu->index);
 	edu->misc.minor = MISC_DYNAMIC_MINOR;
 	edu->misc.name = edu->name;
@@ -773,6 +794,9 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = edu_setup_irq(edu);
 	if (ret)
 		goto unmap;
+	ret = edu_test_irq(edu);
+	if (ret)
+		goto irq;
 	pci_set_drvdata(pdev, edu);
 	ret = misc_register(&edu->misc);
 	if (ret)

@@ -411,16 +411,18 @@ static void wait_for_node(struct __test_metadata *_metadata, bool present)
 		TH_LOG("%s still %s after 3 s", EDU_DEV, present ? "missing" : "there");
 }
 
-static void rebind(struct __test_metadata *_metadata, const char *bdf)
+/* Unbind and bind again; returns bind's result (the node is back if 0). */
+static int rebind(struct __test_metadata *_metadata, const char *bdf)
 {
 	int ret;
 
 	ret = write_str(EDU_DRIVER "/unbind", bdf);
-	ASSERT_EQ(0, ret) TH_LOG("unbind %s: %s", bdf, zt_err(ret));
+	EXPECT_EQ(0, ret) TH_LOG("unbind %s: %s", bdf, zt_err(ret));
 	wait_for_node(_metadata, false);
 	ret = write_str(EDU_DRIVER "/bind", bdf);
-	ASSERT_EQ(0, ret) TH_LOG("bind %s: %s", bdf, zt_err(ret));
-	wait_for_node(_metadata, true);
+	if (!ret)
+		wait_for_node(_metadata, true);
+	return ret;
 }
 
 /* A fresh client computes 5! on whatever is bound now. */
@@ -446,10 +448,13 @@ static void check_works(struct __test_metadata *_metadata, __u32 irq_mode)
 	close(edu);
 }
 
-TEST_F_TIMEOUT(edu, unbind_with_waiters_armed_and_jobs_in_flight, 120)
+#define UNBIND_JOBS	20u
+
+/* Binding takes ~30 s on the debug kernel (ACPI _PRT times out under TCG). */
+TEST_F_TIMEOUT(edu, unbind_with_waiters_armed_and_jobs_in_flight, 180)
 {
-	unsigned int i, values = 0, ends = 0;
-	struct zsync_cqe c[16];
+	unsigned int i, j, values = 0, ends = 0;
+	struct zsync_cqe c[UNBIND_JOBS + 1];
 	struct zk_ring second;
 	char bdf[64], buf[8];
 	int64_t start;
@@ -457,17 +462,20 @@ TEST_F_TIMEOUT(edu, unbind_with_waiters_armed_and_jobs_in_flight, 120)
 	if (access(EDU_DRIVER "/unbind", W_OK))
 		SKIP(return, "%s/unbind not writable", EDU_DRIVER);
 	edu_bdf(_metadata, bdf, sizeof(bdf));
-	zt_ring(_metadata, &second, 8, 0);
+	zt_ring(_metadata, &second, 32, 0);
 	arm_wait(_metadata, &second, self->src, 2);
-	/* 100 ms of device time each: unbind finds one running, two queued. */
-	for (i = 0; i < 3; i++)
+	/* 100 ms of device time each: unbind finds one running, most queued. */
+	for (i = 0; i < UNBIND_JOBS; i++)
 		ASSERT_LT(0, submit(self->edu, ZSYNC_EDU_JOB_DMA_TO_DEV, 0, 0, 64, 0, 0));
 	start = zt_mono_ns();
 	ASSERT_EQ(0, write_str(EDU_DRIVER "/unbind", bdf));
 	TH_LOG("unbind took %" PRId64 " ms", zt_ms_since(start));
 	wait_for_node(_metadata, false);
 
-	/* Each wait: maybe the running DMA's value, then -ENODEV, once. */
+	/*
+	 * Each wait: the values of the DMAs that finished before unbind
+	 * dropped the queue (as many for both), then -ENODEV, once.
+	 */
 	for (i = 0; i < 2; i++) {
 		struct zk_ring *r = i ? &second : &self->ring;
 		unsigned int n = 0;
@@ -486,13 +494,15 @@ TEST_F_TIMEOUT(edu, unbind_with_waiters_armed_and_jobs_in_flight, 120)
 		ASSERT_LE(1u, n);
 		zt_check_cqe(_metadata, &c[n - 1], n - 1, i ? 2 : WAIT_UD, -ENODEV);
 		ends++;
-		values += n - 1;
-		EXPECT_GE(1u, n - 1) TH_LOG("%u values after unbind: queued jobs ran", n - 1);
-		if (n == 2)
-			EXPECT_EQ(64u, zk_cqe_source_value(&c[0]));
+		if (i)
+			EXPECT_EQ(values, n - 1) TH_LOG("the two waits saw different signals");
+		values = n - 1;
+		EXPECT_GT(UNBIND_JOBS, n - 1) TH_LOG("all %u jobs ran: unbind dropped none", n - 1);
+		for (j = 0; j + 1 < n; j++)
+			EXPECT_EQ(64u, zk_cqe_source_value(&c[j]));
 	}
 	EXPECT_EQ(2u, ends);
-	TH_LOG("%u waits saw the running DMA finish", values);
+	TH_LOG("%u of %u DMAs finished before the unbind", values, UNBIND_JOBS);
 
 	/* The old client: everything but close fails; the source is dead. */
 	EXPECT_EQ(-ENODEV, submit(self->edu, ZSYNC_EDU_JOB_FACT, 0, 3, 0, 0, 0));
@@ -509,20 +519,30 @@ TEST_F_TIMEOUT(edu, unbind_with_waiters_armed_and_jobs_in_flight, 120)
 	zk_ring_exit(&second);
 }
 
-TEST_F_TIMEOUT(edu, intx_as_well_as_msi, 120)
+TEST_F_TIMEOUT(edu, intx_as_well_as_msi, 240)
 {
 	const char *param = "/sys/module/" EDU_MODULE "/parameters/use_msi";
 	char bdf[64];
+	int ret, intx;
 
 	if (access(EDU_DRIVER "/unbind", W_OK) || access(param, W_OK))
 		SKIP(return, "cannot rebind the device here");
 	edu_bdf(_metadata, bdf, sizeof(bdf));
 	ASSERT_EQ(0, write_str(param, "0"));
-	rebind(_metadata, bdf);
-	check_works(_metadata, ZSYNC_EDU_IRQ_INTX);
+	ret = rebind(_metadata, bdf);
 	ASSERT_EQ(0, write_str(param, "1"));
-	rebind(_metadata, bdf);
+	if (!ret)
+		check_works(_metadata, ZSYNC_EDU_IRQ_INTX);
+	else if (ret != -EIO)
+		EXPECT_EQ(0, ret) TH_LOG("bind with INTx: %s", zt_err(ret));
+	intx = ret;
+	ret = intx ? write_str(EDU_DRIVER "/bind", bdf) : rebind(_metadata, bdf);
+	ASSERT_EQ(0, ret) TH_LOG("bind with MSI again: %s", zt_err(ret));
+	wait_for_node(_metadata, true);
 	check_works(_metadata, ZSYNC_EDU_IRQ_MSI);
+	/* The driver's own interrupt test refused a line that never fires. */
+	if (intx == -EIO)
+		SKIP(return, "INTx is not routed on this platform (bind: -EIO, see dmesg)");
 }
 
 static int rmmod(const char *name)
@@ -546,7 +566,7 @@ static int insmod(const char *ko)
  * go while a client is open, can once it is closed even if a source fd and
  * a ring outlive it (they hold zsync, not the driver), and comes back.
  */
-TEST_F_TIMEOUT(edu, rmmod_order_edu_before_zsync, 120)
+TEST_F_TIMEOUT(edu, rmmod_order_edu_before_zsync, 180)
 {
 	struct zsync_cqe c;
 	int ret;

@@ -207,7 +207,8 @@ static void busy_ring(struct __test_metadata *_metadata, struct zk_ring *ring)
 	zt_submit(_metadata, ring, 12);
 }
 
-TEST_F(module, rmmod_refused_while_a_ring_is_open_then_reload)
+/* Reloading a driver that uses zsync takes ~30 s on the debug kernel. */
+TEST_F_TIMEOUT(module, rmmod_refused_while_a_ring_is_open_then_reload, 180)
 {
 	struct zk_ring ring;
 	int64_t start;
