@@ -37,12 +37,12 @@
 #include <linux/zsync_edu.h>
 
 #include "zsync-k.h"
+#include "bench.h"
 
 #define EDU_DEV			"/dev/zsync-edu0"
 #define DEFAULT_SAMPLES		2000
 #define ARM_AHEAD_NS		500000	/* deadline: this far after arming */
 #define TRIGGER_GAP_NS		300000	/* the waiter is asleep by then */
-#define REASON_LEN		160
 
 static uint64_t now_ns(void)
 {
@@ -59,19 +59,6 @@ static void sleep_ns(uint64_t ns)
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
-}
-
-static int fail(char *why, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *why, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, REASON_LEN, fmt, ap);
-	va_end(ap);
-	return err < 0 ? err : -EPROTO;
 }
 
 /* ---- an edu client --------------------------------------------------------- */
