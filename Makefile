@@ -55,9 +55,7 @@ demo: all
 	tools/testing/vm-run.sh --kernel $(or $(KERNEL),6.1) --demo
 
 check: lib tools selftests
-	$(MAKE) -f lib/lib.mk unit
-	$(MAKE) native-test
-	tools/testing/check.sh $(KERNEL)
+	tools/testing/check.sh --native $(KERNEL)
 
 native-test: lib tools
 	$(MAKE) -f lib/lib.mk native-test
