@@ -204,6 +204,7 @@ enum {
 	ZSYNC_ASYNC_NONE,
 	ZSYNC_ASYNC_POLL,	/* on wait queues (zsync_poll_arm()) */
 	ZSYNC_ASYNC_WORK,	/* queued for a worker (zsync_punt()) */
+	ZSYNC_ASYNC_TASK,	/* a chain continuation waiting for its thread */
 };
 
 typedef void (*zsync_async_fn)(struct zsync_req *req, bool cancel);
@@ -319,6 +320,7 @@ struct zsync_req {
 	zsync_async_fn		async_fn;
 	struct work_struct	work;
 	struct list_head	task_node;	/* ring->task_list */
+	bool			task_queued;	/* on ring->task_list (task_lock) */
 	struct zsync_poll	poll;
 
 	union {
@@ -376,6 +378,7 @@ void zsync_req_cache_drain(struct zsync_ring *ring);
 int zsync_submit_sqes(struct zsync_ring *ring, u32 nr);
 void zsync_req_complete(struct zsync_req *req, s32 res);
 void zsync_req_arm(struct zsync_req *req);
+void zsync_req_disarm(struct zsync_req *req);
 void zsync_req_complete_armed(struct zsync_req *req, s32 res);
 void zsync_req_free_work(struct work_struct *work);
 void zsync_req_get(struct zsync_req *req);
