@@ -88,6 +88,8 @@ static int zsync_rw_check_file(const struct file *file, int dir)
 	if (dir == READ) {
 		if (!(file->f_mode & FMODE_READ))
 			return -EBADF;
+		if (S_ISDIR(file_inode(file)->i_mode))
+			return -EISDIR;
 		if (!file->f_op->read_iter || !(file->f_mode & FMODE_CAN_READ))
 			return -EINVAL;
 	} else {
@@ -145,29 +147,29 @@ static int zsync_rw_prep_pos(struct zsync_req *req, u64 off)
 
 /*
  * The user buffers, as an iov_iter.  A READV/WRITEV array is copied now,
- * into memory charged to the submitter; the buffers it points to are
- * accessed during the transfer.
+ * into memory charged to the submitter (not into the request: hardened
+ * usercopy refuses user copies into its slab); the buffers it points to
+ * are accessed during the transfer.
  */
 static int zsync_rw_prep_buffers(struct zsync_req *req, u64 addr, u32 len, bool vectored)
 {
 	struct zsync_rw *rw = &req->rw;
 	void __user *buf = u64_to_user_ptr(addr);
-	struct iovec *iov;
+	struct iovec *iov = NULL;
 	ssize_t ret;
 
 	if (!vectored)
 		return zsync_import_buf(rw->dir, buf, len, &rw->fast_iov, &rw->iter);
 	if (len > UIO_MAXIOV)
 		return -EINVAL;
-	iov = &rw->fast_iov;
-	if (len > 1) {
+	if (len) {
 		rw->iov = kmalloc_array(len, sizeof(*iov), GFP_KERNEL_ACCOUNT);
 		if (!rw->iov)
 			return -ENOMEM;
 		iov = rw->iov;
 	}
 	/* With @len fast segments given, import_iovec() allocates nothing. */
-	ret = import_iovec(rw->dir, buf, len, max(len, 1U), &iov, &rw->iter);
+	ret = import_iovec(rw->dir, buf, len, len, &iov, &rw->iter);
 	return ret < 0 ? ret : 0;
 }
 
