@@ -156,6 +156,7 @@ static int zsync_openat(struct zsync_req *req)
 		put_unused_fd(fd);
 		return zsync_res_from_syscall(PTR_ERR(file));
 	}
+	zsync_fsnotify_open(file);
 	fd_install(fd, file);
 	return fd;
 }
