@@ -352,7 +352,12 @@ TEST(close_ring_with_everything_in_flight)
  */
 static void exit_with_worker_blocked(struct __test_metadata *_metadata, bool ring_first)
 {
-	pid_t pid = fork();
+	struct zt_uffd probe;
+	pid_t pid;
+
+	uffd_or_skip(_metadata, &probe);
+	zt_uffd_exit(&probe);
+	pid = fork();
 
 	ASSERT_LE(0, pid);
 	if (pid == 0) {

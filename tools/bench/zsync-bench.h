@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the zsync-bench* programs share: the clock, failure reasons, option
+ * parsing and JSON strings.
+ */
+#ifndef ZSYNC_BENCH_H
+#define ZSYNC_BENCH_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define BENCH_REASON_LEN	160
+
+enum bench_exit {
+	EXIT_OK		= 0,	/* every measurement that could run ran */
+	EXIT_FAILED	= 1,	/* a backend failed mid-run (wrong CQE, error) */
+	EXIT_USAGE	= 2,
+};
+
+static inline double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static inline int fail(char *why, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Record why a run failed; returns @err (negative errno) for chaining. */
+static inline int fail(char *why, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, BENCH_REASON_LEN, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* A decimal in [1, @max]; 0 or -EINVAL. */
+static inline int parse_ulong(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || *out == 0 || *out > max)
+		return -EINVAL;
+	return 0;
+}
+
+static inline void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+#endif /* ZSYNC_BENCH_H */
