@@ -31,8 +31,8 @@
 #define BLOCK			4096
 #define MAX_DEPTH		32
 #define RING_ENTRIES		64
-#define DEFAULT_ITERATIONS	100000
-#define DEFAULT_REPEAT		3
+#define DEFAULT_ITERATIONS	20000
+#define DEFAULT_REPEAT		10
 #define DEFAULT_SIZE_MB		64
 #define DEFAULT_PATH		"/tmp/zsync-bench-file.dat"
 #define NR_OFFSETS		(1U << 16)
@@ -301,29 +301,37 @@ struct options {
 	bool json;
 };
 
-/* Warm up, then keep the best of @repeat runs: noise only adds time. */
-static void measure(struct backend *b, unsigned int depth, const struct options *o,
-		    struct result *r)
+/* One measurement of @b at @depth; keeps the fastest so far (noise only adds time). */
+static void measure_once(struct backend *b, size_t di, const struct options *o)
 {
-	unsigned int i;
+	struct result *r = &b->res[di];
 	double start, ns;
 
-	r->ok = false;
-	if (b->run(depth, o->iterations / 10 + 1, r->why))
+	if (!r->ok)
 		return;
-	for (i = 0; i < o->repeat; i++) {
-		start = now_ns();
-		if (b->run(depth, o->iterations, r->why))
-			return;
-		ns = (now_ns() - start) / o->iterations;
-		if (i == 0 || ns < r->ns)
-			r->ns = ns;
+	start = now_ns();
+	if (b->run(depths[di], o->iterations, r->why)) {
+		r->ok = false;
+		return;
 	}
-	r->ok = true;
+	ns = (now_ns() - start) / o->iterations;
+	if (!r->ns || ns < r->ns)
+		r->ns = ns;
 }
 
+static bool measures(const struct backend *b, size_t di)
+{
+	return b->up && !(b->sync_only && depths[di] != 1);
+}
+
+/*
+ * Round after round, each backend in turn: a busy host slows whichever
+ * runs at that moment, so the backends are interleaved and each keeps its
+ * fastest round.
+ */
 static int run_all(const struct options *o)
 {
+	unsigned int round;
 	int failed = 0;
 	size_t bi, di;
 
@@ -331,14 +339,26 @@ static int run_all(const struct options *o)
 		struct backend *b = &backends[bi];
 
 		b->up = b->init(b->why) == 0;
+		for (di = 0; di < NR_DEPTHS && b->up; di++) {
+			b->res[di].ok = measures(b, di);
+			/* Warm-up. */
+			if (b->res[di].ok && b->run(depths[di], o->iterations / 10 + 1,
+						    b->res[di].why))
+				b->res[di].ok = false;
+		}
+	}
+	for (round = 0; round < o->repeat; round++)
+		for (di = 0; di < NR_DEPTHS; di++)
+			for (bi = 0; bi < NR_BACKENDS; bi++)
+				if (measures(&backends[bi], di))
+					measure_once(&backends[bi], di, o);
+	for (bi = 0; bi < NR_BACKENDS; bi++) {
+		struct backend *b = &backends[bi];
+
 		if (!b->up)
 			continue;
-		for (di = 0; di < NR_DEPTHS; di++) {
-			if (b->sync_only && depths[di] != 1)
-				continue;
-			measure(b, depths[di], o, &b->res[di]);
-			failed |= !b->res[di].ok;
-		}
+		for (di = 0; di < NR_DEPTHS; di++)
+			failed |= measures(b, di) && !b->res[di].ok;
 		b->exit();
 	}
 	return failed;
@@ -381,7 +401,7 @@ static void print_table(const struct options *o)
 	size_t di, bi;
 
 	printf("zsync-bench-file: 4 KiB random reads of a cached %lu MiB file (%s), "
-	       "%lu reads per measurement, best of %u\n\n", o->size_mb, o->path,
+	       "%lu reads per measurement, best of %u interleaved rounds\n\n", o->size_mb, o->path,
 	       o->iterations, o->repeat);
 	printf("%-6s %12s %10s %12s %10s %12s %10s %9s %9s\n", "depth", "zsync ns", "reads/s",
 	       "io_uring ns", "reads/s", "pread ns", "reads/s", "zs/iou", "zs/pread");
@@ -449,7 +469,7 @@ static void usage(FILE *f, const char *prog)
 		"file is created (and unlinked) at PATH, filled and read once.\n"
 		"\n"
 		"  --iterations N  reads per measurement (default %d)\n"
-		"  --repeat R      measurements per cell, the fastest is kept (default %d)\n"
+		"  --repeat R      rounds; each cell keeps its fastest (default %d)\n"
 		"  --size MIB      file size (default %d)\n"
 		"  --file PATH     where to create it (default %s)\n"
 		"  --json          print JSON instead of the table\n"
