@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <liburing.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,7 +24,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "zsync-k.h"
 #include "zsync-bench.h"
 
 #define BLOCK			4096
@@ -141,27 +139,62 @@ static int pr_run(unsigned int depth, unsigned long iters, char *why)
 	return 0;
 }
 
-/* ---- zsync ------------------------------------------------------------- */
+/* ---- the two rings ------------------------------------------------------ */
 
-static struct zk_ring zring;
+/* What the queue-depth loop needs of a ring. */
+struct ring_ops {
+	/* Queue read number @n into buffer @slot (user_data carries both). */
+	int (*queue)(unsigned int slot, unsigned long n, char *why);
+	int (*submit_and_wait)(char *why);
+	/* Takes the next completion: true with its user_data and res, false if none. */
+	bool (*next)(uint64_t *ud, int *res);
+};
 
-static int zs_init(char *why)
+static uint64_t read_data(unsigned int slot, unsigned long n)
 {
-	const char *dev = getenv("ZSYNC_DEV");
-	int ret = zk_ring_init(RING_ENTRIES, &zring, 0);
+	return (uint64_t)n << 8 | slot;
+}
 
-	if (ret < 0)
-		return fail(why, ret, "cannot set up a ring on %s: %s",
-			    dev && *dev ? dev : "/dev/zsync", strerror(-ret));
+/*
+ * Keep @depth reads in flight until @iters have completed: each ENTER
+ * submits the reads that replace the completed ones and waits for one.
+ */
+static int ring_run(const struct ring_ops *r, unsigned int depth, unsigned long iters,
+		    char *why)
+{
+	unsigned long queued = 0, done = 0;
+	unsigned int i;
+	uint64_t ud;
+	int ret, res;
+
+	for (i = 0; i < depth && queued < iters; i++) {
+		ret = r->queue(i, queued++, why);
+		if (ret)
+			return ret;
+	}
+	while (done < iters) {
+		ret = r->submit_and_wait(why);
+		if (ret)
+			return ret;
+		while (r->next(&ud, &res)) {
+			unsigned int slot = ud & 0xff;
+
+			ret = check_read(slot, block_of(ud >> 8), res, why);
+			if (ret)
+				return ret;
+			done++;
+			if (queued < iters) {
+				ret = r->queue(slot, queued++, why);
+				if (ret)
+					return ret;
+			}
+		}
+	}
 	return 0;
 }
 
-static void zs_exit(void)
-{
-	zk_ring_exit(&zring);
-}
+static struct zk_ring zring;
 
-/* Queue read number @n into buffer @slot; user_data carries both. */
 static int zs_queue(unsigned int slot, unsigned long n, char *why)
 {
 	struct zsync_sqe *sqe = zk_get_sqe(&zring);
@@ -169,68 +202,47 @@ static int zs_queue(unsigned int slot, unsigned long n, char *why)
 	if (!sqe)
 		return fail(why, -EBUSY, "SQ full");
 	zk_prep_read(sqe, file_fd, bufs[slot], BLOCK, block_of(n) * BLOCK);
-	zk_sqe_set_data64(sqe, (uint64_t)n << 8 | slot);
+	zk_sqe_set_data64(sqe, read_data(slot, n));
 	return 0;
 }
 
-/*
- * Keep @depth reads in flight until @iters have completed: each ENTER
- * submits the reads that replace the completed ones and waits for one.
- */
+static int zs_submit_and_wait(char *why)
+{
+	int ret = zk_submit_and_wait(&zring, 1);
+
+	return ret < 0 ? fail(why, ret, "submit_and_wait: %s", strerror(-ret)) : 0;
+}
+
+static bool zs_next(uint64_t *ud, int *res)
+{
+	struct zsync_cqe *cqe;
+
+	if (zk_peek_cqe(&zring, &cqe))
+		return false;
+	*ud = cqe->user_data;
+	*res = cqe->res;
+	zk_cqe_seen(&zring, cqe);
+	return true;
+}
+
+static const struct ring_ops zs_ops = { zs_queue, zs_submit_and_wait, zs_next };
+
+static int zs_init(char *why)
+{
+	return bench_zsync_init(&zring, RING_ENTRIES, why);
+}
+
+static void zs_exit(void)
+{
+	zk_ring_exit(&zring);
+}
+
 static int zs_run(unsigned int depth, unsigned long iters, char *why)
 {
-	unsigned long queued = 0, done = 0;
-	struct zsync_cqe *cqe;
-	unsigned int head, i;
-	int ret;
-
-	for (i = 0; i < depth && queued < iters; i++) {
-		ret = zs_queue(i, queued++, why);
-		if (ret)
-			return ret;
-	}
-	while (done < iters) {
-		unsigned int seen = 0;
-
-		ret = zk_submit_and_wait(&zring, 1);
-		if (ret < 0)
-			return fail(why, ret, "submit_and_wait: %s", strerror(-ret));
-		zk_for_each_cqe(&zring, head, cqe) {
-			unsigned int slot = cqe->user_data & 0xff;
-
-			ret = check_read(slot, block_of(cqe->user_data >> 8), cqe->res, why);
-			if (ret)
-				return ret;
-			seen++;
-			done++;
-			if (queued < iters) {
-				ret = zs_queue(slot, queued++, why);
-				if (ret)
-					return ret;
-			}
-		}
-		zk_cq_advance(&zring, seen);
-	}
-	return 0;
+	return ring_run(&zs_ops, depth, iters, why);
 }
-
-/* ---- io_uring --------------------------------------------------------- */
 
 static struct io_uring uring;
-
-static int iu_init(char *why)
-{
-	int ret = io_uring_queue_init(RING_ENTRIES, &uring, 0);
-
-	if (ret < 0)
-		return fail(why, ret, "io_uring_queue_init: %s", strerror(-ret));
-	return 0;
-}
-
-static void iu_exit(void)
-{
-	io_uring_queue_exit(&uring);
-}
 
 static int iu_queue(unsigned int slot, unsigned long n, char *why)
 {
@@ -239,45 +251,44 @@ static int iu_queue(unsigned int slot, unsigned long n, char *why)
 	if (!sqe)
 		return fail(why, -EBUSY, "SQ full");
 	io_uring_prep_read(sqe, file_fd, bufs[slot], BLOCK, block_of(n) * BLOCK);
-	io_uring_sqe_set_data64(sqe, (uint64_t)n << 8 | slot);
+	io_uring_sqe_set_data64(sqe, read_data(slot, n));
 	return 0;
+}
+
+static int iu_submit_and_wait(char *why)
+{
+	int ret = io_uring_submit_and_wait(&uring, 1);
+
+	return ret < 0 ? fail(why, ret, "submit_and_wait: %s", strerror(-ret)) : 0;
+}
+
+static bool iu_next(uint64_t *ud, int *res)
+{
+	struct io_uring_cqe *cqe;
+
+	if (io_uring_peek_cqe(&uring, &cqe))
+		return false;
+	*ud = cqe->user_data;
+	*res = cqe->res;
+	io_uring_cqe_seen(&uring, cqe);
+	return true;
+}
+
+static const struct ring_ops iu_ops = { iu_queue, iu_submit_and_wait, iu_next };
+
+static int iu_init(char *why)
+{
+	return bench_uring_init(&uring, RING_ENTRIES, why);
+}
+
+static void iu_exit(void)
+{
+	io_uring_queue_exit(&uring);
 }
 
 static int iu_run(unsigned int depth, unsigned long iters, char *why)
 {
-	unsigned long queued = 0, done = 0;
-	struct io_uring_cqe *cqe;
-	unsigned int head, i;
-	int ret;
-
-	for (i = 0; i < depth && queued < iters; i++) {
-		ret = iu_queue(i, queued++, why);
-		if (ret)
-			return ret;
-	}
-	while (done < iters) {
-		unsigned int seen = 0;
-
-		ret = io_uring_submit_and_wait(&uring, 1);
-		if (ret < 0)
-			return fail(why, ret, "submit_and_wait: %s", strerror(-ret));
-		io_uring_for_each_cqe(&uring, head, cqe) {
-			unsigned int slot = cqe->user_data & 0xff;
-
-			ret = check_read(slot, block_of(cqe->user_data >> 8), cqe->res, why);
-			if (ret)
-				return ret;
-			seen++;
-			done++;
-			if (queued < iters) {
-				ret = iu_queue(slot, queued++, why);
-				if (ret)
-					return ret;
-			}
-		}
-		io_uring_cq_advance(&uring, seen);
-	}
-	return 0;
+	return ring_run(&iu_ops, depth, iters, why);
 }
 
 /* ---- driver ----------------------------------------------------------- */

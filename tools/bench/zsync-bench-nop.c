@@ -62,13 +62,7 @@ static struct zk_ring zring;
 
 static int zs_init(char *why)
 {
-	const char *dev = getenv("ZSYNC_DEV");
-	int ret = zk_ring_init(RING_ENTRIES, &zring, 0);
-
-	if (ret < 0)
-		return fail(why, ret, "cannot set up a ring on %s: %s",
-			    dev && *dev ? dev : "/dev/zsync", strerror(-ret));
-	return 0;
+	return bench_zsync_init(&zring, RING_ENTRIES, why);
 }
 
 static void zs_exit(void)
@@ -159,11 +153,7 @@ static struct io_uring uring;
 
 static int iu_init(char *why)
 {
-	int ret = io_uring_queue_init(RING_ENTRIES, &uring, 0);
-
-	if (ret < 0)
-		return fail(why, ret, "io_uring_queue_init: %s", strerror(-ret));
-	return 0;
+	return bench_uring_init(&uring, RING_ENTRIES, why);
 }
 
 static void iu_exit(void)

@@ -7,10 +7,14 @@
 #define ZSYNC_BENCH_H
 
 #include <errno.h>
+#include <liburing.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+
+#include "zsync-k.h"
 
 #define BENCH_REASON_LEN	160
 
@@ -66,6 +70,28 @@ static inline void json_string(const char *s)
 			putchar(*s);
 	}
 	putchar('"');
+}
+
+/* A zsync ring of @entries on $ZSYNC_DEV or /dev/zsync: 0, or -errno with @why. */
+static inline int bench_zsync_init(struct zk_ring *ring, unsigned int entries, char *why)
+{
+	const char *dev = getenv("ZSYNC_DEV");
+	int ret = zk_ring_init(entries, ring, 0);
+
+	if (ret < 0)
+		return fail(why, ret, "cannot set up a ring on %s: %s",
+			    dev && *dev ? dev : "/dev/zsync", strerror(-ret));
+	return 0;
+}
+
+/* An io_uring of @entries: 0, or -errno with @why. */
+static inline int bench_uring_init(struct io_uring *ring, unsigned int entries, char *why)
+{
+	int ret = io_uring_queue_init(entries, ring, 0);
+
+	if (ret < 0)
+		return fail(why, ret, "io_uring_queue_init: %s", strerror(-ret));
+	return 0;
 }
 
 #endif /* ZSYNC_BENCH_H */
