@@ -574,6 +574,8 @@ static int zsync_cancel_batch(struct zsync_ring *ring, const struct zsync_cancel
  * @c: what to match and how many
  * @self: the cancelling request, never matched itself
  *
+ * Process context: it may reschedule between batches.
+ *
  * Return: the number cancelled, -EALREADY if every match was already
  * completing, -ENOENT if nothing matched.
  */
@@ -584,11 +586,14 @@ int zsync_cancel_match(struct zsync_ring *ring, const struct zsync_cancel *c,
 
 	/*
 	 * In batches, so cancelling a ring full of timeouts never keeps
-	 * interrupts off for the whole in-flight list.
+	 * interrupts off for the whole in-flight list, nor the CPU for the
+	 * whole of it (tens of thousands of frees on a debug kernel stall
+	 * RCU when preemption is voluntary).
 	 */
 	do {
 		batch = zsync_cancel_batch(ring, c, self, &busy);
 		nr += batch;
+		cond_resched();
 	} while ((c->flags & ZSYNC_CANCEL_ALL) && batch == ZSYNC_CANCEL_BATCH);
 	if (nr)
 		return nr;
