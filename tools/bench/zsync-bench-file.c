@@ -22,9 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "zsync-bench.h"
+#include "bench.h"
 
 #define BLOCK			4096
 #define MAX_DEPTH		32
@@ -35,13 +36,21 @@
 #define DEFAULT_PATH		"/tmp/zsync-bench-file.dat"
 #define NR_OFFSETS		(1U << 16)
 
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
 static const unsigned int depths[] = { 1, MAX_DEPTH };
 #define NR_DEPTHS	(sizeof(depths) / sizeof(depths[0]))
 
 struct result {
 	bool ok;
 	double ns;			/* per read */
-	char why[BENCH_REASON_LEN];
+	char why[REASON_LEN];
 };
 
 struct backend {
@@ -52,7 +61,7 @@ struct backend {
 	int (*run)(unsigned int depth, unsigned long iters, char *why);
 	bool sync_only;			/* only queue depth 1 means anything */
 	bool up;
-	char why[BENCH_REASON_LEN];
+	char why[REASON_LEN];
 	struct result res[NR_DEPTHS];
 };
 

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "zsync-k.h"
-#include "zsync-bench.h"
+#include "bench.h"
 
 #define RING_ENTRIES		64
 #define DEFAULT_ITERATIONS	500000
@@ -41,7 +41,7 @@ static const struct bench_test {
 struct result {
 	bool ok;
 	double ns;			/* per op, or per round trip */
-	char why[BENCH_REASON_LEN];		/* when !ok */
+	char why[REASON_LEN];		/* when !ok */
 };
 
 struct backend {
@@ -52,9 +52,17 @@ struct backend {
 	int (*batch)(unsigned int batch, unsigned long iters, char *why);
 	int (*rtt)(unsigned long iters, char *why);
 	bool up;
-	char why[BENCH_REASON_LEN];		/* why init failed */
+	char why[REASON_LEN];		/* why init failed */
 	struct result res[NR_TESTS];
 };
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
 
 /* ---- zsync ----------------------------------------------------------- */
 

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the zsync-bench* programs share: the clock, failure reasons, option
- * parsing and JSON strings.
+ * Helpers the zsync-bench* programs share.
  */
 #ifndef ZSYNC_BENCH_H
 #define ZSYNC_BENCH_H
@@ -12,11 +11,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "zsync-k.h"
 
-#define BENCH_REASON_LEN	160
+/* Room for why a measurement could not run, printed after the table. */
+#define REASON_LEN	160
+
+static inline int fail(char *why, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Record in @why (REASON_LEN bytes) why a run failed; returns @err if it
+ * is a negative errno, else -EPROTO, for chaining.
+ */
+static inline int fail(char *why, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, REASON_LEN, fmt, ap);
+	va_end(ap);
+	return err < 0 ? err : -EPROTO;
+}
 
 enum bench_exit {
 	EXIT_OK		= 0,	/* every measurement that could run ran */
@@ -24,29 +40,7 @@ enum bench_exit {
 	EXIT_USAGE	= 2,
 };
 
-static inline double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static inline int fail(char *why, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Record why a run failed; returns @err (negative errno) for chaining. */
-static inline int fail(char *why, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, BENCH_REASON_LEN, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
-/* A decimal in [1, @max]; 0 or -EINVAL. */
+/* A decimal in [1, @max]: 0, or -EINVAL. */
 static inline int parse_ulong(const char *s, unsigned long max, unsigned long *out)
 {
 	char *end;
