@@ -439,30 +439,61 @@ TEST_F(fs, statx_errors)
 	EXPECT_EQ(-EINVAL, zt_run(_metadata, &self->ring, sqe, 4)) TH_LOG("off is not read");
 }
 
+/* Wait (without entering the ring) until @n requests wait for this thread. */
+static void wait_task_work(struct __test_metadata *_metadata, struct zk_ring *ring,
+			   unsigned int n)
+{
+	int64_t start = zt_mono_ns();
+	unsigned int pending = 0;
+
+	while (pending != n && zt_ms_since(start) < ZT_SOON_MS) {
+		zt_sleep_ms(5);
+		zt_fdinfo(ring->fd, "task_work", &pending);
+	}
+	ASSERT_EQ(n, pending) TH_LOG("the chain member never waited for its thread");
+}
+
+/* TIMEOUT (10 ms, ETIME_SUCCESS) -> @sqe's op, with user_data 2. */
+static struct zsync_sqe *after_timeout(struct __test_metadata *_metadata, struct zk_ring *ring)
+{
+	struct zsync_sqe *sqe;
+
+	zt_linked(zt_timeout(_metadata, ring, 1, 10, 0, ZSYNC_TIMEOUT_ETIME_SUCCESS));
+	sqe = zt_sqe(_metadata, ring);
+	zk_sqe_set_data64(sqe, 2);
+	return sqe;
+}
+
+/* CANCEL user_data 2 while it waits: TIMEOUT -ETIME, it -ECANCELED, CANCEL 1. */
+static void cancel_waiting_member(struct __test_metadata *_metadata, struct zk_ring *ring)
+{
+	struct zsync_cqe c[3];
+
+	zt_submit(_metadata, ring, 2);
+	wait_task_work(_metadata, ring, 1);
+	zk_prep_cancel(zt_sqe(_metadata, ring), 2, 0);
+	zt_submit(_metadata, ring, 1);
+	zt_reap(_metadata, ring, c, 3, ZT_SOON_MS);
+	zt_check_cqe(_metadata, &c[0], 0, 1, -ETIME);
+	zt_check_cqe(_metadata, &c[1], 1, 2, -ECANCELED);
+	zt_check_cqe(_metadata, &c[2], 2, 0, 1);
+	zt_check_fdinfo(_metadata, ring->fd, "task_work", 0);
+}
+
 /*
  * A chain member that follows an asynchronous one runs in the submitting
  * thread's next ENTER; until then CANCEL finds it.
  */
 TEST_F(fs, deferred_openat_runs_in_the_next_enter_or_is_cancelled)
 {
-	struct zsync_sqe *sqe;
-	struct zsync_cqe c[3];
-	unsigned int pending = 0;
-	int64_t start;
+	struct zsync_cqe c[2];
 	int fd;
 
-	zt_linked(zt_timeout(_metadata, &self->ring, 1, 10, 0, ZSYNC_TIMEOUT_ETIME_SUCCESS));
-	sqe = zt_sqe(_metadata, &self->ring);
-	zk_prep_openat(sqe, self->dfd, "f", O_RDONLY | O_CLOEXEC, 0);
-	zk_sqe_set_data64(sqe, 2);
+	zk_prep_openat(after_timeout(_metadata, &self->ring), self->dfd, "f",
+		       O_RDONLY | O_CLOEXEC, 0);
 	zt_submit(_metadata, &self->ring, 2);
 	/* Do not enter the ring until the OPENAT waits for this thread. */
-	start = zt_mono_ns();
-	while (!pending && zt_ms_since(start) < ZT_SOON_MS) {
-		zt_sleep_ms(5);
-		zt_fdinfo(self->ring.fd, "task_work", &pending);
-	}
-	ASSERT_EQ(1u, pending) TH_LOG("the OPENAT never waited for its thread");
+	wait_task_work(_metadata, &self->ring, 1);
 	zt_reap(_metadata, &self->ring, c, 2, ZT_SOON_MS);
 	zt_check_cqe(_metadata, &c[0], 0, 1, -ETIME);
 	fd = c[1].res;
@@ -470,26 +501,28 @@ TEST_F(fs, deferred_openat_runs_in_the_next_enter_or_is_cancelled)
 	expect_content(_metadata, fd, "hello");
 	close(fd);
 
-	/* The same, cancelled while it waits. */
-	zt_linked(zt_timeout(_metadata, &self->ring, 1, 10, 0, ZSYNC_TIMEOUT_ETIME_SUCCESS));
-	sqe = zt_sqe(_metadata, &self->ring);
-	zk_prep_openat(sqe, self->dfd, "f", O_RDONLY | O_CLOEXEC, 0);
-	zk_sqe_set_data64(sqe, 2);
-	zt_submit(_metadata, &self->ring, 2);
-	pending = 0;
-	start = zt_mono_ns();
-	while (!pending && zt_ms_since(start) < ZT_SOON_MS) {
-		zt_sleep_ms(5);
-		zt_fdinfo(self->ring.fd, "task_work", &pending);
-	}
-	ASSERT_EQ(1u, pending);
-	zk_prep_cancel(zt_sqe(_metadata, &self->ring), 2, 0);
-	zt_submit(_metadata, &self->ring, 1);
-	zt_reap(_metadata, &self->ring, c, 3, ZT_SOON_MS);
-	zt_check_cqe(_metadata, &c[0], 0, 1, -ETIME);
-	zt_check_cqe(_metadata, &c[1], 1, 2, -ECANCELED);
-	zt_check_cqe(_metadata, &c[2], 2, 0, 1);
-	zt_check_fdinfo(_metadata, self->ring.fd, "task_work", 0);
+	zk_prep_openat(after_timeout(_metadata, &self->ring), self->dfd, "g",
+		       O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	cancel_waiting_member(_metadata, &self->ring);
+	EXPECT_EQ(-1, faccessat(self->dfd, "g", F_OK, 0)) TH_LOG("the cancelled OPENAT ran");
+}
+
+TEST_F(fs, deferred_close_and_statx_are_cancelled)
+{
+	struct statx stx;
+	int fd = dup(self->dfd);
+
+	ASSERT_LE(0, fd);
+	zk_prep_close(after_timeout(_metadata, &self->ring), fd);
+	cancel_waiting_member(_metadata, &self->ring);
+	EXPECT_LE(0, fcntl(fd, F_GETFD)) TH_LOG("the cancelled CLOSE ran");
+	close(fd);
+
+	memset(&stx, 0xa5, sizeof(stx));
+	zk_prep_statx(after_timeout(_metadata, &self->ring), self->dfd, "f", 0,
+		      STATX_BASIC_STATS, &stx);
+	cancel_waiting_member(_metadata, &self->ring);
+	EXPECT_EQ(0xa5a5a5a5u, stx.stx_mask) TH_LOG("the cancelled STATX ran");
 }
 
 TEST_HARNESS_MAIN
