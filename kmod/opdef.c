@@ -9,6 +9,19 @@
 #include <linux/uaccess.h>
 #include "zsync.h"
 
+/* READ, WRITE, READV, WRITEV: one op; prep tells them apart by opcode. */
+#define ZSYNC_RW_OPDEF(op_name) {					\
+	.name		= op_name,					\
+	.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_OFF | ZSYNC_FIELD_ADDR | \
+			  ZSYNC_FIELD_LEN | ZSYNC_FIELD_OPFLAGS,	\
+	.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,		\
+	.prep		= zsync_rw_prep,				\
+	.issue		= zsync_rw_issue,				\
+	.cancel		= zsync_async_cancel,				\
+	.retry		= zsync_rw_retry,				\
+	.cleanup	= zsync_rw_cleanup,				\
+}
+
 static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	[ZSYNC_OP_NOP] = {
 		.name		= "NOP",
@@ -60,6 +73,47 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 		.fields		= ZSYNC_FIELD_ADDR,
 		.prep		= zsync_poll_remove_prep,
 		.issue		= zsync_poll_remove_issue,
+	},
+	[ZSYNC_OP_READ]		= ZSYNC_RW_OPDEF("READ"),
+	[ZSYNC_OP_WRITE]	= ZSYNC_RW_OPDEF("WRITE"),
+	[ZSYNC_OP_READV]	= ZSYNC_RW_OPDEF("READV"),
+	[ZSYNC_OP_WRITEV]	= ZSYNC_RW_OPDEF("WRITEV"),
+	[ZSYNC_OP_FSYNC] = {
+		.name		= "FSYNC",
+		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_OFF | ZSYNC_FIELD_LEN |
+				  ZSYNC_FIELD_OPFLAGS,
+		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
+		.prep		= zsync_fsync_prep,
+		.issue		= zsync_fsync_issue,
+		.cancel		= zsync_async_cancel,
+	},
+	[ZSYNC_OP_OPENAT] = {
+		.name		= "OPENAT",
+		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR | ZSYNC_FIELD_LEN |
+				  ZSYNC_FIELD_OPFLAGS,
+		.flags		= ZSYNC_OPF_TASK,
+		.prep		= zsync_openat_prep,
+		.issue		= zsync_openat_issue,
+		.cancel		= zsync_async_cancel,
+		.cleanup	= zsync_fs_cleanup,
+	},
+	[ZSYNC_OP_CLOSE] = {
+		.name		= "CLOSE",
+		.fields		= ZSYNC_FIELD_FD,
+		.flags		= ZSYNC_OPF_TASK,
+		.prep		= zsync_close_prep,
+		.issue		= zsync_close_issue,
+		.cancel		= zsync_async_cancel,
+	},
+	[ZSYNC_OP_STATX] = {
+		.name		= "STATX",
+		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR | ZSYNC_FIELD_LEN |
+				  ZSYNC_FIELD_OPFLAGS | ZSYNC_FIELD_ADDR2,
+		.flags		= ZSYNC_OPF_TASK,
+		.prep		= zsync_statx_prep,
+		.issue		= zsync_statx_issue,
+		.cancel		= zsync_async_cancel,
+		.cleanup	= zsync_fs_cleanup,
 	},
 	[ZSYNC_OP_SOURCE_WAIT] = {
 		.name		= "SOURCE_WAIT",

@@ -145,11 +145,10 @@ void zsync_req_arm(struct zsync_req *req)
 }
 
 /**
- * zsync_req_complete_armed() - take @req off the in-flight list and complete it
- * @req: an armed request its owner is completing
- * @res: the CQE result
+ * zsync_req_disarm() - take @req off the in-flight list
+ * @req: an armed request whose owner goes on with it
  */
-void zsync_req_complete_armed(struct zsync_req *req, s32 res)
+void zsync_req_disarm(struct zsync_req *req)
 {
 	struct zsync_ring *ring = req->ring;
 	unsigned long flags;
@@ -157,6 +156,16 @@ void zsync_req_complete_armed(struct zsync_req *req, s32 res)
 	spin_lock_irqsave(&ring->lock, flags);
 	list_del_init(&req->inflight);
 	spin_unlock_irqrestore(&ring->lock, flags);
+}
+
+/**
+ * zsync_req_complete_armed() - take @req off the in-flight list and complete it
+ * @req: an armed request its owner is completing
+ * @res: the CQE result
+ */
+void zsync_req_complete_armed(struct zsync_req *req, s32 res)
+{
+	zsync_req_disarm(req);
 	zsync_req_complete(req, res);
 }
 
@@ -224,13 +233,26 @@ static struct zsync_req *zsync_req_finish(struct zsync_req *req, s32 res)
 
 static void zsync_run_chain(struct zsync_req *req);
 
-/* A chain continues in its submitting thread (see zsync_task_defer()). */
+/*
+ * A chain continues in its submitting thread (see zsync_task_defer()).  The
+ * request was armed while it waited; whoever took it off the thread's list
+ * owns it, since a canceller succeeds only while it is still there.
+ */
 static void zsync_run_chain_deferred(struct zsync_req *req, bool cancel)
 {
+	zsync_req_disarm(req);
 	if (cancel)
 		zsync_fail_links(req, -ECANCELED);
 	else
 		zsync_run_chain(req);
+}
+
+/* Waits for the submitting thread, armed so that CANCEL can find it. */
+static void zsync_defer_chain(struct zsync_req *req)
+{
+	req->async = ZSYNC_ASYNC_TASK;
+	zsync_req_arm(req);
+	zsync_task_defer(req, zsync_run_chain_deferred);
 }
 
 /* Issues @req and, while they complete inline, the requests chained after it. */
@@ -247,7 +269,7 @@ static void zsync_run_chain(struct zsync_req *req)
 		}
 		/* Ops on the fd table or fs run in the submitting thread only. */
 		if (req->task && req->task != current) {
-			zsync_task_defer(req, zsync_run_chain_deferred);
+			zsync_defer_chain(req);
 			return;
 		}
 		/*
@@ -551,6 +573,8 @@ static int zsync_cancel_batch(struct zsync_ring *ring, const struct zsync_cancel
  * @c: what to match and how many
  * @self: the cancelling request, never matched itself
  *
+ * Process context: it may reschedule between batches.
+ *
  * Return: the number cancelled, -EALREADY if every match was already
  * completing, -ENOENT if nothing matched.
  */
@@ -561,11 +585,14 @@ int zsync_cancel_match(struct zsync_ring *ring, const struct zsync_cancel *c,
 
 	/*
 	 * In batches, so cancelling a ring full of timeouts never keeps
-	 * interrupts off for the whole in-flight list.
+	 * interrupts off for the whole in-flight list, nor the CPU for the
+	 * whole of it (tens of thousands of frees on a debug kernel stall
+	 * RCU when preemption is voluntary).
 	 */
 	do {
 		batch = zsync_cancel_batch(ring, c, self, &busy);
 		nr += batch;
+		cond_resched();
 	} while ((c->flags & ZSYNC_CANCEL_ALL) && batch == ZSYNC_CANCEL_BATCH);
 	if (nr)
 		return nr;

@@ -221,9 +221,11 @@ enum zsync_issue_ret zsync_punt(struct zsync_req *req, zsync_async_fn fn)
 	return ZSYNC_ISSUE_ARMED;
 }
 
+static int zsync_task_cancel(struct zsync_req *req);
+
 /**
  * zsync_async_cancel() - the cancel() of ops that wait by zsync_punt() or
- * zsync_poll_arm()
+ * zsync_poll_arm(), or for their submitting thread (ZSYNC_OPF_TASK ops)
  * @req: an armed request; ring->lock is held
  *
  * Return: 0 if the caller must now complete @req, -EALREADY if its owner
@@ -236,6 +238,8 @@ int zsync_async_cancel(struct zsync_req *req)
 		return zsync_poll_cancel(req);
 	case ZSYNC_ASYNC_WORK:
 		return cancel_work(&req->work) ? 0 : -EALREADY;
+	case ZSYNC_ASYNC_TASK:
+		return zsync_task_cancel(req);
 	default:
 		return -EALREADY;
 	}
@@ -269,6 +273,7 @@ void zsync_task_defer(struct zsync_req *req, zsync_async_fn fn)
 	closed = ring->task_closed;
 	if (!closed) {
 		list_add_tail(&req->task_node, &ring->task_list);
+		req->task_queued = true;
 		WRITE_ONCE(ring->nr_task_work, ring->nr_task_work + 1);
 	}
 	spin_unlock_irqrestore(&ring->task_lock, flags);
@@ -320,6 +325,7 @@ static void zsync_task_work_take(struct zsync_ring *ring, struct list_head *out,
 	list_for_each_entry_safe(req, tmp, &ring->task_list, task_node) {
 		if (all || zsync_task_work_is_ours(req)) {
 			list_move_tail(&req->task_node, out);
+			req->task_queued = false;
 			WRITE_ONCE(ring->nr_task_work, ring->nr_task_work - 1);
 		}
 	}
@@ -350,6 +356,27 @@ void zsync_run_task_work(struct zsync_ring *ring)
 		return;
 	zsync_task_work_take(ring, &list, false);
 	zsync_task_work_run_list(&list, false);
+}
+
+/*
+ * cancel() of a request that waits on ring->task_list: it can be taken off
+ * only while no thread has taken it to run.  ring->lock is held; task_lock
+ * nests inside it.
+ */
+static int zsync_task_cancel(struct zsync_req *req)
+{
+	struct zsync_ring *ring = req->ring;
+	int ret = -EALREADY;
+
+	spin_lock(&ring->task_lock);
+	if (req->task_queued) {
+		list_del_init(&req->task_node);
+		req->task_queued = false;
+		WRITE_ONCE(ring->nr_task_work, ring->nr_task_work - 1);
+		ret = 0;
+	}
+	spin_unlock(&ring->task_lock);
+	return ret;
 }
 
 /**

@@ -19,6 +19,9 @@
 #include <linux/cache.h>
 #include <linux/irq_work.h>
 #include <linux/percpu.h>
+#include <linux/uio.h>
+#include <linux/fs.h>
+#include <linux/errno.h>
 #include <linux/zsync.h>
 
 struct eventfd_ctx;
@@ -29,6 +32,7 @@ struct mm_struct;
 struct task_struct;
 struct zsync_req;
 struct zsync_poll_entry;
+struct statx;
 
 /* Module parameters (main.c). */
 extern unsigned int zsync_max_entries;
@@ -201,6 +205,7 @@ enum {
 	ZSYNC_ASYNC_NONE,
 	ZSYNC_ASYNC_POLL,	/* on wait queues (zsync_poll_arm()) */
 	ZSYNC_ASYNC_WORK,	/* queued for a worker (zsync_punt()) */
+	ZSYNC_ASYNC_TASK,	/* a chain continuation waiting for its thread */
 };
 
 typedef void (*zsync_async_fn)(struct zsync_req *req, bool cancel);
@@ -256,6 +261,36 @@ struct zsync_msg {
 	s32			res;
 };
 
+/* READ, WRITE, READV, WRITEV (ops/rw.c). */
+struct zsync_rw {
+	struct iov_iter		iter;		/* the user buffers still to transfer */
+	struct iovec		fast_iov;	/* storage for one buffer */
+	struct iovec		*iov;		/* READV/WRITEV: the copied array, or NULL */
+	loff_t			pos;		/* next offset, unless use_fpos */
+	u64			fsize_limit;	/* WRITE: the submitter's RLIMIT_FSIZE */
+	ssize_t			done;		/* bytes moved before a worker took over */
+	rwf_t			rwf;		/* RWF_* */
+	u16			ioprio;		/* the submitter's I/O priority */
+	u8			dir;		/* READ or WRITE */
+	bool			use_fpos;	/* ZSYNC_OFF_CURRENT on a seekable file */
+};
+
+/* FSYNC (ops/rw.c). */
+struct zsync_fsync {
+	loff_t			start;
+	loff_t			end;		/* inclusive */
+	bool			datasync;
+};
+
+/* OPENAT, STATX (ops/fs.c); req->file is the directory fd, if not AT_FDCWD. */
+struct zsync_fs {
+	char			*path;		/* copied at prep */
+	struct statx __user	*statxbuf;	/* STATX */
+	int			flags;		/* O_* (OPENAT), AT_* (STATX) */
+	umode_t			mode;		/* OPENAT */
+	u32			mask;		/* STATX: STATX_* */
+};
+
 /* SOURCE_WAIT and SOURCE_SIGNAL (ops/source.c, source.c). */
 struct zsync_source_req {
 	struct zsync_source	*src;		/* held by req->file, taken at prep */
@@ -308,6 +343,7 @@ struct zsync_req {
 	zsync_async_fn		async_fn;
 	struct work_struct	work;
 	struct list_head	task_node;	/* ring->task_list */
+	bool			task_queued;	/* on ring->task_list (task_lock) */
 	struct zsync_poll	poll;
 
 	union {
@@ -315,6 +351,10 @@ struct zsync_req {
 		struct zsync_cancel	cancel;
 		struct zsync_poll_add	poll_add;
 		struct zsync_msg	msg;
+		struct zsync_rw		rw;
+		struct zsync_fsync	fsync;
+		struct zsync_fs		fs;
+		s32			close_fd;
 		struct zsync_source_req	source;
 	};
 };
@@ -323,6 +363,22 @@ struct zsync_req {
 static inline bool zsync_req_is_timeout(const struct zsync_req *req)
 {
 	return req->opcode == ZSYNC_OP_TIMEOUT || req->opcode == ZSYNC_OP_LINK_TIMEOUT;
+}
+
+/*
+ * The restart codes are for the syscall exit path; a CQE reports what the
+ * syscall would have returned to userspace: -EINTR.
+ */
+static inline s32 zsync_res_from_syscall(long res)
+{
+	switch (res) {
+	case -ERESTARTSYS:
+	case -ERESTARTNOINTR:
+	case -ERESTARTNOHAND:
+	case -ERESTART_RESTARTBLOCK:
+		return -EINTR;
+	}
+	return res;
 }
 
 /* Features every ring gets (struct zsync_params.features). */
@@ -346,6 +402,7 @@ void zsync_req_cache_drain(struct zsync_ring *ring);
 int zsync_submit_sqes(struct zsync_ring *ring, u32 nr);
 void zsync_req_complete(struct zsync_req *req, s32 res);
 void zsync_req_arm(struct zsync_req *req);
+void zsync_req_disarm(struct zsync_req *req);
 void zsync_req_complete_armed(struct zsync_req *req, s32 res);
 void zsync_req_free_work(struct work_struct *work);
 void zsync_req_get(struct zsync_req *req);
@@ -448,5 +505,22 @@ enum zsync_issue_ret zsync_poll_remove_issue(struct zsync_req *req);
 /* ops/msg.c */
 int zsync_msg_ring_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
 enum zsync_issue_ret zsync_msg_ring_issue(struct zsync_req *req);
+
+/* ops/rw.c */
+int zsync_rw_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_rw_issue(struct zsync_req *req);
+int zsync_rw_retry(struct zsync_req *req);
+void zsync_rw_cleanup(struct zsync_req *req);
+int zsync_fsync_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_fsync_issue(struct zsync_req *req);
+
+/* ops/fs.c */
+int zsync_openat_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_openat_issue(struct zsync_req *req);
+int zsync_close_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_close_issue(struct zsync_req *req);
+int zsync_statx_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_statx_issue(struct zsync_req *req);
+void zsync_fs_cleanup(struct zsync_req *req);
 
 #endif /* _ZSYNC_INTERNAL_H */

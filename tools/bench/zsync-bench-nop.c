@@ -26,12 +26,6 @@
 #define DEFAULT_ITERATIONS	500000
 #define DEFAULT_REPEAT		3
 
-enum bench_exit {
-	EXIT_OK		= 0,	/* every measurement that could run ran */
-	EXIT_FAILED	= 1,	/* a backend failed mid-run (wrong CQE, error) */
-	EXIT_USAGE	= 2,
-};
-
 /* A test: batch > 0 is throughput at that batch, 0 the round trip. */
 static const struct bench_test {
 	const char *name;
@@ -76,13 +70,7 @@ static struct zk_ring zring;
 
 static int zs_init(char *why)
 {
-	const char *dev = getenv("ZSYNC_DEV");
-	int ret = zk_ring_init(RING_ENTRIES, &zring, 0);
-
-	if (ret < 0)
-		return fail(why, ret, "cannot set up a ring on %s: %s",
-			    dev && *dev ? dev : "/dev/zsync", strerror(-ret));
-	return 0;
+	return bench_zsync_init(&zring, RING_ENTRIES, why);
 }
 
 static void zs_exit(void)
@@ -173,11 +161,7 @@ static struct io_uring uring;
 
 static int iu_init(char *why)
 {
-	int ret = io_uring_queue_init(RING_ENTRIES, &uring, 0);
-
-	if (ret < 0)
-		return fail(why, ret, "io_uring_queue_init: %s", strerror(-ret));
-	return 0;
+	return bench_uring_init(&uring, RING_ENTRIES, why);
 }
 
 static void iu_exit(void)
@@ -410,20 +394,6 @@ static void print_table(const struct options *o, double getppid_ns)
 	}
 }
 
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 static void json_cell(const struct backend *b, size_t ti)
 {
 	if (cell_ok(b, ti)) {
@@ -480,17 +450,6 @@ static void usage(FILE *f, const char *prog)
 		"exit status: 0 all available backends measured, 1 a backend failed\n"
 		"mid-run (error or a NOP with res != 0), 2 bad usage.\n",
 		prog, DEFAULT_ITERATIONS, DEFAULT_REPEAT);
-}
-
-static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || *out == 0 || *out > max)
-		return -EINVAL;
-	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct options *o)

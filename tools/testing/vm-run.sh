@@ -155,6 +155,23 @@ dev_console_cpio() {
 	entry 0 TRAILER!!! 0 0 0
 }
 
+# Kernel modules some selftests load themselves (not at boot): loop, for a
+# block device whose page cache can be dropped.  Taken from the booted
+# kernel's own package, decompressed; a kernel with them built in needs none.
+EXTRA_MODULES=(drivers/block/loop.ko)
+install_extra_modules() {
+	local m src
+	mkdir -p "$ROOT/lib/modules-extra"
+	for m in "${EXTRA_MODULES[@]}"; do
+		src=$(find "$BUILD/kernels/$KERNEL/lib/modules" -path "*/kernel/$m*" 2>/dev/null | head -n1)
+		[[ -n $src ]] || continue
+		case "$src" in
+		*.xz) xz -dc "$src" >"$ROOT/lib/modules-extra/$(basename "$m")" ;;
+		*) cp "$src" "$ROOT/lib/modules-extra/" ;;
+		esac
+	done
+}
+
 build_initramfs() {
 	local name path b n=0
 	log "packing initramfs ($MODE)"
@@ -173,6 +190,7 @@ build_initramfs() {
 	while read -r path; do
 		cp "$path" "$ROOT/lib/modules/"
 	done < <(find "$KMOD_OUT" -name '*.ko' | LC_ALL=C sort)
+	install_extra_modules
 
 	# Tools (zsync-demo, zsync-bench*, ...) go to /bin in every mode.
 	for path in $(list_executables "$BUILD/tools"); do
