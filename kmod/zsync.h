@@ -165,8 +165,9 @@ struct zsync_opdef {
 	/*
 	 * Ops that wait with zsync_poll_arm(): runs the op again after a
 	 * wakeup, in a worker with the submitter's identity (the submitting
-	 * thread for ZSYNC_OPF_TASK ops).  Returns -EAGAIN to keep waiting
-	 * (a multishot op after posting its CQEs), else the terminal result.
+	 * thread for ZSYNC_OPF_TASK ops and pinned requests).  Returns
+	 * -EAGAIN to keep waiting (a multishot op after posting its CQEs),
+	 * else the terminal result.
 	 */
 	int		(*retry)(struct zsync_req *req);
 	/*
@@ -357,6 +358,7 @@ extern struct workqueue_struct *zsync_chain_wq;
 int zsync_worker_init(void);
 void zsync_worker_exit(void);
 int zsync_req_capture(struct zsync_req *req, const struct zsync_sqe *sqe);
+void zsync_req_pin_task(struct zsync_req *req);
 bool zsync_req_has_resources(const struct zsync_req *req);
 void zsync_req_release_resources(struct zsync_req *req);
 enum zsync_issue_ret zsync_issue(struct zsync_req *req);
