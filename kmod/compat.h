@@ -9,6 +9,8 @@
 
 #include <linux/eventfd.h>
 #include <linux/mm.h>
+#include <linux/net.h>
+#include <net/sock.h>
 
 static inline void zsync_eventfd_signal(struct eventfd_ctx *ctx)
 {
@@ -25,6 +27,18 @@ static inline void zsync_vm_flags_set(struct vm_area_struct *vma, vm_flags_t fla
 	vm_flags_set(vma, flags);
 #else
 	vma->vm_flags |= flags;
+#endif
+}
+
+/* @sock's protocol accept() into @newsock, as a user's accept(2) (not kern). */
+static inline int zsync_sock_accept(struct socket *sock, struct socket *newsock, int flags)
+{
+#ifdef ZSYNC_HAVE_PROTO_ACCEPT_ARG
+	struct proto_accept_arg arg = { .flags = flags };
+
+	return sock->ops->accept(sock, newsock, &arg);
+#else
+	return sock->ops->accept(sock, newsock, flags, false);
 #endif
 }
 

@@ -61,6 +61,74 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 		.prep		= zsync_poll_remove_prep,
 		.issue		= zsync_poll_remove_issue,
 	},
+	[ZSYNC_OP_ACCEPT] = {
+		.name		= "ACCEPT",
+		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR | ZSYNC_FIELD_ADDR2 |
+				  ZSYNC_FIELD_LEN | ZSYNC_FIELD_OPFLAGS,
+		/* installs the new fd in the submitter's table */
+		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_TASK,
+		.prep		= zsync_accept_prep,
+		.issue		= zsync_accept_issue,
+		.cancel		= zsync_async_cancel,
+		.retry		= zsync_accept_retry,
+	},
+	[ZSYNC_OP_CONNECT] = {
+		.name		= "CONNECT",
+		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR | ZSYNC_FIELD_LEN,
+		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
+		.prep		= zsync_connect_prep,
+		.issue		= zsync_connect_issue,
+		.cancel		= zsync_async_cancel,
+		.retry		= zsync_connect_retry,
+		.cleanup	= zsync_connect_cleanup,
+	},
+	[ZSYNC_OP_SEND] = {
+		.name		= "SEND",
+		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR | ZSYNC_FIELD_LEN |
+				  ZSYNC_FIELD_OPFLAGS,
+		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
+		.prep		= zsync_send_prep,
+		.issue		= zsync_send_issue,
+		.cancel		= zsync_async_cancel,
+		.retry		= zsync_send_retry,
+	},
+	[ZSYNC_OP_RECV] = {
+		.name		= "RECV",
+		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR | ZSYNC_FIELD_LEN |
+				  ZSYNC_FIELD_OPFLAGS,
+		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
+		.prep		= zsync_recv_prep,
+		.issue		= zsync_recv_issue,
+		.cancel		= zsync_async_cancel,
+		.retry		= zsync_recv_retry,
+	},
+	[ZSYNC_OP_SENDMSG] = {
+		.name		= "SENDMSG",
+		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR | ZSYNC_FIELD_OPFLAGS,
+		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
+		.prep		= zsync_sendmsg_prep,
+		.issue		= zsync_sendmsg_issue,
+		.cancel		= zsync_async_cancel,
+		.retry		= zsync_sendmsg_retry,
+		.cleanup	= zsync_msg_cleanup,
+	},
+	[ZSYNC_OP_RECVMSG] = {
+		.name		= "RECVMSG",
+		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR | ZSYNC_FIELD_OPFLAGS,
+		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
+		.prep		= zsync_recvmsg_prep,
+		.issue		= zsync_recvmsg_issue,
+		.cancel		= zsync_async_cancel,
+		.retry		= zsync_recvmsg_retry,
+		.cleanup	= zsync_msg_cleanup,
+	},
+	[ZSYNC_OP_SHUTDOWN] = {
+		.name		= "SHUTDOWN",
+		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_LEN,
+		.flags		= ZSYNC_OPF_FILE,
+		.prep		= zsync_shutdown_prep,
+		.issue		= zsync_shutdown_issue,
+	},
 };
 
 /* Returns the op for @opcode, or NULL; safe against speculation. */

@@ -256,6 +256,29 @@ struct zsync_msg {
 	s32			res;
 };
 
+/* SEND, RECV: the user's buffer and how much of it is done. */
+struct zsync_sr {
+	void __user		*buf;
+	u32			len;
+	u32			done;
+	u32			msg_flags;	/* sqe->op_flags */
+};
+
+struct zsync_accept {
+	struct sockaddr __user	*addr;		/* the peer's address goes there */
+	int __user		*addrlen;
+	int			addr_room;	/* *addrlen at submission */
+	u32			file_flags;	/* O_CLOEXEC, O_NONBLOCK of the new file */
+	bool			multishot;
+};
+
+struct zsync_connect {
+	struct sockaddr_storage	*addr;		/* copied at prep */
+	int			addrlen;
+};
+
+struct zsync_msg_io;
+
 struct zsync_req {
 	struct zsync_ring	*ring;
 	const struct zsync_opdef *def;
@@ -293,6 +316,11 @@ struct zsync_req {
 		struct zsync_cancel	cancel;
 		struct zsync_poll_add	poll_add;
 		struct zsync_msg	msg;
+		struct zsync_sr		sr;
+		struct zsync_msg_io	*msgio;		/* SENDMSG, RECVMSG (ops/net.c) */
+		struct zsync_accept	accept;
+		struct zsync_connect	connect;
+		int			shutdown_how;
 	};
 };
 
@@ -409,5 +437,29 @@ enum zsync_issue_ret zsync_poll_remove_issue(struct zsync_req *req);
 /* ops/msg.c */
 int zsync_msg_ring_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
 enum zsync_issue_ret zsync_msg_ring_issue(struct zsync_req *req);
+
+/* ops/net.c */
+int zsync_send_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_send_issue(struct zsync_req *req);
+int zsync_send_retry(struct zsync_req *req);
+int zsync_recv_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_recv_issue(struct zsync_req *req);
+int zsync_recv_retry(struct zsync_req *req);
+int zsync_sendmsg_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_sendmsg_issue(struct zsync_req *req);
+int zsync_sendmsg_retry(struct zsync_req *req);
+int zsync_recvmsg_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_recvmsg_issue(struct zsync_req *req);
+int zsync_recvmsg_retry(struct zsync_req *req);
+void zsync_msg_cleanup(struct zsync_req *req);
+int zsync_accept_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_accept_issue(struct zsync_req *req);
+int zsync_accept_retry(struct zsync_req *req);
+int zsync_connect_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_connect_issue(struct zsync_req *req);
+int zsync_connect_retry(struct zsync_req *req);
+void zsync_connect_cleanup(struct zsync_req *req);
+int zsync_shutdown_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_shutdown_issue(struct zsync_req *req);
 
 #endif /* _ZSYNC_INTERNAL_H */
