@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Userspace tools, statically linked so they run in a busybox initramfs.
 #
-#   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo, $(BUILD)/tools/zsync-bench-nop
+#   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo, $(BUILD)/tools/zsync-bench-*
 #
 # Run from the top of the tree after lib/lib.mk (the top Makefile's `tools`
 # target does both).  BUILD, CC and USER_CFLAGS come from the top Makefile;
@@ -27,8 +27,10 @@ zsync-demo_SRCS      := tools/demo/zsync-demo.c
 zsync-demo_LIBS      := $(LIBZK_A)
 zsync-bench-nop_SRCS := tools/bench/zsync-bench-nop.c
 zsync-bench-nop_LIBS := $(LIBZK_A) $(LIBURING_A)
+zsync-bench-net_SRCS := tools/bench/zsync-bench-net.c
+zsync-bench-net_LIBS := $(LIBZK_A) $(LIBURING_A)
 
-TOOLS     := zsync-demo zsync-bench-nop
+TOOLS     := zsync-demo zsync-bench-nop zsync-bench-net
 TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
 ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))
 ALL_OBJS  := $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$(ALL_SRCS))

@@ -19,18 +19,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "zsync-k.h"
 
 #define RING_ENTRIES		64
 #define DEFAULT_ITERATIONS	500000
 #define DEFAULT_REPEAT		3
-#define REASON_LEN		160
-
-enum bench_exit {
-	EXIT_OK		= 0,	/* every measurement that could run ran */
-	EXIT_FAILED	= 1,	/* a backend failed mid-run (wrong CQE, error) */
-	EXIT_USAGE	= 2,
-};
 
 /* A test: batch > 0 is throughput at that batch, 0 the round trip. */
 static const struct bench_test {
@@ -61,28 +55,6 @@ struct backend {
 	char why[REASON_LEN];		/* why init failed */
 	struct result res[NR_TESTS];
 };
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int fail(char *why, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Record why a run failed; returns @err (negative errno) for chaining. */
-static int fail(char *why, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, REASON_LEN, fmt, ap);
-	va_end(ap);
-	return err;
-}
 
 /* ---- zsync ----------------------------------------------------------- */
 
@@ -494,17 +466,6 @@ static void usage(FILE *f, const char *prog)
 		"exit status: 0 all available backends measured, 1 a backend failed\n"
 		"mid-run (error or a NOP with res != 0), 2 bad usage.\n",
 		prog, DEFAULT_ITERATIONS, DEFAULT_REPEAT);
-}
-
-static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || *out == 0 || *out > max)
-		return -EINVAL;
-	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct options *o)

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the zsync benchmarks share: the clock, failure reasons, exit codes
+ * and argument parsing.
+ */
+#ifndef ZSYNC_BENCH_H
+#define ZSYNC_BENCH_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define REASON_LEN	160
+
+enum bench_exit {
+	EXIT_OK		= 0,	/* every measurement that could run ran */
+	EXIT_FAILED	= 1,	/* a backend failed mid-run (wrong CQE, error) */
+	EXIT_USAGE	= 2,
+};
+
+static inline double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static inline int fail(char *why, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Record why a run failed (REASON_LEN bytes at @why); returns @err for chaining. */
+static inline int fail(char *why, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, REASON_LEN, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* A decimal in [1, @max]; 0 or -EINVAL. */
+static inline int parse_ulong(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || *out == 0 || *out > max)
+		return -EINVAL;
+	return 0;
+}
+
+#endif /* ZSYNC_BENCH_H */
