@@ -151,68 +151,63 @@ static void *read_to_eof(void *arg)
 	return NULL;
 }
 
+#define BIG_SEND	(4 << 20)
+
 /*
- * A send larger than both socket buffers: with MSG_WAITALL it completes
- * only once all of it went out, through many wakeups.
+ * One SEND of BIG_SEND bytes with @msg_flags on a socket with a small send
+ * buffer, while a thread reads the other end; returns the SEND's result
+ * and what the reader got (everything written, until end of stream).
  */
-TEST_F(ring, send_waitall_larger_than_the_socket_buffers)
+static int big_send(struct __test_metadata *_metadata, struct zk_ring *ring,
+		    unsigned int msg_flags, struct reader *r)
 {
-	size_t len = 4 << 20;
-	unsigned char *data = malloc(len);
-	struct reader r = { .seed = 3 };
+	unsigned char *data = malloc(BIG_SEND);
 	int sv[2], small = 16384;
 	struct zsync_cqe c;
 	pthread_t th;
 
 	ASSERT_NE(NULL, data);
-	fill_pattern(data, len, 3);
+	fill_pattern(data, BIG_SEND, r->seed);
 	zt_tcp_pair(_metadata, sv);
 	/* (A tiny receive buffer on lo, whose MSS is 64 KiB, would crawl.) */
 	ASSERT_EQ(0, setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)));
-	zk_prep_send(zt_sqe_ud(_metadata, &self->ring, 1), sv[0], data, len, MSG_WAITALL);
-	zt_submit(_metadata, &self->ring, 1);
-	r.fd = sv[1];
-	ASSERT_EQ(0, pthread_create(&th, NULL, read_to_eof, &r));
-	zt_reap(_metadata, &self->ring, &c, 1, 20000);
-	EXPECT_EQ((int)len, c.res) TH_LOG("SEND of %zu bytes: %s", len, zt_err(c.res));
+	zk_prep_send(zt_sqe_ud(_metadata, ring, 1), sv[0], data, BIG_SEND, msg_flags);
+	zt_submit(_metadata, ring, 1);
+	r->fd = sv[1];
+	ASSERT_EQ(0, pthread_create(&th, NULL, read_to_eof, r));
+	zt_reap(_metadata, ring, &c, 1, 20000);
 	shutdown(sv[0], SHUT_WR);
 	pthread_join(th, NULL);
-	EXPECT_EQ(len, r.got);
-	EXPECT_TRUE(r.pattern_ok);
+	EXPECT_TRUE(r->pattern_ok);
 	free(data);
 	close(sv[0]);
 	close(sv[1]);
+	return c.res;
+}
+
+/*
+ * A send larger than the socket buffer: with MSG_WAITALL it completes
+ * only once all of it went out, through many wakeups.
+ */
+TEST_F(ring, send_waitall_larger_than_the_socket_buffer)
+{
+	struct reader r = { .seed = 3 };
+	int res = big_send(_metadata, &self->ring, MSG_WAITALL, &r);
+
+	EXPECT_EQ(BIG_SEND, res) TH_LOG("SEND of %d bytes: %s", BIG_SEND, zt_err(res));
+	EXPECT_EQ((size_t)BIG_SEND, r.got);
 }
 
 /* Without MSG_WAITALL a send may be partial; its result says how much went. */
 TEST_F(ring, send_without_waitall_reports_what_was_sent)
 {
-	size_t len = 4 << 20;
-	unsigned char *data = malloc(len);
 	struct reader r = { .seed = 5 };
-	int sv[2], small = 16384;
-	struct zsync_cqe c;
-	pthread_t th;
+	int res = big_send(_metadata, &self->ring, 0, &r);
 
-	ASSERT_NE(NULL, data);
-	fill_pattern(data, len, 5);
-	zt_tcp_pair(_metadata, sv);
-	ASSERT_EQ(0, setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)));
-	zk_prep_send(zt_sqe_ud(_metadata, &self->ring, 1), sv[0], data, len, 0);
-	zt_submit(_metadata, &self->ring, 1);
-	r.fd = sv[1];
-	ASSERT_EQ(0, pthread_create(&th, NULL, read_to_eof, &r));
-	zt_reap(_metadata, &self->ring, &c, 1, 20000);
-	EXPECT_LT(0, c.res);
-	EXPECT_GE((int)len, c.res);
-	shutdown(sv[0], SHUT_WR);
-	pthread_join(th, NULL);
-	EXPECT_EQ((size_t)c.res, r.got);
-	EXPECT_TRUE(r.pattern_ok);
-	TH_LOG("one SEND of %zu bytes sent %d", len, c.res);
-	free(data);
-	close(sv[0]);
-	close(sv[1]);
+	EXPECT_LT(0, res);
+	EXPECT_GE(BIG_SEND, res);
+	EXPECT_EQ((size_t)res, r.got);
+	TH_LOG("one SEND of %d bytes sent %d", BIG_SEND, res);
 }
 
 TEST_F(ring, msg_dontwait_does_not_wait)

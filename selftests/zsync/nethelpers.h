@@ -70,15 +70,22 @@ static inline void zt_refused_addr(struct __test_metadata *_metadata,
 	close(zt_inet_socket(_metadata, SOCK_STREAM, addr));
 }
 
-/* Queue data on @fd (without blocking) until its send side is full; returns the bytes. */
+/*
+ * Queue data on @fd (without blocking) until its send side is full and
+ * stays full: TCP frees room as the peer acknowledges what is in flight,
+ * so keep going until no room shows up for 100 ms.  Returns the bytes.
+ */
 static inline size_t zt_fill_socket(int fd)
 {
 	static const char junk[65536];
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
 	size_t total = 0;
 	ssize_t n;
 
-	while ((n = send(fd, junk, sizeof(junk), MSG_DONTWAIT)) > 0)
-		total += (size_t)n;
+	do {
+		while ((n = send(fd, junk, sizeof(junk), MSG_DONTWAIT)) > 0)
+			total += (size_t)n;
+	} while (poll(&p, 1, 100) == 1);
 	return total;
 }
 

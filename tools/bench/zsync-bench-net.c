@@ -66,16 +66,20 @@ static bool run_goes_on(struct run *r)
 	return now_ns() < r->deadline;
 }
 
+struct ring_ops;
+
 struct backend {
 	const char *name;
-	/* Echo on @c->server until every connection is closed: 0 or -errno. */
+	/* A ring backend: the shared protocol over these (ring_serve(), ring_drive()). */
+	const struct ring_ops *ring;
+	/* Otherwise: echo on @c->server until every connection is closed: 0 or -errno. */
 	int (*serve)(struct conns *c, char *why);
 	/*
 	 * Round trips on every @c->client until @r->deadline (now_ns()), then
 	 * waits for those under way; counts them in @r.  0 or -errno.
 	 */
 	int (*drive)(struct conns *c, struct run *r, char *why);
-	/* 0, or why the backend cannot run here. */
+	/* Optional: 0, or why the backend cannot run here. */
 	int (*probe)(char *why);
 	char why[REASON_LEN];
 	bool up;
@@ -117,6 +121,7 @@ static bool ud_send(__u64 v)
 typedef int (*cqe_fn)(void *st, __u64 v, int res, char *why);
 
 struct ring_ops {
+	size_t size;		/* of the ring object init() sets up */
 	int (*init)(void *ring, char *why);
 	void (*exit)(void *ring);
 	bool (*recv)(void *ring, int fd, void *buf, unsigned int len, int flags, __u64 v);
@@ -154,14 +159,17 @@ static int server_cqe(void *st, __u64 v, int res, char *why)
 	return queued ? 0 : fail(why, -EBUSY, "server: SQ full");
 }
 
-static int ring_serve(const struct ring_ops *ops, void *ring, struct conns *c, char *why)
+static int ring_serve(const struct ring_ops *ops, struct conns *c, char *why)
 {
 	static struct server_state s;
+	void *ring = calloc(1, ops->size);
 	unsigned int i;
-	int ret = ops->init(ring, why);
+	int ret = ring ? ops->init(ring, why) : fail(why, -ENOMEM, "no memory");
 
-	if (ret)
+	if (ret) {
+		free(ring);
 		return ret;
+	}
 	memset(&s, 0, sizeof(s));
 	s.ops = ops;
 	s.ring = ring;
@@ -172,6 +180,7 @@ static int ring_serve(const struct ring_ops *ops, void *ring, struct conns *c, c
 	while (s.open && !ret)
 		ret = ops->step(ring, server_cqe, &s, why);
 	ops->exit(ring);
+	free(ring);
 	return ret;
 }
 
@@ -212,15 +221,18 @@ static int client_cqe(void *st, __u64 v, int res, char *why)
 	return 0;
 }
 
-static int ring_drive(const struct ring_ops *ops, void *ring, struct conns *c,
-		      struct run *r, char *why)
+static int ring_drive(const struct ring_ops *ops, struct conns *c, struct run *r,
+		      char *why)
 {
 	static struct client_state s;
+	void *ring = calloc(1, ops->size);
 	unsigned int i;
-	int ret = ops->init(ring, why);
+	int ret = ring ? ops->init(ring, why) : fail(why, -ENOMEM, "no memory");
 
-	if (ret)
+	if (ret) {
+		free(ring);
 		return ret;
+	}
 	memset(&s, 0, sizeof(s));
 	s.ops = ops;
 	s.ring = ring;
@@ -234,6 +246,7 @@ static int ring_drive(const struct ring_ops *ops, void *ring, struct conns *c,
 	while (s.busy && !ret)
 		ret = ops->step(ring, client_cqe, &s, why);
 	ops->exit(ring);
+	free(ring);
 	return ret;
 }
 
@@ -296,22 +309,9 @@ static int zs_step(void *ring, cqe_fn fn, void *st, char *why)
 }
 
 static const struct ring_ops zs_ops = {
-	.init = zs_init, .exit = zs_exit, .recv = zs_recv, .send = zs_send, .step = zs_step,
+	.size = sizeof(struct zk_ring), .init = zs_init, .exit = zs_exit,
+	.recv = zs_recv, .send = zs_send, .step = zs_step,
 };
-
-static int zs_serve(struct conns *c, char *why)
-{
-	struct zk_ring ring;
-
-	return ring_serve(&zs_ops, &ring, c, why);
-}
-
-static int zs_drive(struct conns *c, struct run *r, char *why)
-{
-	struct zk_ring ring;
-
-	return ring_drive(&zs_ops, &ring, c, r, why);
-}
 
 static int zs_probe(char *why)
 {
@@ -389,32 +389,9 @@ static int iu_step(void *ring, cqe_fn fn, void *st, char *why)
 }
 
 static const struct ring_ops iu_ops = {
-	.init = iu_init, .exit = iu_exit, .recv = iu_recv, .send = iu_send, .step = iu_step,
+	.size = sizeof(struct io_uring), .init = iu_init, .exit = iu_exit,
+	.recv = iu_recv, .send = iu_send, .step = iu_step,
 };
-
-static int iu_serve(struct conns *c, char *why)
-{
-	struct io_uring ring;
-
-	return ring_serve(&iu_ops, &ring, c, why);
-}
-
-static int iu_drive(struct conns *c, struct run *r, char *why)
-{
-	struct io_uring ring;
-
-	return ring_drive(&iu_ops, &ring, c, r, why);
-}
-
-static int iu_probe(char *why)
-{
-	struct io_uring ring;
-	int ret = iu_init(&ring, why);
-
-	if (!ret)
-		iu_exit(&ring);
-	return ret;
-}
 
 /* ---- epoll ------------------------------------------------------------- */
 
@@ -557,19 +534,30 @@ static int ep_drive(struct conns *c, struct run *r, char *why)
 	return ret;
 }
 
-static int ep_probe(char *why)
-{
-	(void)why;
-	return 0;
-}
-
 /* ---- driver ------------------------------------------------------------- */
 
 static struct backend backends[] = {
-	{ .name = "zsync", .serve = zs_serve, .drive = zs_drive, .probe = zs_probe },
-	{ .name = "io_uring", .serve = iu_serve, .drive = iu_drive, .probe = iu_probe },
-	{ .name = "epoll", .serve = ep_serve, .drive = ep_drive, .probe = ep_probe },
+	{ .name = "zsync", .ring = &zs_ops, .probe = zs_probe },
+	{ .name = "io_uring", .ring = &iu_ops },
+	{ .name = "epoll", .serve = ep_serve, .drive = ep_drive },
 };
+
+/* 0, or why @b cannot run here: a ring it cannot set up, or its own probe. */
+static int backend_probe(struct backend *b)
+{
+	if (b->probe)
+		return b->probe(b->why);
+	if (b->ring) {
+		void *ring = calloc(1, b->ring->size);
+		int ret = ring ? b->ring->init(ring, b->why) : -ENOMEM;
+
+		if (!ret)
+			b->ring->exit(ring);
+		free(ring);
+		return ret;
+	}
+	return 0;
+}
 #define NR_BACKENDS	(sizeof(backends) / sizeof(backends[0]))
 
 static void set_nodelay_nonblock(int fd)
@@ -627,7 +615,7 @@ static void *serve_thread(void *arg)
 {
 	struct serve_arg *a = arg;
 
-	a->ret = a->b->serve(a->c, a->why);
+	a->ret = a->b->ring ? ring_serve(a->b->ring, a->c, a->why) : a->b->serve(a->c, a->why);
 	return NULL;
 }
 
@@ -650,7 +638,7 @@ static int run_once(struct backend *b, unsigned int nconns, unsigned long ms,
 	alarm(WATCHDOG_SECS);
 	start = now_ns();
 	r.deadline = start + ms * 1e6;
-	ret = b->drive(&c, &r, why);
+	ret = b->ring ? ring_drive(b->ring, &c, &r, why) : b->drive(&c, &r, why);
 	*rts = r.done * 1e9 / (now_ns() - start);
 	/* End of stream on every connection ends the server. */
 	conns_close(&c, c.client);
@@ -695,7 +683,7 @@ static int run_all(const struct options *o)
 	for (bi = 0; bi < NR_BACKENDS; bi++) {
 		struct backend *b = &backends[bi];
 
-		b->up = b->probe(b->why) == 0;
+		b->up = backend_probe(b) == 0;
 		for (ti = 0; ti < NR_TESTS && b->up; ti++) {
 			measure(b, ti, o);
 			failed |= !b->ok[ti];
