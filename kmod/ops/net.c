@@ -93,8 +93,8 @@ static bool zsync_net_waits_all(const struct zsync_req *req, u32 msg_flags)
 /*
  * Accounts one attempt that moved @ret bytes of @len (or failed with @ret),
  * with *@done moved by the attempts before.  Returns -EAGAIN while the op
- * must wait and try again, else its result: everything moved, or the
- * error if nothing was (as send(2) and recv(2) report a partial transfer).
+ * must go on, else its result: everything moved, or the error if nothing
+ * was (as send(2) and recv(2) report a partial transfer).
  */
 static int zsync_net_account(const struct zsync_req *req, u32 msg_flags,
 			     u32 *done, u32 len, int ret)
@@ -107,6 +107,25 @@ static int zsync_net_account(const struct zsync_req *req, u32 msg_flags,
 	if (ret && *done < len && zsync_net_waits_all(req, msg_flags))
 		return -EAGAIN;
 	return *done;
+}
+
+/*
+ * Runs one attempt of a transfer after another until the op is done or
+ * the socket has nothing for it right now (-EAGAIN: only then may it wait
+ * for a wakeup).  A partial transfer that must go on (MSG_WAITALL) tries
+ * again at once: what ended that attempt early, such as the end of the
+ * stream, may already have been signalled, and no wakeup would follow.
+ */
+static int zsync_net_transfer(struct zsync_req *req, u32 msg_flags, u32 *done, u32 len,
+			      int (*once)(struct zsync_req *req))
+{
+	int ret, res;
+
+	do {
+		ret = once(req);
+		res = zsync_net_account(req, msg_flags, done, len, ret);
+	} while (res == -EAGAIN && ret > 0);
+	return res;
 }
 
 /*
@@ -189,22 +208,28 @@ static int zsync_sr_once(struct zsync_req *req, unsigned int dir)
 	return sock_sendmsg(sock, &msg);
 }
 
-static int zsync_sr_retry(struct zsync_req *req, unsigned int dir)
+static int zsync_send_once(struct zsync_req *req)
 {
-	struct zsync_sr *sr = &req->sr;
+	return zsync_sr_once(req, ITER_SOURCE);
+}
 
-	return zsync_net_account(req, sr->msg_flags, &sr->done, sr->len,
-				 zsync_sr_once(req, dir));
+static int zsync_recv_once(struct zsync_req *req)
+{
+	return zsync_sr_once(req, ITER_DEST);
 }
 
 int zsync_send_retry(struct zsync_req *req)
 {
-	return zsync_sr_retry(req, ITER_SOURCE);
+	struct zsync_sr *sr = &req->sr;
+
+	return zsync_net_transfer(req, sr->msg_flags, &sr->done, sr->len, zsync_send_once);
 }
 
 int zsync_recv_retry(struct zsync_req *req)
 {
-	return zsync_sr_retry(req, ITER_DEST);
+	struct zsync_sr *sr = &req->sr;
+
+	return zsync_net_transfer(req, sr->msg_flags, &sr->done, sr->len, zsync_recv_once);
 }
 
 enum zsync_issue_ret zsync_send_issue(struct zsync_req *req)
@@ -403,8 +428,7 @@ int zsync_sendmsg_retry(struct zsync_req *req)
 {
 	struct zsync_msg_io *io = req->msgio;
 
-	return zsync_net_account(req, io->msg_flags, &io->done, io->len,
-				 zsync_sendmsg_once(req));
+	return zsync_net_transfer(req, io->msg_flags, &io->done, io->len, zsync_sendmsg_once);
 }
 
 static int zsync_recvmsg_once(struct zsync_req *req)
@@ -448,8 +472,7 @@ int zsync_recvmsg_retry(struct zsync_req *req)
 	struct zsync_msg_io *io = req->msgio;
 	int ret;
 
-	ret = zsync_net_account(req, io->msg_flags, &io->done, io->len,
-				zsync_recvmsg_once(req));
+	ret = zsync_net_transfer(req, io->msg_flags, &io->done, io->len, zsync_recvmsg_once);
 	if (ret >= 0 && zsync_recvmsg_put_results(io))
 		return -EFAULT;
 	return ret;
