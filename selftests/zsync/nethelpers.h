@@ -70,23 +70,34 @@ static inline void zt_refused_addr(struct __test_metadata *_metadata,
 	close(zt_inet_socket(_metadata, SOCK_STREAM, addr));
 }
 
-/*
- * Queue data on @fd (without blocking) until its send side is full and
- * stays full: TCP frees room as the peer acknowledges what is in flight,
- * so keep going until no room shows up for 100 ms.  Returns the bytes.
- */
-static inline size_t zt_fill_socket(int fd)
+/* Queue what @fd takes now without blocking; returns the bytes. */
+static inline size_t zt_send_until_eagain(int fd)
 {
 	static const char junk[65536];
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
 	size_t total = 0;
 	ssize_t n;
 
-	do {
-		while ((n = send(fd, junk, sizeof(junk), MSG_DONTWAIT)) > 0)
-			total += (size_t)n;
-	} while (poll(&p, 1, 100) == 1);
+	while ((n = send(fd, junk, sizeof(junk), MSG_DONTWAIT)) > 0)
+		total += (size_t)n;
 	return total;
+}
+
+/*
+ * Fill @fd's send side so that it stays full.  TCP frees room as the peer
+ * acknowledges what was in flight, and reports POLLOUT only once a third
+ * of the buffer is free: keep filling until no POLLOUT comes for 100 ms
+ * (nothing is in flight any more), then take whatever smaller room is
+ * left.  Returns the bytes queued.
+ */
+static inline size_t zt_fill_socket(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	size_t total = 0;
+
+	do {
+		total += zt_send_until_eagain(fd);
+	} while (poll(&p, 1, 100) == 1);
+	return total + zt_send_until_eagain(fd);
 }
 
 /* Read what @fd has now, without blocking; returns the bytes. */
