@@ -29,8 +29,10 @@ zsync-bench-nop_SRCS := tools/bench/zsync-bench-nop.c
 zsync-bench-nop_LIBS := $(LIBZK_A) $(LIBURING_A)
 zsync-bench-net_SRCS := tools/bench/zsync-bench-net.c
 zsync-bench-net_LIBS := $(LIBZK_A) $(LIBURING_A)
+zsync-bench-irq_SRCS := tools/bench/zsync-bench-irq.c
+zsync-bench-irq_LIBS := $(LIBZK_A) $(LIBURING_A)
 
-TOOLS     := zsync-demo zsync-bench-nop zsync-bench-net
+TOOLS     := zsync-demo zsync-bench-nop zsync-bench-net zsync-bench-irq
 TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
 ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))
 ALL_OBJS  := $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$(ALL_SRCS))

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the zsync benchmarks share: the clock, failure reasons, exit codes
- * and argument parsing.
+ * Helpers the zsync-bench* programs share: failure reasons, exit codes,
+ * the clock and argument parsing.
  */
 #ifndef ZSYNC_BENCH_H
 #define ZSYNC_BENCH_H
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+/* Room for why a measurement could not run, printed after the table. */
 #define REASON_LEN	160
 
 enum bench_exit {
@@ -20,18 +21,13 @@ enum bench_exit {
 	EXIT_USAGE	= 2,
 };
 
-static inline double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 static inline int fail(char *why, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Record why a run failed (REASON_LEN bytes at @why); returns @err for chaining. */
+/*
+ * Record in @why (REASON_LEN bytes) why a run failed; returns @err if it
+ * is a negative errno, else -EPROTO, for chaining.
+ */
 static inline int fail(char *why, int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -39,7 +35,15 @@ static inline int fail(char *why, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, REASON_LEN, fmt, ap);
 	va_end(ap);
-	return err;
+	return err < 0 ? err : -EPROTO;
+}
+
+static inline double bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
 /* A decimal in [1, @max]; 0 or -EINVAL. */

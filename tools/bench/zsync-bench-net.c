@@ -63,7 +63,7 @@ struct run {
 static bool run_goes_on(struct run *r)
 {
 	r->done++;
-	return now_ns() < r->deadline;
+	return bench_now_ns() < r->deadline;
 }
 
 struct ring_ops;
@@ -75,7 +75,7 @@ struct backend {
 	/* Otherwise: echo on @c->server until every connection is closed: 0 or -errno. */
 	int (*serve)(struct conns *c, char *why);
 	/*
-	 * Round trips on every @c->client until @r->deadline (now_ns()), then
+	 * Round trips on every @c->client until @r->deadline (bench_now_ns()), then
 	 * waits for those under way; counts them in @r.  0 or -errno.
 	 */
 	int (*drive)(struct conns *c, struct run *r, char *why);
@@ -636,10 +636,10 @@ static int run_once(struct backend *b, unsigned int nconns, unsigned long ms,
 	if (pthread_create(&th, NULL, serve_thread, &a))
 		return fail(why, -EAGAIN, "pthread_create failed");
 	alarm(WATCHDOG_SECS);
-	start = now_ns();
+	start = bench_now_ns();
 	r.deadline = start + ms * 1e6;
 	ret = b->ring ? ring_drive(b->ring, &c, &r, why) : b->drive(&c, &r, why);
-	*rts = r.done * 1e9 / (now_ns() - start);
+	*rts = r.done * 1e9 / (bench_now_ns() - start);
 	/* End of stream on every connection ends the server. */
 	conns_close(&c, c.client);
 	pthread_join(th, NULL);
