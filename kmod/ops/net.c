@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Network data ops: SEND, RECV, SENDMSG, RECVMSG.
+ * Network ops: ACCEPT, CONNECT, SEND, RECV, SENDMSG, RECVMSG, SHUTDOWN.
  *
  * Each op first runs at submission, without blocking, as the submitter.
  * A socket that is not ready (-EAGAIN) gets the request armed on its wait
@@ -14,7 +14,8 @@
  * thread itself (AF_UNIX: the sender's pid for SO_PASSCRED and
  * SCM_CREDENTIALS, path lookup in its root; SCM_RIGHTS: its fd table), and
  * so do control messages: such requests are pinned to the submitting
- * thread (zsync_req_pin_task()), where their retries run.
+ * thread (zsync_req_pin_task()), where their retries run.  ACCEPT installs
+ * an fd in that thread's table: it always runs there (ZSYNC_OPF_TASK).
  *
  * Everything the ops read from userspace besides the data buffers is
  * copied at submission: the msghdr, its iovec array, the destination
