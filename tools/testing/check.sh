@@ -7,7 +7,7 @@ set -euo pipefail
 
 usage() {
 	cat <<'EOF'
-Usage: tools/testing/check.sh [--tests "A B"] [KERNEL]
+Usage: tools/testing/check.sh [--native] [--tests "A B"] [KERNEL]
 
 Runs vm-run.sh in check mode on KERNEL (6.1, 6.12, debug) or on every
 kernel tools/testing/kernels.sh lists, sums the kselftest "# Totals:" of
@@ -15,8 +15,13 @@ all binaries on all kernels and ends with exactly two lines:
   # Totals: pass:P fail:F xfail:X xpass:Y skip:S error:E
   P passed, N failed
 where fail also counts binaries that crashed or exited non-zero without
-reporting a failure, VMs that did not finish, failed module loads/unloads
-and kernel splats, and N = fail + error. Exit status non-zero if N > 0.
+reporting a failure, binaries that left processes running, VMs that did
+not finish, failed module loads/unloads and kernel splats, and
+N = fail + error. Exit status non-zero if N > 0.
+  --native        first run the host-side tests (no module needed): the
+                  library unit test and `make native-test` (executor suite
+                  under ASan+UBSan and TSan, context switches, examples);
+                  their results count in the totals (log: $BUILD/native.log)
   --tests "A B"   only these selftests (passed to vm-run.sh)
 Per-kernel logs: $BUILD/vm/KERNEL/ (console.log, ktap.log, splats.txt).
 EOF
@@ -29,11 +34,13 @@ REPO=$(cd "$HERE/../.." && pwd)
 BUILD=${BUILD:-$REPO/build}
 VM_ARGS=()
 KERNELS=()
+NATIVE=0
 
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	-h|--help) usage; exit 0 ;;
 	--tests) [[ $# -ge 2 ]] || die "--tests needs a list"; VM_ARGS+=(--tests "$2"); shift 2 ;;
+	--native) NATIVE=1; shift ;;
 	-*) die "unknown option '$1' (see --help)" ;;
 	*) KERNELS+=("$1"); shift ;;
 	esac
@@ -70,6 +77,7 @@ extra_failures() {
 	[[ $(summary_value "$sum" insmod) == 0 ]] || n=$((n + 1))
 	case "$(summary_value "$sum" rmmod)" in 0|-) ;; *) n=$((n + 1)) ;; esac
 	n=$((n + $(summary_value "$sum" splats)))
+	n=$((n + $(summary_value "$sum" leftover)))
 	echo "$n"
 }
 
@@ -102,6 +110,39 @@ run_kernel() {
 	echo "$line"
 }
 
+# Host-side tests: each suite's "# Totals:" counts its cases; the unit
+# test, each context-switch test and the examples count as one test each.
+run_native() {
+	local log=$BUILD/native.log rc=0 p=0 f=0 s=0 n line
+	echo "check: native tests (log: $log) ..."
+	mkdir -p "$BUILD"
+	{ make -C "$REPO" -f lib/lib.mk unit && make -C "$REPO" native-test; } >"$log" 2>&1 </dev/null || rc=$?
+	if grep -qE '^zk-unit: [0-9]+ checks, 0 failed' "$log"; then p=$((p + 1)); else f=$((f + 1)); fi
+	n=$(grep -cE '^ctx-test: .* ok' "$log" || true)
+	p=$((p + n))
+	n=$(grep -cE '^ctx-test-aarch64: SKIP' "$log" || true)
+	s=$((s + n))
+	while read -r line; do
+		p=$((p + $(sed -E 's/.*pass:([0-9]+).*/\1/' <<<"$line")))
+		f=$((f + $(sed -E 's/.*fail:([0-9]+).*/\1/' <<<"$line")))
+		s=$((s + $(sed -E 's/.*skip:([0-9]+).*/\1/' <<<"$line")))
+	done < <(grep -E '^# Totals: pass:[0-9]+ fail:[0-9]+ skip:[0-9]+' "$log")
+	if grep -qx 'examples: every model copied every file intact' "$log"; then p=$((p + 1)); else f=$((f + 1)); fi
+	# A failure that none of the above counted (a build error, a crash).
+	if [[ $rc -ne 0 && $f -eq 0 ]]; then
+		f=1
+		tail -n 20 "$log" | sed 's/^/    /'
+	fi
+	grep -E '^not ok ' "$log" | head -n 20 | sed 's/^/    /' || true
+	TOTAL[pass]=$((TOTAL[pass] + p))
+	TOTAL[fail]=$((TOTAL[fail] + f))
+	TOTAL[skip]=$((TOTAL[skip] + s))
+	line="check: native: $([[ $f -eq 0 ]] && echo pass || echo fail) pass:$p fail:$f skip:$s (make exit $rc)"
+	SUMMARIES+=("$line")
+	echo "$line"
+}
+
+[[ $NATIVE -eq 0 ]] || run_native
 for k in "${KERNELS[@]}"; do
 	run_kernel "$k"
 done

@@ -137,6 +137,30 @@ unload_modules() {
 	[ $rc -eq 0 ] || say "FAILED: rmmod zsync (rc=$rc)"
 }
 
+# reap_leftovers NAME PATH: kill what a binary left running. A test child that
+# outlives its binary (killed at the time limit) keeps its rings open, and
+# then the next tests and rmmod see them; nothing may survive a binary.
+reap_leftovers() {
+	n=0
+	for d in /proc/[0-9]*; do
+		pid=${d#/proc/}
+		[ "$pid" -eq 1 ] && continue
+		# Kernel threads (and zombies) have an empty command line.
+		[ "$(head -c 1 "$d/cmdline" 2>/dev/null | wc -c)" -gt 0 ] || continue
+		cmd=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)
+		kill -KILL "$pid" 2>/dev/null || continue
+		# busybox timeout's watcher outlives the binary by up to 1 s.
+		case "$cmd" in "timeout -s KILL $BINTO $2 ") continue ;; esac
+		n=$((n + 1))
+		say "$1 left pid $pid running: $cmd"
+	done
+	if [ $n -gt 0 ]; then
+		say "$1 left $n process(es) running; killed them"
+		status "leftover $1 n=$n"
+		sleep 1
+	fi
+}
+
 # run_one NAME PATH: one binary, output to the KTAP port, markers around it.
 run_one() {
 	name=$1
@@ -152,6 +176,7 @@ run_one() {
 	fi
 	rc=$?
 	secs=$(($(date +%s) - start))
+	reap_leftovers "$name" "$prog"
 	kmsg "zsync-test: end $name rc=$rc"
 	echo "# zsync-test: end $name rc=$rc" >"$KTAP"
 	status "result $name rc=$rc secs=$secs"

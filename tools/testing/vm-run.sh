@@ -29,7 +29,8 @@ boots it with qemu-system-x86_64 -accel tcg and reports.
 Results in DIR: console.log (ttyS0: kernel log + init progress), ktap.log
 (ttyS1: test output), status.log (ttyS2: init's results), results.txt (one
 line per binary), splats.txt, summary.txt (key=value, read by check.sh).
-Exit status 0 only if the VM powered off in time, every binary exited 0,
+Exit status 0 only if the VM powered off in time, every binary exited 0
+without leaving processes behind,
 no KTAP totals report fail/error and the console shows no kernel splat.
 Environment: BUILD (<repo>/build), ZSYNC_KMOD_SRC (module sources, for
 testing the harness), QEMU (qemu-system-x86_64).
@@ -271,12 +272,14 @@ status_value() { # "insmod zsync rc=0" -> 0
 judge() {
 	local expected got failed_bins=0 line boot
 	local -A sum=([pass]=0 [fail]=0 [xfail]=0 [xpass]=0 [skip]=0 [error]=0)
-	local INSMOD RMMOD SPLATS RESULT=pass
+	local INSMOD RMMOD SPLATS LEFTOVER RESULT=pass
 	INSMOD=$(status_value "insmod zsync")
 	RMMOD=$(status_value "rmmod zsync")
 	expected=$(grep -c . "$ROOT/etc/zsync-tests" || true)
 	[[ $MODE == check ]] || expected=$(wc -l <"$OUT/results.txt")
 	got=$(wc -l <"$OUT/results.txt")
+	# Binaries that left processes running (init killed them).
+	LEFTOVER=$(grep -c '^leftover ' "$OUT/status.log" || true)
 
 	while read -r _ rc _ rest; do
 		[[ ${rc#rc=} == 0 ]] || failed_bins=$((failed_bins + 1))
@@ -296,6 +299,7 @@ judge() {
 	[[ ${INSMOD:-x} == 0 ]] || RESULT=fail
 	[[ -z ${RMMOD:-} || $RMMOD == 0 ]] || RESULT=fail
 	[[ $failed_bins -eq 0 && $got -eq $expected ]] || RESULT=fail
+	[[ $LEFTOVER -eq 0 ]] || RESULT=fail
 	[[ ${sum[fail]} -eq 0 && ${sum[error]} -eq 0 && ${SPLATS:-1} -eq 0 ]] || RESULT=fail
 
 	cat >"$OUT/summary.txt" <<-EOF
@@ -316,6 +320,7 @@ judge() {
 	skip=${sum[skip]}
 	error=${sum[error]}
 	splats=${SPLATS:-?}
+	leftover=$LEFTOVER
 	result=$RESULT
 	EOF
 
@@ -337,6 +342,8 @@ judge() {
 	[[ $VM == ok ]] || log "$KERNEL: VM did not finish cleanly: $VM (last console lines below)"
 	[[ $VM == ok ]] || tail -n 30 "$OUT/console.log" | sed 's/^/    /'
 	[[ ${INSMOD:-x} == 0 ]] || log "$KERNEL: insmod zsync.ko failed (rc=${INSMOD:-none})"
+	[[ $LEFTOVER -eq 0 ]] || log "$KERNEL: binaries that left processes running:" \
+		"$(sed -n 's/^leftover //p' "$OUT/status.log" | tr '\n' ' ')"
 	[[ -z ${RMMOD:-} || $RMMOD == 0 ]] || log "$KERNEL: rmmod zsync failed (rc=$RMMOD)"
 	[[ $got -eq $expected ]] || log "$KERNEL: $got of $expected binaries reported a result"
 	log "$KERNEL: $RESULT: vm=$VM boot=${boot:-?}s wall=${WALL}s binaries=$got/$expected" \
