@@ -13,6 +13,8 @@
 #include <linux/stat.h>
 #include <linux/uio.h>
 #include <linux/fsnotify.h>
+#include <linux/net.h>
+#include <net/sock.h>
 
 static inline void zsync_eventfd_signal(struct eventfd_ctx *ctx)
 {
@@ -101,6 +103,18 @@ static inline void zsync_statx_fill_newer(struct statx *tmp, const struct kstat 
 	tmp->stx_atomic_write_unit_min = stat->atomic_write_unit_min;
 	tmp->stx_atomic_write_unit_max = stat->atomic_write_unit_max;
 	tmp->stx_atomic_write_segments_max = stat->atomic_write_segments_max;
+#endif
+}
+
+/* @sock's protocol accept() into @newsock, as a user's accept(2) (not kern). */
+static inline int zsync_sock_accept(struct socket *sock, struct socket *newsock, int flags)
+{
+#ifdef ZSYNC_HAVE_PROTO_ACCEPT_ARG
+	struct proto_accept_arg arg = { .flags = flags };
+
+	return sock->ops->accept(sock, newsock, &arg);
+#else
+	return sock->ops->accept(sock, newsock, flags, false);
 #endif
 }
 

@@ -14,7 +14,8 @@
  * is lost and only the owner ever completes the request.  The owner is the
  * submitter while arming, the wakeup callback, or the context the callback
  * hands the retry to: a worker with the submitter's mm and creds, or the
- * submitting thread for ZSYNC_OPF_TASK ops.
+ * submitting thread for requests pinned there (ZSYNC_OPF_TASK ops and
+ * zsync_req_pin_task()).
  *
  * Lock order: a wait-queue head's lock, then ring->lock or cq_lock.
  * Nothing here takes a wait-queue lock while holding a ring lock, and a
@@ -118,12 +119,13 @@ static void zsync_poll_retry(struct zsync_req *req, bool cancel)
  * zsync_poll_schedule() - hand an owned request to its retry context
  * @req: a request whose poll.refs the caller raised from zero
  *
- * Any context.  ZSYNC_OPF_TASK ops retry in the submitting thread, the
- * others in a worker with the submitter's mm and creds.
+ * Any context.  Requests pinned to their submitting thread (ZSYNC_OPF_TASK
+ * ops, zsync_req_pin_task()) retry there, the others in a worker with the
+ * submitter's mm and creds.
  */
 void zsync_poll_schedule(struct zsync_req *req)
 {
-	if (req->def->flags & ZSYNC_OPF_TASK)
+	if (req->task)
 		zsync_task_defer(req, zsync_poll_retry);
 	else
 		zsync_worker_queue(req, zsync_poll_retry);

@@ -14,7 +14,8 @@
  *    the submitter resolved at prep;
  *  - the submitting thread again, for ops that act on its fd table or path
  *    namespace (ZSYNC_OPF_TASK: OPENAT, CLOSE, ACCEPT, ...), which a
- *    kworker cannot borrow.  Such work waits on ring->task_list until that
+ *    kworker cannot borrow, and requests an op pinned there at prep
+ *    (zsync_req_pin_task()).  Such work waits on ring->task_list until that
  *    thread enters the ring (ENTER runs it, and a waiting ENTER wakes up
  *    for it).  This is io_uring's DEFER_TASKRUN model; unlike task_work it
  *    never runs module code from a task's exit path, so closing a ring
@@ -84,11 +85,27 @@ int zsync_req_capture(struct zsync_req *req, const struct zsync_sqe *sqe)
 			req->mm = current->mm;
 		}
 	}
-	if (flags & ZSYNC_OPF_TASK) {
-		get_task_struct(current);
-		req->task = current;
-	}
+	if (flags & ZSYNC_OPF_TASK)
+		zsync_req_pin_task(req);
 	return 0;
+}
+
+/**
+ * zsync_req_pin_task() - make @req run only in the thread submitting it
+ * @req: the request, at prep; its op captures the identity
+ *	 (ZSYNC_OPF_IDENTITY or ZSYNC_OPF_TASK)
+ *
+ * For ops that need the submitting thread only in some cases (a socket
+ * family that records the sender's pid, a control message carrying fds):
+ * from now on @req is issued, and retried after a wakeup, only in that
+ * thread, as a ZSYNC_OPF_TASK op always is.
+ */
+void zsync_req_pin_task(struct zsync_req *req)
+{
+	if (req->task)
+		return;
+	get_task_struct(current);
+	req->task = current;
 }
 
 /* Whether freeing @req drops references that need process context. */
@@ -256,7 +273,8 @@ static void zsync_task_cancel_work(struct work_struct *work)
 
 /**
  * zsync_task_defer() - run @fn on @req in the thread that submitted it
- * @req: a ZSYNC_OPF_TASK request; @fn owns it from now on
+ * @req: a request pinned to its submitting thread (req->task, see
+ *	 zsync_req_pin_task()); @fn owns it from now on
  * @fn: called from that thread's next ENTER with @cancel false, or with
  *	@cancel true if the thread exits or the ring closes first
  *

@@ -170,8 +170,9 @@ struct zsync_opdef {
 	/*
 	 * Ops that wait with zsync_poll_arm(): runs the op again after a
 	 * wakeup, in a worker with the submitter's identity (the submitting
-	 * thread for ZSYNC_OPF_TASK ops).  Returns -EAGAIN to keep waiting
-	 * (a multishot op after posting its CQEs), else the terminal result.
+	 * thread for ZSYNC_OPF_TASK ops and pinned requests).  Returns
+	 * -EAGAIN to keep waiting (a multishot op after posting its CQEs),
+	 * else the terminal result.
 	 */
 	int		(*retry)(struct zsync_req *req);
 	/*
@@ -291,6 +292,29 @@ struct zsync_fs {
 	u32			mask;		/* STATX: STATX_* */
 };
 
+/* SEND, RECV: the user's buffer and how much of it is done. */
+struct zsync_sr {
+	void __user		*buf;
+	u32			len;
+	u32			done;
+	u32			msg_flags;	/* sqe->op_flags */
+};
+
+struct zsync_accept {
+	struct sockaddr __user	*addr;		/* the peer's address goes there */
+	int __user		*addrlen;
+	int			addr_room;	/* *addrlen at submission */
+	u32			file_flags;	/* O_CLOEXEC, O_NONBLOCK of the new file */
+	bool			multishot;
+};
+
+struct zsync_connect {
+	struct sockaddr_storage	*addr;		/* copied at prep */
+	int			addrlen;
+};
+
+struct zsync_msg_io;
+
 /* SOURCE_WAIT and SOURCE_SIGNAL (ops/source.c, source.c). */
 struct zsync_source_req {
 	struct zsync_source	*src;		/* held by req->file, taken at prep */
@@ -355,6 +379,11 @@ struct zsync_req {
 		struct zsync_fsync	fsync;
 		struct zsync_fs		fs;
 		s32			close_fd;
+		struct zsync_sr		sr;
+		struct zsync_msg_io	*msgio;		/* SENDMSG, RECVMSG (ops/net.c) */
+		struct zsync_accept	accept;
+		struct zsync_connect	connect;
+		int			shutdown_how;
 		struct zsync_source_req	source;
 	};
 };
@@ -438,6 +467,7 @@ extern struct workqueue_struct *zsync_chain_wq;
 int zsync_worker_init(void);
 void zsync_worker_exit(void);
 int zsync_req_capture(struct zsync_req *req, const struct zsync_sqe *sqe);
+void zsync_req_pin_task(struct zsync_req *req);
 bool zsync_req_has_resources(const struct zsync_req *req);
 void zsync_req_release_resources(struct zsync_req *req);
 enum zsync_issue_ret zsync_issue(struct zsync_req *req);
@@ -522,5 +552,29 @@ enum zsync_issue_ret zsync_close_issue(struct zsync_req *req);
 int zsync_statx_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
 enum zsync_issue_ret zsync_statx_issue(struct zsync_req *req);
 void zsync_fs_cleanup(struct zsync_req *req);
+
+/* ops/net.c */
+int zsync_send_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_send_issue(struct zsync_req *req);
+int zsync_send_retry(struct zsync_req *req);
+int zsync_recv_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_recv_issue(struct zsync_req *req);
+int zsync_recv_retry(struct zsync_req *req);
+int zsync_sendmsg_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_sendmsg_issue(struct zsync_req *req);
+int zsync_sendmsg_retry(struct zsync_req *req);
+int zsync_recvmsg_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_recvmsg_issue(struct zsync_req *req);
+int zsync_recvmsg_retry(struct zsync_req *req);
+void zsync_msg_cleanup(struct zsync_req *req);
+int zsync_accept_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_accept_issue(struct zsync_req *req);
+int zsync_accept_retry(struct zsync_req *req);
+int zsync_connect_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_connect_issue(struct zsync_req *req);
+int zsync_connect_retry(struct zsync_req *req);
+void zsync_connect_cleanup(struct zsync_req *req);
+int zsync_shutdown_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_shutdown_issue(struct zsync_req *req);
 
 #endif /* _ZSYNC_INTERNAL_H */

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Userspace tools, statically linked so they run in a busybox initramfs.
 #
-#   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo, zsync-bench-{nop,irq,exec,file}
+#   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo, zsync-bench-{nop,irq,exec,file,net}
 #                              and the examples, $(BUILD)/tools/examples/zk-copy-<model>
 #   make -f tools/tools.mk examples-test   run each example on a few files and compare
 #
@@ -29,6 +29,8 @@ zsync-demo_SRCS      := tools/demo/zsync-demo.c
 zsync-demo_LIBS      := $(LIBZK_A)
 zsync-bench-nop_SRCS := tools/bench/zsync-bench-nop.c
 zsync-bench-nop_LIBS := $(LIBZK_A) $(LIBURING_A)
+zsync-bench-net_SRCS := tools/bench/zsync-bench-net.c
+zsync-bench-net_LIBS := $(LIBZK_A) $(LIBURING_A)
 zsync-bench-irq_SRCS := tools/bench/zsync-bench-irq.c
 zsync-bench-irq_LIBS := $(LIBZK_A) $(LIBURING_A)
 zsync-bench-exec_SRCS := tools/bench/zsync-bench-exec.c
@@ -36,7 +38,8 @@ zsync-bench-exec_LIBS := $(LIBZK_A) $(LIBURING_A)
 zsync-bench-file_SRCS := tools/bench/zsync-bench-file.c
 zsync-bench-file_LIBS := $(LIBZK_A) $(LIBURING_A)
 
-TOOLS     := zsync-demo zsync-bench-nop zsync-bench-irq zsync-bench-exec zsync-bench-file
+TOOLS     := zsync-demo zsync-bench-nop zsync-bench-irq zsync-bench-exec zsync-bench-file \
+	     zsync-bench-net
 TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
 ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))
 ALL_OBJS  := $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$(ALL_SRCS))

@@ -103,6 +103,12 @@ static inline const char *zt_err(int res)
 	case -EAGAIN:		return "-EAGAIN";
 	case -ENXIO:		return "-ENXIO";
 	case -ENOMEM:		return "-ENOMEM";
+	case -ENOTSOCK:		return "-ENOTSOCK";
+	case -ECONNREFUSED:	return "-ECONNREFUSED";
+	case -EPIPE:		return "-EPIPE";
+	case -EMSGSIZE:		return "-EMSGSIZE";
+	case -ENOBUFS:		return "-ENOBUFS";
+	case -EOVERFLOW:	return "-EOVERFLOW";
 	}
 	snprintf(b, sizeof(buf[0]), "%d", res);
 	return b;
@@ -349,6 +355,34 @@ static inline void zt_reap(struct __test_metadata *_metadata,
 			out[i] = *cqe;
 		zk_cqe_seen(ring, cqe);
 	}
+}
+
+/* Reap one CQE (promptly) and check its user_data, res and flags. */
+static inline void zt_expect_cqe(struct __test_metadata *_metadata,
+				 struct zk_ring *ring, __u64 ud, int res,
+				 unsigned int flags)
+{
+	struct zsync_cqe c;
+
+	zt_reap(_metadata, ring, &c, 1, ZT_PROMPT_MS);
+	EXPECT_EQ(ud, c.user_data) TH_LOG("expected user_data %llu, got %llu (res %s)",
+					  (unsigned long long)ud,
+					  (unsigned long long)c.user_data, zt_err(c.res));
+	EXPECT_EQ(res, c.res) TH_LOG("user_data %llu: expected res %#x (%s), got %#x (%s)",
+				     (unsigned long long)ud, res, zt_err(res), c.res,
+				     zt_err(c.res));
+	EXPECT_EQ(flags, c.flags) TH_LOG("user_data %llu: expected flags %#x, got %#x",
+					 (unsigned long long)ud, flags, c.flags);
+}
+
+/* An SQE (see zt_sqe()) whose CQE will carry @user_data. */
+static inline struct zsync_sqe *zt_sqe_ud(struct __test_metadata *_metadata,
+					  struct zk_ring *ring, __u64 user_data)
+{
+	struct zsync_sqe *sqe = zt_sqe(_metadata, ring);
+
+	zk_sqe_set_data64(sqe, user_data);
+	return sqe;
 }
 
 /* Assert that no CQE (not even from the overflow list) arrives in @ms. */

@@ -45,23 +45,6 @@ static uint64_t efd_read(int efd)
 	return v;
 }
 
-/* One CQE with @ud, res @res and CQE flags @flags. */
-static void expect_cqe(struct __test_metadata *_metadata, struct zk_ring *ring,
-		       __u64 ud, int res, unsigned int flags)
-{
-	struct zsync_cqe c;
-
-	zt_reap(_metadata, ring, &c, 1, ZT_PROMPT_MS);
-	EXPECT_EQ(ud, c.user_data) TH_LOG("expected user_data %llu, got %llu (res %s)",
-					  (unsigned long long)ud,
-					  (unsigned long long)c.user_data, zt_err(c.res));
-	EXPECT_EQ(res, c.res) TH_LOG("user_data %llu: expected res %#x (%s), got %#x (%s)",
-				     (unsigned long long)ud, res, zt_err(res), c.res,
-				     zt_err(c.res));
-	EXPECT_EQ(flags, c.flags) TH_LOG("user_data %llu: expected flags %#x, got %#x",
-					 (unsigned long long)ud, flags, c.flags);
-}
-
 TEST_F(ring, eventfd_not_ready_completes_on_write)
 {
 	int efd = eventfd(0, EFD_CLOEXEC);
@@ -70,7 +53,7 @@ TEST_F(ring, eventfd_not_ready_completes_on_write)
 	poll_one(_metadata, &self->ring, efd, EPOLLIN, 0, 1);
 	zt_expect_no_cqe(_metadata, &self->ring, 100);
 	efd_write(_metadata, efd, 1);
-	expect_cqe(_metadata, &self->ring, 1, EPOLLIN, 0);
+	zt_expect_cqe(_metadata, &self->ring, 1, EPOLLIN, 0);
 	close(efd);
 }
 
@@ -82,7 +65,7 @@ TEST_F(ring, ready_file_completes_at_submission)
 	poll_one(_metadata, &self->ring, efd, EPOLLIN | EPOLLOUT, 0, 2);
 	/* Posted inside ENTER: visible without waiting. */
 	EXPECT_EQ(1u, zk_cq_ready(&self->ring));
-	expect_cqe(_metadata, &self->ring, 2, EPOLLIN | EPOLLOUT, 0);
+	zt_expect_cqe(_metadata, &self->ring, 2, EPOLLIN | EPOLLOUT, 0);
 	close(efd);
 }
 
@@ -94,7 +77,7 @@ TEST_F(ring, pipe_two_queues_completes_through_the_worker)
 	poll_one(_metadata, &self->ring, p[0], EPOLLIN, 0, 3);
 	zt_expect_no_cqe(_metadata, &self->ring, 100);
 	ASSERT_EQ(1, write(p[1], "x", 1));
-	expect_cqe(_metadata, &self->ring, 3, EPOLLIN, 0);
+	zt_expect_cqe(_metadata, &self->ring, 3, EPOLLIN, 0);
 	close(p[0]);
 	close(p[1]);
 }
@@ -106,7 +89,7 @@ TEST_F(ring, pipe_hangup_is_reported)
 	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
 	poll_one(_metadata, &self->ring, p[0], EPOLLIN, 0, 4);
 	close(p[1]);
-	expect_cqe(_metadata, &self->ring, 4, EPOLLHUP, 0);
+	zt_expect_cqe(_metadata, &self->ring, 4, EPOLLHUP, 0);
 	close(p[0]);
 }
 
@@ -118,7 +101,7 @@ TEST_F(ring, socketpair_readable_after_send)
 	poll_one(_metadata, &self->ring, sv[0], EPOLLIN, 0, 5);
 	zt_expect_no_cqe(_metadata, &self->ring, 50);
 	ASSERT_EQ(3, send(sv[1], "abc", 3, 0));
-	expect_cqe(_metadata, &self->ring, 5, EPOLLIN, 0);
+	zt_expect_cqe(_metadata, &self->ring, 5, EPOLLIN, 0);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -132,7 +115,7 @@ TEST_F(ring, regular_file_is_ready_at_once)
 	unlink(path);
 	poll_one(_metadata, &self->ring, fd, EPOLLIN, ZSYNC_POLL_MULTISHOT, 6);
 	/* No wait queue: one terminal CQE, even for a multishot poll. */
-	expect_cqe(_metadata, &self->ring, 6, EPOLLIN, 0);
+	zt_expect_cqe(_metadata, &self->ring, 6, EPOLLIN, 0);
 	zt_expect_no_cqe(_metadata, &self->ring, 50);
 	close(fd);
 }
@@ -147,7 +130,7 @@ TEST_F(ring, multishot_posts_every_wakeup_until_removed)
 	poll_one(_metadata, &self->ring, efd, EPOLLIN, ZSYNC_POLL_MULTISHOT, 7);
 	for (i = 0; i < 5; i++) {
 		efd_write(_metadata, efd, 1);
-		expect_cqe(_metadata, &self->ring, 7, EPOLLIN, ZSYNC_CQE_F_MORE);
+		zt_expect_cqe(_metadata, &self->ring, 7, EPOLLIN, ZSYNC_CQE_F_MORE);
 		EXPECT_EQ(1u, efd_read(efd));
 	}
 	sqe = zt_sqe(_metadata, &self->ring);
@@ -175,12 +158,12 @@ TEST_F(ring, multishot_on_a_pipe_through_the_worker)
 	poll_one(_metadata, &self->ring, p[0], EPOLLIN, ZSYNC_POLL_MULTISHOT, 9);
 	for (i = 0; i < 3; i++) {
 		ASSERT_EQ(1, write(p[1], "y", 1));
-		expect_cqe(_metadata, &self->ring, 9, EPOLLIN, ZSYNC_CQE_F_MORE);
+		zt_expect_cqe(_metadata, &self->ring, 9, EPOLLIN, ZSYNC_CQE_F_MORE);
 		ASSERT_EQ(1, read(p[0], buf, sizeof(buf)));
 	}
 	close(p[1]);
 	/* Hang-up still reports: a MORE CQE, then POLL_REMOVE ends it. */
-	expect_cqe(_metadata, &self->ring, 9, EPOLLHUP, ZSYNC_CQE_F_MORE);
+	zt_expect_cqe(_metadata, &self->ring, 9, EPOLLHUP, ZSYNC_CQE_F_MORE);
 	zk_prep_poll_remove(zt_sqe(_metadata, &self->ring), 9);
 	zt_submit(_metadata, &self->ring, 1);
 	{
@@ -337,7 +320,7 @@ TEST_F(ring, closing_the_fd_does_not_cancel_the_poll)
 	close(p[0]);
 	zt_expect_no_cqe(_metadata, &self->ring, 50);
 	ASSERT_EQ(1, write(p[1], "z", 1));
-	expect_cqe(_metadata, &self->ring, 30, EPOLLIN, 0);
+	zt_expect_cqe(_metadata, &self->ring, 30, EPOLLIN, 0);
 	close(p[1]);
 }
 
@@ -418,7 +401,7 @@ TEST_F(ring, eventfd_notification_from_inside_an_eventfd_wakeup)
 	pfd.events = POLLIN;
 	EXPECT_EQ(1, poll(&pfd, 1, ZT_PROMPT_MS));
 	EXPECT_LE(1u, efd_read(notify));
-	expect_cqe(_metadata, &self->ring, 70, EPOLLIN, 0);
+	zt_expect_cqe(_metadata, &self->ring, 70, EPOLLIN, 0);
 	close(watched);
 	close(notify);
 }

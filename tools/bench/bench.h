@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers the zsync-bench* programs share.
+ * Helpers the zsync-bench* programs share: failure reasons, exit codes,
+ * the clock and argument parsing.
  */
 #ifndef ZSYNC_BENCH_H
 #define ZSYNC_BENCH_H
@@ -13,9 +14,17 @@
 #include <string.h>
 
 #include "zsync-k.h"
+#include <stdlib.h>
+#include <time.h>
 
 /* Room for why a measurement could not run, printed after the table. */
 #define REASON_LEN	160
+
+enum bench_exit {
+	EXIT_OK		= 0,	/* every measurement that could run ran */
+	EXIT_FAILED	= 1,	/* a backend failed mid-run (wrong CQE, error) */
+	EXIT_USAGE	= 2,
+};
 
 static inline int fail(char *why, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -85,6 +94,26 @@ static inline int bench_uring_init(struct io_uring *ring, unsigned int entries, 
 
 	if (ret < 0)
 		return fail(why, ret, "io_uring_queue_init: %s", strerror(-ret));
+	return 0;
+}
+
+static inline double bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* A decimal in [1, @max]; 0 or -EINVAL. */
+static inline int parse_ulong(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || *out == 0 || *out > max)
+		return -EINVAL;
 	return 0;
 }
 

@@ -56,14 +56,6 @@ struct backend {
 	struct result res[NR_TESTS];
 };
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 /* ---- zsync ----------------------------------------------------------- */
 
 static struct zk_ring zring;
@@ -264,11 +256,11 @@ struct options {
 static int run_once(struct backend *b, const struct bench_test *t,
 		    unsigned long iters, double *ns, char *why)
 {
-	double start = now_ns();
+	double start = bench_now_ns();
 	int ret;
 
 	ret = t->batch ? b->batch(t->batch, iters, why) : b->rtt(iters, why);
-	*ns = (now_ns() - start) / iters;
+	*ns = (bench_now_ns() - start) / iters;
 	return ret;
 }
 
@@ -308,11 +300,11 @@ static double measure_getppid(const struct options *o)
 	for (i = 0; i < o->iterations / 10; i++)
 		syscall(SYS_getppid);
 	for (rep = 0; rep < o->repeat; rep++) {
-		start = now_ns();
+		start = bench_now_ns();
 		/* syscall(): glibc must not get a chance to cache anything. */
 		for (i = 0; i < o->iterations; i++)
 			syscall(SYS_getppid);
-		ns = (now_ns() - start) / o->iterations;
+		ns = (bench_now_ns() - start) / o->iterations;
 		if (rep == 0 || ns < best)
 			best = ns;
 	}
