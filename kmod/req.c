@@ -471,6 +471,7 @@ int zsync_submit_sqes(struct zsync_ring *ring, u32 nr)
 		cond_resched();
 	}
 	zsync_chain_end(&chain);
+	zsync_stat_add(sqes, consumed);
 	/* Userspace may reuse the slots once it sees the new head. */
 	smp_store_release(&ring->sq->head, ring->sq_head);
 	return consumed ? consumed : ret;

@@ -307,6 +307,21 @@ static inline bool zsync_req_is_timeout(const struct zsync_req *req)
 
 DECLARE_PER_CPU(unsigned int, zsync_wake_nesting);
 
+/* Module-wide counters (stats.c), summed by ZSYNC_IOC_STATS. */
+struct zsync_pcpu_stats {
+	u64	sqes;
+	u64	cqes;
+	u64	cqes_overflowed;
+	u64	ops_disabled;
+};
+DECLARE_PER_CPU(struct zsync_pcpu_stats, zsync_pcpu_stats);
+extern atomic_long_t zsync_rings_open;
+extern atomic_long_t zsync_rings_total;
+
+/* Any context: a this_cpu op is atomic against interrupts. */
+#define zsync_stat_add(field, n)	this_cpu_add(zsync_pcpu_stats.field, (n))
+#define zsync_stat_inc(field)		zsync_stat_add(field, 1)
+
 /* main.c */
 bool zsync_file_is_ring(const struct file *file);
 
@@ -314,6 +329,9 @@ bool zsync_file_is_ring(const struct file *file);
 const struct zsync_opdef *zsync_opdef_get(u8 opcode);
 long zsync_probe(void __user *arg);
 int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+
+/* stats.c */
+long zsync_stats(void __user *arg);
 
 /* req.c */
 int zsync_req_cache_init(void);

@@ -390,6 +390,26 @@ static inline bool zk_probe_has_op(const struct zsync_probe *p, unsigned int op)
 }
 
 /**
+ * zk_probe_op_disabled() - whether the probe answer @p says the
+ * administrator disabled @op (its SQEs complete with -EOPNOTSUPP)
+ * @p: from zk_probe()
+ * @op: ZSYNC_OP_*
+ */
+static inline bool zk_probe_op_disabled(const struct zsync_probe *p, unsigned int op)
+{
+	return op < 64 * 4 && (p->disabled_ops[op / 64] >> (op % 64)) & 1;
+}
+
+/**
+ * zk_stats() - module-wide counters: rings open, SQEs, CQEs, ...
+ * @ring: any ring, set up or not (only its fd is used; it counts as open)
+ * @st: receives the counters
+ *
+ * Return: 0 or -errno (-ENOTTY from a module without ZSYNC_IOC_STATS).
+ */
+int zk_stats(const struct zk_ring *ring, struct zsync_stats *st);
+
+/**
  * zk_restriction_allow_op() - add @op to the allowed set of @r
  * @r: restriction (zero it first)
  * @op: ZSYNC_OP_*
