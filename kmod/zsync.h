@@ -27,6 +27,8 @@ struct file;
 struct cred;
 struct mm_struct;
 struct task_struct;
+struct pid;
+struct net;
 struct zsync_req;
 struct zsync_poll_entry;
 
@@ -255,6 +257,49 @@ struct zsync_msg {
 	s32			res;
 };
 
+/* CGROUP_SET: what to write where, copied at prep. */
+struct zsync_cgroup_set {
+	char			*knob;		/* file name in the cgroup directory */
+	void			*value;
+	u32			len;
+};
+
+/* CGROUP_ATTACH: the process, by number or by pidfd. */
+struct zsync_cgroup_attach {
+	struct pid		*pid;		/* by pidfd (a reference), or NULL */
+	pid_t			nr;		/* by number, in the submitter's pid ns */
+};
+
+/* CGROUP_FREEZE/THAW/KILL/WAIT: req->file is the cgroup's cgroup.events. */
+struct zsync_cgroup_wait {
+	struct file		*knob;		/* cgroup.freeze or cgroup.kill, or NULL */
+	u32			mask;		/* ZSYNC_CGROUP_* bits watched */
+	u32			want;		/* FREEZE/THAW/KILL: their value when done */
+	u32			last;		/* WAIT: the state last posted */
+	bool			posted;		/* WAIT: last is valid */
+};
+
+/* PIDFD_WAIT: req->file is the pidfd. */
+struct zsync_pidfd_wait {
+	struct pid		*pid;		/* the pidfd's, kept alive by req->file */
+	struct task_struct	*task;		/* held for its exit status */
+};
+
+/* NS_SOCKET: req->file is the netns fd, which keeps @net alive. */
+struct zsync_ns_socket {
+	struct net		*net;
+	int			domain;
+	int			type;		/* SOCK_STREAM, ... */
+	int			flags;		/* SOCK_NONBLOCK, SOCK_CLOEXEC */
+	int			protocol;
+};
+
+/* NS_INFO: the answer, read at prep, and where to copy it. */
+struct zsync_ns_info_req {
+	struct zsync_ns_info	info;
+	struct zsync_ns_info __user *uinfo;
+};
+
 struct zsync_req {
 	struct zsync_ring	*ring;
 	const struct zsync_opdef *def;
@@ -292,6 +337,12 @@ struct zsync_req {
 		struct zsync_cancel	cancel;
 		struct zsync_poll_add	poll_add;
 		struct zsync_msg	msg;
+		struct zsync_cgroup_set	cg_set;
+		struct zsync_cgroup_attach cg_attach;
+		struct zsync_cgroup_wait cg_wait;
+		struct zsync_pidfd_wait	pidfd_wait;
+		struct zsync_ns_socket	ns_socket;
+		struct zsync_ns_info_req ns_info;
 	};
 };
 
@@ -425,5 +476,32 @@ enum zsync_issue_ret zsync_poll_remove_issue(struct zsync_req *req);
 /* ops/msg.c */
 int zsync_msg_ring_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
 enum zsync_issue_ret zsync_msg_ring_issue(struct zsync_req *req);
+
+/* ops/cgroup.c */
+int zsync_cgroup_set_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_cgroup_set_issue(struct zsync_req *req);
+void zsync_cgroup_set_cleanup(struct zsync_req *req);
+int zsync_cgroup_attach_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_cgroup_attach_issue(struct zsync_req *req);
+void zsync_cgroup_attach_cleanup(struct zsync_req *req);
+int zsync_cgroup_freeze_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+int zsync_cgroup_thaw_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+int zsync_cgroup_kill_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_cgroup_control_issue(struct zsync_req *req);
+int zsync_cgroup_state_retry(struct zsync_req *req);
+int zsync_cgroup_wait_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_cgroup_wait_issue(struct zsync_req *req);
+int zsync_cgroup_wait_retry(struct zsync_req *req);
+void zsync_cgroup_wait_cleanup(struct zsync_req *req);
+
+/* ops/ns.c */
+int zsync_pidfd_wait_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_pidfd_wait_issue(struct zsync_req *req);
+int zsync_pidfd_wait_retry(struct zsync_req *req);
+void zsync_pidfd_wait_cleanup(struct zsync_req *req);
+int zsync_ns_socket_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_ns_socket_issue(struct zsync_req *req);
+int zsync_ns_info_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_ns_info_issue(struct zsync_req *req);
 
 #endif /* _ZSYNC_INTERNAL_H */
