@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Userspace tools, statically linked so they run in a busybox initramfs.
 #
-#   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo, $(BUILD)/tools/zsync-bench-nop
+#   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo, zsync-bench-*, zsyncctl,
+#                              zsync-run
 #
 # Run from the top of the tree after lib/lib.mk (the top Makefile's `tools`
 # target does both).  BUILD, CC and USER_CFLAGS come from the top Makefile;
@@ -22,13 +23,22 @@ LIBURING_A := $(shell $(CC) -print-file-name=liburing.a)
 DEPFLAGS  := -MMD -MP
 FLAGS_STAMP := $(TOOLS_OUT)/.cflags
 
-# tool name -> its sources and extra libraries
+# tool name -> its sources, extra libraries and link flags
 zsync-demo_SRCS      := tools/demo/zsync-demo.c
 zsync-demo_LIBS      := $(LIBZK_A)
 zsync-bench-nop_SRCS := tools/bench/zsync-bench-nop.c
 zsync-bench-nop_LIBS := $(LIBZK_A) $(LIBURING_A)
+zsync-bench-cgroup_SRCS := tools/bench/zsync-bench-cgroup.c
+zsync-bench-cgroup_LIBS := $(LIBZK_A)
+# Counts every syscall both of its paths make (see the file's header).
+zsync-bench-cgroup_LDFLAGS := -Wl,--wrap=open,--wrap=close,--wrap=write,--wrap=pread \
+			      -Wl,--wrap=ioctl,--wrap=mkdir,--wrap=rmdir,--wrap=poll
+zsyncctl_SRCS        := tools/zsyncctl/zsyncctl.c
+zsyncctl_LIBS        := $(LIBZK_A)
+zsync-run_SRCS       := tools/zsync-run/zsync-run.c
+zsync-run_LIBS       := $(LIBZK_A)
 
-TOOLS     := zsync-demo zsync-bench-nop
+TOOLS     := zsync-demo zsync-bench-nop zsync-bench-cgroup zsyncctl zsync-run
 TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
 ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))
 ALL_OBJS  := $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$(ALL_SRCS))
@@ -53,7 +63,7 @@ $(TOOLS_OUT)/obj/%.o: tools/%.c $(FLAGS_STAMP) tools/tools.mk
 # Relink when the objects or the archives they use change.
 define tool_rule
 $(TOOLS_OUT)/$(1): $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$($(1)_SRCS)) $($(1)_LIBS)
-	$$(CC) -static -o $$@ $$(filter %.o,$$^) $($(1)_LIBS)
+	$$(CC) -static $($(1)_LDFLAGS) -o $$@ $$(filter %.o,$$^) $($(1)_LIBS)
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 
