@@ -17,6 +17,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <linux/magic.h>
+#include <linux/sched.h>
 
 #define ZT_CG_ROOT	"/sys/fs/cgroup"
 
@@ -35,6 +36,23 @@
 static inline int zt_pidfd_open(pid_t pid)
 {
 	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/*
+ * fork() with the pid @tid in the caller's pid namespace (clone3's
+ * set_tid: CAP_SYS_ADMIN over that namespace).  Forces pid reuse without
+ * cycling through pid_max, and without ns_last_pid, which needs
+ * CONFIG_CHECKPOINT_RESTORE.
+ */
+static inline pid_t zt_fork_tid(pid_t tid)
+{
+	struct clone_args args;
+
+	memset(&args, 0, sizeof(args));
+	args.exit_signal = SIGCHLD;
+	args.set_tid = (__u64)(uintptr_t)&tid;
+	args.set_tid_size = 1;
+	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 }
 
 /* Whether cgroup2 is mounted at ZT_CG_ROOT with the files the tests use. */
@@ -193,6 +211,7 @@ static inline int zt_cg_make(struct __test_metadata *_metadata, const char *path
 static inline void zt_proc_cgroup(pid_t pid, char *buf, size_t sz)
 {
 	char path[64], line[512];
+	size_t n;
 	FILE *f;
 
 	buf[0] = '\0';
@@ -204,7 +223,11 @@ static inline void zt_proc_cgroup(pid_t pid, char *buf, size_t sz)
 		if (strncmp(line, "0::", 3))
 			continue;
 		line[strcspn(line, "\n")] = '\0';
-		snprintf(buf, sz, "%s", line + 3);
+		n = strlen(line + 3);
+		if (n >= sz)
+			n = sz - 1;
+		memcpy(buf, line + 3, n);
+		buf[n] = '\0';
 	}
 	fclose(f);
 }
@@ -216,11 +239,12 @@ enum zt_child_kind {
 
 /*
  * Forks a child that enters the cgroup @dir itself (echo 0 > cgroup.procs;
- * NULL: stays where it is), then pauses or spins until killed.  It dies
- * with the test process.  The parent returns once it is in @dir.
+ * NULL: stays where it is), waits until the read end @gate (-1: none)
+ * reaches EOF, then pauses or spins until killed.  It dies with the test
+ * process.  The parent returns once it is in @dir.
  */
-static inline pid_t zt_spawn(struct __test_metadata *_metadata, const char *dir,
-			     enum zt_child_kind kind)
+static inline pid_t zt_spawn_gated(struct __test_metadata *_metadata, const char *dir,
+				   enum zt_child_kind kind, int gate)
 {
 	int p[2];
 	char c = 0;
@@ -234,6 +258,9 @@ static inline pid_t zt_spawn(struct __test_metadata *_metadata, const char *dir,
 		c = dir && zt_cg_write(dir, "cgroup.procs", "0") ? 'E' : 'K';
 		if (write(p[1], &c, 1) != 1)
 			_exit(1);
+		/* Wait for the gate (EOF when the parent closes it) before working. */
+		while (gate >= 0 && read(gate, &c, 1) > 0)
+			;
 		if (kind == ZT_CHILD_BUSY)
 			for (;;)
 				__asm__ volatile("" ::: "memory");
@@ -243,8 +270,14 @@ static inline pid_t zt_spawn(struct __test_metadata *_metadata, const char *dir,
 	close(p[1]);
 	ASSERT_EQ(1, read(p[0], &c, 1));
 	close(p[0]);
-	ASSERT_EQ('K', c) TH_LOG("child %d could not enter %s", pid, dir);
+	ASSERT_EQ('K', c) TH_LOG("child %d could not enter %s", pid, dir ? dir : "-");
 	return pid;
+}
+
+static inline pid_t zt_spawn(struct __test_metadata *_metadata, const char *dir,
+			     enum zt_child_kind kind)
+{
+	return zt_spawn_gated(_metadata, dir, kind, -1);
 }
 
 /* Kills and reaps @pid (quietly: it may already be gone). */

@@ -260,8 +260,8 @@ TEST_F(cg, attach_pidfd_of_an_exited_process_is_esrch)
 
 /*
  * Pid reuse: in a fresh pid namespace, process A gets number 2, its pidfd
- * is kept, A exits and is reaped, ns_last_pid makes the next fork (B) get
- * number 2 again.  ATTACH by A's pidfd must not move B; ATTACH by number 2
+ * is kept, A exits and is reaped, and B is forked with number 2 again
+ * (clone3 set_tid).  ATTACH by A's pidfd must not move B; ATTACH by number 2
  * does (it is B's number now).
  */
 static int reuse_in_pidns(const char *dir, int dfd)
@@ -270,7 +270,7 @@ static int reuse_in_pidns(const char *dir, int dfd)
 	struct zsync_cqe *cqe;
 	char cg[512];
 	pid_t a, b;
-	int pidfd, res, fd;
+	int pidfd, res;
 
 	/* A procfs of this pid namespace, so /proc/N/cgroup names our N. */
 	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
@@ -286,11 +286,9 @@ static int reuse_in_pidns(const char *dir, int dfd)
 		return 10;
 	kill(a, SIGKILL);
 	waitpid(a, NULL, 0);
-	fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || dprintf(fd, "%d", a - 1) < 0)
+	b = zt_fork_tid(a);
+	if (b < 0)
 		return 11;
-	close(fd);
-	b = fork();
 	if (b == 0) {
 		pause();
 		_exit(0);
@@ -336,7 +334,7 @@ TEST_F(cg, attach_pidfd_never_moves_the_process_that_reused_the_number)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status))
-		TH_LOG("step %d failed (9: procfs, 11: ns_last_pid, 12: number not reused, 15: B moved by A's pidfd, 17: B not moved by its number)",
+		TH_LOG("step %d failed (9: procfs, 11: clone3 set_tid, 12: number not reused, 15: B moved by A's pidfd, 17: B not moved by its number)",
 		       WEXITSTATUS(status));
 }
 
@@ -345,13 +343,18 @@ TEST_F(cg, attach_pidfd_never_moves_the_process_that_reused_the_number)
 #define NR_BUSY		50
 #define NR_KILL		100
 
-TEST_F(cg, freeze_50_busy_processes_completes_when_frozen)
+/* Generous: 50 spinning processes on 2 emulated CPUs, KASAN on the debug kernel. */
+TEST_F_TIMEOUT(cg, freeze_50_busy_processes_completes_when_frozen, 300)
 {
 	pid_t pids[NR_BUSY];
-	int i, state;
+	int i, state, gate[2];
 
+	/* All in place first, then all spinning: spawning stays fast. */
+	ASSERT_EQ(0, pipe2(gate, O_CLOEXEC));
 	for (i = 0; i < NR_BUSY; i++)
-		pids[i] = zt_spawn(_metadata, self->path, ZT_CHILD_BUSY);
+		pids[i] = zt_spawn_gated(_metadata, self->path, ZT_CHILD_BUSY, gate[0]);
+	close(gate[0]);
+	close(gate[1]);
 	ASSERT_EQ(NR_BUSY, zt_cg_nprocs(self->path));
 	ASSERT_EQ(ZT_POP, zt_cg_state(self->path));
 
@@ -370,7 +373,7 @@ TEST_F(cg, freeze_50_busy_processes_completes_when_frozen)
 		zt_kill_reap(pids[i]);
 }
 
-TEST_F(cg, kill_100_processes_completes_when_empty)
+TEST_F_TIMEOUT(cg, kill_100_processes_completes_when_empty, 300)
 {
 	pid_t pids[NR_KILL];
 	int i, state, status;
