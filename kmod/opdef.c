@@ -184,7 +184,7 @@ static int zsync_family_find(const char *name, size_t len)
 /* "cgroup,ns" (commas or spaces; empty: none) -> bitmap of families. */
 static int zsync_families_parse(const char *val, unsigned long *mask)
 {
-	const char *sep = ", \n";
+	const char *sep = ",\n ";
 
 	*mask = 0;
 	while (*val) {

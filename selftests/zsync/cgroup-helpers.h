@@ -100,7 +100,7 @@ static inline int zt_cg_read(const char *dir, const char *file, char *buf, size_
 	return n;
 }
 
-/* echo -n @val > @dir/@file, as write(2) does it; returns 0 or -errno. */
+/* echo -n @val > @dir/@file (any file, not only cgroupfs); 0 or -errno. */
 static inline int zt_cg_write(const char *dir, const char *file, const char *val)
 {
 	char path[512];
@@ -114,6 +114,16 @@ static inline int zt_cg_write(const char *dir, const char *file, const char *val
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+/* Asserts that @dir/@file reads exactly @want. */
+static inline void zt_expect_cg_file(struct __test_metadata *_metadata, const char *dir,
+				     const char *file, const char *want)
+{
+	char buf[256];
+
+	ASSERT_LT(0, zt_cg_read(dir, file, buf, sizeof(buf))) TH_LOG("%s/%s", dir, file);
+	EXPECT_STREQ(want, buf) TH_LOG("%s/%s", dir, file);
 }
 
 /* The ZSYNC_CGROUP_* state in @dir/cgroup.events, or -errno. */
@@ -238,13 +248,14 @@ enum zt_child_kind {
 };
 
 /*
- * Forks a child that enters the cgroup @dir itself (echo 0 > cgroup.procs;
- * NULL: stays where it is), waits until the read end @gate (-1: none)
- * reaches EOF, then pauses or spins until killed.  It dies with the test
- * process.  The parent returns once it is in @dir.
+ * Forks a child that runs @setup(@arg) (returning 0 on success), tells the
+ * parent how that went, waits until the read end @gate (-1: none) reaches
+ * EOF, then pauses or spins until killed.  It dies with the test process.
+ * Returns its pid once @setup is done; *@ok says whether it succeeded
+ * (the child parks either way: kill it).
  */
-static inline pid_t zt_spawn_gated(struct __test_metadata *_metadata, const char *dir,
-				   enum zt_child_kind kind, int gate)
+static inline pid_t zt_park(struct __test_metadata *_metadata, int (*setup)(void *),
+			    void *arg, enum zt_child_kind kind, int gate, bool *ok)
 {
 	int p[2];
 	char c = 0;
@@ -255,7 +266,7 @@ static inline pid_t zt_spawn_gated(struct __test_metadata *_metadata, const char
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		c = dir && zt_cg_write(dir, "cgroup.procs", "0") ? 'E' : 'K';
+		c = setup && setup(arg) ? 'E' : 'K';
 		if (write(p[1], &c, 1) != 1)
 			_exit(1);
 		/* Wait for the gate (EOF when the parent closes it) before working. */
@@ -270,7 +281,41 @@ static inline pid_t zt_spawn_gated(struct __test_metadata *_metadata, const char
 	close(p[1]);
 	ASSERT_EQ(1, read(p[0], &c, 1));
 	close(p[0]);
-	ASSERT_EQ('K', c) TH_LOG("child %d could not enter %s", pid, dir ? dir : "-");
+	*ok = c == 'K';
+	return pid;
+}
+
+/* zt_park() setups: enter the cgroup @dir, or unshare the namespaces @flags. */
+static inline int zt_setup_enter_cgroup(void *dir)
+{
+	return zt_cg_write(dir, "cgroup.procs", "0");
+}
+
+static inline int zt_setup_unshare(void *flags)
+{
+	return unshare((int)(uintptr_t)flags);
+}
+
+/* A child parked in the cgroup @dir (NULL: where we are), gated by @gate. */
+static inline pid_t zt_spawn_gated(struct __test_metadata *_metadata, const char *dir,
+				   enum zt_child_kind kind, int gate)
+{
+	bool ok;
+	pid_t pid = zt_park(_metadata, dir ? zt_setup_enter_cgroup : NULL, (void *)dir,
+			    kind, gate, &ok);
+
+	ASSERT_TRUE(ok) TH_LOG("child %d could not enter %s", pid, dir ? dir : "-");
+	return pid;
+}
+
+/* A child parked in new namespaces (CLONE_NEW* @flags). */
+static inline pid_t zt_spawn_unshared(struct __test_metadata *_metadata, int flags)
+{
+	bool ok;
+	pid_t pid = zt_park(_metadata, zt_setup_unshare, (void *)(uintptr_t)flags,
+			    ZT_CHILD_PAUSE, -1, &ok);
+
+	ASSERT_TRUE(ok) TH_LOG("child %d: unshare(%#x) failed", pid, flags);
 	return pid;
 }
 

@@ -46,15 +46,6 @@ static int cg_set(struct __test_metadata *_metadata, struct zk_ring *ring, int d
 	return zt_one(_metadata, ring);
 }
 
-static void expect_knob(struct __test_metadata *_metadata, const char *dir,
-			const char *knob, const char *want)
-{
-	char buf[256];
-
-	ASSERT_LT(0, zt_cg_read(dir, knob, buf, sizeof(buf)));
-	EXPECT_STREQ(want, buf) TH_LOG("%s/%s", dir, knob);
-}
-
 TEST_F(cg, set_four_knobs_in_one_submission)
 {
 	static const char *const knob[] = { "memory.max", "memory.high", "memory.low",
@@ -76,7 +67,7 @@ TEST_F(cg, set_four_knobs_in_one_submission)
 
 		zt_check_cqe(_metadata, &c[i], i, i, (int)strlen(val[i]));
 		snprintf(want, sizeof(want), "%s\n", val[i]);
-		expect_knob(_metadata, self->path, knob[i], want);
+		zt_expect_cg_file(_metadata, self->path, knob[i], want);
 	}
 }
 
@@ -89,7 +80,7 @@ TEST_F(cg, set_reports_the_kernels_own_errors)
 	/* cgroup.events cannot be written (root may open it; cgroupfs refuses). */
 	EXPECT_EQ(-EINVAL, zt_cg_write(self->path, "cgroup.events", "1"));
 	EXPECT_EQ(-EINVAL, cg_set(_metadata, &self->ring, self->dfd, "cgroup.events", "1"));
-	expect_knob(_metadata, self->path, "pids.max", "max\n");
+	zt_expect_cg_file(_metadata, self->path, "pids.max", "max\n");
 }
 
 TEST_F(cg, set_refuses_names_that_are_not_one_file)
@@ -128,7 +119,7 @@ TEST_F(cg, set_validates_length_and_pointers)
 	zk_prep_cgroup_set_str(sqe, self->dfd, "pids.max", "1");
 	sqe->op_flags = 1;
 	EXPECT_EQ(-EINVAL, zt_one(_metadata, &self->ring));
-	expect_knob(_metadata, self->path, "pids.max", "max\n");
+	zt_expect_cg_file(_metadata, self->path, "pids.max", "max\n");
 }
 
 /*
@@ -155,7 +146,7 @@ TEST_F(cg, chain_enables_a_controller_then_sets_its_knob)
 	zt_reap(_metadata, &self->ring, c, 2, ZT_PROMPT_MS);
 	EXPECT_EQ(5, c[0].res);
 	EXPECT_EQ(1, c[1].res);
-	expect_knob(_metadata, child, "pids.max", "5\n");
+	zt_expect_cg_file(_metadata, child, "pids.max", "5\n");
 	close(cfd);
 }
 
@@ -440,7 +431,7 @@ TEST_F(cg, thaw_under_a_frozen_parent_ends_with_its_link_timeout)
 	zt_check_cqe(_metadata, &c[0], 0, 1, -ECANCELED);
 	zt_check_cqe(_metadata, &c[1], 1, 2, -ETIME);
 	/* The write itself took effect; only the wait was cut short. */
-	expect_knob(_metadata, child, "cgroup.freeze", "0\n");
+	zt_expect_cg_file(_metadata, child, "cgroup.freeze", "0\n");
 	close(cfd);
 }
 
@@ -622,14 +613,7 @@ TEST_F(cg, ops_without_arguments_refuse_stray_fields)
 
 static int write_param(const char *val)
 {
-	int fd = open(DISABLE_PARAM, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return zt_cg_write("/sys/module/zsync/parameters", "disable_families", val);
 }
 
 TEST_F(cg, disabled_family_completes_with_eopnotsupp)

@@ -342,23 +342,10 @@ static ino_t fd_ino(int fd)
 /* A child parked in a new network namespace; returns an fd on that namespace. */
 static int netns_child(struct __test_metadata *_metadata, pid_t *pid)
 {
-	int p[2], fd;
-	char c = 0, path[64];
+	char path[64];
+	int fd;
 
-	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
-	*pid = fork();
-	ASSERT_LE(0, *pid);
-	if (*pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		c = unshare(CLONE_NEWNET) ? 'E' : 'K';
-		if (write(p[1], &c, 1) != 1)
-			_exit(1);
-		do_pause();
-	}
-	ASSERT_EQ(1, read(p[0], &c, 1));
-	ASSERT_EQ('K', c);
-	close(p[0]);
-	close(p[1]);
+	*pid = zt_spawn_unshared(_metadata, CLONE_NEWNET);
 	zt_path(path, sizeof(path), "/proc/%d/ns/net", *pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, fd);
@@ -468,6 +455,13 @@ TEST_F(ring, ns_socket_needs_net_admin_over_the_target)
 	zt_kill_reap(pid);
 }
 
+static int userns_netns_as_nobody(void *unused)
+{
+	return setresgid(ZT_NOBODY, ZT_NOBODY, ZT_NOBODY) ||
+	       setresuid(ZT_NOBODY, ZT_NOBODY, ZT_NOBODY) ||
+	       unshare(CLONE_NEWUSER | CLONE_NEWNET);
+}
+
 /*
  * A netns created by an unprivileged user inside its own user namespace:
  * that user (its owner, from the parent user namespace) may create sockets
@@ -477,26 +471,11 @@ TEST_F(ring, ns_socket_owner_of_the_user_namespace_may)
 {
 	struct zt_child_opts owner = { .uid = ZT_NOBODY }, other = { .uid = ZT_NOBODY - 1 };
 	struct sock_arg a;
-	char c = 0, path[64];
-	int p[2];
-	pid_t pid;
+	char path[64];
+	bool ok;
+	pid_t pid = zt_park(_metadata, userns_netns_as_nobody, NULL, ZT_CHILD_PAUSE, -1, &ok);
 
-	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		c = setresgid(ZT_NOBODY, ZT_NOBODY, ZT_NOBODY) ||
-		    setresuid(ZT_NOBODY, ZT_NOBODY, ZT_NOBODY) ||
-		    unshare(CLONE_NEWUSER | CLONE_NEWNET) ? 'E' : 'K';
-		if (write(p[1], &c, 1) != 1)
-			_exit(1);
-		do_pause();
-	}
-	ASSERT_EQ(1, read(p[0], &c, 1));
-	close(p[0]);
-	close(p[1]);
-	if (c != 'K') {
+	if (!ok) {
 		zt_kill_reap(pid);
 		SKIP(return, "unprivileged user namespaces are not available");
 	}

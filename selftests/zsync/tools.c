@@ -116,15 +116,6 @@ TEST_F(ctl, zsyncctl_status_counts_our_ring)
 	EXPECT_NE(NULL, strstr(self->out, "rings open"));
 }
 
-static void expect_file(struct __test_metadata *_metadata, const char *dir,
-			const char *knob, const char *want)
-{
-	char buf[128];
-
-	ASSERT_LT(0, zt_cg_read(dir, knob, buf, sizeof(buf)));
-	EXPECT_STREQ(want, buf) TH_LOG("%s/%s", dir, knob);
-}
-
 TEST_F(ctl, zsyncctl_cgroup_commands_match_cgroupfs)
 {
 	char pidstr[16], cg[256];
@@ -133,13 +124,13 @@ TEST_F(ctl, zsyncctl_cgroup_commands_match_cgroupfs)
 	ASSERT_EQ(0, run(self->out, ZSYNCCTL, "--json", "cgroup", "create", self->path,
 			 "memory.max=33554432", "pids.max=9")) TH_LOG("%s", self->out);
 	EXPECT_NE(NULL, strstr(self->out, "\"knob\":\"pids.max\",\"value\":\"9\",\"res\":1"));
-	expect_file(_metadata, self->path, "memory.max", "33554432\n");
-	expect_file(_metadata, self->path, "pids.max", "9\n");
+	zt_expect_cg_file(_metadata, self->path, "memory.max", "33554432\n");
+	zt_expect_cg_file(_metadata, self->path, "pids.max", "9\n");
 
 	EXPECT_EQ(1, run(self->out, ZSYNCCTL, "--json", "cgroup", "set", self->path,
 			 "pids.max=lots"));
 	EXPECT_NE(NULL, strstr(self->out, "\"error\":\"Invalid argument\""));
-	expect_file(_metadata, self->path, "pids.max", "9\n");
+	zt_expect_cg_file(_metadata, self->path, "pids.max", "9\n");
 
 	pid = zt_spawn(_metadata, NULL, ZT_CHILD_PAUSE);
 	snprintf(pidstr, sizeof(pidstr), "%d", pid);
@@ -181,26 +172,7 @@ TEST_F(ctl, zsyncctl_timeout_and_disabled_family_exit_codes)
 /* A child in new namespaces; returns its pid. */
 static pid_t ns_child(struct __test_metadata *_metadata)
 {
-	int p[2];
-	char c = 0;
-	pid_t pid;
-
-	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		c = unshare(CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC) ? 'E' : 'K';
-		if (write(p[1], &c, 1) != 1)
-			_exit(1);
-		for (;;)
-			pause();
-	}
-	ASSERT_EQ(1, read(p[0], &c, 1));
-	ASSERT_EQ('K', c);
-	close(p[0]);
-	close(p[1]);
-	return pid;
+	return zt_spawn_unshared(_metadata, CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC);
 }
 
 TEST_F(ctl, zsyncctl_ns_info_agrees_with_lsns_and_stat)

@@ -192,6 +192,45 @@ static int echo(const char *path, const char *val)
 	return ret;
 }
 
+/* echo -n @val > file @file of cgroup @i; 0 or -1 with the reason set. */
+static int cg_echo(unsigned int i, const char *file, const char *val)
+{
+	char path[512];
+	int ret;
+
+	cg_path(path, sizeof(path), i, file);
+	ret = echo(path, val);
+	return ret ? fail("%s: %s", path, strerror(-ret)) : 0;
+}
+
+/* mkdir cgroup @i; with @fd, also open it (for zsync's directory fds). */
+static int cg_mkdir(unsigned int i, int *fd)
+{
+	char path[512];
+
+	cg_path(path, sizeof(path), i, NULL);
+	if (mkdir(path, 0755))
+		return fail("mkdir %s: %s", path, strerror(errno));
+	if (fd) {
+		*fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (*fd < 0)
+			return fail("open %s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+/* close(@fd), then rmdir cgroup @i. */
+static int cg_rmdir(unsigned int i, int fd)
+{
+	char path[512];
+
+	close(fd);
+	cg_path(path, sizeof(path), i, NULL);
+	if (rmdir(path))
+		return fail("rmdir %s: %s", path, strerror(errno));
+	return 0;
+}
+
 /* One paused child per cgroup, not yet in any (untimed, same for both). */
 static int spawn_children(void)
 {
@@ -252,15 +291,11 @@ static int plain_write_and_wait(const char *file, const char *val, int mask, int
 {
 	struct pollfd pfd[MAX_CGROUPS];
 	unsigned int i, left = 0;
-	char path[512];
 	int ret;
 
-	for (i = 0; i < nr_cgroups; i++) {
-		cg_path(path, sizeof(path), i, file);
-		ret = echo(path, val);
-		if (ret)
-			return fail("%s: %s", path, strerror(-ret));
-	}
+	for (i = 0; i < nr_cgroups; i++)
+		if (cg_echo(i, file, val))
+			return -1;
 	for (i = 0; i < nr_cgroups; i++) {
 		ret = events_state(events_fd[i]);
 		if (ret < 0)
@@ -294,24 +329,16 @@ static int plain_phase(enum phase ph)
 	for (i = 0; i < nr_cgroups; i++) {
 		switch (ph) {
 		case CREATE:
-			cg_path(path, sizeof(path), i, NULL);
-			if (mkdir(path, 0755))
-				return fail("mkdir %s: %s", path, strerror(errno));
+			ret = cg_mkdir(i, NULL);
 			break;
 		case LIMIT:
-			for (k = 0; k < NR_KNOBS; k++) {
-				cg_path(path, sizeof(path), i, knob_names[k]);
-				ret = echo(path, knob_values[k]);
-				if (ret)
-					return fail("%s: %s", path, strerror(-ret));
-			}
+			for (k = 0, ret = 0; k < NR_KNOBS && !ret; k++)
+				ret = cg_echo(i, knob_names[k], knob_values[k]);
 			break;
 		case POPULATE:
-			cg_path(path, sizeof(path), i, "cgroup.procs");
 			snprintf(val, sizeof(val), "%d", pids[i]);
-			ret = echo(path, val);
-			if (ret)
-				return fail("%s: %s", path, strerror(-ret));
+			if (cg_echo(i, "cgroup.procs", val))
+				return -1;
 			/* The waits watch cgroup.events, like a runtime keeps it open. */
 			cg_path(path, sizeof(path), i, "cgroup.events");
 			events_fd[i] = open(path, O_RDONLY | O_CLOEXEC);
@@ -319,14 +346,14 @@ static int plain_phase(enum phase ph)
 				return fail("%s: %s", path, strerror(errno));
 			break;
 		case REMOVE:
-			close(events_fd[i]);
-			cg_path(path, sizeof(path), i, NULL);
-			if (rmdir(path))
-				return fail("rmdir %s: %s", path, strerror(errno));
+			ret = cg_rmdir(i, events_fd[i]);
 			break;
 		default:
+			ret = 0;
 			break;
 		}
+		if (ret)
+			return ret;
 	}
 	switch (ph) {
 	case FREEZE:
@@ -374,7 +401,6 @@ static int zsync_batch(unsigned int n, const char *what)
 
 static int zsync_phase(enum phase ph)
 {
-	char path[512];
 	unsigned int i, k, n = 0;
 
 	for (i = 0; i < nr_cgroups; i++) {
@@ -382,18 +408,12 @@ static int zsync_phase(enum phase ph)
 
 		switch (ph) {
 		case CREATE:
-			cg_path(path, sizeof(path), i, NULL);
-			if (mkdir(path, 0755))
-				return fail("mkdir %s: %s", path, strerror(errno));
-			dir_fd[i] = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (dir_fd[i] < 0)
-				return fail("open %s: %s", path, strerror(errno));
+			if (cg_mkdir(i, &dir_fd[i]))
+				return -1;
 			continue;
 		case REMOVE:
-			close(dir_fd[i]);
-			cg_path(path, sizeof(path), i, NULL);
-			if (rmdir(path))
-				return fail("rmdir %s: %s", path, strerror(errno));
+			if (cg_rmdir(i, dir_fd[i]))
+				return -1;
 			continue;
 		case LIMIT:
 			for (k = 0; k < NR_KNOBS; k++, n++) {

@@ -404,50 +404,26 @@ static int set_knobs(const char *path, int dfd, int argc, char **argv)
 	}
 	if (json)
 		printf("]}\n");
+	else if (!argc)
+		printf("%s: created\n", path);
 	return worst;
 }
 
-static int cmd_cgroup_create(int argc, char **argv)
+/* cgroup create PATH [KNOB=VALUE...] and cgroup set PATH KNOB=VALUE... */
+static int cmd_cgroup_knobs(int argc, char **argv, bool create)
 {
 	int dfd, ret;
 
-	if (argc < 1)
-		return usage_error("cgroup create needs a PATH");
+	if (argc < (create ? 1 : 2))
+		return usage_error("cgroup %s needs a PATH%s", create ? "create" : "set",
+				   create ? "" : " and KNOB=VALUE");
 	ret = check_knob_args(argc - 1, argv + 1);
 	if (ret)
 		return ret;
-	if (mkdir(argv[0], 0755)) {
+	if (create && mkdir(argv[0], 0755)) {
 		fprintf(stderr, "%s: mkdir %s: %s\n", prog, argv[0], strerror(errno));
 		return EXIT_FAILED;
 	}
-	dfd = open_cgroup(argv[0]);
-	if (dfd < 0)
-		return EXIT_FAILED;
-	if (argc == 1) {
-		if (json) {
-			printf("{\"path\":");
-			json_str(argv[0]);
-			printf(",\"knobs\":[]}\n");
-		} else {
-			printf("%s: created\n", argv[0]);
-		}
-		ret = EXIT_OK;
-	} else {
-		ret = set_knobs(argv[0], dfd, argc - 1, argv + 1);
-	}
-	close(dfd);
-	return ret;
-}
-
-static int cmd_cgroup_set(int argc, char **argv)
-{
-	int dfd, ret;
-
-	if (argc < 2)
-		return usage_error("cgroup set needs a PATH and KNOB=VALUE");
-	ret = check_knob_args(argc - 1, argv + 1);
-	if (ret)
-		return ret;
 	dfd = open_cgroup(argv[0]);
 	if (dfd < 0)
 		return EXIT_FAILED;
@@ -632,10 +608,8 @@ static int cmd_cgroup(int argc, char **argv, unsigned int timeout_ms, unsigned l
 	ret = ring_up();
 	if (ret)
 		return ret;
-	if (!strcmp(argv[0], "create"))
-		return cmd_cgroup_create(argc - 1, argv + 1);
-	if (!strcmp(argv[0], "set"))
-		return cmd_cgroup_set(argc - 1, argv + 1);
+	if (!strcmp(argv[0], "create") || !strcmp(argv[0], "set"))
+		return cmd_cgroup_knobs(argc - 1, argv + 1, !strcmp(argv[0], "create"));
 	if (!strcmp(argv[0], "attach"))
 		return cmd_cgroup_attach(argc - 1, argv + 1);
 	if (!strcmp(argv[0], "freeze"))
