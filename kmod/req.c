@@ -116,8 +116,13 @@ void zsync_req_put(struct zsync_req *req)
 
 	if (!refcount_dec_and_test(&req->refs))
 		return;
-	/* fput(), mmdrop() and friends want process context. */
-	if (unlikely(!in_task() && zsync_req_has_resources(req))) {
+	/*
+	 * fput(), mmdrop() and an op's cleanup want a context that may
+	 * sleep: not an interrupt, nor a wakeup callback holding its queue's
+	 * lock.
+	 */
+	if (unlikely((!in_task() || in_atomic() || irqs_disabled()) &&
+		     zsync_req_has_resources(req))) {
 		if (llist_add(&req->chain_node, &ring->free_list))
 			queue_work(zsync_chain_wq, &ring->free_work);
 		return;

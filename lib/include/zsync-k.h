@@ -697,26 +697,29 @@ static inline void zk_prep_connect(struct zsync_sqe *sqe, int fd,
 	sqe->len = addrlen;
 }
 
-/** zk_prep_send() - SEND @len bytes of @buf on @fd with MSG_* @msg_flags */
-static inline void zk_prep_send(struct zsync_sqe *sqe, int fd, const void *buf,
-				size_t len, int msg_flags)
+/* SEND and RECV share their layout. */
+static inline void zk_prep_sock_io(struct zsync_sqe *sqe, int op, int fd,
+				   const void *buf, size_t len, int msg_flags)
 {
-	sqe->opcode = ZSYNC_OP_SEND;
+	sqe->opcode = (__u8)op;
 	sqe->fd = fd;
 	sqe->addr = (__u64)(uintptr_t)buf;
 	sqe->len = (__u32)len;
 	sqe->op_flags = (__u32)msg_flags;
 }
 
+/** zk_prep_send() - SEND @len bytes of @buf on @fd with MSG_* @msg_flags */
+static inline void zk_prep_send(struct zsync_sqe *sqe, int fd, const void *buf,
+				size_t len, int msg_flags)
+{
+	zk_prep_sock_io(sqe, ZSYNC_OP_SEND, fd, buf, len, msg_flags);
+}
+
 /** zk_prep_recv() - RECV up to @len bytes into @buf from @fd */
 static inline void zk_prep_recv(struct zsync_sqe *sqe, int fd, void *buf,
 				size_t len, int msg_flags)
 {
-	sqe->opcode = ZSYNC_OP_RECV;
-	sqe->fd = fd;
-	sqe->addr = (__u64)(uintptr_t)buf;
-	sqe->len = (__u32)len;
-	sqe->op_flags = (__u32)msg_flags;
+	zk_prep_sock_io(sqe, ZSYNC_OP_RECV, fd, buf, len, msg_flags);
 }
 
 /** zk_prep_sendmsg() - SENDMSG @msg on @fd */

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "zsync-k.h"
@@ -626,6 +628,88 @@ static void test_prep_helpers(void)
 	CHECK(zk_cqe_get_data(&(struct zsync_cqe){ sqe.user_data, 0, 0 }) == &x);
 }
 
+/* Every field of @sqe that is not named in @fields is zero. */
+#define F_FD	(1u << 0)
+#define F_OFF	(1u << 1)
+#define F_ADDR	(1u << 2)
+#define F_LEN	(1u << 3)
+#define F_OPF	(1u << 4)
+#define F_ADDR2	(1u << 5)
+static int only_fields(const struct zsync_sqe *sqe, unsigned int fields)
+{
+	return (sqe->fd == 0 || (fields & F_FD)) &&
+	       (sqe->off == 0 || (fields & F_OFF)) &&
+	       (sqe->addr == 0 || (fields & F_ADDR)) &&
+	       (sqe->len == 0 || (fields & F_LEN)) &&
+	       (sqe->op_flags == 0 || (fields & F_OPF)) &&
+	       (sqe->addr2 == 0 || (fields & F_ADDR2)) &&
+	       sqe->flags == 0 && sqe->user_data == 0 && sqe->resv0 == 0 &&
+	       sqe->resv[0] == 0 && sqe->resv[1] == 0;
+}
+
+/* The file, net, poll and msg helpers set their op's fields and nothing else. */
+static void test_prep_io_helpers(void)
+{
+	struct iovec iov[2];
+	struct sockaddr sa;
+	struct msghdr msg;
+	socklen_t sl;
+	char buf[8];
+	struct zsync_sqe s;
+
+#define FRESH() memset(&s, 0, sizeof(s))
+	FRESH(); zk_prep_msg_ring(&s, 5, 77, -3);
+	CHECK(s.opcode == ZSYNC_OP_MSG_RING && s.fd == 5 && s.off == 77 &&
+	      (__s32)s.len == -3 && only_fields(&s, F_FD | F_OFF | F_LEN));
+	FRESH(); zk_prep_poll_add(&s, 6, 0x5, ZSYNC_POLL_MULTISHOT);
+	CHECK(s.opcode == ZSYNC_OP_POLL_ADD && s.fd == 6 && s.len == 0x5 &&
+	      s.op_flags == ZSYNC_POLL_MULTISHOT && only_fields(&s, F_FD | F_LEN | F_OPF));
+	FRESH(); zk_prep_poll_remove(&s, 42);
+	CHECK(s.opcode == ZSYNC_OP_POLL_REMOVE && s.addr == 42 && only_fields(&s, F_ADDR));
+	FRESH(); zk_prep_read(&s, 3, buf, 8, ZSYNC_OFF_CURRENT);
+	CHECK(s.opcode == ZSYNC_OP_READ && s.fd == 3 && s.addr == (uintptr_t)buf &&
+	      s.len == 8 && s.off == ZSYNC_OFF_CURRENT &&
+	      only_fields(&s, F_FD | F_ADDR | F_LEN | F_OFF));
+	FRESH(); zk_prep_write(&s, 3, buf, 4, 16);
+	CHECK(s.opcode == ZSYNC_OP_WRITE && s.off == 16 && s.len == 4);
+	FRESH(); zk_prep_readv(&s, 3, iov, 2, 0);
+	CHECK(s.opcode == ZSYNC_OP_READV && s.addr == (uintptr_t)iov && s.len == 2);
+	FRESH(); zk_prep_writev(&s, 3, iov, 2, 0);
+	zk_rw_set_flags(&s, 4);
+	CHECK(s.opcode == ZSYNC_OP_WRITEV && s.op_flags == 4);
+	FRESH(); zk_prep_fsync(&s, 3, ZSYNC_FSYNC_DATASYNC);
+	CHECK(s.opcode == ZSYNC_OP_FSYNC && s.op_flags == ZSYNC_FSYNC_DATASYNC &&
+	      only_fields(&s, F_FD | F_OPF));
+	FRESH(); zk_prep_openat(&s, -100, "p", 0101, 0600);
+	CHECK(s.opcode == ZSYNC_OP_OPENAT && s.fd == -100 && s.op_flags == 0101 &&
+	      s.len == 0600 && only_fields(&s, F_FD | F_ADDR | F_LEN | F_OPF));
+	FRESH(); zk_prep_close(&s, 9);
+	CHECK(s.opcode == ZSYNC_OP_CLOSE && s.fd == 9 && only_fields(&s, F_FD));
+	FRESH(); zk_prep_statx(&s, 4, "p", 0x100, 0x7ff, (struct statx *)buf);
+	CHECK(s.opcode == ZSYNC_OP_STATX && s.addr2 == (uintptr_t)buf && s.len == 0x7ff &&
+	      s.op_flags == 0x100 && only_fields(&s, F_FD | F_ADDR | F_LEN | F_OPF | F_ADDR2));
+	FRESH(); zk_prep_accept(&s, 4, &sa, &sl, 04000, ZSYNC_ACCEPT_MULTISHOT);
+	CHECK(s.opcode == ZSYNC_OP_ACCEPT && s.addr == (uintptr_t)&sa &&
+	      s.addr2 == (uintptr_t)&sl && s.len == 04000 &&
+	      s.op_flags == ZSYNC_ACCEPT_MULTISHOT);
+	FRESH(); zk_prep_connect(&s, 4, &sa, sizeof(sa));
+	CHECK(s.opcode == ZSYNC_OP_CONNECT && s.len == sizeof(sa) &&
+	      only_fields(&s, F_FD | F_ADDR | F_LEN));
+	FRESH(); zk_prep_send(&s, 4, buf, 8, 0x40);
+	CHECK(s.opcode == ZSYNC_OP_SEND && s.len == 8 && s.op_flags == 0x40 &&
+	      only_fields(&s, F_FD | F_ADDR | F_LEN | F_OPF));
+	FRESH(); zk_prep_recv(&s, 4, buf, 8, 0);
+	CHECK(s.opcode == ZSYNC_OP_RECV && s.addr == (uintptr_t)buf);
+	FRESH(); zk_prep_sendmsg(&s, 4, &msg, 0);
+	CHECK(s.opcode == ZSYNC_OP_SENDMSG && s.addr == (uintptr_t)&msg &&
+	      only_fields(&s, F_FD | F_ADDR | F_OPF));
+	FRESH(); zk_prep_recvmsg(&s, 4, &msg, 0x100);
+	CHECK(s.opcode == ZSYNC_OP_RECVMSG && s.op_flags == 0x100);
+	FRESH(); zk_prep_shutdown(&s, 4, 1);
+	CHECK(s.opcode == ZSYNC_OP_SHUTDOWN && s.len == 1 && only_fields(&s, F_FD | F_LEN));
+#undef FRESH
+}
+
 static void test_registration(void)
 {
 	struct zk_ring ring;
@@ -662,6 +746,7 @@ int main(void)
 	test_overflow();
 	test_wait_paths();
 	test_prep_helpers();
+	test_prep_io_helpers();
 	test_registration();
 	printf("zk-unit: %d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;

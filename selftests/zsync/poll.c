@@ -194,7 +194,9 @@ TEST_F(ring, multishot_on_a_pipe_through_the_worker)
 				EXPECT_EQ(-ECANCELED, c[n].res);
 				ended = 1;
 			} else if (c[n].user_data == 0) {
-				EXPECT_EQ(0, c[n].res);
+				/* -EALREADY: a worker was handling a wakeup; it still ends the poll. */
+				EXPECT_TRUE(c[n].res == 0 || c[n].res == -EALREADY)
+					TH_LOG("POLL_REMOVE: %s", zt_err(c[n].res));
 				removed = 1;
 			}
 			n++;
@@ -440,7 +442,8 @@ static void *writer(void *arg)
 
 /*
  * Wakeups on one CPU race cancels on another: every POLL_ADD still gets
- * exactly one terminal CQE, either EPOLLIN or -ECANCELED.
+ * exactly one terminal CQE: EPOLLIN or -ECANCELED, or -EOVERFLOW for the
+ * multishot one when the writer outpaced the reaping.
  */
 TEST(wakeups_racing_cancels_yield_exactly_one_cqe_each)
 {
@@ -475,7 +478,8 @@ TEST(wakeups_racing_cancels_yield_exactly_one_cqe_each)
 			i++;
 			if (c[0].res == -ECANCELED)
 				cancelled++;
-			else if (c[0].res == EPOLLIN)
+			else if (c[0].res == EPOLLIN ||
+				 (c[0].user_data == 2 && c[0].res == -EOVERFLOW))
 				ok++;
 			else
 				EXPECT_EQ(EPOLLIN, c[0].res);
@@ -484,7 +488,7 @@ TEST(wakeups_racing_cancels_yield_exactly_one_cqe_each)
 		ASSERT_EQ(2u, ops);
 	}
 	pthread_join(th, NULL);
-	TH_LOG("%u polls completed with EPOLLIN, %u cancelled", ok, cancelled);
+	TH_LOG("%u polls completed by themselves, %u cancelled", ok, cancelled);
 	EXPECT_EQ(1000u, ok + cancelled);
 	zk_ring_exit(&ring);
 	close(efd);
