@@ -101,7 +101,8 @@ TEST_F(ctl, zsyncctl_status_counts_our_ring)
 
 	ASSERT_EQ(0, run(self->out, ZSYNCCTL, "--json", "status")) TH_LOG("%s", self->out);
 	EXPECT_NE(NULL, strstr(self->out, "\"name\":\"CGROUP_KILL\",\"disabled\":false"));
-	EXPECT_NE(NULL, strstr(self->out, "\"module_version\":\"0.1\""));
+	EXPECT_NE(NULL, strstr(self->out, "\"module_version\":\""));
+	EXPECT_EQ(NULL, strstr(self->out, "\"module_version\":\"\""));
 	open0 = json_num(self->out, "rings_open");
 	sqes0 = json_num(self->out, "sqes");
 	zt_ring(_metadata, &ring, 8, 0);
