@@ -549,7 +549,7 @@ static int zsync_cancel_batch(struct zsync_ring *ring, const struct zsync_cancel
 
 /**
  * zsync_cancel_match() - cancel armed requests matching @c
- * @ring: the ring
+ * @ring: the ring; process context, no spinlock held (it may reschedule)
  * @c: what to match and how many
  * @self: the cancelling request, never matched itself
  *
@@ -563,11 +563,14 @@ int zsync_cancel_match(struct zsync_ring *ring, const struct zsync_cancel *c,
 
 	/*
 	 * In batches, so cancelling a ring full of timeouts never keeps
-	 * interrupts off for the whole in-flight list.
+	 * interrupts off for the whole in-flight list, and never keeps the
+	 * CPU for the whole list either: callers (CANCEL, POLL_REMOVE, ring
+	 * release) run in process context with no spinlock held.
 	 */
 	do {
 		batch = zsync_cancel_batch(ring, c, self, &busy);
 		nr += batch;
+		cond_resched();
 	} while ((c->flags & ZSYNC_CANCEL_ALL) && batch == ZSYNC_CANCEL_BATCH);
 	if (nr)
 		return nr;
