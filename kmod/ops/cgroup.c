@@ -94,6 +94,14 @@ static ssize_t zsync_cgroup_write_knob(struct file *dir, const char *name,
 
 /* ---- CGROUP_SET ---------------------------------------------------------- */
 
+/**
+ * zsync_cgroup_set_prep() - prep of CGROUP_SET: copy the knob name and value
+ * @req: the request; req->file is the cgroup directory
+ * @sqe: its SQE
+ *
+ * Return: 0, or -EINVAL (not a cgroup2 directory, bad name or length),
+ * -EFAULT, -ENOMEM.
+ */
 int zsync_cgroup_set_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 {
 	struct zsync_cgroup_set *set = &req->cg_set;
@@ -122,7 +130,12 @@ int zsync_cgroup_set_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 	return 0;
 }
 
-/* In the submitting thread (ZSYNC_OPF_TASK). */
+/**
+ * zsync_cgroup_set_issue() - issue of CGROUP_SET: open the knob and write it
+ * @req: the request, in its submitting thread (ZSYNC_OPF_TASK)
+ *
+ * Return: ZSYNC_ISSUE_DONE, res the bytes written or write(2)'s error.
+ */
 enum zsync_issue_ret zsync_cgroup_set_issue(struct zsync_req *req)
 {
 	struct zsync_cgroup_set *set = &req->cg_set;
@@ -131,6 +144,10 @@ enum zsync_issue_ret zsync_cgroup_set_issue(struct zsync_req *req)
 	return ZSYNC_ISSUE_DONE;
 }
 
+/**
+ * zsync_cgroup_set_cleanup() - free what zsync_cgroup_set_prep() copied
+ * @req: the request being freed
+ */
 void zsync_cgroup_set_cleanup(struct zsync_req *req)
 {
 	kfree(req->cg_set.knob);
@@ -167,6 +184,14 @@ static int zsync_cgroup_attach_pidfd(struct zsync_cgroup_attach *at, int pidfd)
 	return ret;
 }
 
+/**
+ * zsync_cgroup_attach_prep() - prep of CGROUP_ATTACH: the pid, or the pidfd's process
+ * @req: the request; req->file is the cgroup directory
+ * @sqe: its SQE
+ *
+ * Return: 0, -EINVAL (bad directory, flags, pid, or not a process pidfd)
+ * or -EBADF (pidfd not open).
+ */
 int zsync_cgroup_attach_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 {
 	struct zsync_cgroup_attach *at = &req->cg_attach;
@@ -205,8 +230,9 @@ static pid_t zsync_pid_live_vnr(struct pid *pid)
 	return nr;
 }
 
-/*
- * In the submitting thread (ZSYNC_OPF_TASK): echo PID > cgroup.procs.
+/**
+ * zsync_cgroup_attach_issue() - issue of CGROUP_ATTACH: echo PID > cgroup.procs
+ * @req: the request, in its submitting thread (ZSYNC_OPF_TASK)
  *
  * By pidfd, the number is taken just before the write while the process is
  * alive, so a process that exited earlier is never confused with a newer
@@ -214,6 +240,8 @@ static pid_t zsync_pid_live_vnr(struct pid *pid)
  * a process that exits, is reaped and sees its number reused during the
  * write itself cannot be told apart; if it is gone after the write the op
  * still reports -ESRCH.
+ *
+ * Return: ZSYNC_ISSUE_DONE, res 0 or -errno.
  */
 enum zsync_issue_ret zsync_cgroup_attach_issue(struct zsync_req *req)
 {
@@ -237,6 +265,10 @@ enum zsync_issue_ret zsync_cgroup_attach_issue(struct zsync_req *req)
 	return ZSYNC_ISSUE_DONE;
 }
 
+/**
+ * zsync_cgroup_attach_cleanup() - drop the pidfd's pid taken at prep
+ * @req: the request being freed
+ */
 void zsync_cgroup_attach_cleanup(struct zsync_req *req)
 {
 	put_pid(req->cg_attach.pid);
@@ -322,7 +354,13 @@ static int zsync_cgroup_events_prep(struct zsync_req *req, const char *knob_name
 	return 0;
 }
 
-/* The retry of FREEZE, THAW and KILL: done once the watched bits read want. */
+/**
+ * zsync_cgroup_state_retry() - retry of FREEZE, THAW and KILL: read cgroup.events
+ * @req: the request, owned by the caller
+ *
+ * Return: 0 once the watched bits read as wanted, -EAGAIN to keep
+ * waiting, or -errno (-ENODEV: the cgroup was removed).
+ */
 int zsync_cgroup_state_retry(struct zsync_req *req)
 {
 	struct zsync_cgroup_wait *w = &req->cg_wait;
@@ -333,12 +371,17 @@ int zsync_cgroup_state_retry(struct zsync_req *req)
 	return (state & w->mask) == w->want ? 0 : -EAGAIN;
 }
 
-/*
+/**
+ * zsync_cgroup_wait_issue() - issue of CGROUP_WAIT, and the wait of the others
+ * @req: the request
+ *
  * Checks the state once, then waits for cgroup.events to change.  A change
  * between the read and the arming leaves the file polling EPOLLPRI, so
  * zsync_poll_arm() retries at once: nothing is missed.
+ *
+ * Return: ZSYNC_ISSUE_DONE with res, or ZSYNC_ISSUE_ARMED.
  */
-static enum zsync_issue_ret zsync_cgroup_wait_start(struct zsync_req *req)
+enum zsync_issue_ret zsync_cgroup_wait_issue(struct zsync_req *req)
 {
 	int ret = req->def->retry(req);
 
@@ -349,6 +392,10 @@ static enum zsync_issue_ret zsync_cgroup_wait_start(struct zsync_req *req)
 	return zsync_poll_arm(req, EPOLLPRI);
 }
 
+/**
+ * zsync_cgroup_wait_cleanup() - close the control file opened at prep
+ * @req: the request being freed (req->file, cgroup.events, is closed for it)
+ */
 void zsync_cgroup_wait_cleanup(struct zsync_req *req)
 {
 	if (req->cg_wait.knob)
@@ -357,23 +404,35 @@ void zsync_cgroup_wait_cleanup(struct zsync_req *req)
 
 /* ---- CGROUP_FREEZE, CGROUP_THAW, CGROUP_KILL ------------------------------ */
 
-int zsync_cgroup_freeze_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
+/**
+ * zsync_cgroup_control_prep() - prep of FREEZE, THAW and KILL: open their files
+ * @req: the request; req->file is the cgroup directory
+ * @sqe: its SQE
+ *
+ * Return: 0, -EINVAL (not a cgroup2 directory), or the open's error.
+ */
+int zsync_cgroup_control_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 {
-	return zsync_cgroup_events_prep(req, "cgroup.freeze", ZSYNC_CGROUP_FROZEN,
-				      ZSYNC_CGROUP_FROZEN);
+	switch (req->opcode) {
+	case ZSYNC_OP_CGROUP_FREEZE:
+		return zsync_cgroup_events_prep(req, "cgroup.freeze", ZSYNC_CGROUP_FROZEN,
+						ZSYNC_CGROUP_FROZEN);
+	case ZSYNC_OP_CGROUP_THAW:
+		return zsync_cgroup_events_prep(req, "cgroup.freeze", ZSYNC_CGROUP_FROZEN, 0);
+	default:
+		return zsync_cgroup_events_prep(req, "cgroup.kill", ZSYNC_CGROUP_POPULATED, 0);
+	}
 }
 
-int zsync_cgroup_thaw_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
-{
-	return zsync_cgroup_events_prep(req, "cgroup.freeze", ZSYNC_CGROUP_FROZEN, 0);
-}
-
-int zsync_cgroup_kill_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
-{
-	return zsync_cgroup_events_prep(req, "cgroup.kill", ZSYNC_CGROUP_POPULATED, 0);
-}
-
-/* Writes "1" (FREEZE, KILL) or "0" (THAW), then waits for the state. */
+/**
+ * zsync_cgroup_control_issue() - issue of FREEZE, THAW and KILL
+ * @req: the request
+ *
+ * Writes "1" (FREEZE, KILL) or "0" (THAW), then waits for the state.
+ *
+ * Return: ZSYNC_ISSUE_DONE with the write's error, or as
+ * zsync_cgroup_wait_issue().
+ */
 enum zsync_issue_ret zsync_cgroup_control_issue(struct zsync_req *req)
 {
 	const char *val = req->opcode == ZSYNC_OP_CGROUP_THAW ? "0" : "1";
@@ -383,11 +442,18 @@ enum zsync_issue_ret zsync_cgroup_control_issue(struct zsync_req *req)
 		req->res = ret;
 		return ZSYNC_ISSUE_DONE;
 	}
-	return zsync_cgroup_wait_start(req);
+	return zsync_cgroup_wait_issue(req);
 }
 
 /* ---- CGROUP_WAIT ---------------------------------------------------------- */
 
+/**
+ * zsync_cgroup_wait_prep() - prep of CGROUP_WAIT: the mask, cgroup.events, the CQE pool
+ * @req: the request; req->file is the cgroup directory
+ * @sqe: its SQE
+ *
+ * Return: 0, -EINVAL (bad mask or directory), the open's error, -ENOMEM.
+ */
 int zsync_cgroup_wait_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 {
 	int ret;
@@ -400,9 +466,13 @@ int zsync_cgroup_wait_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 	return zsync_req_alloc_ovf_pool(req, zsync_multishot_backlog);
 }
 
-/*
- * The retry of CGROUP_WAIT: one CQE for the first state, then one per
- * change of a watched bit.  Only the request's owner runs it.
+/**
+ * zsync_cgroup_wait_retry() - retry of CGROUP_WAIT: post the state if it changed
+ * @req: the request, owned by the caller (so ->last needs no lock)
+ *
+ * One CQE for the first state, then one per change of a watched bit.
+ *
+ * Return: -EAGAIN to keep waiting, or the terminal -errno.
  */
 int zsync_cgroup_wait_retry(struct zsync_req *req)
 {
@@ -418,9 +488,4 @@ int zsync_cgroup_wait_retry(struct zsync_req *req)
 	w->posted = true;
 	w->last = state;
 	return -EAGAIN;
-}
-
-enum zsync_issue_ret zsync_cgroup_wait_issue(struct zsync_req *req)
-{
-	return zsync_cgroup_wait_start(req);
 }

@@ -49,6 +49,14 @@ static struct ns_common *zsync_nsfs_ns(struct file *file)
 
 /* ---- PIDFD_WAIT ------------------------------------------------------------ */
 
+/**
+ * zsync_pidfd_wait_prep() - prep of PIDFD_WAIT: the pid, and its task for the status
+ * @req: the request; req->file is the pidfd
+ * @sqe: its SQE
+ *
+ * Return: 0, -EINVAL (not a pidfd), -ESRCH (not in the submitter's pid
+ * namespace) or -ECHILD (already reaped: the status is gone).
+ */
 int zsync_pidfd_wait_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 {
 	struct zsync_pidfd_wait *pw = &req->pidfd_wait;
@@ -70,6 +78,13 @@ int zsync_pidfd_wait_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 	return 0;
 }
 
+/**
+ * zsync_pidfd_wait_issue() - issue of PIDFD_WAIT: wait on the pidfd
+ * @req: the request
+ *
+ * Return: ZSYNC_ISSUE_ARMED (zsync_poll_arm() completes at once if the
+ * process has exited).
+ */
 enum zsync_issue_ret zsync_pidfd_wait_issue(struct zsync_req *req)
 {
 	return zsync_poll_arm(req, EPOLLIN);
@@ -97,7 +112,14 @@ static int zsync_exit_status(struct zsync_pidfd_wait *pw)
 	return status;
 }
 
-/* The pidfd polls EPOLLIN once the process (or the thread) has exited. */
+/**
+ * zsync_pidfd_wait_retry() - retry of PIDFD_WAIT
+ * @req: the request, owned by the caller
+ *
+ * The pidfd polls EPOLLIN once the process (or the thread) has exited.
+ *
+ * Return: the waitpid(2) status, or -EAGAIN to keep waiting.
+ */
 int zsync_pidfd_wait_retry(struct zsync_req *req)
 {
 	if (!(vfs_poll(req->file, NULL) & EPOLLIN))
@@ -105,6 +127,10 @@ int zsync_pidfd_wait_retry(struct zsync_req *req)
 	return zsync_exit_status(&req->pidfd_wait);
 }
 
+/**
+ * zsync_pidfd_wait_cleanup() - drop the task taken at prep
+ * @req: the request being freed
+ */
 void zsync_pidfd_wait_cleanup(struct zsync_req *req)
 {
 	if (req->pidfd_wait.task)
@@ -126,6 +152,14 @@ static bool zsync_may_enter_net(struct net *net)
 	return net == current->nsproxy->net_ns || ns_capable(net->user_ns, CAP_NET_ADMIN);
 }
 
+/**
+ * zsync_ns_socket_prep() - prep of NS_SOCKET: the netns, the permission, the arguments
+ * @req: the request; req->file is the namespace fd
+ * @sqe: its SQE
+ *
+ * Return: 0, -EINVAL (not a netns fd, unknown type flags, out of range)
+ * or -EPERM (no CAP_NET_ADMIN over the namespace's owner).
+ */
 int zsync_ns_socket_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 {
 	struct zsync_ns_socket *ns = &req->ns_socket;
@@ -147,11 +181,15 @@ int zsync_ns_socket_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 	return 0;
 }
 
-/*
- * In the submitting thread (ZSYNC_OPF_TASK): socket(2) with another
- * namespace.  A user socket (kern 0): LSMs see it as the submitter's,
+/**
+ * zsync_ns_socket_issue() - issue of NS_SOCKET: create and install the socket
+ * @req: the request, in its submitting thread (ZSYNC_OPF_TASK)
+ *
+ * socket(2) with another namespace.  A user socket (kern 0): LSMs see it as the submitter's,
  * and it holds its own reference on the namespace.  The nsfs file the
- * request holds keeps @net alive until then.
+ * request holds keeps the namespace alive until then.
+ *
+ * Return: ZSYNC_ISSUE_DONE, res the new fd or -errno.
  */
 enum zsync_issue_ret zsync_ns_socket_issue(struct zsync_req *req)
 {
@@ -199,7 +237,15 @@ static struct user_namespace *zsync_ns_owner_visible(struct ns_common *ns)
 	return NULL;
 }
 
-/* Everything is read at prep, in the submitter; issue only copies it out. */
+/**
+ * zsync_ns_info_prep() - prep of NS_INFO: read everything, as the submitter
+ * @req: the request; req->file is the namespace fd
+ * @sqe: its SQE
+ *
+ * Issue only copies the answer out.
+ *
+ * Return: 0, -EINVAL (not a namespace fd) or -EFAULT (no buffer).
+ */
 int zsync_ns_info_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 {
 	struct zsync_ns_info_req *ni = &req->ns_info;
@@ -223,6 +269,12 @@ int zsync_ns_info_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 	return 0;
 }
 
+/**
+ * zsync_ns_info_issue() - issue of NS_INFO: copy the answer to userspace
+ * @req: the request (in a worker, with the submitter's mm)
+ *
+ * Return: ZSYNC_ISSUE_DONE, res 0 or -EFAULT.
+ */
 enum zsync_issue_ret zsync_ns_info_issue(struct zsync_req *req)
 {
 	struct zsync_ns_info_req *ni = &req->ns_info;

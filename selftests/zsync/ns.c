@@ -605,8 +605,11 @@ TEST_F(ring, ns_info_hides_an_owner_outside_our_user_namespace)
 	EXPECT_EQ(0, r) TH_LOG("step %d (13: outer owner shown, 14: own owner wrong)", r);
 }
 
-/* lsns(8) reads the same facts from /proc: NS column and TYPE must agree. */
-TEST_F(ring, ns_info_agrees_with_lsns)
+/*
+ * lsns(8) reads the same facts from /proc: NS column and TYPE must agree.
+ * lsns walks every process's namespaces: slow on the debug kernel.
+ */
+TEST_F_TIMEOUT(ring, ns_info_agrees_with_lsns, 300)
 {
 	struct zsync_ns_info info;
 	char cmd[128], type[32], line[256];

@@ -117,7 +117,7 @@ TEST_F(ctl, zsyncctl_status_counts_our_ring)
 	EXPECT_NE(NULL, strstr(self->out, "rings open"));
 }
 
-TEST_F(ctl, zsyncctl_cgroup_commands_match_cgroupfs)
+TEST_F_TIMEOUT(ctl, zsyncctl_cgroup_commands_match_cgroupfs, 120)
 {
 	char pidstr[16], cg[256];
 	pid_t pid;
@@ -176,7 +176,8 @@ static pid_t ns_child(struct __test_metadata *_metadata)
 	return zt_spawn_unshared(_metadata, CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC);
 }
 
-TEST_F(ctl, zsyncctl_ns_info_agrees_with_lsns_and_stat)
+/* lsns walks every process's namespaces: slow on the debug kernel. */
+TEST_F_TIMEOUT(ctl, zsyncctl_ns_info_agrees_with_lsns_and_stat, 300)
 {
 	static const char *const types[] = { "net", "uts", "ipc", "user" };
 	char paths[4][64], lsns[4096], want[64];
@@ -232,7 +233,7 @@ TEST_F(ctl, zsyncctl_ns_socket_test)
 
 /* ---- zsync-run -------------------------------------------------------------- */
 
-TEST_F(ctl, zsync_run_runs_a_busybox_shell_in_a_container)
+TEST_F_TIMEOUT(ctl, zsync_run_runs_a_busybox_shell_in_a_container, 120)
 {
 	const char *cg = self->path + strlen(ZT_CG_ROOT);
 	char script[512], want[160], ownns[64] = "";
@@ -256,7 +257,7 @@ TEST_F(ctl, zsync_run_runs_a_busybox_shell_in_a_container)
 	EXPECT_NE(0, access(self->path, F_OK));
 }
 
-TEST_F(ctl, zsync_run_kills_leftovers_times_out_and_reports_errors)
+TEST_F_TIMEOUT(ctl, zsync_run_kills_leftovers_times_out_and_reports_errors, 120)
 {
 	int64_t start = zt_mono_ns();
 
@@ -267,7 +268,7 @@ TEST_F(ctl, zsync_run_kills_leftovers_times_out_and_reports_errors)
 	EXPECT_EQ(124, run(self->out, ZSYNC_RUN, "--timeout", "200", "--cgroup", self->path,
 			   "--", "/bin/busybox", "sleep", "1000")) TH_LOG("%s", self->out);
 	EXPECT_NE(0, access(self->path, F_OK));
-	EXPECT_GT(20000, zt_ms_since(start));
+	EXPECT_GT(60000, zt_ms_since(start));	/* not the 1000 s of the sleeps */
 	EXPECT_EQ(127, run(self->out, ZSYNC_RUN, "--cgroup", self->path, "--", "/no/such"));
 	EXPECT_EQ(125, run(self->out, ZSYNC_RUN, "--cgroup", self->path, "--pids-max", "x",
 			   "--", "/bin/busybox", "true"));
