@@ -42,6 +42,11 @@ module_param_named(max_workers, zsync_max_workers, uint, 0444);
 MODULE_PARM_DESC(max_workers,
 		 "Most blocking ops (regular-file I/O, fsync, retries) that run at once, all rings together");
 
+unsigned int zsync_max_source_waiters = 1024;
+module_param_named(max_source_waiters, zsync_max_source_waiters, uint, 0444);
+MODULE_PARM_DESC(max_source_waiters,
+		 "Most SOURCE_WAITs armed on one event source (a signal posts to all of them with interrupts off)");
+
 static int zsync_open(struct inode *inode, struct file *file)
 {
 	struct zsync_ring *ring = zsync_ring_alloc();
@@ -83,6 +88,8 @@ static long zsync_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return zsync_probe(uarg);
 	case ZSYNC_IOC_STATS:
 		return zsync_stats(uarg);
+	case ZSYNC_IOC_SOURCE_CREATE:
+		return zsync_source_ioctl_create(uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -141,6 +148,7 @@ static void zsync_params_sanitize(void)
 	zsync_max_inflight = max(zsync_max_inflight, 1U);
 	zsync_multishot_backlog = clamp(zsync_multishot_backlog, 1U, 4096U);
 	zsync_max_workers = clamp(zsync_max_workers, 1U, (unsigned int)WQ_MAX_ACTIVE);
+	zsync_max_source_waiters = max(zsync_max_source_waiters, 1U);
 }
 
 static int __init zsync_init(void)

@@ -144,6 +144,22 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 		.prep		= zsync_ns_info_prep,
 		.issue		= zsync_ns_info_issue,
 	},
+	[ZSYNC_OP_SOURCE_WAIT] = {
+		.name		= "SOURCE_WAIT",
+		.fields		= ZSYNC_FIELD_FD,
+		.flags		= ZSYNC_OPF_FILE,
+		.prep		= zsync_source_wait_prep,
+		.issue		= zsync_source_wait_issue,
+		.cancel		= zsync_source_wait_cancel,
+		.cleanup	= zsync_source_wait_cleanup,
+	},
+	[ZSYNC_OP_SOURCE_SIGNAL] = {
+		.name		= "SOURCE_SIGNAL",
+		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_LEN,
+		.flags		= ZSYNC_OPF_FILE,
+		.prep		= zsync_source_signal_prep,
+		.issue		= zsync_source_signal_issue,
+	},
 };
 
 /*

@@ -121,8 +121,7 @@ void zsync_req_put(struct zsync_req *req)
 	 * sleep: not an interrupt, nor a wakeup callback holding its queue's
 	 * lock.
 	 */
-	if (unlikely((!in_task() || in_atomic() || irqs_disabled()) &&
-		     zsync_req_has_resources(req))) {
+	if (unlikely((!in_task() || !preemptible()) && zsync_req_has_resources(req))) {
 		if (llist_add(&req->chain_node, &ring->free_list))
 			queue_work(zsync_chain_wq, &ring->free_work);
 		return;

@@ -38,6 +38,7 @@ extern unsigned int zsync_max_overflow;
 extern unsigned int zsync_max_inflight;
 extern unsigned int zsync_multishot_backlog;
 extern unsigned int zsync_max_workers;
+extern unsigned int zsync_max_source_waiters;
 
 /*
  * Shared SQ ring header.  head is written only by the kernel and tail only by
@@ -300,6 +301,28 @@ struct zsync_ns_info_req {
 	struct zsync_ns_info __user *uinfo;
 };
 
+/* SOURCE_WAIT and SOURCE_SIGNAL (ops/source.c, source.c). */
+struct zsync_source_req {
+	struct zsync_source	*src;		/* held by req->file, taken at prep */
+	struct list_head	node;		/* src->waiters while armed (src->lock) */
+	atomic_t		state;		/* ZSYNC_SRCW_* */
+	s32			end_res;	/* result when the source's side ends it */
+	u32			value;		/* SOURCE_SIGNAL */
+};
+
+/*
+ * States of a SOURCE_WAIT, which decide between a source posting a CQE
+ * (under src->lock) and a canceller (under ring->lock) who may complete
+ * the request: no CQE flagged MORE may follow the terminal one.
+ */
+enum {
+	ZSYNC_SRCW_IDLE,		/* not armed yet (or never) */
+	ZSYNC_SRCW_ARMED,		/* waiting for signals */
+	ZSYNC_SRCW_POSTING,		/* a signal is posting its CQE */
+	ZSYNC_SRCW_POSTING_CANCEL,	/* ... and a canceller asked to end it */
+	ZSYNC_SRCW_DONE,		/* someone owns its completion */
+};
+
 struct zsync_req {
 	struct zsync_ring	*ring;
 	const struct zsync_opdef *def;
@@ -343,6 +366,7 @@ struct zsync_req {
 		struct zsync_pidfd_wait	pidfd_wait;
 		struct zsync_ns_socket	ns_socket;
 		struct zsync_ns_info_req ns_info;
+		struct zsync_source_req	source;
 	};
 };
 
@@ -460,6 +484,23 @@ void zsync_flush_count_timeouts(struct zsync_ring *ring);
 /* ops/nop.c */
 int zsync_nop_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
 enum zsync_issue_ret zsync_nop_issue(struct zsync_req *req);
+
+/* source.c */
+struct zsync_source *zsync_source_from_file(struct file *file, bool signal);
+int zsync_source_arm(struct zsync_source *src, struct zsync_req *req);
+void zsync_source_unlink(struct zsync_source *src, struct zsync_req *req);
+long zsync_source_ioctl_create(void __user *arg);
+
+/* ops/source.c */
+int zsync_source_wait_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_source_wait_issue(struct zsync_req *req);
+int zsync_source_wait_cancel(struct zsync_req *req);
+void zsync_source_wait_cleanup(struct zsync_req *req);
+int zsync_source_wait_post(struct zsync_req *req, u32 value, bool *owned);
+bool zsync_source_wait_claim(struct zsync_req *req, s32 res);
+void zsync_source_wait_end(struct zsync_req *req);
+int zsync_source_signal_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_source_signal_issue(struct zsync_req *req);
 
 /* ops/cancel.c */
 int zsync_cancel_prep(struct zsync_req *req, const struct zsync_sqe *sqe);

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Userspace tools, statically linked so they run in a busybox initramfs.
 #
-#   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo, zsync-bench-*, zsyncctl,
-#                              zsync-run
+#   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo, zsync-bench-{nop,irq,cgroup},
+#                              zsyncctl, zsync-run
 #
 # Run from the top of the tree after lib/lib.mk (the top Makefile's `tools`
 # target does both).  BUILD, CC and USER_CFLAGS come from the top Makefile;
@@ -28,6 +28,8 @@ zsync-demo_SRCS      := tools/demo/zsync-demo.c
 zsync-demo_LIBS      := $(LIBZK_A)
 zsync-bench-nop_SRCS := tools/bench/zsync-bench-nop.c
 zsync-bench-nop_LIBS := $(LIBZK_A) $(LIBURING_A)
+zsync-bench-irq_SRCS := tools/bench/zsync-bench-irq.c
+zsync-bench-irq_LIBS := $(LIBZK_A) $(LIBURING_A)
 zsync-bench-cgroup_SRCS := tools/bench/zsync-bench-cgroup.c
 zsync-bench-cgroup_LIBS := $(LIBZK_A)
 # Counts every syscall both of its paths make (see the file's header).
@@ -38,7 +40,7 @@ zsyncctl_LIBS        := $(LIBZK_A)
 zsync-run_SRCS       := tools/zsync-run/zsync-run.c
 zsync-run_LIBS       := $(LIBZK_A)
 
-TOOLS     := zsync-demo zsync-bench-nop zsync-bench-cgroup zsyncctl zsync-run
+TOOLS     := zsync-demo zsync-bench-nop zsync-bench-irq zsync-bench-cgroup zsyncctl zsync-run
 TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
 ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))
 ALL_OBJS  := $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$(ALL_SRCS))

@@ -423,6 +423,41 @@ static inline void zk_restriction_allow_op(struct zsync_restriction *r,
 }
 
 /* ------------------------------------------------------------------ */
+/* Event sources                                                       */
+/* ------------------------------------------------------------------ */
+
+/**
+ * zk_source_create() - create a user event (ZSYNC_IOC_SOURCE_CREATE)
+ * @ring: any ring, set up or not (only its fd is used)
+ * @flags: ZSYNC_SOURCE_* (ZSYNC_SOURCE_CLOEXEC)
+ *
+ * The event lives as long as its file: dup() it or pass it to other
+ * processes (SCM_RIGHTS); armed SOURCE_WAITs hold the file too, so closing
+ * descriptors never ends them (CANCEL does).
+ * Return: the new descriptor, or -errno.
+ */
+int zk_source_create(const struct zk_ring *ring, unsigned int flags);
+
+/**
+ * zk_source_signal() - signal a user event (ZSYNC_IOC_SOURCE_SIGNAL)
+ * @source_fd: descriptor from zk_source_create()
+ * @value: what every waiter gets (see zk_cqe_source_value())
+ *
+ * Return: the number of waiters that got a CQE, or -errno (-ENODEV: the
+ * source is gone; -EPERM: a driver's source).
+ */
+int zk_source_signal(int source_fd, __u32 value);
+
+/**
+ * zk_cqe_source_value() - the value a SOURCE_WAIT CQE flagged MORE carries
+ * @cqe: the CQE
+ */
+static inline __u32 zk_cqe_source_value(const struct zsync_cqe *cqe)
+{
+	return ((__u32)cqe->res & 0x7fffffffU) | (cqe->flags & ZSYNC_CQE_F_VALUE_BIT31);
+}
+
+/* ------------------------------------------------------------------ */
 /* SQE preparation.  Each helper sets every field its opcode reads;    */
 /* zk_get_sqe() zeroed the rest.  None touches flags or user_data, so  */
 /* zk_sqe_set_*() may come before or after.                            */
@@ -885,6 +920,34 @@ static inline void zk_prep_ns_info(struct zsync_sqe *sqe, int ns_fd,
 	sqe->opcode = ZSYNC_OP_NS_INFO;
 	sqe->fd = ns_fd;
 	sqe->addr = (__u64)(uintptr_t)info;
+}
+
+/**
+ * zk_prep_source_wait() - SOURCE_WAIT: a CQE flagged ZSYNC_CQE_F_MORE for
+ * every signal of the source @source_fd, until the wait ends (one CQE
+ * without MORE: -ECANCELED, -ENODEV, -EOVERFLOW, ...)
+ * @sqe: the SQE
+ * @source_fd: a user event or a driver's source
+ */
+static inline void zk_prep_source_wait(struct zsync_sqe *sqe, int source_fd)
+{
+	sqe->opcode = ZSYNC_OP_SOURCE_WAIT;
+	sqe->fd = source_fd;
+}
+
+/**
+ * zk_prep_source_signal() - SOURCE_SIGNAL: signal the user event
+ * @source_fd with @value; res is the number of waiters reached
+ * @sqe: the SQE
+ * @source_fd: a user event
+ * @value: the value
+ */
+static inline void zk_prep_source_signal(struct zsync_sqe *sqe, int source_fd,
+					 __u32 value)
+{
+	sqe->opcode = ZSYNC_OP_SOURCE_SIGNAL;
+	sqe->fd = source_fd;
+	sqe->len = value;
 }
 
 /** zk_sqe_set_data64() - user_data echoed back in the CQE */

@@ -647,7 +647,7 @@ static int only_fields(const struct zsync_sqe *sqe, unsigned int fields)
 	       sqe->resv[0] == 0 && sqe->resv[1] == 0;
 }
 
-/* The file, net, poll and msg helpers set their op's fields and nothing else. */
+/* The file, net, poll, msg and source helpers set their op's fields and nothing else. */
 static void test_prep_io_helpers(void)
 {
 	struct iovec iov[2];
@@ -707,6 +707,20 @@ static void test_prep_io_helpers(void)
 	CHECK(s.opcode == ZSYNC_OP_RECVMSG && s.op_flags == 0x100);
 	FRESH(); zk_prep_shutdown(&s, 4, 1);
 	CHECK(s.opcode == ZSYNC_OP_SHUTDOWN && s.len == 1 && only_fields(&s, F_FD | F_LEN));
+	FRESH(); zk_prep_source_wait(&s, 6);
+	CHECK(s.opcode == ZSYNC_OP_SOURCE_WAIT && s.fd == 6 && only_fields(&s, F_FD));
+	FRESH(); zk_prep_source_signal(&s, 6, 0x80000001u);
+	CHECK(s.opcode == ZSYNC_OP_SOURCE_SIGNAL && s.fd == 6 && s.len == 0x80000001u &&
+	      only_fields(&s, F_FD | F_LEN));
+	{
+		struct zsync_cqe c = { .res = 0x7fffffff,
+				       .flags = ZSYNC_CQE_F_MORE | ZSYNC_CQE_F_VALUE_BIT31 };
+
+		CHECK(zk_cqe_source_value(&c) == 0xffffffffu);
+		c.res = 5;
+		c.flags = ZSYNC_CQE_F_MORE;
+		CHECK(zk_cqe_source_value(&c) == 5);
+	}
 #undef FRESH
 }
 

@@ -36,6 +36,7 @@
 #include <linux/magic.h>
 
 #include "zsync-k.h"
+#include "bench.h"
 
 #define CG_ROOT		"/sys/fs/cgroup"
 #define MAX_CGROUPS	256
@@ -149,19 +150,7 @@ int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout)
 static char base[256];
 static unsigned int nr_cgroups = 100;
 static pid_t pids[MAX_CGROUPS];
-static char why[256];
-
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	return -1;
-}
+static char why[REASON_LEN];
 
 static double now_ms(void)
 {
@@ -200,7 +189,7 @@ static int cg_echo(unsigned int i, const char *file, const char *val)
 
 	cg_path(path, sizeof(path), i, file);
 	ret = echo(path, val);
-	return ret ? fail("%s: %s", path, strerror(-ret)) : 0;
+	return ret ? fail(why, -EIO, "%s: %s", path, strerror(-ret)) : 0;
 }
 
 /* mkdir cgroup @i; with @fd, also open it (for zsync's directory fds). */
@@ -210,11 +199,11 @@ static int cg_mkdir(unsigned int i, int *fd)
 
 	cg_path(path, sizeof(path), i, NULL);
 	if (mkdir(path, 0755))
-		return fail("mkdir %s: %s", path, strerror(errno));
+		return fail(why, -EIO, "mkdir %s: %s", path, strerror(errno));
 	if (fd) {
 		*fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (*fd < 0)
-			return fail("open %s: %s", path, strerror(errno));
+			return fail(why, -EIO, "open %s: %s", path, strerror(errno));
 	}
 	return 0;
 }
@@ -227,7 +216,7 @@ static int cg_rmdir(unsigned int i, int fd)
 	close(fd);
 	cg_path(path, sizeof(path), i, NULL);
 	if (rmdir(path))
-		return fail("rmdir %s: %s", path, strerror(errno));
+		return fail(why, -EIO, "rmdir %s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -239,7 +228,7 @@ static int spawn_children(void)
 	for (i = 0; i < nr_cgroups; i++) {
 		pids[i] = fork();
 		if (pids[i] < 0)
-			return fail("fork: %s", strerror(errno));
+			return fail(why, -EIO, "fork: %s", strerror(errno));
 		if (pids[i] == 0) {
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			for (;;)
@@ -299,14 +288,14 @@ static int plain_write_and_wait(const char *file, const char *val, int mask, int
 	for (i = 0; i < nr_cgroups; i++) {
 		ret = events_state(events_fd[i]);
 		if (ret < 0)
-			return fail("cgroup.events: %s", strerror(-ret));
+			return fail(why, -EIO, "cgroup.events: %s", strerror(-ret));
 		pfd[i].fd = (ret & mask) == want ? -1 : events_fd[i];
 		pfd[i].events = POLLPRI;
 		left += pfd[i].fd >= 0;
 	}
 	while (left) {
 		if (poll(pfd, nr_cgroups, 30000) <= 0)
-			return fail("poll on cgroup.events: %s", errno ? strerror(errno) : "timeout");
+			return fail(why, -EIO, "poll on cgroup.events: %s", errno ? strerror(errno) : "timeout");
 		for (i = 0; i < nr_cgroups; i++) {
 			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLPRI | POLLERR)))
 				continue;
@@ -343,7 +332,7 @@ static int plain_phase(enum phase ph)
 			cg_path(path, sizeof(path), i, "cgroup.events");
 			events_fd[i] = open(path, O_RDONLY | O_CLOEXEC);
 			if (events_fd[i] < 0)
-				return fail("%s: %s", path, strerror(errno));
+				return fail(why, -EIO, "%s: %s", path, strerror(errno));
 			break;
 		case REMOVE:
 			ret = cg_rmdir(i, events_fd[i]);
@@ -381,20 +370,20 @@ static int zsync_batch(unsigned int n, const char *what)
 	int ret = zk_submit_and_wait(&ring, n);
 
 	if (ret != (int)n)
-		return fail("%s: submit: %s", what, ret < 0 ? strerror(-ret) : "short");
+		return fail(why, -EIO, "%s: submit: %s", what, ret < 0 ? strerror(-ret) : "short");
 	while (seen < n) {
 		unsigned int got = 0;
 
 		zk_for_each_cqe(&ring, head, cqe) {
 			if (cqe->res < 0)
-				return fail("%s: CQE %llu: %s", what,
+				return fail(why, -EIO, "%s: CQE %llu: %s", what,
 					    (unsigned long long)cqe->user_data, strerror(-cqe->res));
 			got++;
 		}
 		zk_cq_advance(&ring, got);
 		seen += got;
 		if (seen < n && zk_wait_cqe_nr(&ring, &cqe, n - seen))
-			return fail("%s: wait", what);
+			return fail(why, -EIO, "%s: wait", what);
 	}
 	return 0;
 }
@@ -517,17 +506,17 @@ static int setup(void)
 	int ret;
 
 	if (statfs(CG_ROOT, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC)
-		return fail("no cgroup2 at %s", CG_ROOT);
+		return fail(why, -EIO, "no cgroup2 at %s", CG_ROOT);
 	snprintf(base, sizeof(base), CG_ROOT "/zsync-bench-%d", getpid());
 	if (mkdir(base, 0755))
-		return fail("mkdir %s: %s", base, strerror(errno));
+		return fail(why, -EIO, "mkdir %s: %s", base, strerror(errno));
 	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", base);
 	ret = echo(path, "+memory +pids");
 	if (ret)
-		return fail("%s: %s", path, strerror(-ret));
+		return fail(why, -EIO, "%s: %s", path, strerror(-ret));
 	ret = zk_ring_init(RING_ENTRIES, &ring, 0);
 	if (ret)
-		return fail("zsync ring: %s", strerror(-ret));
+		return fail(why, -EIO, "zsync ring: %s", strerror(-ret));
 	return 0;
 }
 

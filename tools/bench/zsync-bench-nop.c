@@ -20,11 +20,11 @@
 #include <unistd.h>
 
 #include "zsync-k.h"
+#include "bench.h"
 
 #define RING_ENTRIES		64
 #define DEFAULT_ITERATIONS	500000
 #define DEFAULT_REPEAT		3
-#define REASON_LEN		160
 
 enum bench_exit {
 	EXIT_OK		= 0,	/* every measurement that could run ran */
@@ -68,20 +68,6 @@ static double now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int fail(char *why, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Record why a run failed; returns @err (negative errno) for chaining. */
-static int fail(char *why, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, REASON_LEN, fmt, ap);
-	va_end(ap);
-	return err;
 }
 
 /* ---- zsync ----------------------------------------------------------- */

@@ -11,7 +11,7 @@ usage() {
 Usage: tools/testing/checkpatch.sh [FILE...]
 
 Runs checkpatch.pl --no-tree -f over kmod/**/*.c, kmod/**/*.h and
-uapi/linux/zsync.h (or the FILEs given). Fails on any ERROR or WARNING;
+uapi/linux/*.h (or the FILEs given). Fails on any ERROR or WARNING;
 nothing is ignored. checkpatch.pl, spelling.txt and const_structs.checkpatch
 are extracted from /usr/src/linux-source-6.1.tar.xz into $BUILD/checkpatch/
 on first use (deps.sh does this too).
@@ -58,7 +58,7 @@ else
 		mapfile -t TARGETS < <(find kmod -type f \( -name '*.c' -o -name '*.h' \) \
 			! -name '*.mod.c' | LC_ALL=C sort)
 	fi
-	TARGETS+=(uapi/linux/zsync.h)
+	TARGETS+=(uapi/linux/*.h)
 fi
 
 echo "checkpatch: ${#TARGETS[@]} file(s)"

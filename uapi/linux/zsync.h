@@ -223,6 +223,40 @@ struct zsync_ns_info {
 	__u64	resv[4];	/* written as zero */
 };
 
+/*
+ * SOURCE_WAIT: fd: an event source (a user event from ZSYNC_IOC_SOURCE_CREATE,
+ * or a source a driver handed out).  Always multishot: every signal of the
+ * source posts a CQE flagged ZSYNC_CQE_F_MORE whose res holds bits 0-30 of
+ * the signalled value and whose ZSYNC_CQE_F_VALUE_BIT31 flag holds bit 31,
+ * so res is never negative.  Like every op, the wait holds the file fd
+ * names: closing the descriptor does not end it (CANCEL by fd does).  The
+ * wait ends with one CQE without MORE: res -ECANCELED (CANCEL, ring
+ * closed), -ENODEV (its driver destroyed the source), -EOVERFLOW (a signal
+ * found the CQ ring full and the request's overflow backlog used up: that
+ * signal was not delivered; arm again after reaping), -ENOSPC (the source
+ * has max_source_waiters waiters already; the only CQE).
+ *
+ * SOURCE_SIGNAL: fd: a user event; len: the value (a __u32).  res: the
+ * number of waiters that got a CQE, -EPERM if fd is a driver's source
+ * (only the driver signals those).
+ */
+#define ZSYNC_CQE_F_VALUE_BIT31	(1U << 31)	/* SOURCE_WAIT: bit 31 of the value */
+
+/* ZSYNC_IOC_SOURCE_CREATE: a new user event; the ioctl returns its fd. */
+struct zsync_source_create {
+	__u32	flags;		/* ZSYNC_SOURCE_* */
+	__u32	resv[7];	/* must be zero */
+};
+
+#define ZSYNC_SOURCE_CLOEXEC	(1U << 0)	/* the new fd gets FD_CLOEXEC */
+#define ZSYNC_SOURCE_FLAGS_ALL	(ZSYNC_SOURCE_CLOEXEC)
+
+/* ZSYNC_IOC_SOURCE_SIGNAL, on a user event's fd: signal it with value. */
+struct zsync_source_signal {
+	__u32	value;
+	__u32	resv[3];	/* must be zero */
+};
+
 /* Offsets of the fields of the SQ ring mapping, filled in by SETUP. */
 struct zsync_sq_offsets {
 	__u32	head;		/* kernel-owned consumer index */
@@ -350,7 +384,13 @@ struct zsync_stats {
 #define ZSYNC_IOC_UNREGISTER_EVENTFD	_IO(ZSYNC_IOC_MAGIC, 0x03)
 #define ZSYNC_IOC_RESTRICT	_IOW(ZSYNC_IOC_MAGIC, 0x04, struct zsync_restriction)
 #define ZSYNC_IOC_ENABLE	_IO(ZSYNC_IOC_MAGIC, 0x05)
-/* 0x06-0x0f: reserved for event sources (ZSYNC_IOC_SOURCE_*). */
+/*
+ * Event sources.  SOURCE_CREATE works on any open of /dev/zsync and returns
+ * the new fd; SOURCE_SIGNAL works on that fd and returns the number of
+ * waiters reached.  0x08-0x0f: reserved for more ZSYNC_IOC_SOURCE_*.
+ */
+#define ZSYNC_IOC_SOURCE_CREATE	_IOW(ZSYNC_IOC_MAGIC, 0x06, struct zsync_source_create)
+#define ZSYNC_IOC_SOURCE_SIGNAL	_IOW(ZSYNC_IOC_MAGIC, 0x07, struct zsync_source_signal)
 #define ZSYNC_IOC_PROBE		_IOWR(ZSYNC_IOC_MAGIC, 0x10, struct zsync_probe)
 #define ZSYNC_IOC_STATS		_IOWR(ZSYNC_IOC_MAGIC, 0x11, struct zsync_stats)
 
