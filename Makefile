@@ -4,9 +4,13 @@
 #   make deps            install every Debian package the project needs (idempotent)
 #   make                 module (for KDIR), library, tools, selftests
 #   make demo            boot a VM with the module loaded and run the demo
-#   make check           native library unit test, then all tests on every available
-#                        kernel in QEMU (KERNEL=6.1|6.12|debug picks one)
+#   make check           native library unit test and executor suite (ASan, TSan),
+#                        then all tests on every available kernel in QEMU
+#                        (KERNEL=6.1|6.12|debug picks one)
+#   make native-test     the executor suite natively, under ASan+UBSan and TSan,
+#                        the context-switch tests and the examples
 #   make bench           benchmarks in a VM
+#   make bench-native    executor benchmarks on the host (io_uring, blocking)
 #   make C=1             also run sparse over the module
 #   make checkpatch      run checkpatch.pl over the kernel sources
 
@@ -26,7 +30,8 @@ USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	       -I$(CURDIR)/uapi -I$(CURDIR)/lib/include
 export BUILD SHARED KVER_61 CC AR USER_CFLAGS
 
-.PHONY: all deps module lib tools selftests demo check bench checkpatch sparse clean
+.PHONY: all deps module lib tools selftests demo check bench checkpatch sparse clean \
+	native-test bench-native
 
 all: module lib tools selftests
 
@@ -51,10 +56,19 @@ demo: all
 
 check: lib tools selftests
 	$(MAKE) -f lib/lib.mk unit
+	$(MAKE) native-test
 	tools/testing/check.sh $(KERNEL)
+
+native-test: lib tools
+	$(MAKE) -f lib/lib.mk native-test
+	$(MAKE) -f tools/tools.mk examples-test
 
 bench: lib tools
 	tools/testing/vm-run.sh --kernel $(or $(KERNEL),6.1) --bench
+
+bench-native: lib tools
+	$(BUILD)/tools/zsync-bench-exec -b io_uring
+	$(BUILD)/tools/zsync-bench-exec -b blocking
 
 checkpatch:
 	@tools/testing/checkpatch.sh

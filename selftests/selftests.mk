@@ -34,8 +34,13 @@ KSFT_MEMBERS := linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
 # only that warning, and only for these test binaries.
 HARNESS_RELAX := -Wno-unused-parameter
 
-ST_CFLAGS := $(USER_CFLAGS) $(HARNESS_RELAX) -I$(KSFT_DIR) -Iselftests/zsync
-ST_LDLIBS := $(LIB_A) -pthread
+ST_CFLAGS := $(USER_CFLAGS) $(HARNESS_RELAX) -I$(KSFT_DIR) -Iselftests/zsync -Ilib/test
+LIBURING_A := $(shell $(CC) -print-file-name=liburing.a)
+ST_LDLIBS := $(LIB_A) $(LIBURING_A) -pthread
+
+# Tests built from more than their own file: the executor suite is shared
+# with the native runner (lib/test/zk-io-test.c).
+executors_EXTRA := lib/test/io-suite-core.c lib/test/io-suite-prims.c lib/test/io-suite.h
 
 .PHONY: all
 all: $(ST_BINS)
@@ -55,6 +60,8 @@ $(KSFT_HDRS) &:
 $(LIB_A):
 	@echo "selftests: $(LIB_A) missing; run 'make lib' first" >&2; exit 1
 
-$(ST_OUT)/%: selftests/zsync/%.c $(ST_HDRS) $(KSFT_HDRS) $(LIB_A) selftests/selftests.mk
+.SECONDEXPANSION:
+$(ST_OUT)/%: selftests/zsync/%.c $(ST_HDRS) $(KSFT_HDRS) $(LIB_A) selftests/selftests.mk \
+		$$($$*_EXTRA)
 	@mkdir -p $(@D)
-	$(CC) $(ST_CFLAGS) -static $< -o $@ $(ST_LDLIBS)
+	$(CC) $(ST_CFLAGS) -static $< $(filter %.c,$($*_EXTRA)) -o $@ $(ST_LDLIBS)

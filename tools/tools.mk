@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # Userspace tools, statically linked so they run in a busybox initramfs.
 #
-#   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo, zsync-bench-{nop,irq,cgroup},
-#                              zsyncctl, zsync-run
+#   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo, zsync-bench-{nop,irq,exec,cgroup},
+#                              zsyncctl, zsync-run and the examples,
+#                              $(BUILD)/tools/examples/zk-copy-<model>
+#   make -f tools/tools.mk examples-test   run each example on a few files and compare
 #
 # Run from the top of the tree after lib/lib.mk (the top Makefile's `tools`
 # target does both).  BUILD, CC and USER_CFLAGS come from the top Makefile;
@@ -30,6 +32,8 @@ zsync-bench-nop_SRCS := tools/bench/zsync-bench-nop.c
 zsync-bench-nop_LIBS := $(LIBZK_A) $(LIBURING_A)
 zsync-bench-irq_SRCS := tools/bench/zsync-bench-irq.c
 zsync-bench-irq_LIBS := $(LIBZK_A) $(LIBURING_A)
+zsync-bench-exec_SRCS := tools/bench/zsync-bench-exec.c
+zsync-bench-exec_LIBS := $(LIBZK_A) $(LIBURING_A)
 zsync-bench-cgroup_SRCS := tools/bench/zsync-bench-cgroup.c
 zsync-bench-cgroup_LIBS := $(LIBZK_A)
 # Counts every syscall both of its paths make (see the file's header).
@@ -40,13 +44,30 @@ zsyncctl_LIBS        := $(LIBZK_A)
 zsync-run_SRCS       := tools/zsync-run/zsync-run.c
 zsync-run_LIBS       := $(LIBZK_A)
 
-TOOLS     := zsync-demo zsync-bench-nop zsync-bench-irq zsync-bench-cgroup zsyncctl zsync-run
+TOOLS     := zsync-demo zsync-bench-nop zsync-bench-irq zsync-bench-exec zsync-bench-cgroup \
+	     zsyncctl zsync-run
 TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
 ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))
 ALL_OBJS  := $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$(ALL_SRCS))
 
-.PHONY: all
-all: $(TOOL_BINS)
+# The same example program once per execution model (tools/examples/).
+EXAMPLE_MODELS := blocking threads green stackless
+EXAMPLE_BINS   := $(addprefix $(TOOLS_OUT)/examples/zk-copy-,$(EXAMPLE_MODELS))
+exec_macro_blocking  := ZK_EXEC_BLOCKING
+exec_macro_threads   := ZK_EXEC_THREADS
+exec_macro_green     := ZK_EXEC_GREEN
+exec_macro_stackless := ZK_EXEC_STACKLESS
+
+.PHONY: all examples-test
+all: $(TOOL_BINS) $(EXAMPLE_BINS)
+
+$(TOOLS_OUT)/examples/zk-copy-%: tools/examples/zk-copy.c $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -DZK_EXAMPLE_EXECUTOR=$(exec_macro_$*) $< -o $@ \
+		$(LIBZK_A) $(LIBURING_A) -pthread
+
+examples-test: $(EXAMPLE_BINS)
+	@tools/examples/run-examples.sh $(TOOLS_OUT)/examples
 
 $(shell mkdir -p $(TOOLS_OUT) && \
 	echo '$(CC) $(USER_CFLAGS)' | cmp -s - $(FLAGS_STAMP) || \
@@ -65,7 +86,7 @@ $(TOOLS_OUT)/obj/%.o: tools/%.c $(FLAGS_STAMP) tools/tools.mk
 # Relink when the objects or the archives they use change.
 define tool_rule
 $(TOOLS_OUT)/$(1): $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$($(1)_SRCS)) $($(1)_LIBS)
-	$$(CC) -static $($(1)_LDFLAGS) -o $$@ $$(filter %.o,$$^) $($(1)_LIBS)
+	$$(CC) -static $($(1)_LDFLAGS) -o $$@ $$(filter %.o,$$^) $($(1)_LIBS) -pthread
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 

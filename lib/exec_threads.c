@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The thread pool: N worker threads, each with its own loop (ring), take
+ * tasks from one shared queue.  A task runs to completion on the worker
+ * that took it; while it waits, that worker sleeps in its own loop, so its
+ * completions are reaped where they were submitted.  Cross-thread wakeups
+ * (a task finishing, a channel handing over, a new task for an idle
+ * worker) go through zk_worker_kick(): MSG_RING or the loop's eventfd.
+ *
+ * A waiting task keeps its worker: N tasks waiting on work that is still
+ * queued would wait forever, as in any fixed-size pool.  Size the pool
+ * for the tasks that wait at the same time.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "io_internal.h"
+
+static struct zk_task *pool_take(struct zk_runtime *rt, struct zk_io *w)
+{
+	struct zk_list *n;
+
+	pthread_mutex_lock(&rt->lock);
+	n = zk_list_pop(&rt->runq);
+	if (w->idle) {
+		zk_list_del(&w->idle_link);
+		w->idle = false;
+	}
+	if (!n && !rt->stopping) {
+		w->idle = true;
+		zk_list_add_tail(&rt->idle, &w->idle_link);
+	}
+	pthread_mutex_unlock(&rt->lock);
+	return n ? zk_container_of(n, struct zk_task, link) : NULL;
+}
+
+static bool pool_stopping(struct zk_runtime *rt)
+{
+	bool stop;
+
+	pthread_mutex_lock(&rt->lock);
+	stop = rt->stopping && zk_list_empty(&rt->runq);
+	pthread_mutex_unlock(&rt->lock);
+	return stop;
+}
+
+static void *worker_main(void *arg)
+{
+	struct zk_io *w = arg;
+	struct zk_runtime *rt = w->rt;
+
+	/* Others compare against it only after hearing from this thread. */
+	w->thread = pthread_self();
+
+	while (!pool_stopping(rt)) {
+		struct zk_task *t = pool_take(rt, w);
+
+		if (t)
+			zk_task_run(w, t);
+		else
+			zk_loop_wait(w, true);
+	}
+	return NULL;
+}
+
+static void stop_workers(struct zk_runtime *rt, unsigned int n)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&rt->lock);
+	rt->stopping = true;
+	pthread_mutex_unlock(&rt->lock);
+	for (i = 0; i < n; i++)
+		zk_worker_kick(&rt->root, &rt->workers[i]);
+	for (i = 0; i < n; i++) {
+		pthread_join(rt->workers[i].handle, NULL);
+		zk_worker_exit(&rt->workers[i]);
+	}
+	free(rt->workers);
+	rt->workers = NULL;
+}
+
+static int threads_start(struct zk_runtime *rt)
+{
+	unsigned int i;
+	int ret = 0;
+
+	rt->workers = calloc(rt->opts.threads, sizeof(*rt->workers));
+	if (!rt->workers)
+		return -ENOMEM;
+	for (i = 0; i < rt->opts.threads; i++) {
+		struct zk_io *w = &rt->workers[i];
+
+		ret = zk_worker_init(rt, w, i + 1);
+		if (ret)
+			break;
+		ret = -pthread_create(&w->handle, NULL, worker_main, w);
+		if (ret) {
+			zk_worker_exit(w);
+			break;
+		}
+	}
+	rt->nworkers = i;
+	if (ret)
+		stop_workers(rt, i);
+	return ret;
+}
+
+static void threads_stop(struct zk_runtime *rt)
+{
+	stop_workers(rt, rt->nworkers);
+}
+
+static int threads_spawn(struct zk_io *io, struct zk_task *t)
+{
+	struct zk_runtime *rt = io->rt;
+	struct zk_io *idle = NULL;
+	struct zk_list *n;
+
+	pthread_mutex_lock(&rt->lock);
+	zk_list_add_tail(&rt->runq, &t->link);
+	n = zk_list_pop(&rt->idle);
+	if (n) {
+		idle = zk_container_of(n, struct zk_io, idle_link);
+		idle->idle = false;
+	}
+	pthread_mutex_unlock(&rt->lock);
+	if (idle)
+		zk_worker_kick(io, idle);
+	return 0;
+}
+
+const struct zk_exec_ops zk_exec_threads = {
+	.kind = ZK_EXEC_THREADS,
+	.start = threads_start,
+	.stop = threads_stop,
+	.spawn = threads_spawn,
+	.park = zk_exec_thread_park,
+	.parkable = zk_exec_no_task,
+	.make_ready = zk_exec_no_resume,
+	.yield = zk_exec_thread_yield,
+	.release = zk_exec_no_release,
+};

@@ -1,0 +1,504 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zsync-k-io.h - libzsync-k's colorless Io interface: backends, executors,
+ * futures, cancellation tokens and async primitives.
+ *
+ * User code receives a struct zk_io * and calls zk_read(), zk_sleep(),
+ * zk_chan_send(), ... as if they were blocking calls.  Whether a call blocks
+ * the OS thread, parks a green thread or (through zk_async_step()) suspends
+ * a stackless task is decided once, by the executor chosen at zk_io_init().
+ * The backend (the zsync module's rings, io_uring, or plain syscalls) is
+ * chosen the same way, or from the environment (ZK_BACKEND, ZK_EXECUTOR).
+ *
+ * Rules:
+ *  - every function that can fail returns a negative errno (or NULL where
+ *    it returns a pointer, with errno set);
+ *  - the library keeps no global state: everything hangs off the runtime
+ *    that zk_io_init() creates;
+ *  - allocation happens at init and at spawn (zk_io_init, zk_async*,
+ *    zk_future_new, zk_token_new, zk_*_new) and when an unbounded channel
+ *    grows; the calls on the hot path (ops, awaits, channel operations on a
+ *    bounded channel, locks) never allocate;
+ *  - a struct zk_io handle belongs to the context it was given to (the
+ *    caller of zk_io_init(), or a task): do not pass it to another thread.
+ *    Primitives (channels, mutexes, ...) and tokens are shared freely.
+ *
+ * See Documentation/executors.rst.
+ */
+#ifndef ZSYNC_K_IO_H
+#define ZSYNC_K_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct zk_io;
+struct zk_future;
+struct zk_token;
+struct zk_chan;
+struct zk_mutex;
+struct zk_cond;
+struct zk_sem;
+struct zk_wg;
+
+/* ------------------------------------------------------------------ */
+/* Runtime                                                             */
+/* ------------------------------------------------------------------ */
+
+/** enum zk_backend - what executes the I/O */
+enum zk_backend {
+	ZK_BACKEND_AUTO = 0,	/* zsync if /dev/zsync opens, else io_uring, else blocking */
+	ZK_BACKEND_ZSYNC,	/* the module's rings; ops it lacks fall back to syscalls */
+	ZK_BACKEND_IO_URING,	/* liburing */
+	ZK_BACKEND_BLOCKING,	/* plain syscalls, readiness by ppoll() */
+};
+
+/** enum zk_executor - what runs the tasks */
+enum zk_executor {
+	ZK_EXEC_BLOCKING = 0,	/* zk_async() runs the task before returning */
+	ZK_EXEC_THREADS,	/* a pool of worker threads, one ring each */
+	ZK_EXEC_GREEN,		/* stackful coroutines on the calling thread */
+	ZK_EXEC_STACKLESS,	/* state-machine tasks on the calling thread */
+};
+
+/* Environment variables read by zk_io_opts_from_env(). */
+#define ZK_ENV_BACKEND	"ZK_BACKEND"	/* auto, zsync, io_uring, blocking */
+#define ZK_ENV_EXECUTOR	"ZK_EXECUTOR"	/* blocking, threads, green, stackless */
+
+/**
+ * struct zk_io_opts - zk_io_init() options; zero means "default"
+ * @backend: which backend (default: AUTO)
+ * @executor: which executor (default: BLOCKING)
+ * @threads: worker threads of ZK_EXEC_THREADS (default: online CPUs)
+ * @stack_size: green thread stack size in bytes, rounded up to pages
+ *	(default 256 KiB; a guard page is added below it)
+ * @entries: ring size of each loop (default 256)
+ */
+struct zk_io_opts {
+	enum zk_backend backend;
+	enum zk_executor executor;
+	unsigned int threads;
+	size_t stack_size;
+	unsigned int entries;
+};
+
+/**
+ * zk_io_opts_from_env() - override @o's backend/executor from ZK_BACKEND
+ * and ZK_EXECUTOR
+ * @o: options to update (fields not named by the environment are kept)
+ *
+ * Return: 0, or -EINVAL when a variable holds an unknown name.
+ */
+int zk_io_opts_from_env(struct zk_io_opts *o);
+
+/**
+ * zk_io_init() - create a runtime and return its root handle
+ * @io: receives the handle for the calling thread
+ * @opts: options, or NULL for all defaults
+ *
+ * Allocates the runtime, opens one loop (ring) for the caller and, for
+ * ZK_EXEC_THREADS, one per worker thread, and starts the workers.
+ * Return: 0, -ENOENT/-ENODEV/-ENOSYS when the requested backend is not
+ * available here, or another -errno.
+ */
+int zk_io_init(struct zk_io **io, const struct zk_io_opts *opts);
+
+/**
+ * zk_io_exit() - stop the workers and free the runtime
+ * @io: root handle from zk_io_init()
+ *
+ * Every task must have finished (await them first).
+ */
+void zk_io_exit(struct zk_io *io);
+
+/** zk_io_backend() - the backend @io actually uses (never AUTO) */
+enum zk_backend zk_io_backend(const struct zk_io *io);
+/** zk_io_executor() - the executor of @io's runtime */
+enum zk_executor zk_io_executor(const struct zk_io *io);
+/** zk_backend_name() - "zsync", "io_uring", "blocking" or "auto" */
+const char *zk_backend_name(enum zk_backend b);
+/** zk_executor_name() - "blocking", "threads", "green" or "stackless" */
+const char *zk_executor_name(enum zk_executor e);
+
+/**
+ * zk_io_native_ops() - how many of @io's op kinds run on the backend's
+ * ring rather than as a fallback syscall (zsync: those zk_probe() lists)
+ * @io: handle
+ * @total: if not NULL, receives the number of op kinds
+ */
+unsigned int zk_io_native_ops(const struct zk_io *io, unsigned int *total);
+
+/* ------------------------------------------------------------------ */
+/* I/O: each call returns when the op completed, with its result       */
+/* ------------------------------------------------------------------ */
+
+/* Offset that means "the file position" (read(2)/write(2) semantics). */
+#define ZK_OFF_CURRENT	((uint64_t)-1)
+
+/** zk_read() - read up to @len bytes at @off; bytes read or -errno */
+ssize_t zk_read(struct zk_io *io, int fd, void *buf, size_t len, uint64_t off);
+/** zk_write() - write up to @len bytes at @off; bytes written or -errno */
+ssize_t zk_write(struct zk_io *io, int fd, const void *buf, size_t len, uint64_t off);
+/** zk_recv() - recv(2) with MSG_* @flags; bytes or -errno */
+ssize_t zk_recv(struct zk_io *io, int fd, void *buf, size_t len, int flags);
+/** zk_send() - send(2) with MSG_* @flags; bytes or -errno */
+ssize_t zk_send(struct zk_io *io, int fd, const void *buf, size_t len, int flags);
+/** zk_accept() - accept4(2) with SOCK_* @flags; the new fd or -errno */
+int zk_accept(struct zk_io *io, int fd, struct sockaddr *addr,
+	      socklen_t *addrlen, int flags);
+/** zk_connect() - connect(2); 0 or -errno */
+int zk_connect(struct zk_io *io, int fd, const struct sockaddr *addr,
+	       socklen_t addrlen);
+/** zk_open() - openat(AT_FDCWD, ...); the fd or -errno */
+int zk_open(struct zk_io *io, const char *path, int flags, unsigned int mode);
+/** zk_close() - close(2); 0 or -errno */
+int zk_close(struct zk_io *io, int fd);
+/** zk_fsync() - fsync(2); 0 or -errno */
+int zk_fsync(struct zk_io *io, int fd);
+/**
+ * zk_sleep() - sleep @ns nanoseconds
+ * Return: 0 once the time passed, -ECANCELED when cancelled first.
+ */
+int zk_sleep(struct zk_io *io, int64_t ns);
+
+/**
+ * zk_yield() - let other tasks of this thread run (green, stackless);
+ * sched_yield() elsewhere.  Return: 0.
+ */
+int zk_yield(struct zk_io *io);
+
+/* ------------------------------------------------------------------ */
+/* Futures                                                             */
+/* ------------------------------------------------------------------ */
+
+/** zk_task_fn - a task body; its return value is the future's result */
+typedef int64_t (*zk_task_fn)(struct zk_io *io, void *arg);
+
+/**
+ * zk_async() - run @fn(io, @arg) as a new task
+ * @io: the spawning context
+ * @fn: task body; it receives its own handle
+ * @arg: its argument
+ *
+ * The task gets a cancellation token that is a child of the spawner's.
+ * Blocking executor: @fn runs to completion before zk_async() returns.
+ * Return: the task's future (free it with zk_future_free() after it
+ * completed), or NULL with errno set (ENOMEM, or ECANCELED when the
+ * spawner's token is already cancelled).
+ */
+struct zk_future *zk_async(struct zk_io *io, zk_task_fn fn, void *arg);
+
+/**
+ * zk_async_in() - zk_async() with a token that is a child of @parent
+ * @io: the spawning context
+ * @parent: the parent token (NULL: the spawner's)
+ * @fn: task body
+ * @arg: its argument
+ */
+struct zk_future *zk_async_in(struct zk_io *io, struct zk_token *parent,
+			      zk_task_fn fn, void *arg);
+
+/**
+ * zk_await() - wait for @f to complete
+ * @io: the waiting context
+ * @f: the future (one awaiter at a time)
+ *
+ * If the waiting context's token is cancelled meanwhile, @f is cancelled
+ * (its kernel op cancelled, its task's token cancelled) and the call still
+ * waits for @f's final completion, so no resource outlives it.
+ * Return: @f's result: >= 0, or -errno (-ECANCELED once cancelled).
+ */
+int64_t zk_await(struct zk_io *io, struct zk_future *f);
+
+/**
+ * zk_cancel() - cancel @f and wait for its final completion
+ * @io: the calling context
+ * @f: the future
+ *
+ * An op in flight is cancelled in the kernel (CANCEL, io_uring cancel or
+ * removal from the poll set); a task's token is cancelled, which cancels
+ * its children and whatever they wait on.  Resources are released once,
+ * by whichever of completion and cancellation won.
+ * Return: @f's result (-ECANCELED if the cancellation won the race).
+ */
+int64_t zk_cancel(struct zk_io *io, struct zk_future *f);
+
+/**
+ * zk_future_free() - release a future
+ * @io: the calling context
+ * @f: future from zk_async*() or zk_future_new() (NULL is ignored)
+ *
+ * A future still pending is cancelled and waited for first.
+ */
+void zk_future_free(struct zk_io *io, struct zk_future *f);
+
+/** zk_future_done() - whether @f has completed */
+bool zk_future_done(const struct zk_future *f);
+
+/** zk_future_result() - result of a completed future (-EINPROGRESS if not) */
+int64_t zk_future_result(const struct zk_future *f);
+
+/**
+ * zk_future_new() - an op future for the zk_*_async() calls
+ *
+ * Allocated once, reused for any number of ops (one at a time), freed with
+ * zk_future_free().  Return: the future, or NULL (errno ENOMEM).
+ */
+struct zk_future *zk_future_new(void);
+
+/*
+ * Async forms: start the op on @f (idle, or completed and not yet reused)
+ * and return 0 at once, or -errno if it could not start (then @f is
+ * complete with that error).  Buffers must stay valid until @f completes.
+ */
+int zk_read_async(struct zk_io *io, struct zk_future *f, int fd, void *buf,
+		  size_t len, uint64_t off);
+int zk_write_async(struct zk_io *io, struct zk_future *f, int fd,
+		   const void *buf, size_t len, uint64_t off);
+int zk_recv_async(struct zk_io *io, struct zk_future *f, int fd, void *buf,
+		  size_t len, int flags);
+int zk_send_async(struct zk_io *io, struct zk_future *f, int fd,
+		  const void *buf, size_t len, int flags);
+int zk_accept_async(struct zk_io *io, struct zk_future *f, int fd,
+		    struct sockaddr *addr, socklen_t *addrlen, int flags);
+int zk_open_async(struct zk_io *io, struct zk_future *f, const char *path,
+		  int flags, unsigned int mode);
+int zk_close_async(struct zk_io *io, struct zk_future *f, int fd);
+int zk_sleep_async(struct zk_io *io, struct zk_future *f, int64_t ns);
+
+/* ------------------------------------------------------------------ */
+/* Stackless tasks                                                     */
+/* ------------------------------------------------------------------ */
+
+/* Returned by a step function that waits (see zk_pending()). */
+#define ZK_PENDING	INT64_MIN
+
+/**
+ * zk_step_fn - one step of a state-machine task
+ *
+ * Called again and again until it returns something other than
+ * ZK_PENDING, which becomes the task's result.  It keeps its state in
+ * @arg (no stack survives between steps) and returns zk_pending(io, f)
+ * to be called again once the future f completed.
+ */
+typedef int64_t (*zk_step_fn)(struct zk_io *io, void *arg);
+
+/**
+ * zk_async_step() - run a state-machine task
+ * @io: spawning context
+ * @step: the step function
+ * @arg: its state
+ *
+ * On ZK_EXEC_STACKLESS the task has no stack: each step is a plain call
+ * from the event loop.  On the other executors the same state machine
+ * runs as an ordinary task that awaits between steps.
+ * Return: as zk_async().
+ */
+struct zk_future *zk_async_step(struct zk_io *io, zk_step_fn step, void *arg);
+
+/**
+ * zk_pending() - from a step function: call me again when @f completed
+ * @io: the step's handle
+ * @f: the future to wait for
+ *
+ * If the task's token is cancelled meanwhile, @f is cancelled and the
+ * step still runs once @f completed.  Return: ZK_PENDING (return it).
+ */
+int64_t zk_pending(struct zk_io *io, struct zk_future *f);
+
+/* ------------------------------------------------------------------ */
+/* Cancellation tokens                                                 */
+/* ------------------------------------------------------------------ */
+
+/**
+ * zk_token_new() - a cancellation token
+ * @parent: parent token or NULL; a child of a cancelled parent starts
+ *	cancelled, and cancelling the parent cancels the child
+ * Return: the token, or NULL (errno ENOMEM).
+ */
+struct zk_token *zk_token_new(struct zk_token *parent);
+
+/**
+ * zk_token_free() - free a token (its children must be freed first)
+ * @t: the token, or NULL
+ */
+void zk_token_free(struct zk_token *t);
+
+/**
+ * zk_token_cancel() - cancel @t and, recursively, its children
+ * @io: the calling context (used to wake the cancelled waiters)
+ * @t: the token
+ *
+ * Every context waiting under one of these tokens (on an op, a sleep, a
+ * primitive, a task) is woken and cancels what it waits on; the ops they
+ * would start later fail with -ECANCELED.  Return: 0, or -EALREADY.
+ */
+int zk_token_cancel(struct zk_io *io, struct zk_token *t);
+
+/** zk_token_cancelled() - whether @t (or an ancestor) was cancelled */
+bool zk_token_cancelled(const struct zk_token *t);
+
+/** zk_current_token() - the token of the running task (NULL at the root) */
+struct zk_token *zk_current_token(struct zk_io *io);
+
+/** zk_cancelled() - whether the running task's token is cancelled */
+bool zk_cancelled(struct zk_io *io);
+
+/* ------------------------------------------------------------------ */
+/* Channels                                                            */
+/* ------------------------------------------------------------------ */
+
+/**
+ * zk_chan_new() - a bounded channel of @capacity elements of @elem_size
+ * bytes (capacity 0: every send waits for a receiver)
+ * Return: the channel, or NULL (errno ENOMEM or EINVAL).
+ */
+struct zk_chan *zk_chan_new(size_t elem_size, size_t capacity);
+
+/**
+ * zk_chan_new_unbounded() - a channel whose sends never wait; its buffer
+ * grows (doubling, with malloc) as needed
+ */
+struct zk_chan *zk_chan_new_unbounded(size_t elem_size);
+
+/** zk_chan_free() - free a channel nobody uses any more */
+void zk_chan_free(struct zk_chan *ch);
+
+/**
+ * zk_chan_send() - send a copy of *@elem, waiting while the channel is full
+ * Return: 0, -EPIPE if the channel is closed, -ECANCELED, -ENOMEM
+ * (unbounded growth failed).
+ */
+int zk_chan_send(struct zk_io *io, struct zk_chan *ch, const void *elem);
+
+/**
+ * zk_chan_recv() - receive into *@elem, waiting while the channel is empty
+ * Return: 0, -EPIPE once the channel is closed and drained, -ECANCELED.
+ */
+int zk_chan_recv(struct zk_io *io, struct zk_chan *ch, void *elem);
+
+/** zk_chan_try_send() - send without waiting; -EAGAIN when it would wait */
+int zk_chan_try_send(struct zk_io *io, struct zk_chan *ch, const void *elem);
+/** zk_chan_try_recv() - receive without waiting; -EAGAIN when empty */
+int zk_chan_try_recv(struct zk_io *io, struct zk_chan *ch, void *elem);
+
+/**
+ * zk_chan_close() - close: waiting and later senders get -EPIPE, receivers
+ * drain what is buffered, then get -EPIPE.  Return: 0 or -EPIPE (twice).
+ */
+int zk_chan_close(struct zk_io *io, struct zk_chan *ch);
+
+/** zk_chan_len() - elements buffered right now */
+size_t zk_chan_len(struct zk_chan *ch);
+
+/*
+ * Async channel ops for state machines and select: @f completes with the
+ * send/recv result; *@elem must stay valid until then.
+ */
+int zk_chan_send_async(struct zk_io *io, struct zk_future *f,
+		       struct zk_chan *ch, const void *elem);
+int zk_chan_recv_async(struct zk_io *io, struct zk_future *f,
+		       struct zk_chan *ch, void *elem);
+
+/* ------------------------------------------------------------------ */
+/* Mutex, condition variable, semaphore, wait group                     */
+/* ------------------------------------------------------------------ */
+
+/* Each *_new() returns NULL with errno ENOMEM on failure. */
+struct zk_mutex *zk_mutex_new(void);
+void zk_mutex_free(struct zk_mutex *m);
+/** zk_mutex_lock() - lock (FIFO handoff when contended); 0 or -ECANCELED */
+int zk_mutex_lock(struct zk_io *io, struct zk_mutex *m);
+/** zk_mutex_trylock() - 0, or -EBUSY when held */
+int zk_mutex_trylock(struct zk_io *io, struct zk_mutex *m);
+/** zk_mutex_unlock() - unlock (hands the mutex to the first waiter) */
+void zk_mutex_unlock(struct zk_io *io, struct zk_mutex *m);
+/** zk_mutex_lock_async() - @f completes with 0 once @m is ours */
+int zk_mutex_lock_async(struct zk_io *io, struct zk_future *f, struct zk_mutex *m);
+
+struct zk_cond *zk_cond_new(void);
+void zk_cond_free(struct zk_cond *c);
+/**
+ * zk_cond_wait() - unlock @m, wait for a signal, lock @m again
+ * Return: 0, or -ECANCELED (@m is locked again in both cases).
+ */
+int zk_cond_wait(struct zk_io *io, struct zk_cond *c, struct zk_mutex *m);
+/** zk_cond_signal() - wake one waiter */
+void zk_cond_signal(struct zk_io *io, struct zk_cond *c);
+/** zk_cond_broadcast() - wake every waiter */
+void zk_cond_broadcast(struct zk_io *io, struct zk_cond *c);
+
+struct zk_sem *zk_sem_new(unsigned int count);
+void zk_sem_free(struct zk_sem *s);
+/** zk_sem_acquire() - take one unit; 0 or -ECANCELED */
+int zk_sem_acquire(struct zk_io *io, struct zk_sem *s);
+/** zk_sem_try_acquire() - 0, or -EAGAIN when none is left */
+int zk_sem_try_acquire(struct zk_io *io, struct zk_sem *s);
+/** zk_sem_release() - give one unit back (to the first waiter, if any) */
+void zk_sem_release(struct zk_io *io, struct zk_sem *s);
+/** zk_sem_acquire_async() - @f completes with 0 once a unit is ours */
+int zk_sem_acquire_async(struct zk_io *io, struct zk_future *f, struct zk_sem *s);
+
+struct zk_wg *zk_wg_new(void);
+void zk_wg_free(struct zk_wg *wg);
+/** zk_wg_add() - add @n (may be negative) to the counter; -EINVAL below 0 */
+int zk_wg_add(struct zk_io *io, struct zk_wg *wg, int n);
+/** zk_wg_done() - zk_wg_add(io, wg, -1) */
+int zk_wg_done(struct zk_io *io, struct zk_wg *wg);
+/** zk_wg_wait() - wait until the counter is zero; 0 or -ECANCELED */
+int zk_wg_wait(struct zk_io *io, struct zk_wg *wg);
+/** zk_wg_wait_async() - @f completes with 0 when the counter is zero */
+int zk_wg_wait_async(struct zk_io *io, struct zk_future *f, struct zk_wg *wg);
+
+/* ------------------------------------------------------------------ */
+/* Select                                                              */
+/* ------------------------------------------------------------------ */
+
+enum zk_case_kind {
+	ZK_CASE_FUTURE,		/* @f completes */
+	ZK_CASE_SEND,		/* *@elem is sent on @ch */
+	ZK_CASE_RECV,		/* an element is received from @ch into *@elem */
+};
+
+/**
+ * struct zk_select_case - one alternative of zk_select()
+ * @kind: what it waits for
+ * @f: ZK_CASE_FUTURE: the future (it is not consumed nor cancelled)
+ * @ch: ZK_CASE_SEND/RECV: the channel
+ * @elem: the element to send, or where to receive
+ * @result: out: the chosen case's result (the future's; 0 or -EPIPE for
+ *	a channel op)
+ */
+struct zk_select_case {
+	enum zk_case_kind kind;
+	struct zk_future *f;
+	struct zk_chan *ch;
+	void *elem;
+	int64_t result;
+};
+
+/**
+ * zk_select() - wait until one of @cases can proceed, or @timeout_ns
+ * @io: waiting context
+ * @cases: the alternatives (a future at most once)
+ * @n: how many
+ * @timeout_ns: relative timeout, < 0 for none (0: poll once)
+ *
+ * Exactly one channel operation happens, the chosen one; the others have
+ * no effect.  Cases are tried in order when several are ready at once.
+ * Return: the chosen case's index, -ETIME on timeout, -ECANCELED, -EINVAL.
+ */
+int zk_select(struct zk_io *io, struct zk_select_case *cases, unsigned int n,
+	      int64_t timeout_ns);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ZSYNC_K_IO_H */

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The runtime: options, backend selection, workers and their loops.
+ * Every blocking wait anywhere in the executor layer ends up in
+ * zk_loop_wait() on the waiting thread's own loop, and every cross-thread
+ * wakeup in zk_worker_kick(): one mechanism for all executors.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io_internal.h"
+
+#define ZK_DEFAULT_ENTRIES	256
+#define ZK_DEFAULT_STACK	(256 * 1024)
+
+static const char *const backend_names[] = {
+	[ZK_BACKEND_AUTO] = "auto",
+	[ZK_BACKEND_ZSYNC] = "zsync",
+	[ZK_BACKEND_IO_URING] = "io_uring",
+	[ZK_BACKEND_BLOCKING] = "blocking",
+};
+
+static const char *const executor_names[] = {
+	[ZK_EXEC_BLOCKING] = "blocking",
+	[ZK_EXEC_THREADS] = "threads",
+	[ZK_EXEC_GREEN] = "green",
+	[ZK_EXEC_STACKLESS] = "stackless",
+};
+
+const char *zk_backend_name(enum zk_backend b)
+{
+	return (unsigned int)b <= ZK_BACKEND_BLOCKING ? backend_names[b] : "?";
+}
+
+const char *zk_executor_name(enum zk_executor e)
+{
+	return (unsigned int)e <= ZK_EXEC_STACKLESS ? executor_names[e] : "?";
+}
+
+static int lookup(const char *val, const char *const *names, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(val, names[i]))
+			return i;
+	return -EINVAL;
+}
+
+int zk_io_opts_from_env(struct zk_io_opts *o)
+{
+	const char *b = getenv(ZK_ENV_BACKEND), *e = getenv(ZK_ENV_EXECUTOR);
+	int v;
+
+	if (b && *b) {
+		v = lookup(b, backend_names, 4);
+		if (v < 0)
+			return v;
+		o->backend = (enum zk_backend)v;
+	}
+	if (e && *e) {
+		v = lookup(e, executor_names, 4);
+		if (v < 0)
+			return v;
+		o->executor = (enum zk_executor)v;
+	}
+	return 0;
+}
+
+static const struct zk_backend_ops *backend_ops(enum zk_backend b)
+{
+	switch (b) {
+	case ZK_BACKEND_ZSYNC:		return &zk_backend_zsync;
+	case ZK_BACKEND_IO_URING:	return &zk_backend_uring;
+	case ZK_BACKEND_BLOCKING:	return &zk_backend_blocking;
+	default:			return NULL;
+	}
+}
+
+static const struct zk_exec_ops *exec_ops(enum zk_executor e)
+{
+	switch (e) {
+	case ZK_EXEC_BLOCKING:	return &zk_exec_blocking;
+	case ZK_EXEC_THREADS:	return &zk_exec_threads;
+	case ZK_EXEC_GREEN:	return &zk_exec_green;
+	case ZK_EXEC_STACKLESS:	return &zk_exec_stackless;
+	}
+	return NULL;
+}
+
+static void fill_defaults(struct zk_io_opts *o)
+{
+	long cpus;
+
+	if (!o->entries)
+		o->entries = ZK_DEFAULT_ENTRIES;
+	if (!o->stack_size)
+		o->stack_size = ZK_DEFAULT_STACK;
+	if (!o->threads) {
+		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		o->threads = cpus > 0 ? (unsigned int)cpus : 1;
+	}
+}
+
+bool zk_on_thread(const struct zk_io *w)
+{
+	return pthread_equal(w->thread, pthread_self());
+}
+
+int zk_worker_init(struct zk_runtime *rt, struct zk_io *w, unsigned int index)
+{
+	memset(w, 0, sizeof(*w));
+	w->rt = rt;
+	w->index = index;
+	w->thread = pthread_self();
+	zk_list_init(&w->ready);
+	zk_list_init(&w->stack_cache);
+	zk_list_init(&w->idle_link);
+	w->loop.ops = rt->bops;
+	w->loop.w = w;
+	return rt->bops->init(&w->loop, rt->opts.entries);
+}
+
+void zk_worker_exit(struct zk_io *w)
+{
+	w->rt->bops->exit(&w->loop);
+}
+
+/*
+ * Sleeping is announced before the last look at the inbox and the kick
+ * flag, and kickers set the flag before looking at sleeping (both
+ * sequentially consistent): one of the two always sees the other.
+ */
+void zk_loop_wait(struct zk_io *w, bool block)
+{
+	if (block) {
+		ZK_STORE_SC(&w->sleeping, 1);
+		if (ZK_LOAD_SC(&w->kicked) || ZK_LOAD_SC(&w->inbox))
+			block = false;
+	}
+	w->rt->bops->wait(&w->loop, block);
+	ZK_STORE_SC(&w->sleeping, 0);
+	ZK_STORE_SC(&w->kicked, 0);
+	zk_inbox_process(w);
+}
+
+void zk_worker_kick(struct zk_io *waker, struct zk_io *w)
+{
+	ZK_STORE_SC(&w->kicked, 1);
+	if (ZK_XCHG(&w->sleeping, 0))
+		w->rt->bops->wake(&w->loop, waker ? &waker->loop : NULL);
+}
+
+/* AUTO: the module if it is there, else io_uring, else syscalls. */
+static int init_root(struct zk_runtime *rt)
+{
+	static const enum zk_backend order[] = {
+		ZK_BACKEND_ZSYNC, ZK_BACKEND_IO_URING, ZK_BACKEND_BLOCKING,
+	};
+	unsigned int i;
+	int ret = -ENODEV;
+
+	if (rt->opts.backend != ZK_BACKEND_AUTO) {
+		rt->bops = backend_ops(rt->opts.backend);
+		if (!rt->bops)
+			return -EINVAL;
+		return zk_worker_init(rt, &rt->root, 0);
+	}
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		rt->bops = backend_ops(order[i]);
+		ret = zk_worker_init(rt, &rt->root, 0);
+		if (!ret) {
+			rt->opts.backend = order[i];
+			return 0;
+		}
+	}
+	return ret;
+}
+
+int zk_io_init(struct zk_io **io, const struct zk_io_opts *opts)
+{
+	struct zk_runtime *rt;
+	int ret;
+
+	*io = NULL;
+	rt = calloc(1, sizeof(*rt));
+	if (!rt)
+		return -ENOMEM;
+	if (opts)
+		rt->opts = *opts;
+	fill_defaults(&rt->opts);
+	rt->eops = exec_ops(rt->opts.executor);
+	if (!rt->eops) {
+		free(rt);
+		return -EINVAL;
+	}
+	pthread_mutex_init(&rt->lock, NULL);
+	zk_list_init(&rt->runq);
+	zk_list_init(&rt->idle);
+	ret = init_root(rt);
+	if (ret)
+		goto fail;
+	ret = rt->eops->start(rt);
+	if (ret) {
+		zk_worker_exit(&rt->root);
+		goto fail;
+	}
+	*io = &rt->root;
+	return 0;
+
+fail:
+	pthread_mutex_destroy(&rt->lock);
+	free(rt);
+	return ret;
+}
+
+void zk_io_exit(struct zk_io *io)
+{
+	struct zk_runtime *rt;
+
+	if (!io)
+		return;
+	rt = io->rt;
+	rt->eops->stop(rt);
+	zk_worker_exit(&rt->root);
+	pthread_mutex_destroy(&rt->lock);
+	free(rt);
+}
+
+enum zk_backend zk_io_backend(const struct zk_io *io)
+{
+	return io->rt->bops->kind;
+}
+
+enum zk_executor zk_io_executor(const struct zk_io *io)
+{
+	return io->rt->eops->kind;
+}
+
+unsigned int zk_io_native_ops(const struct zk_io *io, unsigned int *total)
+{
+	unsigned int n = 0, c;
+
+	for (c = 0; c < ZK_OPC_COUNT; c++)
+		n += io->loop.ops->native(&io->loop, (enum zk_opcode)c);
+	if (total)
+		*total = ZK_OPC_COUNT;
+	return n;
+}
+
+int zk_yield(struct zk_io *io)
+{
+	return io->rt->eops->yield(io);
+}
