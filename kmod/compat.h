@@ -8,13 +8,15 @@
 #define _ZSYNC_COMPAT_H
 
 #include <linux/eventfd.h>
-#include <linux/mm.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
+#include <linux/mm.h>
 #include <linux/stat.h>
 #include <linux/uio.h>
 #include <linux/fsnotify.h>
 #include <linux/net.h>
 #include <net/sock.h>
+#include <linux/string.h>
 
 static inline void zsync_eventfd_signal(struct eventfd_ctx *ctx)
 {
@@ -116,6 +118,33 @@ static inline int zsync_sock_accept(struct socket *sock, struct socket *newsock,
 #else
 	return sock->ops->accept(sock, newsock, flags, false);
 #endif
+}
+
+/*
+ * The struct pid behind a pidfd, or NULL if @file is not one; no reference
+ * is taken (the file holds one).  pidfd_pid() is not exported, and neither
+ * is the pidfd file_operations it compares against, so recognise the file
+ * by where it lives.
+ */
+static inline struct pid *zsync_pidfd_pid(const struct file *file)
+{
+	const struct inode *inode = file_inode(file);
+
+#ifdef ZSYNC_HAVE_PIDFS
+	/* 6.9 and later: every pidfd is a pidfs file; the pid is the inode's. */
+	if (inode->i_sb->s_magic == PID_FS_MAGIC)
+		return inode->i_private;
+#else
+	/*
+	 * 6.1: pidfds are anon-inode files that pidfd_create() names
+	 * "[pidfd]", with the pid in private_data.  Only kernel code names
+	 * anon-inode files, and no other uses that name.
+	 */
+	if (inode->i_sb->s_magic == ANON_INODE_FS_MAGIC &&
+	    !strcmp(file->f_path.dentry->d_name.name, "[pidfd]"))
+		return file->private_data;
+#endif
+	return NULL;
 }
 
 #endif /* _ZSYNC_COMPAT_H */

@@ -54,12 +54,15 @@ static int zsync_open(struct inode *inode, struct file *file)
 	if (!ring)
 		return -ENOMEM;
 	file->private_data = ring;
+	atomic_long_inc(&zsync_rings_open);
+	atomic_long_inc(&zsync_rings_total);
 	return nonseekable_open(inode, file);
 }
 
 static int zsync_release(struct inode *inode, struct file *file)
 {
 	zsync_ring_release(file->private_data);
+	atomic_long_dec(&zsync_rings_open);
 	return 0;
 }
 
@@ -83,6 +86,8 @@ static long zsync_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return zsync_ring_enable(ring);
 	case ZSYNC_IOC_PROBE:
 		return zsync_probe(uarg);
+	case ZSYNC_IOC_STATS:
+		return zsync_stats(uarg);
 	case ZSYNC_IOC_SOURCE_CREATE:
 		return zsync_source_ioctl_create(uarg);
 	default:

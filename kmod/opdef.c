@@ -4,6 +4,7 @@
  * before its op sees it.
  */
 #include <linux/kernel.h>
+#include <linux/moduleparam.h>
 #include <linux/nospec.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -183,6 +184,88 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 		.prep		= zsync_shutdown_prep,
 		.issue		= zsync_shutdown_issue,
 	},
+	[ZSYNC_OP_CGROUP_ATTACH] = {
+		.name		= "CGROUP_ATTACH",
+		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_LEN | ZSYNC_FIELD_OPFLAGS,
+		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_TASK,
+		.prep		= zsync_cgroup_attach_prep,
+		.issue		= zsync_cgroup_attach_issue,
+		.cleanup	= zsync_cgroup_attach_cleanup,
+	},
+	[ZSYNC_OP_CGROUP_SET] = {
+		.name		= "CGROUP_SET",
+		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR | ZSYNC_FIELD_ADDR2 |
+				  ZSYNC_FIELD_LEN,
+		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_TASK,
+		.prep		= zsync_cgroup_set_prep,
+		.issue		= zsync_cgroup_set_issue,
+		.cleanup	= zsync_cgroup_set_cleanup,
+	},
+	[ZSYNC_OP_CGROUP_FREEZE] = {
+		.name		= "CGROUP_FREEZE",
+		.fields		= ZSYNC_FIELD_FD,
+		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
+		.prep		= zsync_cgroup_control_prep,
+		.issue		= zsync_cgroup_control_issue,
+		.cancel		= zsync_async_cancel,
+		.retry		= zsync_cgroup_state_retry,
+		.cleanup	= zsync_cgroup_wait_cleanup,
+	},
+	[ZSYNC_OP_CGROUP_THAW] = {
+		.name		= "CGROUP_THAW",
+		.fields		= ZSYNC_FIELD_FD,
+		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
+		.prep		= zsync_cgroup_control_prep,
+		.issue		= zsync_cgroup_control_issue,
+		.cancel		= zsync_async_cancel,
+		.retry		= zsync_cgroup_state_retry,
+		.cleanup	= zsync_cgroup_wait_cleanup,
+	},
+	[ZSYNC_OP_CGROUP_KILL] = {
+		.name		= "CGROUP_KILL",
+		.fields		= ZSYNC_FIELD_FD,
+		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
+		.prep		= zsync_cgroup_control_prep,
+		.issue		= zsync_cgroup_control_issue,
+		.cancel		= zsync_async_cancel,
+		.retry		= zsync_cgroup_state_retry,
+		.cleanup	= zsync_cgroup_wait_cleanup,
+	},
+	[ZSYNC_OP_CGROUP_WAIT] = {
+		.name		= "CGROUP_WAIT",
+		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_LEN,
+		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
+		.prep		= zsync_cgroup_wait_prep,
+		.issue		= zsync_cgroup_wait_issue,
+		.cancel		= zsync_async_cancel,
+		.retry		= zsync_cgroup_wait_retry,
+		.cleanup	= zsync_cgroup_wait_cleanup,
+	},
+	[ZSYNC_OP_PIDFD_WAIT] = {
+		.name		= "PIDFD_WAIT",
+		.fields		= ZSYNC_FIELD_FD,
+		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
+		.prep		= zsync_pidfd_wait_prep,
+		.issue		= zsync_pidfd_wait_issue,
+		.cancel		= zsync_async_cancel,
+		.retry		= zsync_pidfd_wait_retry,
+		.cleanup	= zsync_pidfd_wait_cleanup,
+	},
+	[ZSYNC_OP_NS_SOCKET] = {
+		.name		= "NS_SOCKET",
+		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_OFF | ZSYNC_FIELD_LEN |
+				  ZSYNC_FIELD_OPFLAGS,
+		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_TASK,
+		.prep		= zsync_ns_socket_prep,
+		.issue		= zsync_ns_socket_issue,
+	},
+	[ZSYNC_OP_NS_INFO] = {
+		.name		= "NS_INFO",
+		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR,
+		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
+		.prep		= zsync_ns_info_prep,
+		.issue		= zsync_ns_info_issue,
+	},
 	[ZSYNC_OP_SOURCE_WAIT] = {
 		.name		= "SOURCE_WAIT",
 		.fields		= ZSYNC_FIELD_FD,
@@ -200,6 +283,107 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 		.issue		= zsync_source_signal_issue,
 	},
 };
+
+/*
+ * Op families, by opcode range: uapi/linux/zsync.h numbers each family's
+ * ops consecutively, so an op added to a family is covered without
+ * touching this table.
+ */
+static const struct zsync_family {
+	const char	*name;
+	u8		first, last;
+} zsync_families[] = {
+	{ "core",	ZSYNC_OP_NOP,		ZSYNC_OP_MSG_RING },
+	{ "poll",	ZSYNC_OP_POLL_ADD,	ZSYNC_OP_POLL_REMOVE },
+	{ "file",	ZSYNC_OP_READ,		ZSYNC_OP_STATX },
+	{ "net",	ZSYNC_OP_ACCEPT,	ZSYNC_OP_SHUTDOWN },
+	{ "cgroup",	ZSYNC_OP_CGROUP_ATTACH,	ZSYNC_OP_CGROUP_WAIT },
+	{ "ns",		ZSYNC_OP_PIDFD_WAIT,	ZSYNC_OP_NS_INFO },
+	{ "source",	ZSYNC_OP_SOURCE_WAIT,	ZSYNC_OP_SOURCE_SIGNAL },
+};
+
+/* The core family runs the ring itself (TIMEOUT, CANCEL): never disabled. */
+#define ZSYNC_FAMILY_CORE	0
+
+/* Bit N: zsync_families[N] is disabled.  Written whole, read locklessly. */
+static unsigned long zsync_disabled_families;
+
+static int zsync_family_find(const char *name, size_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(zsync_families); i++)
+		if (strlen(zsync_families[i].name) == len &&
+		    !strncmp(zsync_families[i].name, name, len))
+			return i;
+	return -EINVAL;
+}
+
+/* "cgroup,ns" (commas or spaces; empty: none) -> bitmap of families. */
+static int zsync_families_parse(const char *val, unsigned long *mask)
+{
+	const char *sep = ",\n ";
+
+	*mask = 0;
+	while (*val) {
+		size_t len = strcspn(val, sep);
+		int i;
+
+		if (len) {
+			i = zsync_family_find(val, len);
+			if (i < 0 || i == ZSYNC_FAMILY_CORE)
+				return -EINVAL;
+			*mask |= BIT(i);
+		}
+		val += len;
+		val += strspn(val, sep);
+	}
+	return 0;
+}
+
+static int zsync_disable_families_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned long mask;
+	int ret = zsync_families_parse(val, &mask);
+
+	if (ret)
+		return ret;
+	WRITE_ONCE(zsync_disabled_families, mask);
+	return 0;
+}
+
+static int zsync_disable_families_get(char *buf, const struct kernel_param *kp)
+{
+	unsigned long mask = READ_ONCE(zsync_disabled_families);
+	unsigned int i;
+	int n = 0;
+
+	for (i = 0; i < ARRAY_SIZE(zsync_families); i++)
+		if (mask & BIT(i))
+			n += scnprintf(buf + n, PAGE_SIZE - n, "%s%s", n ? "," : "",
+				       zsync_families[i].name);
+	return n + scnprintf(buf + n, PAGE_SIZE - n, "\n");
+}
+
+static const struct kernel_param_ops zsync_disable_families_ops = {
+	.set	= zsync_disable_families_set,
+	.get	= zsync_disable_families_get,
+};
+module_param_cb(disable_families, &zsync_disable_families_ops, NULL, 0644);
+MODULE_PARM_DESC(disable_families,
+		 "Op families whose SQEs complete with -EOPNOTSUPP: poll,file,net,cgroup,ns,source");
+
+/* Whether the administrator disabled the family of @opcode (a valid opcode). */
+static bool zsync_op_disabled(u8 opcode)
+{
+	unsigned long mask = READ_ONCE(zsync_disabled_families);
+	unsigned int i;
+
+	for (i = 0; mask && i < ARRAY_SIZE(zsync_families); i++)
+		if (opcode >= zsync_families[i].first && opcode <= zsync_families[i].last)
+			return mask & BIT(i);
+	return false;
+}
 
 /* Returns the op for @opcode, or NULL; safe against speculation. */
 const struct zsync_opdef *zsync_opdef_get(u8 opcode)
@@ -266,6 +450,10 @@ int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 	ret = zsync_check_restriction(req->ring, sqe);
 	if (ret)
 		return ret;
+	if (zsync_op_disabled(sqe->opcode)) {
+		zsync_stat_inc(ops_disabled);
+		return -EOPNOTSUPP;
+	}
 	if (!zsync_unused_fields_zero(sqe, def->fields))
 		return -EINVAL;
 	/* The submitter's files and identity, while we run as it. */
@@ -276,7 +464,8 @@ int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 }
 
 /**
- * zsync_probe() - answer ZSYNC_IOC_PROBE: the opcodes this module implements
+ * zsync_probe() - answer ZSYNC_IOC_PROBE: the opcodes this module implements,
+ * and which of them are disabled
  * @arg: user pointer to a struct zsync_probe
  *
  * Return: 0, -EFAULT, or -EINVAL if a reserved field is not zero.
@@ -291,9 +480,13 @@ long zsync_probe(void __user *arg)
 	if (memchr_inv(p.resv, 0, sizeof(p.resv)))
 		return -EINVAL;
 	memset(&p, 0, sizeof(p));
-	for (i = 0; i < ZSYNC_OP_LAST; i++)
-		if (zsync_opdef_get(i))
-			p.ops[i / 64] |= 1ULL << (i % 64);
+	for (i = 0; i < ZSYNC_OP_LAST; i++) {
+		if (!zsync_opdef_get(i))
+			continue;
+		p.ops[i / 64] |= 1ULL << (i % 64);
+		if (zsync_op_disabled(i))
+			p.disabled_ops[i / 64] |= 1ULL << (i % 64);
+	}
 	p.last_op = ZSYNC_OP_LAST;
 	p.abi_version = ZSYNC_ABI_VERSION;
 	p.features = ZSYNC_FEATURES;

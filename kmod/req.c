@@ -497,6 +497,7 @@ int zsync_submit_sqes(struct zsync_ring *ring, u32 nr)
 		cond_resched();
 	}
 	zsync_chain_end(&chain);
+	zsync_stat_add(sqes, consumed);
 	/* Userspace may reuse the slots once it sees the new head. */
 	smp_store_release(&ring->sq->head, ring->sq_head);
 	return consumed ? consumed : ret;
@@ -569,7 +570,7 @@ static int zsync_cancel_batch(struct zsync_ring *ring, const struct zsync_cancel
 
 /**
  * zsync_cancel_match() - cancel armed requests matching @c
- * @ring: the ring
+ * @ring: the ring; process context, no spinlock held (it may reschedule)
  * @c: what to match and how many
  * @self: the cancelling request, never matched itself
  *
@@ -587,7 +588,8 @@ int zsync_cancel_match(struct zsync_ring *ring, const struct zsync_cancel *c,
 	 * In batches, so cancelling a ring full of timeouts never keeps
 	 * interrupts off for the whole in-flight list, nor the CPU for the
 	 * whole of it (tens of thousands of frees on a debug kernel stall
-	 * RCU when preemption is voluntary).
+	 * RCU when preemption is voluntary).  Callers (CANCEL, POLL_REMOVE,
+	 * ring release) run in process context with no spinlock held.
 	 */
 	do {
 		batch = zsync_cancel_batch(ring, c, self, &busy);

@@ -285,6 +285,7 @@ static void zsync_cq_write(struct zsync_ring *ring, u64 user_data, s32 res, u32 
 	cqe->user_data = user_data;
 	cqe->res = res;
 	cqe->flags = cflags;
+	zsync_stat_inc(cqes);
 	WRITE_ONCE(ring->cq_tail, ring->cq_tail + 1);
 	/* The CQE contents are visible before the tail that publishes them. */
 	smp_store_release(&ring->cq->tail, ring->cq_tail);
@@ -344,6 +345,7 @@ static void zsync_ovf_queue(struct zsync_ring *ring, struct zsync_ovf *ovf,
 	WRITE_ONCE(ring->nr_overflow, ring->nr_overflow + 1);
 	WRITE_ONCE(ring->overflow_total, ring->overflow_total + 1);
 	WRITE_ONCE(ring->cq->overflow, ring->overflow_total);
+	zsync_stat_inc(cqes_overflowed);
 	zsync_set_overflow_flag(ring, true);
 }
 

@@ -30,6 +30,8 @@ struct file;
 struct cred;
 struct mm_struct;
 struct task_struct;
+struct pid;
+struct net;
 struct zsync_req;
 struct zsync_poll_entry;
 struct statx;
@@ -315,6 +317,49 @@ struct zsync_connect {
 
 struct zsync_msg_io;
 
+/* CGROUP_SET: what to write where, copied at prep. */
+struct zsync_cgroup_set {
+	char			*knob;		/* file name in the cgroup directory */
+	void			*value;
+	u32			len;
+};
+
+/* CGROUP_ATTACH: the process, by number or by pidfd. */
+struct zsync_cgroup_attach {
+	struct pid		*pid;		/* by pidfd (a reference), or NULL */
+	pid_t			nr;		/* by number, in the submitter's pid ns */
+};
+
+/* CGROUP_FREEZE/THAW/KILL/WAIT: req->file is the cgroup's cgroup.events. */
+struct zsync_cgroup_wait {
+	struct file		*knob;		/* cgroup.freeze or cgroup.kill, or NULL */
+	u32			mask;		/* ZSYNC_CGROUP_* bits watched */
+	u32			want;		/* FREEZE/THAW/KILL: their value when done */
+	u32			last;		/* WAIT: the state last posted */
+	bool			posted;		/* WAIT: last is valid */
+};
+
+/* PIDFD_WAIT: req->file is the pidfd. */
+struct zsync_pidfd_wait {
+	struct pid		*pid;		/* the pidfd's, kept alive by req->file */
+	struct task_struct	*task;		/* held for its exit status */
+};
+
+/* NS_SOCKET: req->file is the netns fd, which keeps @net alive. */
+struct zsync_ns_socket {
+	struct net		*net;
+	int			domain;
+	int			type;		/* SOCK_STREAM, ... */
+	int			flags;		/* SOCK_NONBLOCK, SOCK_CLOEXEC */
+	int			protocol;
+};
+
+/* NS_INFO: the answer, read at prep, and where to copy it. */
+struct zsync_ns_info_req {
+	struct zsync_ns_info	info;
+	struct zsync_ns_info __user *uinfo;
+};
+
 /* SOURCE_WAIT and SOURCE_SIGNAL (ops/source.c, source.c). */
 struct zsync_source_req {
 	struct zsync_source	*src;		/* held by req->file, taken at prep */
@@ -384,6 +429,12 @@ struct zsync_req {
 		struct zsync_accept	accept;
 		struct zsync_connect	connect;
 		int			shutdown_how;
+		struct zsync_cgroup_set	cg_set;
+		struct zsync_cgroup_attach cg_attach;
+		struct zsync_cgroup_wait cg_wait;
+		struct zsync_pidfd_wait	pidfd_wait;
+		struct zsync_ns_socket	ns_socket;
+		struct zsync_ns_info_req ns_info;
 		struct zsync_source_req	source;
 	};
 };
@@ -416,6 +467,21 @@ static inline s32 zsync_res_from_syscall(long res)
 
 DECLARE_PER_CPU(unsigned int, zsync_wake_nesting);
 
+/* Module-wide counters (stats.c), summed by ZSYNC_IOC_STATS. */
+struct zsync_pcpu_stats {
+	u64	sqes;
+	u64	cqes;
+	u64	cqes_overflowed;
+	u64	ops_disabled;
+};
+DECLARE_PER_CPU(struct zsync_pcpu_stats, zsync_pcpu_stats);
+extern atomic_long_t zsync_rings_open;
+extern atomic_long_t zsync_rings_total;
+
+/* Any context: a this_cpu op is atomic against interrupts. */
+#define zsync_stat_add(field, n)	this_cpu_add(zsync_pcpu_stats.field, (n))
+#define zsync_stat_inc(field)		zsync_stat_add(field, 1)
+
 /* main.c */
 bool zsync_file_is_ring(const struct file *file);
 
@@ -423,6 +489,9 @@ bool zsync_file_is_ring(const struct file *file);
 const struct zsync_opdef *zsync_opdef_get(u8 opcode);
 long zsync_probe(void __user *arg);
 int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+
+/* stats.c */
+long zsync_stats(void __user *arg);
 
 /* req.c */
 int zsync_req_cache_init(void);
@@ -576,5 +645,30 @@ int zsync_connect_retry(struct zsync_req *req);
 void zsync_connect_cleanup(struct zsync_req *req);
 int zsync_shutdown_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
 enum zsync_issue_ret zsync_shutdown_issue(struct zsync_req *req);
+
+/* ops/cgroup.c */
+int zsync_cgroup_set_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_cgroup_set_issue(struct zsync_req *req);
+void zsync_cgroup_set_cleanup(struct zsync_req *req);
+int zsync_cgroup_attach_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_cgroup_attach_issue(struct zsync_req *req);
+void zsync_cgroup_attach_cleanup(struct zsync_req *req);
+int zsync_cgroup_control_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_cgroup_control_issue(struct zsync_req *req);
+int zsync_cgroup_state_retry(struct zsync_req *req);
+int zsync_cgroup_wait_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_cgroup_wait_issue(struct zsync_req *req);
+int zsync_cgroup_wait_retry(struct zsync_req *req);
+void zsync_cgroup_wait_cleanup(struct zsync_req *req);
+
+/* ops/ns.c */
+int zsync_pidfd_wait_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_pidfd_wait_issue(struct zsync_req *req);
+int zsync_pidfd_wait_retry(struct zsync_req *req);
+void zsync_pidfd_wait_cleanup(struct zsync_req *req);
+int zsync_ns_socket_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_ns_socket_issue(struct zsync_req *req);
+int zsync_ns_info_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+enum zsync_issue_ret zsync_ns_info_issue(struct zsync_req *req);
 
 #endif /* _ZSYNC_INTERNAL_H */

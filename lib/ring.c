@@ -418,3 +418,11 @@ int zk_probe(const struct zk_ring *ring, struct zsync_probe *p)
 		return -errno;
 	return 0;
 }
+
+int zk_stats(const struct zk_ring *ring, struct zsync_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (ioctl(ring->fd, ZSYNC_IOC_STATS, st) < 0)
+		return -errno;
+	return 0;
+}

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Userspace tools, statically linked so they run in a busybox initramfs.
 #
-#   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo, zsync-bench-{nop,irq,exec,file,net}
-#                              and the examples, $(BUILD)/tools/examples/zk-copy-<model>
+#   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo,
+#                              zsync-bench-{nop,irq,exec,file,net,cgroup}, zsyncctl, zsync-run and the examples,
+#                              $(BUILD)/tools/examples/zk-copy-<model>
 #   make -f tools/tools.mk examples-test   run each example on a few files and compare
 #
 # Run from the top of the tree after lib/lib.mk (the top Makefile's `tools`
@@ -24,7 +25,7 @@ LIBURING_A := $(shell $(CC) -print-file-name=liburing.a)
 DEPFLAGS  := -MMD -MP
 FLAGS_STAMP := $(TOOLS_OUT)/.cflags
 
-# tool name -> its sources and extra libraries
+# tool name -> its sources, extra libraries and link flags
 zsync-demo_SRCS      := tools/demo/zsync-demo.c
 zsync-demo_LIBS      := $(LIBZK_A)
 zsync-bench-nop_SRCS := tools/bench/zsync-bench-nop.c
@@ -37,9 +38,18 @@ zsync-bench-exec_SRCS := tools/bench/zsync-bench-exec.c
 zsync-bench-exec_LIBS := $(LIBZK_A) $(LIBURING_A)
 zsync-bench-file_SRCS := tools/bench/zsync-bench-file.c
 zsync-bench-file_LIBS := $(LIBZK_A) $(LIBURING_A)
+zsync-bench-cgroup_SRCS := tools/bench/zsync-bench-cgroup.c
+zsync-bench-cgroup_LIBS := $(LIBZK_A)
+# Counts every syscall both of its paths make (see the file's header).
+zsync-bench-cgroup_LDFLAGS := -Wl,--wrap=open,--wrap=close,--wrap=write,--wrap=pread \
+			      -Wl,--wrap=ioctl,--wrap=mkdir,--wrap=rmdir,--wrap=poll
+zsyncctl_SRCS        := tools/zsyncctl/zsyncctl.c
+zsyncctl_LIBS        := $(LIBZK_A)
+zsync-run_SRCS       := tools/zsync-run/zsync-run.c
+zsync-run_LIBS       := $(LIBZK_A)
 
 TOOLS     := zsync-demo zsync-bench-nop zsync-bench-irq zsync-bench-exec zsync-bench-file \
-	     zsync-bench-net
+	     zsync-bench-net zsync-bench-cgroup zsyncctl zsync-run
 TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
 ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))
 ALL_OBJS  := $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$(ALL_SRCS))
@@ -80,7 +90,7 @@ $(TOOLS_OUT)/obj/%.o: tools/%.c $(FLAGS_STAMP) tools/tools.mk
 # Relink when the objects or the archives they use change.
 define tool_rule
 $(TOOLS_OUT)/$(1): $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$($(1)_SRCS)) $($(1)_LIBS)
-	$$(CC) -static -o $$@ $$(filter %.o,$$^) $($(1)_LIBS) -pthread
+	$$(CC) -static $($(1)_LDFLAGS) -o $$@ $$(filter %.o,$$^) $($(1)_LIBS) -pthread
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 

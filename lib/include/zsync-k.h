@@ -37,6 +37,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <linux/zsync.h>
 
 #ifdef __cplusplus
@@ -388,6 +389,26 @@ static inline bool zk_probe_has_op(const struct zsync_probe *p, unsigned int op)
 {
 	return op < 64 * 4 && (p->ops[op / 64] >> (op % 64)) & 1;
 }
+
+/**
+ * zk_probe_op_disabled() - whether the probe answer @p says the
+ * administrator disabled @op (its SQEs complete with -EOPNOTSUPP)
+ * @p: from zk_probe()
+ * @op: ZSYNC_OP_*
+ */
+static inline bool zk_probe_op_disabled(const struct zsync_probe *p, unsigned int op)
+{
+	return op < 64 * 4 && (p->disabled_ops[op / 64] >> (op % 64)) & 1;
+}
+
+/**
+ * zk_stats() - module-wide counters: rings open, SQEs, CQEs, ...
+ * @ring: any ring, set up or not (only its fd is used; it counts as open)
+ * @st: receives the counters
+ *
+ * Return: 0 or -errno (-ENOTTY from a module without ZSYNC_IOC_STATS).
+ */
+int zk_stats(const struct zk_ring *ring, struct zsync_stats *st);
 
 /**
  * zk_restriction_allow_op() - add @op to the allowed set of @r
@@ -762,6 +783,143 @@ static inline void zk_prep_shutdown(struct zsync_sqe *sqe, int fd, int how)
 	sqe->opcode = ZSYNC_OP_SHUTDOWN;
 	sqe->fd = fd;
 	sqe->len = (__u32)how;
+}
+
+/**
+ * zk_prep_cgroup_attach() - CGROUP_ATTACH: move process @pid into the cgroup
+ * @sqe: the SQE
+ * @cgroup_fd: a directory of a cgroup2 mount
+ * @pid: a pid in the submitter's pid namespace; 0 is the submitter's process
+ */
+static inline void zk_prep_cgroup_attach(struct zsync_sqe *sqe, int cgroup_fd, pid_t pid)
+{
+	sqe->opcode = ZSYNC_OP_CGROUP_ATTACH;
+	sqe->fd = cgroup_fd;
+	sqe->len = (__u32)pid;
+	sqe->op_flags = 0;
+}
+
+/**
+ * zk_prep_cgroup_attach_pidfd() - CGROUP_ATTACH the process behind @pidfd;
+ * -ESRCH if it has exited, whoever has its number now
+ * @sqe: the SQE
+ * @cgroup_fd: a directory of a cgroup2 mount
+ * @pidfd: from pidfd_open(2) or clone3(CLONE_PIDFD)
+ */
+static inline void zk_prep_cgroup_attach_pidfd(struct zsync_sqe *sqe, int cgroup_fd,
+					       int pidfd)
+{
+	sqe->opcode = ZSYNC_OP_CGROUP_ATTACH;
+	sqe->fd = cgroup_fd;
+	sqe->len = (__u32)pidfd;
+	sqe->op_flags = ZSYNC_CGROUP_ATTACH_PIDFD;
+}
+
+/**
+ * zk_prep_cgroup_set() - CGROUP_SET: write @value to the knob @knob
+ * @sqe: the SQE
+ * @cgroup_fd: a directory of a cgroup2 mount
+ * @knob: a file name in it, such as "memory.max"; copied at submission
+ * @value: what to write, such as "64M"; copied at submission
+ * @len: its length, 1..4096 (res is @len on success)
+ */
+static inline void zk_prep_cgroup_set(struct zsync_sqe *sqe, int cgroup_fd,
+				      const char *knob, const void *value,
+				      unsigned int len)
+{
+	sqe->opcode = ZSYNC_OP_CGROUP_SET;
+	sqe->fd = cgroup_fd;
+	sqe->addr = (__u64)(uintptr_t)knob;
+	sqe->addr2 = (__u64)(uintptr_t)value;
+	sqe->len = len;
+}
+
+/** zk_prep_cgroup_set_str() - zk_prep_cgroup_set() of a NUL-terminated @value */
+static inline void zk_prep_cgroup_set_str(struct zsync_sqe *sqe, int cgroup_fd,
+					  const char *knob, const char *value)
+{
+	zk_prep_cgroup_set(sqe, cgroup_fd, knob, value, (unsigned int)strlen(value));
+}
+
+/* CGROUP_FREEZE, CGROUP_THAW and CGROUP_KILL share their layout. */
+static inline void zk_prep_cgroup_op(struct zsync_sqe *sqe, int op, int cgroup_fd)
+{
+	sqe->opcode = (__u8)op;
+	sqe->fd = cgroup_fd;
+}
+
+/** zk_prep_cgroup_freeze() - CGROUP_FREEZE: res 0 once the cgroup is frozen */
+static inline void zk_prep_cgroup_freeze(struct zsync_sqe *sqe, int cgroup_fd)
+{
+	zk_prep_cgroup_op(sqe, ZSYNC_OP_CGROUP_FREEZE, cgroup_fd);
+}
+
+/** zk_prep_cgroup_thaw() - CGROUP_THAW: res 0 once the cgroup is no longer frozen */
+static inline void zk_prep_cgroup_thaw(struct zsync_sqe *sqe, int cgroup_fd)
+{
+	zk_prep_cgroup_op(sqe, ZSYNC_OP_CGROUP_THAW, cgroup_fd);
+}
+
+/** zk_prep_cgroup_kill() - CGROUP_KILL: SIGKILL everything, res 0 once empty */
+static inline void zk_prep_cgroup_kill(struct zsync_sqe *sqe, int cgroup_fd)
+{
+	zk_prep_cgroup_op(sqe, ZSYNC_OP_CGROUP_KILL, cgroup_fd);
+}
+
+/**
+ * zk_prep_cgroup_wait() - CGROUP_WAIT: multishot, res the ZSYNC_CGROUP_*
+ * state: once at arming, then on every change of a bit in @mask
+ * @sqe: the SQE
+ * @cgroup_fd: a directory of a cgroup2 mount
+ * @mask: ZSYNC_CGROUP_POPULATED and/or ZSYNC_CGROUP_FROZEN
+ */
+static inline void zk_prep_cgroup_wait(struct zsync_sqe *sqe, int cgroup_fd,
+				       unsigned int mask)
+{
+	sqe->opcode = ZSYNC_OP_CGROUP_WAIT;
+	sqe->fd = cgroup_fd;
+	sqe->len = mask;
+}
+
+/**
+ * zk_prep_pidfd_wait() - PIDFD_WAIT: res the waitpid(2) status once the
+ * process behind @pidfd has exited (it is not reaped)
+ */
+static inline void zk_prep_pidfd_wait(struct zsync_sqe *sqe, int pidfd)
+{
+	sqe->opcode = ZSYNC_OP_PIDFD_WAIT;
+	sqe->fd = pidfd;
+}
+
+/**
+ * zk_prep_ns_socket() - NS_SOCKET: socket(2) in the network namespace
+ * behind @netns_fd; res is the new fd
+ * @sqe: the SQE
+ * @netns_fd: an open /proc/PID/ns/net (or a bind mount of one)
+ * @domain: AF_INET, AF_UNIX, ...
+ * @type: SOCK_STREAM, ... with SOCK_NONBLOCK and SOCK_CLOEXEC
+ * @protocol: as for socket(2)
+ */
+static inline void zk_prep_ns_socket(struct zsync_sqe *sqe, int netns_fd, int domain,
+				     int type, int protocol)
+{
+	sqe->opcode = ZSYNC_OP_NS_SOCKET;
+	sqe->fd = netns_fd;
+	sqe->len = (__u32)domain;
+	sqe->op_flags = (__u32)type;
+	sqe->off = (__u64)(unsigned int)protocol;
+}
+
+/**
+ * zk_prep_ns_info() - NS_INFO: type, inode and owner of the namespace
+ * behind @ns_fd, written to @info before the CQE (res 0)
+ */
+static inline void zk_prep_ns_info(struct zsync_sqe *sqe, int ns_fd,
+				   struct zsync_ns_info *info)
+{
+	sqe->opcode = ZSYNC_OP_NS_INFO;
+	sqe->fd = ns_fd;
+	sqe->addr = (__u64)(uintptr_t)info;
 }
 
 /**

@@ -724,6 +724,50 @@ static void test_prep_io_helpers(void)
 #undef FRESH
 }
 
+/* The cgroup and namespace helpers set exactly the fields their op reads. */
+static void test_prep_cgroup_ns_helpers(void)
+{
+	struct zsync_ns_info info;
+	struct zsync_sqe s;
+	unsigned int op;
+
+#define FRESH() memset(&s, 0, sizeof(s))
+	FRESH(); zk_prep_cgroup_attach(&s, 3, 1234);
+	CHECK(s.opcode == ZSYNC_OP_CGROUP_ATTACH && s.fd == 3 && s.len == 1234 &&
+	      s.op_flags == 0 && only_fields(&s, F_FD | F_LEN));
+	FRESH(); zk_prep_cgroup_attach_pidfd(&s, 3, 7);
+	CHECK(s.opcode == ZSYNC_OP_CGROUP_ATTACH && s.len == 7 &&
+	      s.op_flags == ZSYNC_CGROUP_ATTACH_PIDFD && only_fields(&s, F_FD | F_LEN | F_OPF));
+	FRESH(); zk_prep_cgroup_set_str(&s, 3, "pids.max", "10");
+	CHECK(s.opcode == ZSYNC_OP_CGROUP_SET && s.fd == 3 && s.len == 2 &&
+	      !strcmp((const char *)(uintptr_t)s.addr, "pids.max") &&
+	      !memcmp((const void *)(uintptr_t)s.addr2, "10", 2) &&
+	      only_fields(&s, F_FD | F_ADDR | F_ADDR2 | F_LEN));
+	for (op = ZSYNC_OP_CGROUP_FREEZE; op <= ZSYNC_OP_CGROUP_KILL; op++) {
+		FRESH();
+		if (op == ZSYNC_OP_CGROUP_FREEZE)
+			zk_prep_cgroup_freeze(&s, 4);
+		else if (op == ZSYNC_OP_CGROUP_THAW)
+			zk_prep_cgroup_thaw(&s, 4);
+		else
+			zk_prep_cgroup_kill(&s, 4);
+		CHECK(s.opcode == op && s.fd == 4 && only_fields(&s, F_FD));
+	}
+	FRESH(); zk_prep_cgroup_wait(&s, 4, ZSYNC_CGROUP_FROZEN);
+	CHECK(s.opcode == ZSYNC_OP_CGROUP_WAIT && s.len == ZSYNC_CGROUP_FROZEN &&
+	      only_fields(&s, F_FD | F_LEN));
+	FRESH(); zk_prep_pidfd_wait(&s, 5);
+	CHECK(s.opcode == ZSYNC_OP_PIDFD_WAIT && s.fd == 5 && only_fields(&s, F_FD));
+	FRESH(); zk_prep_ns_socket(&s, 6, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 17);
+	CHECK(s.opcode == ZSYNC_OP_NS_SOCKET && s.fd == 6 && s.len == AF_INET &&
+	      s.op_flags == (SOCK_STREAM | SOCK_CLOEXEC) && s.off == 17 &&
+	      only_fields(&s, F_FD | F_OFF | F_LEN | F_OPF));
+	FRESH(); zk_prep_ns_info(&s, 6, &info);
+	CHECK(s.opcode == ZSYNC_OP_NS_INFO && s.addr == (uintptr_t)&info &&
+	      only_fields(&s, F_FD | F_ADDR));
+#undef FRESH
+}
+
 static void test_registration(void)
 {
 	struct zk_ring ring;
@@ -761,6 +805,7 @@ int main(void)
 	test_wait_paths();
 	test_prep_helpers();
 	test_prep_io_helpers();
+	test_prep_cgroup_ns_helpers();
 	test_registration();
 	printf("zk-unit: %d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;

@@ -13,18 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "zsync-k.h"
-#include <stdlib.h>
 #include <time.h>
+
+#include "zsync-k.h"
 
 /* Room for why a measurement could not run, printed after the table. */
 #define REASON_LEN	160
-
-enum bench_exit {
-	EXIT_OK		= 0,	/* every measurement that could run ran */
-	EXIT_FAILED	= 1,	/* a backend failed mid-run (wrong CQE, error) */
-	EXIT_USAGE	= 2,
-};
 
 static inline int fail(char *why, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -103,18 +97,6 @@ static inline double bench_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-/* A decimal in [1, @max]; 0 or -EINVAL. */
-static inline int parse_ulong(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || *out == 0 || *out > max)
-		return -EINVAL;
-	return 0;
 }
 
 #endif /* ZSYNC_BENCH_H */

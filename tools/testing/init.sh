@@ -55,7 +55,9 @@ mount_fs() {
 	mount -t tmpfs -o mode=1777 tmpfs /tmp
 	mount -t tmpfs tmpfs /run
 	mount -t debugfs debugfs /sys/kernel/debug || say "no debugfs"
-	mount -t cgroup2 cgroup2 /sys/fs/cgroup || say "no cgroup2"
+	# nsdelegate, as systemd mounts it: cgroup namespaces are delegation
+	# boundaries (the cgroup selftests prove the ops respect them).
+	mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup || say "no cgroup2"
 	for c in memory pids; do
 		echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null ||
 			say "cgroup2: cannot enable +$c"

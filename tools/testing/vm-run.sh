@@ -199,6 +199,8 @@ build_initramfs() {
 			install_bin "$path" "/bin/$name"
 		fi
 	done
+	# lsns(8), which the namespace selftests cross-check against.
+	[[ -x /usr/bin/lsns ]] && install_bin /usr/bin/lsns /usr/bin/lsns
 	case "$MODE" in
 	demo) [[ -x $ROOT/bin/zsync-demo ]] || die "no zsync-demo under $BUILD/tools (run 'make tools')" ;;
 	bench) compgen -G "$ROOT/bin/zsync-bench*" >/dev/null ||

@@ -178,6 +178,52 @@ struct zsync_timespec {
 #define ZSYNC_ACCEPT_FLAGS_ALL	(ZSYNC_ACCEPT_MULTISHOT)
 
 /*
+ * cgroup v2 ops (Documentation/cgroup-ns.rst).  fd is always a directory of
+ * a cgroup2 mount; the knob files are opened relative to it by the
+ * submitting thread, with its credentials and cgroup namespace, so every
+ * check the kernel makes on write(2) applies.
+ * CGROUP_ATTACH: len: a pid in the submitter's pid namespace (0: the
+ * submitter's own process), or with ZSYNC_CGROUP_ATTACH_PIDFD a pidfd.
+ * res: 0.
+ * CGROUP_SET: addr: the knob's name (a NUL-terminated single path
+ * component, such as "memory.max"); addr2: the value; len: its size
+ * (1..4096).  Both are copied at submission.  res: len.
+ * CGROUP_FREEZE, CGROUP_THAW: res 0 once cgroup.events reports frozen 1
+ * (FREEZE) or frozen 0 (THAW).
+ * CGROUP_KILL: writes cgroup.kill; res 0 once cgroup.events reports
+ * populated 0.
+ * CGROUP_WAIT: len: ZSYNC_CGROUP_* bits to watch.  Multishot: the first
+ * CQE reports the state at arming, then one CQE (ZSYNC_CQE_F_MORE) per
+ * change of a watched bit; res is the ZSYNC_CGROUP_* state.
+ */
+#define ZSYNC_CGROUP_ATTACH_PIDFD	(1U << 0)	/* len is a pidfd */
+#define ZSYNC_CGROUP_ATTACH_FLAGS_ALL	(ZSYNC_CGROUP_ATTACH_PIDFD)
+
+#define ZSYNC_CGROUP_POPULATED	(1U << 0)	/* "populated 1" in cgroup.events */
+#define ZSYNC_CGROUP_FROZEN	(1U << 1)	/* "frozen 1" in cgroup.events */
+#define ZSYNC_CGROUP_STATE_ALL	(ZSYNC_CGROUP_POPULATED | ZSYNC_CGROUP_FROZEN)
+
+/*
+ * PIDFD_WAIT: fd: a pidfd.  res: the process's wait status, as waitpid(2)
+ * encodes it (WIFEXITED(), WTERMSIG(), ...), once it has exited.  The
+ * process is not reaped.
+ * NS_SOCKET: fd: a network namespace fd (/proc/PID/ns/net); len: domain;
+ * off: protocol; op_flags: type, with SOCK_NONBLOCK and SOCK_CLOEXEC, as
+ * socket(2) takes them.  res: the new socket's fd, in the submitter's fd
+ * table.
+ * NS_INFO: fd: a namespace fd; addr: a struct zsync_ns_info to fill.  res: 0.
+ */
+struct zsync_ns_info {
+	__u32	type;		/* CLONE_NEWNET, CLONE_NEWUSER, ... */
+	__u32	resv0;		/* written as zero */
+	__u64	ino;		/* inode number, as stat(2) and lsns(8) show it */
+	__u64	owner_ino;	/* owning user namespace, 0: none or not visible */
+	__u32	dev_major;	/* device of the nsfs mount, as stat(2) shows it */
+	__u32	dev_minor;
+	__u64	resv[4];	/* written as zero */
+};
+
+/*
  * SOURCE_WAIT: fd: an event source (a user event from ZSYNC_IOC_SOURCE_CREATE,
  * or a source a driver handed out).  Always multishot: every signal of the
  * source posts a CQE flagged ZSYNC_CQE_F_MORE whose res holds bits 0-30 of
@@ -302,14 +348,33 @@ struct zsync_restriction {
 
 /*
  * ZSYNC_IOC_PROBE: which opcodes this module implements, on any open of
- * /dev/zsync (set up or not).  Bit N of ops is opcode N.
+ * /dev/zsync (set up or not).  Bit N of ops is opcode N.  An implemented
+ * op may be disabled by the administrator (module parameter
+ * disable_families): its SQEs then complete with -EOPNOTSUPP, and its bit
+ * is also set in disabled_ops.  RESTRICT accepts every implemented op.
  */
 struct zsync_probe {
 	__u64	ops[4];		/* out: bitmap of implemented ZSYNC_OP_* */
+	__u64	disabled_ops[4];	/* out: implemented but disabled right now */
 	__u32	last_op;	/* out: the module's ZSYNC_OP_LAST */
 	__u32	abi_version;	/* out: ZSYNC_ABI_VERSION */
 	__u32	features;	/* out: ZSYNC_FEAT_* a ring set up now would get */
 	__u32	resv[5];	/* in: must be zero */
+};
+
+/*
+ * ZSYNC_IOC_STATS: module-wide counters, on any open of /dev/zsync (the
+ * caller's own open counts as a ring).  Counters only grow, except
+ * rings_open.
+ */
+struct zsync_stats {
+	__u64	rings_open;	/* out: opens of /dev/zsync that exist now */
+	__u64	rings_total;	/* out: opens since the module was loaded */
+	__u64	sqes;		/* out: SQEs consumed */
+	__u64	cqes;		/* out: CQEs written into CQ rings */
+	__u64	cqes_overflowed;	/* out: CQEs that waited in an overflow list */
+	__u64	ops_disabled;	/* out: SQEs refused because their family is disabled */
+	__u64	resv[10];	/* in: must be zero */
 };
 
 #define ZSYNC_IOC_MAGIC		0xA7
@@ -327,5 +392,6 @@ struct zsync_probe {
 #define ZSYNC_IOC_SOURCE_CREATE	_IOW(ZSYNC_IOC_MAGIC, 0x06, struct zsync_source_create)
 #define ZSYNC_IOC_SOURCE_SIGNAL	_IOW(ZSYNC_IOC_MAGIC, 0x07, struct zsync_source_signal)
 #define ZSYNC_IOC_PROBE		_IOWR(ZSYNC_IOC_MAGIC, 0x10, struct zsync_probe)
+#define ZSYNC_IOC_STATS		_IOWR(ZSYNC_IOC_MAGIC, 0x11, struct zsync_stats)
 
 #endif /* _UAPI_LINUX_ZSYNC_H */

@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cgroup v2 ops: CGROUP_ATTACH, CGROUP_SET, CGROUP_FREEZE, CGROUP_THAW,
+ * CGROUP_KILL and CGROUP_WAIT.  Each takes a directory of a cgroup2 mount.
+ *
+ * The module never moves a task or sets a limit itself: it writes the
+ * cgroup's own files (cgroup.procs, memory.max, cgroup.freeze, ...), opened
+ * relative to that directory by the submitter, so every check the kernel
+ * makes on write(2) applies: the opener's credentials (delegation), its
+ * cgroup namespace (recorded by cgroupfs at open), and, for cgroup.procs,
+ * the pid namespace of the writing task.
+ *
+ *  - CGROUP_SET and CGROUP_ATTACH are ZSYNC_OPF_TASK ops: they open and
+ *    write the knob in the submitting thread, which is what write(2) by the
+ *    submitter would do.  Pids written to cgroup.procs are looked up in the
+ *    writer's pid namespace, and "0" means the writer itself, so no worker
+ *    could do it for them.  Opening at issue rather than prep lets a chain
+ *    set a controller's knob right after enabling the controller.
+ *  - FREEZE, THAW, KILL and WAIT open their files at prep, in the
+ *    submitter, and then only write a fixed value and read cgroup.events,
+ *    which any context with the submitter's identity may do.  They wait on
+ *    cgroup.events with zsync_poll_arm(): cgroupfs wakes its pollers
+ *    (EPOLLPRI) whenever populated or frozen changes, and the retry reads
+ *    the file again to see what changed.
+ */
+#include <linux/kernel.h>
+#include <linux/fs.h>
+#include <linux/file.h>
+#include <linux/limits.h>
+#include <linux/magic.h>
+#include <linux/pid.h>
+#include <linux/poll.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include "zsync.h"
+#include "compat.h"
+
+/* A knob value is written in one write(2); cgroupfs takes at most a page. */
+#define ZSYNC_CGROUP_VALUE_MAX	PAGE_SIZE
+
+/* "populated N\nfrozen N\n" with room for lines later kernels may add. */
+#define ZSYNC_CGROUP_EVENTS_MAX	128
+
+/* A directory of a cgroup2 mount, or -EINVAL. */
+static int zsync_cgroup_dir_check(struct file *dir)
+{
+	struct inode *inode = file_inode(dir);
+
+	if (!S_ISDIR(inode->i_mode) || inode->i_sb->s_magic != CGROUP2_SUPER_MAGIC)
+		return -EINVAL;
+	return 0;
+}
+
+/* One file name inside the cgroup directory, never a path out of it. */
+static int zsync_cgroup_name_check(const char *name)
+{
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Opens @name in @dir with the current task's credentials and namespaces;
+ * the path walk checks search permission on @dir, the open the file's mode.
+ */
+static struct file *zsync_cgroup_open(struct file *dir, const char *name, int flags)
+{
+	return file_open_root(&dir->f_path, name, flags | O_NOFOLLOW, 0);
+}
+
+/* One write(2) of @len bytes at offset 0.  Returns bytes written or -errno. */
+static ssize_t zsync_cgroup_write(struct file *knob, const void *buf, size_t len)
+{
+	loff_t pos = 0;
+
+	return kernel_write(knob, buf, len, &pos);
+}
+
+/* Opens, writes and closes @name in @dir: echo VALUE > NAME, in the kernel. */
+static ssize_t zsync_cgroup_write_knob(struct file *dir, const char *name,
+				       const void *buf, size_t len)
+{
+	struct file *knob = zsync_cgroup_open(dir, name, O_WRONLY);
+	ssize_t ret;
+
+	if (IS_ERR(knob))
+		return PTR_ERR(knob);
+	ret = zsync_cgroup_write(knob, buf, len);
+	fput(knob);
+	return ret;
+}
+
+/* ---- CGROUP_SET ---------------------------------------------------------- */
+
+/**
+ * zsync_cgroup_set_prep() - prep of CGROUP_SET: copy the knob name and value
+ * @req: the request; req->file is the cgroup directory
+ * @sqe: its SQE
+ *
+ * Return: 0, or -EINVAL (not a cgroup2 directory, bad name or length),
+ * -EFAULT, -ENOMEM.
+ */
+int zsync_cgroup_set_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
+{
+	struct zsync_cgroup_set *set = &req->cg_set;
+	int ret = zsync_cgroup_dir_check(req->file);
+
+	if (ret)
+		return ret;
+	if (!sqe->len || sqe->len > ZSYNC_CGROUP_VALUE_MAX)
+		return -EINVAL;
+	set->knob = strndup_user(u64_to_user_ptr(sqe->addr), NAME_MAX + 1);
+	if (IS_ERR(set->knob)) {
+		ret = PTR_ERR(set->knob);
+		set->knob = NULL;
+		return ret;
+	}
+	ret = zsync_cgroup_name_check(set->knob);
+	if (ret)
+		return ret;
+	set->value = memdup_user(u64_to_user_ptr(sqe->addr2), sqe->len);
+	if (IS_ERR(set->value)) {
+		ret = PTR_ERR(set->value);
+		set->value = NULL;
+		return ret;
+	}
+	set->len = sqe->len;
+	return 0;
+}
+
+/**
+ * zsync_cgroup_set_issue() - issue of CGROUP_SET: open the knob and write it
+ * @req: the request, in its submitting thread (ZSYNC_OPF_TASK)
+ *
+ * Return: ZSYNC_ISSUE_DONE, res the bytes written or write(2)'s error.
+ */
+enum zsync_issue_ret zsync_cgroup_set_issue(struct zsync_req *req)
+{
+	struct zsync_cgroup_set *set = &req->cg_set;
+
+	req->res = zsync_cgroup_write_knob(req->file, set->knob, set->value, set->len);
+	return ZSYNC_ISSUE_DONE;
+}
+
+/**
+ * zsync_cgroup_set_cleanup() - free what zsync_cgroup_set_prep() copied
+ * @req: the request being freed
+ */
+void zsync_cgroup_set_cleanup(struct zsync_req *req)
+{
+	kfree(req->cg_set.knob);
+	kfree(req->cg_set.value);
+}
+
+/* ---- CGROUP_ATTACH ------------------------------------------------------- */
+
+/* Takes the process behind @pidfd; a thread's pidfd is refused. */
+static int zsync_cgroup_attach_pidfd(struct zsync_cgroup_attach *at, int pidfd)
+{
+	struct task_struct *task;
+	struct file *file;
+	struct pid *pid;
+	int ret = 0;
+
+	file = pidfd >= 0 ? fget(pidfd) : NULL;
+	if (!file)
+		return -EBADF;
+	pid = zsync_pidfd_pid(file);
+	if (!pid) {
+		ret = -EINVAL;
+	} else {
+		/* cgroup.procs moves processes: a thread pidfd (6.9+) would be ambiguous. */
+		rcu_read_lock();
+		task = pid_task(pid, PIDTYPE_PID);
+		if (task && !thread_group_leader(task))
+			ret = -EINVAL;
+		rcu_read_unlock();
+		if (!ret)
+			at->pid = get_pid(pid);
+	}
+	fput(file);
+	return ret;
+}
+
+/**
+ * zsync_cgroup_attach_prep() - prep of CGROUP_ATTACH: the pid, or the pidfd's process
+ * @req: the request; req->file is the cgroup directory
+ * @sqe: its SQE
+ *
+ * Return: 0, -EINVAL (bad directory, flags, pid, or not a process pidfd)
+ * or -EBADF (pidfd not open).
+ */
+int zsync_cgroup_attach_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
+{
+	struct zsync_cgroup_attach *at = &req->cg_attach;
+	int ret;
+
+	if (sqe->op_flags & ~ZSYNC_CGROUP_ATTACH_FLAGS_ALL)
+		return -EINVAL;
+	ret = zsync_cgroup_dir_check(req->file);
+	if (ret)
+		return ret;
+	if (sqe->op_flags & ZSYNC_CGROUP_ATTACH_PIDFD)
+		return zsync_cgroup_attach_pidfd(at, (int)sqe->len);
+	if (sqe->len > PID_MAX_LIMIT)
+		return -EINVAL;
+	at->nr = sqe->len;
+	return 0;
+}
+
+/*
+ * The number of @pid's process in the current task's pid namespace, or 0
+ * if the process has exited or is exiting, or cannot be seen from there.
+ * A number is only reused once its process is reaped, so while this is
+ * not 0 it names @pid's process and no other.
+ */
+static pid_t zsync_pid_live_vnr(struct pid *pid)
+{
+	struct task_struct *task;
+	pid_t nr = 0;
+
+	rcu_read_lock();
+	task = pid_task(pid, PIDTYPE_TGID);
+	if (task && !(READ_ONCE(task->signal->flags) & SIGNAL_GROUP_EXIT) &&
+	    !((READ_ONCE(task->flags) & PF_EXITING) && thread_group_empty(task)))
+		nr = pid_vnr(pid);
+	rcu_read_unlock();
+	return nr;
+}
+
+/**
+ * zsync_cgroup_attach_issue() - issue of CGROUP_ATTACH: echo PID > cgroup.procs
+ * @req: the request, in its submitting thread (ZSYNC_OPF_TASK)
+ *
+ * By pidfd, the number is taken just before the write while the process is
+ * alive, so a process that exited earlier is never confused with a newer
+ * one that got its number: -ESRCH.  cgroupfs offers no attach by pidfd, so
+ * a process that exits, is reaped and sees its number reused during the
+ * write itself cannot be told apart; if it is gone after the write the op
+ * still reports -ESRCH.
+ *
+ * Return: ZSYNC_ISSUE_DONE, res 0 or -errno.
+ */
+enum zsync_issue_ret zsync_cgroup_attach_issue(struct zsync_req *req)
+{
+	struct zsync_cgroup_attach *at = &req->cg_attach;
+	pid_t nr = at->nr;
+	char buf[16];
+	ssize_t ret;
+
+	if (at->pid) {
+		nr = zsync_pid_live_vnr(at->pid);
+		if (!nr) {
+			req->res = -ESRCH;
+			return ZSYNC_ISSUE_DONE;
+		}
+	}
+	ret = zsync_cgroup_write_knob(req->file, "cgroup.procs", buf,
+				      scnprintf(buf, sizeof(buf), "%d\n", nr));
+	if (ret >= 0 && at->pid && !zsync_pid_live_vnr(at->pid))
+		ret = -ESRCH;
+	req->res = ret < 0 ? ret : 0;
+	return ZSYNC_ISSUE_DONE;
+}
+
+/**
+ * zsync_cgroup_attach_cleanup() - drop the pidfd's pid taken at prep
+ * @req: the request being freed
+ */
+void zsync_cgroup_attach_cleanup(struct zsync_req *req)
+{
+	put_pid(req->cg_attach.pid);
+}
+
+/* ---- waiting on cgroup.events --------------------------------------------- */
+
+/* "populated N\nfrozen N\n" (NUL-terminated, modified) -> ZSYNC_CGROUP_* or -EIO. */
+static int zsync_cgroup_parse_events(char *buf)
+{
+	u32 state = 0, seen = 0, bit;
+	char *line, *val;
+	int v;
+
+	while ((line = strsep(&buf, "\n"))) {
+		val = strchr(line, ' ');
+		if (!val)
+			continue;
+		*val++ = '\0';
+		if (!strcmp(line, "populated"))
+			bit = ZSYNC_CGROUP_POPULATED;
+		else if (!strcmp(line, "frozen"))
+			bit = ZSYNC_CGROUP_FROZEN;
+		else
+			continue;
+		if (kstrtoint(val, 10, &v) || v < 0 || v > 1)
+			return -EIO;
+		seen |= bit;
+		if (v)
+			state |= bit;
+	}
+	return seen == ZSYNC_CGROUP_STATE_ALL ? state : -EIO;
+}
+
+/*
+ * Reads @events (cgroup.events) from the start.  Reading also resets the
+ * file's poll state: only a change after this read makes it poll EPOLLPRI.
+ * Returns the ZSYNC_CGROUP_* state, or -errno (-ENODEV: cgroup removed).
+ */
+static int zsync_cgroup_read_state(struct file *events)
+{
+	char buf[ZSYNC_CGROUP_EVENTS_MAX];
+	loff_t pos = 0;
+	ssize_t n;
+
+	n = kernel_read(events, buf, sizeof(buf) - 1, &pos);
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	return zsync_cgroup_parse_events(buf);
+}
+
+/*
+ * Opens cgroup.events, which the request then waits on in place of the
+ * directory, and @knob_name (NULL: none) for writing.  At prep, in the
+ * submitter, so cgroupfs records its credentials and cgroup namespace.
+ */
+static int zsync_cgroup_events_prep(struct zsync_req *req, const char *knob_name,
+				  u32 mask, u32 want)
+{
+	struct zsync_cgroup_wait *w = &req->cg_wait;
+	struct file *events;
+	int ret = zsync_cgroup_dir_check(req->file);
+
+	if (ret)
+		return ret;
+	if (knob_name) {
+		w->knob = zsync_cgroup_open(req->file, knob_name, O_WRONLY);
+		if (IS_ERR(w->knob)) {
+			ret = PTR_ERR(w->knob);
+			w->knob = NULL;
+			return ret;
+		}
+	}
+	events = zsync_cgroup_open(req->file, "cgroup.events", O_RDONLY);
+	if (IS_ERR(events))
+		return PTR_ERR(events);
+	/* req->fd still names the directory, for ZSYNC_CANCEL_FD. */
+	fput(req->file);
+	req->file = events;
+	w->mask = mask;
+	w->want = want;
+	return 0;
+}
+
+/**
+ * zsync_cgroup_state_retry() - retry of FREEZE, THAW and KILL: read cgroup.events
+ * @req: the request, owned by the caller
+ *
+ * Return: 0 once the watched bits read as wanted, -EAGAIN to keep
+ * waiting, or -errno (-ENODEV: the cgroup was removed).
+ */
+int zsync_cgroup_state_retry(struct zsync_req *req)
+{
+	struct zsync_cgroup_wait *w = &req->cg_wait;
+	int state = zsync_cgroup_read_state(req->file);
+
+	if (state < 0)
+		return state;
+	return (state & w->mask) == w->want ? 0 : -EAGAIN;
+}
+
+/**
+ * zsync_cgroup_wait_issue() - issue of CGROUP_WAIT, and the wait of the others
+ * @req: the request
+ *
+ * Checks the state once, then waits for cgroup.events to change.  A change
+ * between the read and the arming leaves the file polling EPOLLPRI, so
+ * zsync_poll_arm() retries at once: nothing is missed.
+ *
+ * Return: ZSYNC_ISSUE_DONE with res, or ZSYNC_ISSUE_ARMED.
+ */
+enum zsync_issue_ret zsync_cgroup_wait_issue(struct zsync_req *req)
+{
+	int ret = req->def->retry(req);
+
+	if (ret != -EAGAIN) {
+		req->res = ret;
+		return ZSYNC_ISSUE_DONE;
+	}
+	return zsync_poll_arm(req, EPOLLPRI);
+}
+
+/**
+ * zsync_cgroup_wait_cleanup() - close the control file opened at prep
+ * @req: the request being freed (req->file, cgroup.events, is closed for it)
+ */
+void zsync_cgroup_wait_cleanup(struct zsync_req *req)
+{
+	if (req->cg_wait.knob)
+		fput(req->cg_wait.knob);
+}
+
+/* ---- CGROUP_FREEZE, CGROUP_THAW, CGROUP_KILL ------------------------------ */
+
+/**
+ * zsync_cgroup_control_prep() - prep of FREEZE, THAW and KILL: open their files
+ * @req: the request; req->file is the cgroup directory
+ * @sqe: its SQE
+ *
+ * Return: 0, -EINVAL (not a cgroup2 directory), or the open's error.
+ */
+int zsync_cgroup_control_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
+{
+	switch (req->opcode) {
+	case ZSYNC_OP_CGROUP_FREEZE:
+		return zsync_cgroup_events_prep(req, "cgroup.freeze", ZSYNC_CGROUP_FROZEN,
+						ZSYNC_CGROUP_FROZEN);
+	case ZSYNC_OP_CGROUP_THAW:
+		return zsync_cgroup_events_prep(req, "cgroup.freeze", ZSYNC_CGROUP_FROZEN, 0);
+	default:
+		return zsync_cgroup_events_prep(req, "cgroup.kill", ZSYNC_CGROUP_POPULATED, 0);
+	}
+}
+
+/**
+ * zsync_cgroup_control_issue() - issue of FREEZE, THAW and KILL
+ * @req: the request
+ *
+ * Writes "1" (FREEZE, KILL) or "0" (THAW), then waits for the state.
+ *
+ * Return: ZSYNC_ISSUE_DONE with the write's error, or as
+ * zsync_cgroup_wait_issue().
+ */
+enum zsync_issue_ret zsync_cgroup_control_issue(struct zsync_req *req)
+{
+	const char *val = req->opcode == ZSYNC_OP_CGROUP_THAW ? "0" : "1";
+	ssize_t ret = zsync_cgroup_write(req->cg_wait.knob, val, 1);
+
+	if (ret < 0) {
+		req->res = ret;
+		return ZSYNC_ISSUE_DONE;
+	}
+	return zsync_cgroup_wait_issue(req);
+}
+
+/* ---- CGROUP_WAIT ---------------------------------------------------------- */
+
+/**
+ * zsync_cgroup_wait_prep() - prep of CGROUP_WAIT: the mask, cgroup.events, the CQE pool
+ * @req: the request; req->file is the cgroup directory
+ * @sqe: its SQE
+ *
+ * Return: 0, -EINVAL (bad mask or directory), the open's error, -ENOMEM.
+ */
+int zsync_cgroup_wait_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
+{
+	int ret;
+
+	if (!sqe->len || sqe->len & ~ZSYNC_CGROUP_STATE_ALL)
+		return -EINVAL;
+	ret = zsync_cgroup_events_prep(req, NULL, sqe->len, 0);
+	if (ret)
+		return ret;
+	return zsync_req_alloc_ovf_pool(req, zsync_multishot_backlog);
+}
+
+/**
+ * zsync_cgroup_wait_retry() - retry of CGROUP_WAIT: post the state if it changed
+ * @req: the request, owned by the caller (so ->last needs no lock)
+ *
+ * One CQE for the first state, then one per change of a watched bit.
+ *
+ * Return: -EAGAIN to keep waiting, or the terminal -errno.
+ */
+int zsync_cgroup_wait_retry(struct zsync_req *req)
+{
+	struct zsync_cgroup_wait *w = &req->cg_wait;
+	int state = zsync_cgroup_read_state(req->file);
+
+	if (state < 0)
+		return state;
+	if (w->posted && !((state ^ w->last) & w->mask))
+		return -EAGAIN;
+	if (!zsync_req_post_more(req, state, 0))
+		return -EOVERFLOW;
+	w->posted = true;
+	w->last = state;
+	return -EAGAIN;
+}
