@@ -7,7 +7,9 @@
  *    one): CANCEL, CANCEL_FD and LINK_TIMEOUT end it with -ECANCELED, and
  *    the file is left untouched;
  *  - running in a worker (a READ held inside its copy to a userfaultfd
- *    page): CANCEL answers -EALREADY and the READ completes with its data;
+ *    page or, on kernels without userfaultfd, a WRITE held by a frozen
+ *    filesystem): CANCEL answers -EALREADY and the op completes with its
+ *    data;
  *  - queued for a worker (every worker held as above): CANCEL ends it;
  *  - waiting for the submitting thread (a chain continuation OPENAT): see
  *    fs.c.
@@ -134,34 +136,143 @@ static void uffd_or_skip(struct __test_metadata *_metadata, struct zt_uffd *u)
 		SKIP(zt_skip_exit(), "userfaultfd: %s", zt_err(ret));
 }
 
-TEST_F(ring, read_running_in_a_worker_cannot_be_cancelled)
-{
-	char want[256];
-	struct zt_uffd u;
-	struct zsync_cqe c[2];
-	int fd;
+/*
+ * Workers held inside ops until release: READs of /proc/version into a
+ * userfaultfd page, or where the kernel has no userfaultfd (the debug
+ * kernel) WRITEs to a file on a frozen filesystem.
+ */
+#define HOLD_MAX	256
+#define HOLD_LEN	8
 
-	uffd_or_skip(_metadata, &u);
-	fd = open_proc_version(_metadata, want, sizeof(want));
-	submit_read(_metadata, &self->ring, fd, u.page, (unsigned int)u.size, 1, false);
+struct hold {
+	bool uffd;
+	struct zt_uffd u;
+	struct zt_frozen f;
+	int fds[HOLD_MAX];	/* uffd: one open file per READ (seq_file reads take turns) */
+	unsigned int nr;
+	char want[256];		/* what a held READ must read */
+	char data[HOLD_MAX][HOLD_LEN + 1];	/* what held WRITEs write */
+};
+
+/* 0, or -errno: neither way works here. */
+static int hold_init(struct hold *h)
+{
+	int ret;
+
+	memset(h, 0, sizeof(*h));
+	h->uffd = zt_uffd_init(&h->u) == 0;
+	if (h->uffd)
+		return 0;
+	ret = zt_frozen_init(&h->f);
+	if (ret)
+		zt_frozen_exit(&h->f);
+	return ret;
+}
+
+static void hold_or_skip(struct __test_metadata *_metadata, struct hold *h)
+{
+	int ret = hold_init(h);
+
+	if (ret)
+		SKIP(zt_skip_exit(), "neither userfaultfd nor a frozen ext2: %s", zt_err(ret));
+}
+
+/* Queue (not submit) an op that a worker will be held in, as @ud. */
+static void hold_prep(struct __test_metadata *_metadata, struct hold *h, struct zk_ring *ring,
+		      __u64 ud)
+{
+	struct zsync_sqe *sqe = zt_sqe(_metadata, ring);
+
+	ASSERT_GT((unsigned int)HOLD_MAX, h->nr);
+	if (h->uffd) {
+		int fd = open("/proc/version", O_RDONLY | O_CLOEXEC);
+
+		ASSERT_LE(0, fd);
+		if (!h->want[0])
+			ASSERT_LT(0, pread(fd, h->want, sizeof(h->want) - 1, 0));
+		h->fds[h->nr] = fd;
+		zk_prep_read(sqe, fd, h->u.page, (unsigned int)h->u.size, 0);
+	} else {
+		/* Each WRITE its own place, stamped with its number. */
+		snprintf(h->data[h->nr], sizeof(h->data[0]), "w%06u", h->nr);
+		zk_prep_write(sqe, h->f.file, h->data[h->nr], HOLD_LEN, (__u64)h->nr * HOLD_LEN);
+	}
+	h->nr++;
+	zk_sqe_set_data64(sqe, ud);
+}
+
+/* Wait until @n workers are held; returns how many are. */
+static int hold_wait(struct hold *h, int n, int64_t ms)
+{
+	if (h->uffd)
+		return zt_uffd_wait_faults(&h->u, n, ms);
+	return zt_wait_workers_blocked(n, ms);
+}
+
+static int hold_release(struct hold *h)
+{
+	return h->uffd ? zt_uffd_resolve(&h->u) : zt_frozen_thaw(&h->f);
+}
+
+/* The CQE result of a released op. */
+static int hold_res(const struct hold *h)
+{
+	return h->uffd ? (int)strlen(h->want) : HOLD_LEN;
+}
+
+/* The released ops moved their data. */
+static void hold_check_data(struct __test_metadata *_metadata, struct hold *h)
+{
+	char got[HOLD_LEN + 1];
+	unsigned int i;
+
+	if (h->uffd) {
+		EXPECT_EQ(0, memcmp(h->u.page, h->want, strlen(h->want)));
+		return;
+	}
+	for (i = 0; i < h->nr; i++) {
+		memset(got, 0, sizeof(got));
+		EXPECT_EQ(HOLD_LEN, pread(h->f.file, got, HOLD_LEN, (off_t)i * HOLD_LEN));
+		EXPECT_STREQ(h->data[i], got);
+	}
+}
+
+static void hold_exit(struct hold *h)
+{
+	unsigned int i;
+
+	if (h->uffd) {
+		zt_uffd_exit(&h->u);
+		for (i = 0; i < h->nr; i++)
+			close(h->fds[i]);
+	} else {
+		zt_frozen_exit(&h->f);
+	}
+}
+
+TEST_F(ring, op_running_in_a_worker_cannot_be_cancelled)
+{
+	struct zsync_cqe c[2];
+	struct hold h;
+
+	hold_or_skip(_metadata, &h);
+	hold_prep(_metadata, &h, &self->ring, 1);
 	zt_submit(_metadata, &self->ring, 1);
-	ASSERT_EQ(1, zt_uffd_wait_faults(&u, 1, ZT_SOON_MS))
-		TH_LOG("the worker never touched the page");
+	ASSERT_EQ(1, hold_wait(&h, 1, ZT_SOON_MS))
+		TH_LOG("no worker got to the op (%s)", h.uffd ? "userfaultfd" : "frozen fs");
 	zk_prep_cancel(zt_sqe(_metadata, &self->ring), 1, 0);
 	zt_submit(_metadata, &self->ring, 1);
 	zt_reap(_metadata, &self->ring, c, 1, ZT_SOON_MS);
 	zt_check_cqe(_metadata, &c[0], 0, 0, -EALREADY);
 	zt_expect_no_cqe(_metadata, &self->ring, 50);
-	ASSERT_EQ(0, zt_uffd_resolve(&u));
-	zt_expect(_metadata, &self->ring, 1, (int)strlen(want));
-	EXPECT_EQ(0, memcmp(u.page, want, strlen(want)));
-	zt_uffd_exit(&u);
-	close(fd);
+	ASSERT_EQ(0, hold_release(&h));
+	zt_expect(_metadata, &self->ring, 1, hold_res(&h));
+	hold_check_data(_metadata, &h);
+	hold_exit(&h);
 }
 
 /*
- * Hold every worker in a READ (as above; each on its own open file, since
- * reads of one seq_file take turns); what is submitted next waits in the
+ * Hold every worker (as above); what is submitted next waits in the
  * queue.
  */
 TEST(ops_queued_for_a_worker_are_cancelled)
@@ -170,32 +281,29 @@ TEST(ops_queued_for_a_worker_are_cancelled)
 	char want[256], in[256] = {};
 	struct zsync_cqe *c;
 	struct zk_ring ring;
-	struct zt_uffd u;
 	struct zsync_sqe *sqe;
-	int *fds, tmp;
+	struct hold h;
+	int proc, tmp;
 	char path[] = "/tmp/zs-q-XXXXXX";
 
 	ZT_REQUIRE_DEV();
 	if (workers > 200)
 		SKIP(return, "max_workers %u: too many to hold", workers);
-	uffd_or_skip(_metadata, &u);
+	hold_or_skip(_metadata, &h);
 	zt_ring(_metadata, &ring, 256, 0);
 	c = calloc(workers + 4, sizeof(*c));
-	fds = calloc(workers + 1, sizeof(*fds));
 	ASSERT_NE(NULL, c);
-	ASSERT_NE(NULL, fds);
-	for (i = 0; i <= workers; i++)
-		fds[i] = open_proc_version(_metadata, want, sizeof(want));
+	proc = open_proc_version(_metadata, want, sizeof(want));
 	tmp = mkstemp(path);
 	ASSERT_LE(0, tmp);
 	unlink(path);
 	for (i = 0; i < workers; i++)
-		submit_read(_metadata, &ring, fds[i], u.page, (unsigned int)u.size, 100 + i, false);
+		hold_prep(_metadata, &h, &ring, 100 + i);
 	zt_submit(_metadata, &ring, (int)workers);
-	ASSERT_EQ((int)workers, zt_uffd_wait_faults(&u, (int)workers, 15000))
-		TH_LOG("not every worker got to the page");
+	ASSERT_EQ((int)workers, hold_wait(&h, (int)workers, 15000))
+		TH_LOG("not every worker was held");
 
-	submit_read(_metadata, &ring, fds[workers], in, sizeof(in), 1, false);
+	submit_read(_metadata, &ring, proc, in, sizeof(in), 1, false);
 	sqe = zt_sqe(_metadata, &ring);
 	zk_prep_fsync(sqe, tmp, 0);
 	zk_sqe_set_data64(sqe, 2);
@@ -211,16 +319,15 @@ TEST(ops_queued_for_a_worker_are_cancelled)
 	zt_check_cqe(_metadata, &c[3], 3, 0, 1);
 	EXPECT_EQ(0, in[0]) TH_LOG("the cancelled READ ran");
 
-	ASSERT_EQ(0, zt_uffd_resolve(&u));
+	ASSERT_EQ(0, hold_release(&h));
 	zt_reap(_metadata, &ring, c, workers, 20000);
 	for (i = 0; i < workers; i++)
-		EXPECT_EQ((int)strlen(want), c[i].res);
+		EXPECT_EQ(hold_res(&h), c[i].res);
 	zt_expect_no_cqe(_metadata, &ring, 50);
+	hold_check_data(_metadata, &h);
 	zk_ring_exit(&ring);
-	zt_uffd_exit(&u);
-	for (i = 0; i <= workers; i++)
-		close(fds[i]);
-	free(fds);
+	hold_exit(&h);
+	close(proc);
 	free(c);
 	close(tmp);
 }
@@ -239,20 +346,18 @@ static int module_refcnt(void)
 	return n;
 }
 
-static void *resolve_later(void *arg)
+static void *release_later(void *arg)
 {
-	struct zt_uffd *u = arg;
-
 	zt_sleep_ms(300);
-	zt_uffd_resolve(u);
+	hold_release(arg);
 	return NULL;
 }
 
 /*
  * Close with a READ and a WRITE on wait queues, a READV on a socket, a
  * chain whose OPENAT waits behind a long TIMEOUT, a deferred OPENAT waiting
- * for this thread, an FSYNC, a worker's READ and, if userfaultfd exists, a
- * READ held in a worker until 300 ms into the close.
+ * for this thread, an FSYNC, a worker's READ and, if it can be held (see
+ * struct hold), an op held in a worker until 300 ms into the close.
  */
 TEST(close_ring_with_everything_in_flight)
 {
@@ -260,10 +365,10 @@ TEST(close_ring_with_everything_in_flight)
 	struct iovec iov = { sin, sizeof(sin) };
 	int refcnt = module_refcnt(), fds, p[2], q[2], sv[2], proc, dfd;
 	unsigned int pending = 0;
-	bool have_uffd;
+	bool held;
 	struct zk_ring ring;
 	struct zsync_sqe *sqe;
-	struct zt_uffd u;
+	struct hold h;
 	pthread_t t;
 	int64_t start;
 
@@ -276,7 +381,7 @@ TEST(close_ring_with_everything_in_flight)
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
 	proc = open_proc_version(_metadata, want, sizeof(want));
 	fds = zt_count_fds();
-	have_uffd = zt_uffd_init(&u) == 0;
+	held = hold_init(&h) == 0;
 	zt_ring(_metadata, &ring, 32, 0);
 
 	submit_read(_metadata, &ring, p[0], in, sizeof(in), 1, false);
@@ -291,10 +396,10 @@ TEST(close_ring_with_everything_in_flight)
 	zk_prep_fsync(sqe, dfd, 0);
 	submit_read(_metadata, &ring, proc, big, sizeof(big), 6, false);
 	zt_submit(_metadata, &ring, 7);
-	if (have_uffd) {
-		submit_read(_metadata, &ring, proc, u.page, (unsigned int)u.size, 9, false);
+	if (held) {
+		hold_prep(_metadata, &h, &ring, 9);
 		zt_submit(_metadata, &ring, 1);
-		ASSERT_EQ(1, zt_uffd_wait_faults(&u, 1, ZT_SOON_MS));
+		ASSERT_EQ(1, hold_wait(&h, 1, ZT_SOON_MS));
 	}
 	/* Last: any ENTER of this thread would run the deferred OPENAT. */
 	zt_linked(zt_timeout(_metadata, &ring, 7, 1, 0, ZSYNC_TIMEOUT_ETIME_SUCCESS));
@@ -307,19 +412,18 @@ TEST(close_ring_with_everything_in_flight)
 		zt_fdinfo(ring.fd, "task_work", &pending);
 	}
 	EXPECT_EQ(1u, pending) TH_LOG("the second OPENAT never waited for this thread");
-	if (have_uffd)
-		ASSERT_EQ(0, pthread_create(&t, NULL, resolve_later, &u));
+	if (held)
+		ASSERT_EQ(0, pthread_create(&t, NULL, release_later, &h));
 
 	start = zt_mono_ns();
 	zk_ring_exit(&ring);
 	EXPECT_GT(5000, zt_ms_since(start)) TH_LOG("close took %" PRId64 " ms",
 						   zt_ms_since(start));
-	if (have_uffd) {
+	if (held) {
 		EXPECT_LE(250, zt_ms_since(start)) TH_LOG("close did not wait for the worker");
 		pthread_join(t, NULL);
-		EXPECT_EQ(0, memcmp(u.page, want, strlen(want)))
-			TH_LOG("the worker's READ finished with its data");
-		zt_uffd_exit(&u);
+		hold_check_data(_metadata, &h);
+		hold_exit(&h);
 	}
 	EXPECT_EQ(fds, zt_count_fds()) TH_LOG("an fd was left behind");
 	EXPECT_EQ(-1, faccessat(dfd, "a", F_OK, 0)) TH_LOG("the OPENAT behind the TIMEOUT ran");

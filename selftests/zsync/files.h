@@ -1,20 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers shared by the file-op selftests (rw.c, fs.c, identity.c): running
- * one SQE, scratch files and directories, children that must exit cleanly,
- * and userfaultfd, which holds a worker inside a transfer for as long as a
- * test needs it there.
+ * Helpers shared by the file-op selftests (rw.c, fs.c, identity.c,
+ * file_cancel.c): running one SQE, scratch files and directories, children
+ * that must exit cleanly, loop devices, and two ways of holding a worker
+ * inside a transfer for as long as a test needs it there: userfaultfd, and
+ * (for kernels without it, such as the debug kernel) a frozen filesystem.
  */
 #ifndef ZSYNC_SELFTEST_FILES_H
 #define ZSYNC_SELFTEST_FILES_H
 
+#include <linux/fs.h>
+#include <linux/loop.h>
 #include <linux/userfaultfd.h>
+#include <dirent.h>
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 
 #include "helpers.h"
 
@@ -200,6 +206,202 @@ static inline void zt_uffd_exit(struct zt_uffd *u)
 {
 	munmap(u->page, u->size);
 	close(u->fd);
+}
+
+/* ------------------------------------------------------------------ */
+/* Loop devices                                                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Attach the file @img to a free loop device (its path in @dev), writable;
+ * returns an fd of the device, or -errno (no loop driver in this kernel).
+ */
+static inline int zt_loop_attach(const char *img, char *dev, size_t len)
+{
+	int ctl, n, lfd, bfd = open(img, O_RDWR | O_CLOEXEC);
+
+	if (bfd < 0)
+		return -errno;
+	if (access("/dev/loop-control", F_OK))
+		(void)!system("insmod /lib/modules-extra/loop.ko 2>/dev/null");
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	n = ctl < 0 ? -1 : ioctl(ctl, LOOP_CTL_GET_FREE);
+	if (n < 0) {
+		n = -errno;
+		if (ctl >= 0)
+			close(ctl);
+		close(bfd);
+		return n;
+	}
+	close(ctl);
+	snprintf(dev, len, "/dev/loop%d", n);
+	lfd = open(dev, O_RDWR | O_CLOEXEC);
+	if (lfd < 0 || ioctl(lfd, LOOP_SET_FD, bfd)) {
+		n = -errno;
+		if (lfd >= 0)
+			close(lfd);
+		close(bfd);
+		return n;
+	}
+	close(bfd);
+	return lfd;
+}
+
+/* ------------------------------------------------------------------ */
+/* A frozen filesystem: a write there blocks in a worker until thawed  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * An ext2 filesystem on a loop device, frozen (FIFREEZE): a WRITE to
+ * @file is never done at submission (no non-blocking buffered writes on
+ * ext2) and its worker waits in sb_start_write() until the thaw.  A
+ * watchdog process thaws it after ZT_FROZEN_MAX_S even if the test dies
+ * with workers held (its exit would wait for them), so that a failing test
+ * fails instead of hanging.
+ */
+#define ZT_FROZEN_MAX_S		"20"
+
+struct zt_frozen {
+	int loop;		/* the loop device */
+	int file;		/* "f" at the top of the filesystem, read-write */
+	int watchdog_pipe;	/* closing it thaws at once */
+	pid_t watchdog;
+	bool mnt_made, mounted;
+	char img[32], mnt[32], dev[32];
+};
+
+/*
+ * The watchdog: a shell waiting for the end of @rd (or the deadline), then
+ * thawing.  It execs so as to hold none of the test's files or mappings (a
+ * ring it kept open would outlive the test's close).
+ */
+static inline void zt_frozen_watch(struct zt_frozen *f, int rd)
+{
+	if (dup2(rd, 0) == 0 && !close_range(3, ~0U, 0))
+		execl("/bin/sh", "sh", "-c",
+		      "read -t " ZT_FROZEN_MAX_S " x; fsfreeze -u \"$0\" 2>/dev/null", f->mnt,
+		      (char *)NULL);
+	_exit(127);
+}
+
+/* 0, or -errno: no loop driver, no ext2, no mke2fs, no freezing. */
+static inline int zt_frozen_init(struct zt_frozen *f)
+{
+	char cmd[96];
+	int p[2], fd, ret;
+
+	memset(f, 0, sizeof(*f));
+	f->loop = f->file = f->watchdog_pipe = -1;
+	strcpy(f->img, "/tmp/zs-frz-XXXXXX");
+	strcpy(f->mnt, "/tmp/zs-mnt-XXXXXX");
+	fd = mkstemp(f->img);
+	if (fd < 0)
+		return -errno;
+	ret = ftruncate(fd, 8 << 20) ? -errno : 0;
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "mke2fs -q -F %s >/dev/null 2>&1", f->img);
+	if (!ret && system(cmd))
+		ret = -ENOENT;
+	if (!ret) {
+		f->loop = zt_loop_attach(f->img, f->dev, sizeof(f->dev));
+		ret = f->loop < 0 ? f->loop : 0;
+	}
+	if (!ret)
+		ret = mkdtemp(f->mnt) ? 0 : -errno;
+	f->mnt_made = !ret;
+	if (!ret)
+		ret = mount(f->dev, f->mnt, "ext2", 0, NULL) ? -errno : 0;
+	f->mounted = !ret;
+	if (!ret) {
+		snprintf(cmd, sizeof(cmd), "%s/f", f->mnt);
+		f->file = open(cmd, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		ret = f->file < 0 ? -errno : 0;
+	}
+	if (!ret && pipe2(p, O_CLOEXEC))
+		ret = -errno;
+	if (!ret) {
+		f->watchdog = fork();
+		if (f->watchdog == 0)
+			zt_frozen_watch(f, p[0]);
+		close(p[0]);
+		f->watchdog_pipe = p[1];
+		ret = f->watchdog < 0 ? -errno : 0;
+	}
+	if (!ret && ioctl(f->file, FIFREEZE, 0))
+		ret = -errno;
+	return ret;
+}
+
+/* Thaw: every held write goes on.  0, or -errno. */
+static inline int zt_frozen_thaw(struct zt_frozen *f)
+{
+	return ioctl(f->file, FITHAW, 0) ? -errno : 0;
+}
+
+/* Thaw if still frozen, stop the watchdog, unmount and detach. */
+static inline void zt_frozen_exit(struct zt_frozen *f)
+{
+	if (f->file >= 0)
+		ioctl(f->file, FITHAW, 0);
+	if (f->watchdog_pipe >= 0)
+		close(f->watchdog_pipe);
+	if (f->watchdog > 0)
+		waitpid(f->watchdog, NULL, 0);
+	if (f->file >= 0)
+		close(f->file);
+	if (f->mounted)
+		umount2(f->mnt, MNT_DETACH);
+	if (f->mnt_made)
+		rmdir(f->mnt);
+	if (f->loop >= 0) {
+		ioctl(f->loop, LOOP_CLR_FD, 0);
+		close(f->loop);
+	}
+	unlink(f->img);
+}
+
+/*
+ * How many module workers are blocked right now inside a zsync_io work
+ * item: a kworker's comm says "+zsync_io" while it runs one, and its state
+ * is D while it waits uninterruptibly (for the thaw).
+ */
+static inline int zt_workers_blocked(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		char path[300], buf[256], *st;
+		FILE *fp;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		fp = fopen(path, "re");
+		if (!fp)
+			continue;
+		if (fgets(buf, sizeof(buf), fp) && strstr(buf, "+zsync_io)")) {
+			st = strrchr(buf, ')');
+			n += st && st[1] == ' ' && st[2] == 'D';
+		}
+		fclose(fp);
+	}
+	closedir(d);
+	return n;
+}
+
+/* Wait until @n workers are blocked; returns how many were at the end. */
+static inline int zt_wait_workers_blocked(int n, int64_t ms)
+{
+	int64_t start = zt_mono_ns();
+	int seen;
+
+	while ((seen = zt_workers_blocked()) < n && zt_ms_since(start) < ms)
+		zt_sleep_ms(10);
+	return seen;
 }
 
 #endif /* ZSYNC_SELFTEST_FILES_H */

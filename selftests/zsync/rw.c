@@ -9,7 +9,6 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <linux/loop.h>
 
 #include "files.h"
 
@@ -505,9 +504,8 @@ TEST(worker_write_honours_rlimit_fsize)
 /* A loop device over a 16 MiB pattern file on /tmp; -errno if impossible. */
 static int loop_attach(struct __test_metadata *_metadata, const char *img, char *dev, size_t len)
 {
-	int ctl, n, lfd, bfd;
 	unsigned char *chunk = malloc(1 << 20);
-	int i;
+	int i, bfd;
 
 	ASSERT_NE(NULL, chunk);
 	bfd = open(img, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -517,30 +515,8 @@ static int loop_attach(struct __test_metadata *_metadata, const char *img, char 
 		ASSERT_EQ(1 << 20, pwrite(bfd, chunk, 1 << 20, (off_t)i << 20));
 	}
 	free(chunk);
-	if (access("/dev/loop-control", F_OK))
-		(void)!system("insmod /lib/modules-extra/loop.ko 2>/dev/null");
-	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-	if (ctl < 0) {
-		close(bfd);
-		return -errno;
-	}
-	n = ioctl(ctl, LOOP_CTL_GET_FREE);
-	close(ctl);
-	if (n < 0) {
-		close(bfd);
-		return -errno;
-	}
-	snprintf(dev, len, "/dev/loop%d", n);
-	lfd = open(dev, O_RDONLY | O_CLOEXEC);
-	if (lfd < 0 || ioctl(lfd, LOOP_SET_FD, bfd)) {
-		n = -errno;
-		if (lfd >= 0)
-			close(lfd);
-		close(bfd);
-		return n;
-	}
 	close(bfd);
-	return lfd;
+	return zt_loop_attach(img, dev, len);
 }
 
 static void drop_caches(void)
