@@ -523,6 +523,11 @@ long zsync_ring_enable(struct zsync_ring *ring);
 int zsync_ring_mmap(struct zsync_ring *ring, struct vm_area_struct *vma);
 __poll_t zsync_ring_poll_mask(struct zsync_ring *ring);
 void zsync_ring_show_fdinfo(struct zsync_ring *ring, struct seq_file *m);
+
+/* cq.c */
+u32 zsync_cq_ready(const struct zsync_ring *ring);
+void zsync_cq_notify_work(struct irq_work *work);
+void zsync_cq_kill(struct zsync_ring *ring);
 void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags);
 void zsync_cq_notify(struct zsync_ring *ring);
 int zsync_req_alloc_ovf_pool(struct zsync_req *req, unsigned int nr);

@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The completion side of a ring: writing CQEs into the shared CQ ring,
+ * the overflow list behind it (a request's own terminal slot, multishot
+ * pools, auxiliary entries), and waking whoever waits (the wait queue,
+ * the eventfd, deferred to irq_work where signalling is not allowed).
+ *
+ * The user's CQ head is hostile: it is only turned into a clamped signed
+ * distance from the tail the kernel keeps for itself.
+ */
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/eventfd.h>
+#include <linux/irq_work.h>
+#include <linux/poll.h>
+#include "zsync.h"
+#include "compat.h"
+
+/*
+ * Signed distance from the user's CQ head to our tail.  The head is hostile:
+ * a head past the tail is negative, one far behind is more than the ring.
+ */
+static s32 zsync_cq_distance(const struct zsync_ring *ring)
+{
+	return (s32)(READ_ONCE(ring->cq_tail) - READ_ONCE(ring->cq->head));
+}
+
+/* CQEs userspace has not consumed yet, clamped to [0, cq_entries]. */
+u32 zsync_cq_ready(const struct zsync_ring *ring)
+{
+	s32 d = zsync_cq_distance(ring);
+
+	return d <= 0 ? 0 : min_t(u32, d, ring->cq_entries);
+}
+
+/* A head outside [tail - entries, tail] counts as full: never overwrite. */
+static bool zsync_cq_has_space(const struct zsync_ring *ring)
+{
+	s32 d = zsync_cq_distance(ring);
+
+	return d >= 0 && d < ring->cq_entries;
+}
+
+static void zsync_cq_write(struct zsync_ring *ring, u64 user_data, s32 res, u32 cflags)
+	__must_hold(&ring->cq_lock)
+{
+	struct zsync_cqe *cqe = &ring->cq->cqes[ring->cq_tail & ring->cq_mask];
+
+	cqe->user_data = user_data;
+	cqe->res = res;
+	cqe->flags = cflags;
+	zsync_stat_inc(cqes);
+	WRITE_ONCE(ring->cq_tail, ring->cq_tail + 1);
+	/* The CQE contents are visible before the tail that publishes them. */
+	smp_store_release(&ring->cq->tail, ring->cq_tail);
+}
+
+static void zsync_set_overflow_flag(struct zsync_ring *ring, bool on)
+	__must_hold(&ring->cq_lock)
+{
+	WRITE_ONCE(ring->sq->flags, on ? ZSYNC_SQ_CQ_OVERFLOW : 0);
+}
+
+static void zsync_cq_notify_now(struct zsync_ring *ring)
+{
+	struct eventfd_ctx *ev;
+
+	if (wq_has_sleeper(&ring->cq_wait))
+		wake_up(&ring->cq_wait);
+	rcu_read_lock();
+	ev = rcu_dereference(ring->evfd);
+	if (ev)
+		zsync_eventfd_signal(ev);
+	rcu_read_unlock();
+}
+
+void zsync_cq_notify_work(struct irq_work *work)
+{
+	zsync_cq_notify_now(container_of(work, struct zsync_ring, notify_work));
+}
+
+/**
+ * zsync_cq_notify() - wake the ring's waiters, pollers and eventfd
+ * @ring: the ring; any context
+ *
+ * From inside a wakeup callback of ours, or an eventfd signal, waking now
+ * could re-enter the very wait queue being woken (the ring fd in an epoll
+ * set that a POLL_ADD on the same ring watches) or nest eventfd signals,
+ * so the wakeup is deferred to an irq_work, which runs moments later.
+ */
+void zsync_cq_notify(struct zsync_ring *ring)
+{
+	if (unlikely(this_cpu_read(zsync_wake_nesting) || !eventfd_signal_allowed())) {
+		irq_work_queue(&ring->notify_work);
+		return;
+	}
+	zsync_cq_notify_now(ring);
+}
+
+/* Caller holds cq_lock: @ovf (filled in) goes to the end of the overflow list. */
+static void zsync_ovf_queue(struct zsync_ring *ring, struct zsync_ovf *ovf,
+			    u64 user_data, s32 res, u32 cflags)
+	__must_hold(&ring->cq_lock)
+{
+	ovf->cqe.user_data = user_data;
+	ovf->cqe.res = res;
+	ovf->cqe.flags = cflags;
+	list_add_tail(&ovf->node, &ring->overflow);
+	WRITE_ONCE(ring->nr_overflow, ring->nr_overflow + 1);
+	WRITE_ONCE(ring->overflow_total, ring->overflow_total + 1);
+	WRITE_ONCE(ring->cq->overflow, ring->overflow_total);
+	zsync_stat_inc(cqes_overflowed);
+	zsync_set_overflow_flag(ring, true);
+}
+
+/* Caller holds cq_lock: a new CQE may skip the overflow list only if it is empty. */
+static bool zsync_cq_direct(const struct zsync_ring *ring)
+	__must_hold(&ring->cq_lock)
+{
+	return list_empty(&ring->overflow) && zsync_cq_has_space(ring);
+}
+
+/*
+ * A CQE that counts towards TIMEOUT counts was posted: complete the
+ * TIMEOUTs whose count it reached.
+ */
+void zsync_cq_counted(struct zsync_ring *ring)
+{
+	/*
+	 * Order the cq_seq increment before reading nr_count_timeouts; pairs
+	 * with the barrier in zsync_timeout_issue().  Either it sees our CQE
+	 * or we see its timeout.
+	 */
+	smp_mb();
+	if (READ_ONCE(ring->nr_count_timeouts))
+		zsync_flush_count_timeouts(ring);
+}
+
+/**
+ * zsync_post_cqe() - post the terminal CQE of @req, from any context
+ * @req: the request; it must stay referenced until this returns
+ * @res: the result
+ * @cflags: ZSYNC_CQE_F_* flags
+ *
+ * If the CQ ring is full, or older CQEs already wait, the CQE is kept in
+ * @req itself on the overflow list (no allocation, so this works in hard
+ * irq context) and the request stays alive until the list is flushed.
+ */
+void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags)
+{
+	struct zsync_ring *ring = req->ring;
+	unsigned long flags;
+
+	spin_lock_irqsave(&ring->cq_lock, flags);
+	if (ring->dying) {
+		/* Closing: nobody can read the ring any more. */
+		spin_unlock_irqrestore(&ring->cq_lock, flags);
+		return;
+	}
+	if (!zsync_req_is_timeout(req))
+		WRITE_ONCE(ring->cq_seq, ring->cq_seq + 1);
+	if (zsync_cq_direct(ring)) {
+		zsync_cq_write(ring, req->user_data, res, cflags);
+	} else {
+		zsync_req_get(req);
+		zsync_ovf_queue(ring, &req->ovf, req->user_data, res, cflags);
+	}
+	spin_unlock_irqrestore(&ring->cq_lock, flags);
+	zsync_cq_notify(ring);
+}
+
+/**
+ * zsync_req_alloc_ovf_pool() - give a multishot request room for @nr
+ * overflowed CQEs
+ * @req: the request, at prep (process context)
+ * @nr: how many CQEs it may have waiting in the overflow list at once
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int zsync_req_alloc_ovf_pool(struct zsync_req *req, unsigned int nr)
+{
+	struct zsync_ovf *pool;
+	unsigned int i;
+
+	pool = kcalloc(nr, sizeof(*pool), GFP_KERNEL_ACCOUNT);
+	if (!pool)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++) {
+		pool[i].kind = ZSYNC_OVF_POOL;
+		pool[i].req = req;
+		list_add_tail(&pool[i].node, &req->ovf_free);
+	}
+	req->ovf_pool = pool;
+	return 0;
+}
+
+/**
+ * zsync_req_post_more() - post a non-terminal CQE of a multishot request
+ * @req: an armed request; ZSYNC_CQE_F_MORE is added to @cflags
+ * @res: the result
+ * @cflags: ZSYNC_CQE_F_* flags
+ *
+ * Any context, hard irq included: nothing is allocated.  When the CQ ring
+ * is full the CQE takes a slot of @req's pool (zsync_req_alloc_ovf_pool());
+ * pool slots need no reference, because @req's own terminal CQE, posted
+ * later, queues behind them and keeps @req alive until they are flushed.
+ *
+ * Return: true if the CQE was posted (or the ring is closing), false if
+ * the pool is exhausted: nothing was posted and the caller must end @req,
+ * typically with -EOVERFLOW, so that nothing is lost silently.
+ */
+bool zsync_req_post_more(struct zsync_req *req, s32 res, u32 cflags)
+{
+	struct zsync_ring *ring = req->ring;
+	struct zsync_ovf *slot;
+	unsigned long flags;
+
+	cflags |= ZSYNC_CQE_F_MORE;
+	spin_lock_irqsave(&ring->cq_lock, flags);
+	if (ring->dying) {
+		spin_unlock_irqrestore(&ring->cq_lock, flags);
+		return true;
+	}
+	if (zsync_cq_direct(ring)) {
+		zsync_cq_write(ring, req->user_data, res, cflags);
+	} else {
+		slot = list_first_entry_or_null(&req->ovf_free, struct zsync_ovf, node);
+		if (!slot) {
+			spin_unlock_irqrestore(&ring->cq_lock, flags);
+			return false;
+		}
+		list_del(&slot->node);
+		zsync_ovf_queue(ring, slot, req->user_data, res, cflags);
+	}
+	WRITE_ONCE(ring->cq_seq, ring->cq_seq + 1);
+	spin_unlock_irqrestore(&ring->cq_lock, flags);
+	zsync_cq_notify(ring);
+	zsync_cq_counted(ring);
+	return true;
+}
+
+/**
+ * zsync_post_aux_cqe() - post a CQE that belongs to no request of @ring
+ * @ring: the ring, kept alive by the caller (a file reference)
+ * @user_data: the CQE's user_data
+ * @res: its res
+ * @cflags: its flags
+ *
+ * Process context (it may allocate an overflow entry).  This is how
+ * MSG_RING posts into another ring.
+ *
+ * Return: 0, -EOVERFLOW if the CQE would have to wait and @ring's
+ * overflow backlog is at its limit, -ENOMEM, or -EBADFD if @ring is closing.
+ */
+int zsync_post_aux_cqe(struct zsync_ring *ring, u64 user_data, s32 res, u32 cflags)
+{
+	struct zsync_ovf *spare = NULL;
+	unsigned long flags;
+	int ret = 0;
+
+	might_sleep();
+	for (;;) {
+		spin_lock_irqsave(&ring->cq_lock, flags);
+		if (ring->dying) {
+			ret = -EBADFD;
+		} else if (zsync_cq_direct(ring)) {
+			zsync_cq_write(ring, user_data, res, cflags);
+		} else if (ring->nr_overflow >= ring->overflow_limit) {
+			ret = -EOVERFLOW;
+		} else if (spare) {
+			zsync_ovf_queue(ring, spare, user_data, res, cflags);
+			spare = NULL;
+		} else {
+			/* Full: allocate an entry outside the lock and look again. */
+			spin_unlock_irqrestore(&ring->cq_lock, flags);
+			spare = kzalloc(sizeof(*spare), GFP_KERNEL_ACCOUNT);
+			if (!spare)
+				return -ENOMEM;
+			spare->kind = ZSYNC_OVF_AUX;
+			continue;
+		}
+		if (!ret)
+			WRITE_ONCE(ring->cq_seq, ring->cq_seq + 1);
+		spin_unlock_irqrestore(&ring->cq_lock, flags);
+		break;
+	}
+	kfree(spare);
+	if (ret)
+		return ret;
+	zsync_cq_notify(ring);
+	zsync_cq_counted(ring);
+	return 0;
+}
+
+/* Drops what an overflow entry holds once its CQE is gone from the list. */
+static void zsync_ovf_release(struct zsync_ovf *ovf)
+{
+	if (ovf->kind == ZSYNC_OVF_AUX)
+		kfree(ovf);
+	else
+		zsync_req_put(ovf->req);
+}
+
+/*
+ * Caller holds cq_lock: takes @ovf off the overflow list.  Pool slots go
+ * straight back to their request; the rest go to @done for
+ * zsync_ovf_release() once the lock is dropped.
+ */
+static void zsync_ovf_unlink(struct zsync_ovf *ovf, struct list_head *done)
+{
+	if (ovf->kind == ZSYNC_OVF_POOL)
+		list_move_tail(&ovf->node, &ovf->req->ovf_free);
+	else
+		list_move_tail(&ovf->node, done);
+}
+
+/* Moves overflowed CQEs, oldest first, into the CQ ring while it has room. */
+void zsync_flush_overflow(struct zsync_ring *ring)
+{
+	struct zsync_ovf *ovf, *tmp;
+	unsigned long flags;
+	bool moved = false;
+	LIST_HEAD(done);
+
+	spin_lock_irqsave(&ring->cq_lock, flags);
+	while (!list_empty(&ring->overflow) && zsync_cq_has_space(ring)) {
+		ovf = list_first_entry(&ring->overflow, struct zsync_ovf, node);
+		zsync_cq_write(ring, ovf->cqe.user_data, ovf->cqe.res, ovf->cqe.flags);
+		zsync_ovf_unlink(ovf, &done);
+		WRITE_ONCE(ring->nr_overflow, ring->nr_overflow - 1);
+		moved = true;
+	}
+	if (list_empty(&ring->overflow))
+		zsync_set_overflow_flag(ring, false);
+	spin_unlock_irqrestore(&ring->cq_lock, flags);
+
+	if (!moved)
+		return;
+	zsync_cq_notify(ring);
+	list_for_each_entry_safe(ovf, tmp, &done, node) {
+		list_del_init(&ovf->node);
+		zsync_ovf_release(ovf);
+	}
+}
+
+/*
+ * Ring teardown: drops the CQEs nobody will read any more and stops
+ * posting new ones.
+ */
+void zsync_cq_kill(struct zsync_ring *ring)
+{
+	struct zsync_ovf *ovf, *tmp;
+	LIST_HEAD(done);
+
+	spin_lock_irq(&ring->cq_lock);
+	WRITE_ONCE(ring->dying, true);
+	list_for_each_entry_safe(ovf, tmp, &ring->overflow, node)
+		zsync_ovf_unlink(ovf, &done);
+	WRITE_ONCE(ring->nr_overflow, 0);
+	spin_unlock_irq(&ring->cq_lock);
+	list_for_each_entry_safe(ovf, tmp, &done, node) {
+		list_del_init(&ovf->node);
+		zsync_ovf_release(ovf);
+	}
+}
