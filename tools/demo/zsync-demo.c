@@ -1,20 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * zsync-demo: one batch through a /dev/zsync ring, showing the core ops
- * (NOP, injected errors, links, timeouts, link timeouts, cancel), then
- * every completion in a table and a check that each is what the kernel
- * semantics promise.
+ * (NOP, injected errors, links, timeouts, link timeouts, cancel) and real
+ * work (a pipe written then read through a link, a socket RECV that waits
+ * for the SEND behind it, PIDFD_WAIT on a child), then every completion in
+ * a table and a check that each is what the kernel semantics promise.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "zsync-k.h"
 
-#define RING_ENTRIES	16	/* the batch is 11 SQEs; see DEMO_NR */
+#define RING_ENTRIES	32	/* the batch is 16 SQEs; see DEMO_NR */
 #define DEADLINE_MS	15000	/* give up reaping after this long */
 
 enum demo_exit {
@@ -48,8 +54,25 @@ enum {
 	UD_TIMEOUT_50MS,
 	UD_TIMEOUT_LINKED, UD_LINK_TIMEOUT,
 	UD_TIMEOUT_VICTIM, UD_CANCEL,
+	UD_RECV, UD_SEND,
+	UD_WRITE_PIPE, UD_READ_PIPE,
+	UD_PIDFD_WAIT,
 	UD_END
 };
+
+#define PIPE_MSG	"written by WRITE, read by READ\n"
+#define SOCK_MSG	"ping"
+#define CHILD_EXIT	7
+
+/* The files the I/O requests work on, set up before the batch. */
+static struct demo_files {
+	int pipe[2];
+	int sock[2];
+	int pidfd;
+	pid_t child;
+	char pipe_in[64];
+	char sock_in[16];
+} files = { { -1, -1 }, { -1, -1 }, -1, -1, "", "" };
 #define DEMO_NR	(UD_END - 1)
 
 static struct demo_req reqs[DEMO_NR] = {
@@ -64,6 +87,11 @@ static struct demo_req reqs[DEMO_NR] = {
 	{ UD_LINK_TIMEOUT, "LINK_TIMEOUT 20ms", -ETIME, 20, false, 0, 0 },
 	{ UD_TIMEOUT_VICTIM, "TIMEOUT 10s (to cancel)", -ECANCELED, 0, false, 0, 0 },
 	{ UD_CANCEL, "CANCEL user_data=10", 1, 0, false, 0, 0 },
+	{ UD_RECV, "RECV (before its SEND)", sizeof(SOCK_MSG) - 1, 0, false, 0, 0 },
+	{ UD_SEND, "SEND \"" SOCK_MSG "\"", sizeof(SOCK_MSG) - 1, 0, false, 0, 0 },
+	{ UD_WRITE_PIPE, "WRITE pipe, LINK ->", sizeof(PIPE_MSG) - 1, 0, false, 0, 0 },
+	{ UD_READ_PIPE, "READ pipe", sizeof(PIPE_MSG) - 1, 0, false, 0, 0 },
+	{ UD_PIDFD_WAIT, "PIDFD_WAIT child", CHILD_EXIT << 8, 0, false, 0, 0 },
 };
 
 static void usage(FILE *f, const char *prog)
@@ -80,6 +108,10 @@ static void usage(FILE *f, const char *prog)
 		"  TIMEOUT 50 ms                 -ETIME after >= 50 ms\n"
 		"  TIMEOUT 10 s + LINK_TIMEOUT 20 ms: -ECANCELED and -ETIME after 20 ms\n"
 		"  TIMEOUT 10 s, CANCEL of it    -ECANCELED, CANCEL res 1\n"
+		"  RECV on a socket, then SEND to its peer: both 4 (the RECV waits on\n"
+		"                                the socket and completes from its wakeup)\n"
+		"  WRITE to a pipe, LINKed to a READ of it: both %zu, the data intact\n"
+		"  PIDFD_WAIT on a child that exits %d after 50 ms: its wait status\n"
 		"\n"
 		"exit status:\n"
 		"  0  every completion arrived with the expected result\n"
@@ -87,7 +119,8 @@ static void usage(FILE *f, const char *prog)
 		"  2  bad usage\n"
 		"  3  the ring could not be set up or the batch not submitted\n"
 		"     (e.g. zsync.ko not loaded)\n",
-		prog, RING_ENTRIES, DEMO_NR, DEADLINE_MS / 1000);
+		prog, RING_ENTRIES, DEMO_NR, sizeof(PIPE_MSG) - 1, CHILD_EXIT,
+		DEADLINE_MS / 1000);
 }
 
 static double now_ms(void)
@@ -132,6 +165,58 @@ static struct zsync_sqe *next_sqe(struct zk_ring *ring, __u64 user_data)
 	return sqe;
 }
 
+/* A pipe, a socket pair and a child with a pidfd.  0, or -errno. */
+static int files_open(void)
+{
+	if (pipe2(files.pipe, O_CLOEXEC) ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, files.sock))
+		return -errno;
+	files.child = fork();
+	if (files.child < 0)
+		return -errno;
+	if (files.child == 0) {
+		usleep(50 * 1000);
+		_exit(CHILD_EXIT);
+	}
+	files.pidfd = (int)syscall(SYS_pidfd_open, files.child, 0);
+	return files.pidfd < 0 ? -errno : 0;
+}
+
+static void files_close(void)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (files.pipe[i] >= 0)
+			close(files.pipe[i]);
+		if (files.sock[i] >= 0)
+			close(files.sock[i]);
+	}
+	if (files.pidfd >= 0)
+		close(files.pidfd);
+	if (files.child > 0)
+		waitpid(files.child, NULL, 0);
+}
+
+/* The I/O part of the batch. */
+static void queue_io(struct zk_ring *ring)
+{
+	struct zsync_sqe *sqe;
+
+	/* Nothing to receive yet: the RECV waits until the SEND behind it. */
+	zk_prep_recv(next_sqe(ring, UD_RECV), files.sock[0], files.sock_in,
+		     sizeof(files.sock_in), 0);
+	zk_prep_send(next_sqe(ring, UD_SEND), files.sock[1], SOCK_MSG, sizeof(SOCK_MSG) - 1, 0);
+
+	sqe = next_sqe(ring, UD_WRITE_PIPE);
+	zk_prep_write(sqe, files.pipe[1], PIPE_MSG, sizeof(PIPE_MSG) - 1, ZSYNC_OFF_CURRENT);
+	zk_sqe_set_flags(sqe, ZSYNC_SQE_LINK);
+	zk_prep_read(next_sqe(ring, UD_READ_PIPE), files.pipe[0], files.pipe_in,
+		     sizeof(files.pipe_in), ZSYNC_OFF_CURRENT);
+
+	zk_prep_pidfd_wait(next_sqe(ring, UD_PIDFD_WAIT), files.pidfd);
+}
+
 /* Queue the whole batch; nothing reaches the kernel before zk_submit(). */
 static int queue_batch(struct zk_ring *ring)
 {
@@ -164,6 +249,7 @@ static int queue_batch(struct zk_ring *ring)
 
 	zk_prep_timeout(next_sqe(ring, UD_TIMEOUT_VICTIM), &ts_10s, 0, 0);
 	zk_prep_cancel(next_sqe(ring, UD_CANCEL), UD_TIMEOUT_VICTIM, 0);
+	queue_io(ring);
 	return 0;
 }
 
@@ -249,9 +335,25 @@ static void print_table(struct demo_req **order, int n)
 	}
 }
 
+/* The bytes the READ and RECV brought back are the ones sent. */
+static int verify_data(void)
+{
+	int bad = 0;
+
+	if (strcmp(files.pipe_in, PIPE_MSG)) {
+		printf("FAIL READ pipe: got \"%.*s\"\n", (int)sizeof(files.pipe_in), files.pipe_in);
+		bad++;
+	}
+	if (strcmp(files.sock_in, SOCK_MSG)) {
+		printf("FAIL RECV: got \"%.*s\"\n", (int)sizeof(files.sock_in), files.sock_in);
+		bad++;
+	}
+	return bad;
+}
+
 static int verify(void)
 {
-	int i, bad = 0;
+	int i, bad = verify_data();
 
 	for (i = 0; i < DEMO_NR; i++) {
 		const struct demo_req *r = &reqs[i];
@@ -310,6 +412,14 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv))
 		return EXIT_USAGE;
 
+	/* Before the ring, so that the child does not inherit it. */
+	ret = files_open();
+	if (ret < 0) {
+		fprintf(stderr, "zsync-demo: cannot set up the pipe, sockets and child: %s\n",
+			strerror(-ret));
+		files_close();
+		return EXIT_SETUP;
+	}
 	ret = zk_ring_init(RING_ENTRIES, &ring, 0);
 	if (ret < 0) {
 		const char *dev = getenv("ZSYNC_DEV");
@@ -317,6 +427,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "zsync-demo: cannot set up a ring on %s: %s%s\n",
 			dev && *dev ? dev : "/dev/zsync", strerror(-ret),
 			ret == -ENOENT ? " (is zsync.ko loaded?)" : "");
+		files_close();
 		return EXIT_SETUP;
 	}
 	print_features(&ring);
@@ -325,6 +436,7 @@ int main(int argc, char **argv)
 	if (ret < 0) {
 		fprintf(stderr, "zsync-demo: ring too small for the batch\n");
 		zk_ring_exit(&ring);
+		files_close();
 		return EXIT_SETUP;
 	}
 	start = now_ms();
@@ -333,6 +445,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "zsync-demo: submit returned %d (%s), expected %d\n",
 			ret, ret < 0 ? strerror(-ret) : "short", DEMO_NR);
 		zk_ring_exit(&ring);
+		files_close();
 		return EXIT_SETUP;
 	}
 	printf("submitted %d requests in one ENTER\n", ret);
@@ -340,12 +453,13 @@ int main(int argc, char **argv)
 	n = reap(&ring, start, order);
 	print_table(order, n);
 	zk_ring_exit(&ring);
+	files_close();
 
 	bad = verify();
 	if (bad) {
-		printf("\n%d of %d completions wrong\n", bad, DEMO_NR);
+		printf("\n%d of %d completions (and 2 data checks) wrong\n", bad, DEMO_NR);
 		return EXIT_MISMATCH;
 	}
-	printf("\nall %d completions as expected\n", DEMO_NR);
+	printf("\nall %d completions as expected, the data read back intact\n", DEMO_NR);
 	return EXIT_OK;
 }
