@@ -185,11 +185,8 @@ static void hold_prep(struct __test_metadata *_metadata, struct hold *h, struct 
 
 	ASSERT_GT((unsigned int)HOLD_MAX, h->nr);
 	if (h->uffd) {
-		int fd = open("/proc/version", O_RDONLY | O_CLOEXEC);
+		int fd = open_proc_version(_metadata, h->want, sizeof(h->want));
 
-		ASSERT_LE(0, fd);
-		if (!h->want[0])
-			ASSERT_LT(0, pread(fd, h->want, sizeof(h->want) - 1, 0));
 		h->fds[h->nr] = fd;
 		zk_prep_read(sqe, fd, h->u.page, (unsigned int)h->u.size, 0);
 	} else {

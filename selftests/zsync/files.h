@@ -218,7 +218,7 @@ static inline void zt_uffd_exit(struct zt_uffd *u)
  */
 static inline int zt_loop_attach(const char *img, char *dev, size_t len)
 {
-	int ctl, n, lfd, bfd = open(img, O_RDWR | O_CLOEXEC);
+	int ctl, n, lfd, ret, bfd = open(img, O_RDWR | O_CLOEXEC);
 
 	if (bfd < 0)
 		return -errno;
@@ -227,24 +227,23 @@ static inline int zt_loop_attach(const char *img, char *dev, size_t len)
 	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
 	n = ctl < 0 ? -1 : ioctl(ctl, LOOP_CTL_GET_FREE);
 	if (n < 0) {
-		n = -errno;
-		if (ctl >= 0)
-			close(ctl);
-		close(bfd);
-		return n;
-	}
-	close(ctl);
-	snprintf(dev, len, "/dev/loop%d", n);
-	lfd = open(dev, O_RDWR | O_CLOEXEC);
-	if (lfd < 0 || ioctl(lfd, LOOP_SET_FD, bfd)) {
-		n = -errno;
-		if (lfd >= 0)
+		ret = -errno;
+	} else {
+		snprintf(dev, len, "/dev/loop%d", n);
+		lfd = open(dev, O_RDWR | O_CLOEXEC);
+		if (lfd < 0) {
+			ret = -errno;
+		} else if (ioctl(lfd, LOOP_SET_FD, bfd)) {
+			ret = -errno;
 			close(lfd);
-		close(bfd);
-		return n;
+		} else {
+			ret = lfd;
+		}
 	}
+	if (ctl >= 0)
+		close(ctl);
 	close(bfd);
-	return lfd;
+	return ret;
 }
 
 /* ------------------------------------------------------------------ */
