@@ -3,11 +3,19 @@
  * Requests: allocation, submission of SQEs, linked chains, completion and
  * cancellation lookup.
  *
- * Ownership rule: a request is completed exactly once, by whoever takes it
- * off ring->inflight under ring->lock (the op's own completion path or a
- * canceller), or synchronously by the submitter when issue() says DONE.
- * References (req->refs) only keep the memory alive; they never decide who
- * completes.
+ * Ownership rule: a request is completed exactly once, by whoever moves it
+ * out of ZSYNC_REQ_ARMED under ring->lock (zsync_req_claim_locked(): the
+ * op's own completion path, a timer, a wakeup's owner or a canceller), or
+ * synchronously by the submitter when issue() says DONE.  The state, not
+ * membership of any list, says who owns it: once claimed, a request is out
+ * of the cancel index and every later claim fails.  References
+ * (req->refs) only keep the memory alive; they never decide who completes.
+ *
+ * Cancel index: armed requests are on ring->inflight in arming order (for
+ * CANCEL_ANY and ring close) and in two rbtrees keyed by (user_data,
+ * arm_seq) and (fd, arm_seq), so CANCEL and POLL_REMOVE by user_data or by
+ * fd find their first match in O(log n) with interrupts off, however many
+ * requests are in flight and whatever keys userspace chose.
  */
 #include <linux/kernel.h>
 #include <linux/slab.h>
@@ -130,8 +138,51 @@ void zsync_req_put(struct zsync_req *req)
 	zsync_ring_put(ring);
 }
 
+/* Caller holds ring->lock. */
+static void zsync_index_insert(struct rb_root *root, struct zsync_req *req, bool by_fd)
+{
+	u64 key = by_fd ? (u64)req->fd : req->user_data;
+	struct rb_node **p = &root->rb_node, *parent = NULL;
+	struct rb_node *node = by_fd ? &req->fd_node : &req->ud_node;
+
+	while (*p) {
+		struct zsync_req *r = by_fd ? rb_entry(*p, struct zsync_req, fd_node) :
+					      rb_entry(*p, struct zsync_req, ud_node);
+		u64 k = by_fd ? (u64)r->fd : r->user_data;
+
+		parent = *p;
+		/* Equal keys in arming order: arm_seq only grows. */
+		if (key < k || (key == k && req->arm_seq < r->arm_seq))
+			p = &(*p)->rb_left;
+		else
+			p = &(*p)->rb_right;
+	}
+	rb_link_node(node, parent, p);
+	rb_insert_color(node, root);
+}
+
 /**
- * zsync_req_arm() - put @req on the in-flight list, where cancellers find it
+ * zsync_req_arm_locked() - put @req in the cancel index, up for claim
+ * @req: a request its issue() is about to make wait; ring->lock held
+ */
+void zsync_req_arm_locked(struct zsync_req *req)
+{
+	struct zsync_ring *ring = req->ring;
+
+	lockdep_assert_held(&ring->lock);
+	/* Indexed twice, it would corrupt the trees: refuse, loudly. */
+	if (WARN_ON_ONCE(req->own == ZSYNC_REQ_ARMED))
+		return;
+	req->own = ZSYNC_REQ_ARMED;
+	req->arm_seq = ++ring->arm_seq;
+	list_add_tail(&req->inflight, &ring->inflight);
+	zsync_index_insert(&ring->cancel_ud, req, false);
+	if (req->fd >= 0)
+		zsync_index_insert(&ring->cancel_fd, req, true);
+}
+
+/**
+ * zsync_req_arm() - put @req in the cancel index, where cancellers find it
  * @req: a request its issue() is about to make wait
  */
 void zsync_req_arm(struct zsync_req *req)
@@ -140,13 +191,44 @@ void zsync_req_arm(struct zsync_req *req)
 	unsigned long flags;
 
 	spin_lock_irqsave(&ring->lock, flags);
-	list_add_tail(&req->inflight, &ring->inflight);
+	zsync_req_arm_locked(req);
 	spin_unlock_irqrestore(&ring->lock, flags);
 }
 
+/* Caller holds ring->lock; @req is ARMED. */
+static void zsync_req_unindex(struct zsync_req *req, u8 own)
+{
+	struct zsync_ring *ring = req->ring;
+
+	list_del_init(&req->inflight);
+	rb_erase(&req->ud_node, &ring->cancel_ud);
+	if (req->fd >= 0)
+		rb_erase(&req->fd_node, &ring->cancel_fd);
+	req->own = own;
+}
+
 /**
- * zsync_req_disarm() - take @req off the in-flight list
- * @req: an armed request whose owner goes on with it
+ * zsync_req_claim_locked() - take the completion of an armed request
+ * @req: the request; ring->lock held
+ *
+ * The one place a request leaves ZSYNC_REQ_ARMED for good: whoever gets
+ * true completes @req, exactly once; every other claim gets false.
+ *
+ * Return: true if the caller now owns @req's completion.
+ */
+bool zsync_req_claim_locked(struct zsync_req *req)
+{
+	lockdep_assert_held(&req->ring->lock);
+	if (req->own != ZSYNC_REQ_ARMED)
+		return false;
+	zsync_req_unindex(req, ZSYNC_REQ_CLAIMED);
+	return true;
+}
+
+/**
+ * zsync_req_disarm() - take @req out of the cancel index to run it again
+ * @req: an armed request whose owner (decided by its op's own arbitration)
+ *	goes on with it
  */
 void zsync_req_disarm(struct zsync_req *req)
 {
@@ -154,18 +236,29 @@ void zsync_req_disarm(struct zsync_req *req)
 	unsigned long flags;
 
 	spin_lock_irqsave(&ring->lock, flags);
-	list_del_init(&req->inflight);
+	if (!WARN_ON_ONCE(req->own != ZSYNC_REQ_ARMED))
+		zsync_req_unindex(req, ZSYNC_REQ_IDLE);
 	spin_unlock_irqrestore(&ring->lock, flags);
 }
 
 /**
- * zsync_req_complete_armed() - take @req off the in-flight list and complete it
- * @req: an armed request its owner is completing
+ * zsync_req_complete_armed() - claim @req and complete it
+ * @req: an armed request its op's arbitration (poll.refs, cancel_work(),
+ *	the source state, task_queued) made the caller's
  * @res: the CQE result
  */
 void zsync_req_complete_armed(struct zsync_req *req, s32 res)
 {
-	zsync_req_disarm(req);
+	struct zsync_ring *ring = req->ring;
+	unsigned long flags;
+	bool owned;
+
+	spin_lock_irqsave(&ring->lock, flags);
+	owned = zsync_req_claim_locked(req);
+	spin_unlock_irqrestore(&ring->lock, flags);
+	/* Someone else claimed it: two owners would be a double completion. */
+	if (WARN_ON_ONCE(!owned))
+		return;
 	zsync_req_complete(req, res);
 }
 
@@ -503,69 +596,140 @@ int zsync_submit_sqes(struct zsync_ring *ring, u32 nr)
 	return consumed ? consumed : ret;
 }
 
-static bool zsync_cancel_matches(const struct zsync_req *req,
-				 const struct zsync_cancel *c)
-{
-	if (c->only_opcode && req->opcode != c->opcode)
-		return false;
-	if (c->flags & ZSYNC_CANCEL_ANY)
-		return true;
-	if (c->flags & ZSYNC_CANCEL_FD)
-		return req->fd >= 0 && req->fd == c->fd;
-	return req->user_data == c->user_data;
-}
-
 /**
  * zsync_cancel_locked() - stop an armed request
- * @req: a request on ring->inflight; caller holds ring->lock
+ * @req: a request from the cancel index; caller holds ring->lock
  *
- * Return: 0 if @req was taken off ring->inflight and the caller must now
- * complete it, -EALREADY if it is completing by itself.
+ * Return: 0 if @req was claimed and the caller must now complete it,
+ * -EALREADY if someone else owns its completion (it was claimed already,
+ * or its op is completing it by itself right now).
  */
 int zsync_cancel_locked(struct zsync_req *req)
 {
 	int ret;
 
 	lockdep_assert_held(&req->ring->lock);
-	if (list_empty(&req->inflight))
+	/*
+	 * Claimed already: its cancel() must not run again, since a stopped
+	 * timer would answer "stopped" a second time.
+	 */
+	if (req->own != ZSYNC_REQ_ARMED)
 		return -EALREADY;
 	ret = req->def->cancel ? req->def->cancel(req) : -EALREADY;
 	if (!ret)
-		list_del_init(&req->inflight);
+		zsync_req_claim_locked(req);
 	return ret;
 }
 
+/* Most requests cancelled, and most index entries looked at, per hold of ring->lock. */
 #define ZSYNC_CANCEL_BATCH	64
 
-/* Cancels up to ZSYNC_CANCEL_BATCH matches; returns how many. */
-static int zsync_cancel_batch(struct zsync_ring *ring, const struct zsync_cancel *c,
-			      struct zsync_req *self, int *busy)
+/* Where a cancel walk is, between two holds of ring->lock. */
+struct zsync_cancel_walk {
+	const struct zsync_cancel *c;
+	struct zsync_req	*self;
+	/*
+	 * CANCEL_ANY walks ring->inflight from its head: what it looked at
+	 * and left (no match, or owned by someone else) waits here, still
+	 * armed and in the trees, until the walk puts it back in front.
+	 */
+	struct list_head	skipped;
+	u64			after;	/* by key: arm_seq of the last looked at */
+	int			nr;	/* cancelled */
+	int			busy;	/* matched, but owned by someone else */
+	bool			done;
+};
+
+/*
+ * By key: the first armed request whose key is @key and arm_seq is above
+ * @after, in O(log n).  Caller holds ring->lock.
+ */
+static struct zsync_req *zsync_index_next(struct rb_root *root, bool by_fd, u64 key, u64 after)
 {
-	struct zsync_req *req, *tmp;
+	struct rb_node *n = root->rb_node;
+	struct zsync_req *best = NULL;
+
+	while (n) {
+		struct zsync_req *r = by_fd ? rb_entry(n, struct zsync_req, fd_node) :
+					      rb_entry(n, struct zsync_req, ud_node);
+		u64 k = by_fd ? (u64)r->fd : r->user_data;
+
+		if (k > key || (k == key && r->arm_seq > after)) {
+			best = r;
+			n = n->rb_left;
+		} else {
+			n = n->rb_right;
+		}
+	}
+	if (!best || (by_fd ? (u64)best->fd : best->user_data) != key)
+		return NULL;
+	return best;
+}
+
+/* The next request a walk looks at, or NULL.  Caller holds ring->lock. */
+static struct zsync_req *zsync_cancel_next(struct zsync_ring *ring, struct zsync_cancel_walk *w)
+{
+	const struct zsync_cancel *c = w->c;
+
+	if (c->flags & ZSYNC_CANCEL_ANY)
+		return list_first_entry_or_null(&ring->inflight, struct zsync_req, inflight);
+	if (c->flags & ZSYNC_CANCEL_FD)
+		return zsync_index_next(&ring->cancel_fd, true, (u64)c->fd, w->after);
+	return zsync_index_next(&ring->cancel_ud, false, c->user_data, w->after);
+}
+
+/* A request the walk leaves armed; caller holds ring->lock. */
+static void zsync_cancel_skip(struct zsync_cancel_walk *w, struct zsync_req *req)
+{
+	if (w->c->flags & ZSYNC_CANCEL_ANY)
+		list_move_tail(&req->inflight, &w->skipped);
+}
+
+/*
+ * One hold of ring->lock: looks at up to ZSYNC_CANCEL_BATCH requests and
+ * claims the matches it can; completes them once the lock is dropped.
+ */
+static void zsync_cancel_batch(struct zsync_ring *ring, struct zsync_cancel_walk *w)
+{
+	struct zsync_req *claimed[ZSYNC_CANCEL_BATCH];
+	const struct zsync_cancel *c = w->c;
+	int i, nr = 0, seen = 0;
 	unsigned long flags;
-	LIST_HEAD(cancelled);
-	int nr = 0;
 
 	spin_lock_irqsave(&ring->lock, flags);
-	list_for_each_entry_safe(req, tmp, &ring->inflight, inflight) {
-		if (req == self || !zsync_cancel_matches(req, c))
-			continue;
-		if (zsync_cancel_locked(req)) {
-			(*busy)++;
-		} else {
-			list_add_tail(&req->inflight, &cancelled);
-			nr++;
-		}
-		if (!(c->flags & ZSYNC_CANCEL_ALL) || nr == ZSYNC_CANCEL_BATCH)
+	while (seen < ZSYNC_CANCEL_BATCH) {
+		struct zsync_req *req = zsync_cancel_next(ring, w);
+
+		if (!req) {
+			w->done = true;
 			break;
+		}
+		seen++;
+		w->after = req->arm_seq;
+		if (req == w->self || (c->only_opcode && req->opcode != c->opcode)) {
+			zsync_cancel_skip(w, req);
+			continue;
+		}
+		if (zsync_cancel_locked(req)) {
+			w->busy++;
+			zsync_cancel_skip(w, req);
+		} else {
+			claimed[nr++] = req;
+		}
+		if (!(c->flags & ZSYNC_CANCEL_ALL)) {
+			w->done = true;
+			break;
+		}
 	}
+	/* Back in front, in the order they were armed. */
+	if (w->done)
+		list_splice_init(&w->skipped, &ring->inflight);
 	spin_unlock_irqrestore(&ring->lock, flags);
 
-	list_for_each_entry_safe(req, tmp, &cancelled, inflight) {
-		list_del_init(&req->inflight);
-		zsync_req_complete(req, -ECANCELED);
-	}
-	return nr;
+	/* Claimed: nobody else can complete them, nor find them any more. */
+	for (i = 0; i < nr; i++)
+		zsync_req_complete(claimed[i], -ECANCELED);
+	w->nr += nr;
 }
 
 /**
@@ -574,7 +738,14 @@ static int zsync_cancel_batch(struct zsync_ring *ring, const struct zsync_cancel
  * @c: what to match and how many
  * @self: the cancelling request, never matched itself
  *
- * Process context: it may reschedule between batches.
+ * By user_data or by fd, the first match is found in O(log n) through the
+ * cancel index; CANCEL_ANY takes the oldest armed request.  However many
+ * requests are in flight, one hold of ring->lock (interrupts off) looks
+ * at no more than ZSYNC_CANCEL_BATCH of them: a long walk (CANCEL_ALL, a
+ * ring closing with tens of thousands of armed timeouts, POLL_REMOVE
+ * stepping over other ops with the same user_data) drops the lock and may
+ * reschedule between batches.  Callers (CANCEL, POLL_REMOVE, ring
+ * release) run in process context with no spinlock held.
  *
  * Return: the number cancelled, -EALREADY if every match was already
  * completing, -ENOENT if nothing matched.
@@ -582,21 +753,16 @@ static int zsync_cancel_batch(struct zsync_ring *ring, const struct zsync_cancel
 int zsync_cancel_match(struct zsync_ring *ring, const struct zsync_cancel *c,
 		       struct zsync_req *self)
 {
-	int nr = 0, busy = 0, batch;
+	struct zsync_cancel_walk w = { .c = c, .self = self };
 
-	/*
-	 * In batches, so cancelling a ring full of timeouts never keeps
-	 * interrupts off for the whole in-flight list, nor the CPU for the
-	 * whole of it (tens of thousands of frees on a debug kernel stall
-	 * RCU when preemption is voluntary).  Callers (CANCEL, POLL_REMOVE,
-	 * ring release) run in process context with no spinlock held.
-	 */
-	do {
-		batch = zsync_cancel_batch(ring, c, self, &busy);
-		nr += batch;
+	INIT_LIST_HEAD(&w.skipped);
+	for (;;) {
+		zsync_cancel_batch(ring, &w);
+		if (w.done)
+			break;
 		cond_resched();
-	} while ((c->flags & ZSYNC_CANCEL_ALL) && batch == ZSYNC_CANCEL_BATCH);
-	if (nr)
-		return nr;
-	return busy ? -EALREADY : -ENOENT;
+	}
+	if (w.nr)
+		return w.nr;
+	return w.busy ? -EALREADY : -ENOENT;
 }

@@ -43,6 +43,8 @@ struct zsync_ring *zsync_ring_alloc(void)
 	spin_lock_init(&ring->lock);
 	INIT_LIST_HEAD(&ring->overflow);
 	INIT_LIST_HEAD(&ring->inflight);
+	ring->cancel_ud = RB_ROOT;
+	ring->cancel_fd = RB_ROOT;
 	INIT_LIST_HEAD(&ring->count_timeouts);
 	init_waitqueue_head(&ring->cq_wait);
 	refcount_set(&ring->refs, 1);

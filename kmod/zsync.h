@@ -7,6 +7,7 @@
 
 #include <linux/types.h>
 #include <linux/list.h>
+#include <linux/rbtree.h>
 #include <linux/llist.h>
 #include <linux/spinlock.h>
 #include <linux/mutex.h>
@@ -100,7 +101,10 @@ struct zsync_ring {
 
 	/* In-flight bookkeeping; taken from any context. */
 	spinlock_t		lock;
-	struct list_head	inflight;	/* armed requests, for cancel */
+	struct list_head	inflight;	/* armed requests, in arm order (CANCEL_ANY) */
+	struct rb_root		cancel_ud;	/* armed requests by (user_data, arm_seq) */
+	struct rb_root		cancel_fd;	/* armed requests with an fd, by (fd, arm_seq) */
+	u64			arm_seq;	/* last zsync_req.arm_seq given out */
 	struct list_head	count_timeouts;
 	u32			nr_count_timeouts;
 
@@ -382,6 +386,18 @@ enum {
 	ZSYNC_SRCW_DONE,		/* someone owns its completion */
 };
 
+/*
+ * Who owns an armed request's completion (zsync_req.own, under ring->lock).
+ * Only ARMED requests are in the cancel index, and only the party that
+ * moves a request out of ARMED (zsync_req_claim_locked(), or
+ * zsync_req_disarm() for an owner that goes on with it) may complete it.
+ */
+enum {
+	ZSYNC_REQ_IDLE,		/* not armed: its submitter or chain holds it */
+	ZSYNC_REQ_ARMED,	/* armed: cancellers, timers, wakeups may claim it */
+	ZSYNC_REQ_CLAIMED,	/* claimed: its claimer completes it, once */
+};
+
 struct zsync_req {
 	struct zsync_ring	*ring;
 	const struct zsync_opdef *def;
@@ -394,7 +410,11 @@ struct zsync_req {
 	s32			res;
 	s32			fd;		/* for CANCEL_FD; -1 if the op has none */
 	refcount_t		refs;
+	u8			own;		/* ZSYNC_REQ_* (ring->lock) */
 	struct list_head	inflight;	/* ring->inflight while armed */
+	struct rb_node		ud_node;	/* ring->cancel_ud while armed */
+	struct rb_node		fd_node;	/* ring->cancel_fd while armed, if fd >= 0 */
+	u64			arm_seq;	/* order of arming, for "first" match */
 	struct zsync_req	*link;		/* next request of the chain */
 	struct llist_node	chain_node;
 	struct zsync_ovf	ovf;		/* the terminal CQE, if it overflows */
@@ -500,6 +520,8 @@ void zsync_req_cache_drain(struct zsync_ring *ring);
 int zsync_submit_sqes(struct zsync_ring *ring, u32 nr);
 void zsync_req_complete(struct zsync_req *req, s32 res);
 void zsync_req_arm(struct zsync_req *req);
+void zsync_req_arm_locked(struct zsync_req *req);
+bool zsync_req_claim_locked(struct zsync_req *req);
 void zsync_req_disarm(struct zsync_req *req);
 void zsync_req_complete_armed(struct zsync_req *req, s32 res);
 void zsync_req_free_work(struct work_struct *work);

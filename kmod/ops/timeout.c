@@ -79,12 +79,15 @@ static enum hrtimer_restart zsync_timeout_fire(struct hrtimer *timer)
 	struct zsync_req *req = container_of(timer, struct zsync_req, timeout.timer);
 	struct zsync_ring *ring = req->ring;
 	unsigned long flags;
+	bool owned;
 
 	spin_lock_irqsave(&ring->lock, flags);
-	list_del_init(&req->inflight);
+	/* A claimer stops the timer first: if it runs, it is still armed. */
+	owned = !WARN_ON_ONCE(!zsync_req_claim_locked(req));
 	zsync_count_timeout_del(req);
 	spin_unlock_irqrestore(&ring->lock, flags);
-	zsync_req_complete(req, -ETIME);
+	if (owned)
+		zsync_req_complete(req, -ETIME);
 	return HRTIMER_NORESTART;
 }
 
@@ -106,7 +109,7 @@ enum zsync_issue_ret zsync_timeout_issue(struct zsync_req *req)
 	unsigned long flags;
 
 	spin_lock_irqsave(&ring->lock, flags);
-	list_add_tail(&req->inflight, &ring->inflight);
+	zsync_req_arm_locked(req);
 	if (counted) {
 		t->target_seq = READ_ONCE(ring->cq_seq) + t->count;
 		list_add_tail(&t->count_node, &ring->count_timeouts);
@@ -152,7 +155,10 @@ void zsync_flush_count_timeouts(struct zsync_ring *ring)
 			continue;
 		req = container_of(t, struct zsync_req, timeout);
 		zsync_count_timeout_del(req);
-		list_move_tail(&req->inflight, &done);
+		if (WARN_ON_ONCE(!zsync_req_claim_locked(req)))
+			continue;
+		/* Claimed: its inflight node is ours for this private list. */
+		list_add_tail(&req->inflight, &done);
 	}
 	spin_unlock_irqrestore(&ring->lock, flags);
 
@@ -191,7 +197,11 @@ static enum hrtimer_restart zsync_link_timeout_fire(struct hrtimer *timer)
 	unsigned long flags;
 
 	spin_lock_irqsave(&ring->lock, flags);
-	list_del_init(&lt->inflight);
+	/* Its claimers stop the timer first: if it runs, it is still armed. */
+	if (WARN_ON_ONCE(!zsync_req_claim_locked(lt))) {
+		spin_unlock_irqrestore(&ring->lock, flags);
+		return HRTIMER_NORESTART;
+	}
 	target = lt->timeout.target;
 	if (target) {
 		zsync_link_timeout_unhook(lt, target);
@@ -265,7 +275,7 @@ void zsync_link_timeout_arm(struct zsync_req *target)
 	if (target->has_lt) {
 		t = &target->link->timeout;
 		t->armed = true;
-		list_add_tail(&target->link->inflight, &ring->inflight);
+		zsync_req_arm_locked(target->link);
 		hrtimer_start(&t->timer, t->expires, t->mode);
 	}
 	spin_unlock_irqrestore(&ring->lock, flags);
@@ -296,11 +306,16 @@ struct zsync_req *zsync_link_timeout_detach(struct zsync_req *req,
 	if (req->has_lt) {
 		lt = req->link;
 		zsync_link_timeout_unhook(lt, req);
-		/* If it is firing right now it sees no target and ends itself. */
-		if (!lt->timeout.armed || hrtimer_try_to_cancel(&lt->timeout.timer) >= 0) {
-			list_del_init(&lt->inflight);
+		/*
+		 * Never armed: nobody else knows it.  Armed: claim it once the
+		 * timer is stopped; if it is firing right now it sees no target
+		 * and ends itself.
+		 */
+		if (!lt->timeout.armed)
 			*owned_lt = lt;
-		}
+		else if (hrtimer_try_to_cancel(&lt->timeout.timer) >= 0 &&
+			 zsync_req_claim_locked(lt))
+			*owned_lt = lt;
 	}
 	next = req->link;
 	req->link = NULL;
