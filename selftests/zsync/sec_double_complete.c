@@ -41,9 +41,14 @@
 #define UD_SHARED	0x900000ULL	/* every TIMEOUT, when cancelled by user_data */
 #define UD_CANCEL	0xa00000ULL
 
-/* The burst is placed at STEPS fractions of the CANCEL, ROUNDS times each. */
+/*
+ * The burst is placed at STEPS fractions of the CANCEL, ROUNDS times each,
+ * or fewer rounds on a kernel too slow for them in BUDGET_MS (the debug
+ * kernel under TCG); the first round always runs.
+ */
 #define STEPS		24
 #define ROUNDS		3
+#define BUDGET_MS	45000
 
 /* The first two CPUs we may run on; cpus[1] == cpus[0] with only one. */
 static int cpus[2];
@@ -233,22 +238,42 @@ static void race(struct __test_metadata *_metadata, bool by_ud)
 {
 	struct timing est = { .submit_ns = 20 * ZT_NSEC_PER_MSEC,
 			      .cancel_ns = 20 * ZT_NSEC_PER_MSEC };
+	int64_t start = zt_mono_ns();
 	unsigned int step, round;
 
 	pick_cpus();
 	/* A first round to measure (its burst comes after the CANCEL). */
 	ASSERT_EQ(0u, race_round(_metadata, &est, STEPS * 4, by_ud));
-	for (round = 0; round < ROUNDS; round++)
+	TH_LOG("CPUs %d and %d; submission %" PRId64 " us, CANCEL %" PRId64 " us",
+	       cpus[0], cpus[1], est.submit_ns / 1000, est.cancel_ns / 1000);
+	for (round = 0; round < ROUNDS; round++) {
+		if (round && zt_ms_since(start) > BUDGET_MS)
+			break;
 		for (step = 0; step < STEPS; step++)
 			ASSERT_EQ(0u, race_round(_metadata, &est, step, by_ud));
+	}
+	TH_LOG("%u rounds of %d steps", round, STEPS);
 }
 
-TEST(link_timeout_vs_cancel_all)
+FIXTURE(race) {
+	int unused;
+};
+
+FIXTURE_SETUP(race)
+{
+	ZT_REQUIRE_DEV();
+}
+
+FIXTURE_TEARDOWN(race)
+{
+}
+
+TEST_F_TIMEOUT(race, link_timeout_vs_cancel_all, 600)
 {
 	race(_metadata, false);
 }
 
-TEST(link_timeout_vs_cancel_by_user_data)
+TEST_F_TIMEOUT(race, link_timeout_vs_cancel_by_user_data, 600)
 {
 	race(_metadata, true);
 }
@@ -262,22 +287,26 @@ static __u64 rings_open(struct __test_metadata *_metadata, int fd)
 	return st.rings_open;
 }
 
-TEST(link_timeout_vs_ring_close)
+TEST_F_TIMEOUT(race, link_timeout_vs_ring_close, 600)
 {
 	int64_t close_ns = 20 * ZT_NSEC_PER_MSEC, submit_ns = 20 * ZT_NSEC_PER_MSEC;
+	int64_t start = zt_mono_ns();
 	unsigned int step, round;
 	__u64 base;
 	int sfd;
 
 	pick_cpus();
 	sfd = zt_open_dev(_metadata);
-	base = rings_open(_metadata, sfd);
 	for (round = 0; round < ROUNDS; round++) {
+		if (round && zt_ms_since(start) > BUDGET_MS)
+			break;
 		for (step = 0; step < STEPS; step++) {
 			struct zsync_params p;
 			struct zk_ring ring;
 			int64_t t0, t1;
 
+			/* A ring of an earlier test may still be going away: at most. */
+			base = rings_open(_metadata, sfd);
 			memset(&p, 0, sizeof(p));
 			p.flags = ZSYNC_SETUP_CQSIZE;
 			p.cq_entries = 2 * 4096;
@@ -294,7 +323,7 @@ TEST(link_timeout_vs_ring_close)
 			submit_ns = t1 - t0;
 			close_ns = zt_mono_ns() - t1;
 			/* Release is synchronous: the ring is gone once close returns. */
-			ASSERT_EQ(base, rings_open(_metadata, sfd))
+			ASSERT_GE(base, rings_open(_metadata, sfd))
 				TH_LOG("round %u step %u: a closed ring is still open", round, step);
 		}
 	}
