@@ -43,7 +43,8 @@ struct zsync_ring *zsync_ring_alloc(void)
 	spin_lock_init(&ring->lock);
 	INIT_LIST_HEAD(&ring->overflow);
 	INIT_LIST_HEAD(&ring->inflight);
-	INIT_LIST_HEAD(&ring->count_timeouts);
+	ring->count_timeouts = RB_ROOT_CACHED;
+	ring->count_next = U64_MAX;
 	init_waitqueue_head(&ring->cq_wait);
 	refcount_set(&ring->refs, 1);
 	init_completion(&ring->done);

@@ -14,6 +14,7 @@
 #include <linux/workqueue.h>
 #include <linux/hrtimer.h>
 #include <linux/refcount.h>
+#include <linux/rbtree.h>
 #include <linux/completion.h>
 #include <linux/bitmap.h>
 #include <linux/cache.h>
@@ -89,7 +90,7 @@ struct zsync_ring {
 	/* Completion side; taken from any context, hard irq included. */
 	spinlock_t		cq_lock;
 	u32			cq_tail;	/* private producer index */
-	u32			cq_seq;		/* non-timeout CQEs ever posted */
+	u64			cq_seq;		/* non-timeout CQEs ever posted (never wraps) */
 	struct list_head	overflow;	/* zsync_req.ovf_node, in order */
 	u32			nr_overflow;
 	u32			overflow_total;
@@ -101,8 +102,8 @@ struct zsync_ring {
 	/* In-flight bookkeeping; taken from any context. */
 	spinlock_t		lock;
 	struct list_head	inflight;	/* armed requests, for cancel */
-	struct list_head	count_timeouts;
-	u32			nr_count_timeouts;
+	struct rb_root_cached	count_timeouts;	/* by target_seq, then arming order */
+	u64			count_next;	/* earliest target_seq, U64_MAX if none */
 
 	atomic_t		nr_live;	/* requests without their terminal CQE yet */
 	refcount_t		refs;		/* 1 for the file + 1 per request */
@@ -219,8 +220,8 @@ struct zsync_timeout {
 	enum hrtimer_mode	mode;
 	u32			flags;		/* ZSYNC_TIMEOUT_* */
 	u32			count;
-	u32			target_seq;
-	struct list_head	count_node;	/* ring->count_timeouts */
+	u64			target_seq;
+	struct rb_node		count_node;	/* ring->count_timeouts (RB_EMPTY_NODE if not) */
 	struct zsync_req	*target;	/* LINK_TIMEOUT: the guarded request */
 	struct zsync_req	*victim;	/* LINK_TIMEOUT: the target it cancelled */
 	bool			armed;
