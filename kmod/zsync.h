@@ -366,6 +366,7 @@ struct zsync_source_req {
 	struct zsync_source	*src;		/* held by req->file, taken at prep */
 	struct list_head	node;		/* src->waiters while armed (src->lock) */
 	atomic_t		state;		/* ZSYNC_SRCW_* */
+	u64			arm_gen;	/* src's signal count when armed (src->lock) */
 	s32			end_res;	/* result when the source's side ends it */
 	u32			value;		/* SOURCE_SIGNAL */
 };
@@ -582,6 +583,7 @@ enum zsync_issue_ret zsync_nop_issue(struct zsync_req *req);
 struct zsync_source *zsync_source_from_file(struct file *file, bool signal);
 int zsync_source_arm(struct zsync_source *src, struct zsync_req *req);
 void zsync_source_unlink(struct zsync_source *src, struct zsync_req *req);
+int zsync_source_signal_task(struct zsync_source *src, u32 value);
 long zsync_source_ioctl_create(void __user *arg);
 
 /* ops/source.c */
