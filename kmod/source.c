@@ -2,10 +2,11 @@
 /*
  * Event sources: objects that a driver (from its interrupt handler) or a
  * process (a user event) signals; every ring armed on a source with
- * SOURCE_WAIT gets a CQE from the signalling context, hard irq included.
- * This file has the object, the API exported to drivers, the files that
- * name a source in userspace and the user-event ioctls; the SOURCE_WAIT and
- * SOURCE_SIGNAL ops are in ops/source.c.
+ * SOURCE_WAIT gets a CQE from the signalling context, hard irq included
+ * (or from src->work, see Fan-out below).  This file has the object, the
+ * API exported to drivers, the files that name a source in userspace and
+ * the user-event ioctls; the SOURCE_WAIT and SOURCE_SIGNAL ops are in
+ * ops/source.c.
  *
  * Locking.  src->lock (a spinlock, always irqsave) protects the waiter
  * list, dead, the counters and the fan-out state below.  The signal path
