@@ -151,12 +151,16 @@ int zsync_timeout_cancel(struct zsync_req *req)
 	return 0;
 }
 
+/* Due count-TIMEOUTs popped per hold of ring->lock (interrupts off). */
+#define ZSYNC_COUNT_FLUSH_BATCH	32
+
 /**
  * zsync_flush_count_timeouts() - complete TIMEOUTs whose count was reached
  * @ring: the ring; any context, ring->lock not held
  *
  * Only the due timeouts are looked at: each is popped from the left of
- * ring->count_timeouts, in O(log n).
+ * ring->count_timeouts, in O(log n), at most ZSYNC_COUNT_FLUSH_BATCH per
+ * hold of ring->lock, however many share a target.
  */
 void zsync_flush_count_timeouts(struct zsync_ring *ring)
 {
@@ -164,30 +168,40 @@ void zsync_flush_count_timeouts(struct zsync_ring *ring)
 	struct zsync_req *req, *rtmp;
 	struct rb_node *first;
 	unsigned long flags;
+	unsigned int n;
 	LIST_HEAD(done);
+	bool more;
 	u64 seq;
 
-	spin_lock_irqsave(&ring->lock, flags);
-	seq = READ_ONCE(ring->cq_seq);
-	while ((first = rb_first_cached(&ring->count_timeouts))) {
-		t = rb_entry(first, struct zsync_timeout, count_node);
-		if (t->target_seq > seq)
-			break;
-		rb_erase_cached(first, &ring->count_timeouts);
-		RB_CLEAR_NODE(first);
-		/* Firing right now: it completes itself with -ETIME. */
-		if (hrtimer_try_to_cancel(&t->timer) < 0)
-			continue;
-		req = container_of(t, struct zsync_req, timeout);
-		list_move_tail(&req->inflight, &done);
-	}
-	zsync_count_next_update(ring);
-	spin_unlock_irqrestore(&ring->lock, flags);
+	do {
+		n = 0;
+		more = false;
+		spin_lock_irqsave(&ring->lock, flags);
+		seq = READ_ONCE(ring->cq_seq);
+		while ((first = rb_first_cached(&ring->count_timeouts))) {
+			t = rb_entry(first, struct zsync_timeout, count_node);
+			if (t->target_seq > seq)
+				break;
+			if (n++ == ZSYNC_COUNT_FLUSH_BATCH) {
+				more = true;
+				break;
+			}
+			rb_erase_cached(first, &ring->count_timeouts);
+			RB_CLEAR_NODE(first);
+			/* Firing right now: it completes itself with -ETIME. */
+			if (hrtimer_try_to_cancel(&t->timer) < 0)
+				continue;
+			req = container_of(t, struct zsync_req, timeout);
+			list_move_tail(&req->inflight, &done);
+		}
+		zsync_count_next_update(ring);
+		spin_unlock_irqrestore(&ring->lock, flags);
 
-	list_for_each_entry_safe(req, rtmp, &done, inflight) {
-		list_del_init(&req->inflight);
-		zsync_req_complete(req, 0);
-	}
+		list_for_each_entry_safe(req, rtmp, &done, inflight) {
+			list_del_init(&req->inflight);
+			zsync_req_complete(req, 0);
+		}
+	} while (more);
 }
 
 /* ---- LINK_TIMEOUT ------------------------------------------------------- */

@@ -397,4 +397,26 @@ TEST(count_timeouts_complete_in_target_order)
 	zk_ring_exit(&ring);
 }
 
+/* More TIMEOUTs due at once than one flush pops per hold of the lock. */
+TEST(many_count_timeouts_due_at_once_complete_in_arming_order)
+{
+	const unsigned int n = 200;
+	struct zsync_cqe c[201];
+	struct zk_ring ring;
+	unsigned int i;
+
+	zt_ring(_metadata, &ring, 256, 0);
+	for (i = 0; i < n; i++)
+		zt_timeout(_metadata, &ring, 100 + i, HOUR_MS, 1, 0);
+	zt_submit(_metadata, &ring, (int)n);
+	zt_nop(_metadata, &ring, 1);
+	zt_submit(_metadata, &ring, 1);
+	zt_reap(_metadata, &ring, c, n + 1, ZT_PROMPT_MS);
+	zt_check_cqe(_metadata, &c[0], 0, 1, 0);
+	for (i = 0; i < n; i++)
+		zt_check_cqe(_metadata, &c[i + 1], i + 1, 100 + i, 0);
+	zt_expect_no_cqe(_metadata, &ring, 20);
+	zk_ring_exit(&ring);
+}
+
 TEST_HARNESS_MAIN
