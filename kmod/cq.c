@@ -120,19 +120,23 @@ static bool zsync_cq_direct(const struct zsync_ring *ring)
 	return list_empty(&ring->overflow) && zsync_cq_has_space(ring);
 }
 
-/*
- * A CQE that counts towards TIMEOUT counts was posted: complete the
- * TIMEOUTs whose count it reached.
+/**
+ * zsync_cq_counted() - complete the TIMEOUTs whose count a new CQE reached
+ * @ring: the ring; any context, no ring lock held
+ *
+ * O(1) unless one is due: cq_seq is compared with the earliest target.
+ * Also called by zsync_timeout_issue() after it armed one.
  */
 void zsync_cq_counted(struct zsync_ring *ring)
 {
 	/*
-	 * Order the cq_seq increment before reading nr_count_timeouts; pairs
-	 * with the barrier in zsync_timeout_issue().  Either it sees our CQE
-	 * or we see its timeout.
+	 * Order the cq_seq increment before reading count_next; pairs with
+	 * the same barrier here on the arming side, which wrote count_next
+	 * before reading cq_seq.  Either the post sees the new target or the
+	 * arming side sees the post's CQE.
 	 */
 	smp_mb();
-	if (READ_ONCE(ring->nr_count_timeouts))
+	if (READ_ONCE(ring->cq_seq) >= READ_ONCE(ring->count_next))
 		zsync_flush_count_timeouts(ring);
 }
 

@@ -45,7 +45,8 @@ struct zsync_ring *zsync_ring_alloc(void)
 	INIT_LIST_HEAD(&ring->inflight);
 	ring->cancel_ud = RB_ROOT;
 	ring->cancel_fd = RB_ROOT;
-	INIT_LIST_HEAD(&ring->count_timeouts);
+	ring->count_timeouts = RB_ROOT_CACHED;
+	ring->count_next = U64_MAX;
 	init_waitqueue_head(&ring->cq_wait);
 	refcount_set(&ring->refs, 1);
 	init_completion(&ring->done);

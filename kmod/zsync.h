@@ -15,6 +15,7 @@
 #include <linux/workqueue.h>
 #include <linux/hrtimer.h>
 #include <linux/refcount.h>
+#include <linux/rbtree.h>
 #include <linux/completion.h>
 #include <linux/bitmap.h>
 #include <linux/cache.h>
@@ -90,7 +91,7 @@ struct zsync_ring {
 	/* Completion side; taken from any context, hard irq included. */
 	spinlock_t		cq_lock;
 	u32			cq_tail;	/* private producer index */
-	u32			cq_seq;		/* non-timeout CQEs ever posted */
+	u64			cq_seq;		/* non-timeout CQEs ever posted (never wraps) */
 	struct list_head	overflow;	/* zsync_req.ovf_node, in order */
 	u32			nr_overflow;
 	u32			overflow_total;
@@ -105,8 +106,8 @@ struct zsync_ring {
 	struct rb_root		cancel_ud;	/* armed requests by (user_data, arm_seq) */
 	struct rb_root		cancel_fd;	/* armed requests with an fd, by (fd, arm_seq) */
 	u64			arm_seq;	/* last zsync_req.arm_seq given out */
-	struct list_head	count_timeouts;
-	u32			nr_count_timeouts;
+	struct rb_root_cached	count_timeouts;	/* by target_seq, then arming order */
+	u64			count_next;	/* earliest target_seq, U64_MAX if none */
 
 	atomic_t		nr_live;	/* requests without their terminal CQE yet */
 	refcount_t		refs;		/* 1 for the file + 1 per request */
@@ -223,8 +224,8 @@ struct zsync_timeout {
 	enum hrtimer_mode	mode;
 	u32			flags;		/* ZSYNC_TIMEOUT_* */
 	u32			count;
-	u32			target_seq;
-	struct list_head	count_node;	/* ring->count_timeouts */
+	u64			target_seq;
+	struct rb_node		count_node;	/* ring->count_timeouts (RB_EMPTY_NODE if not) */
 	struct zsync_req	*target;	/* LINK_TIMEOUT: the guarded request */
 	struct zsync_req	*victim;	/* LINK_TIMEOUT: the target it cancelled */
 	bool			armed;
@@ -369,6 +370,7 @@ struct zsync_source_req {
 	struct zsync_source	*src;		/* held by req->file, taken at prep */
 	struct list_head	node;		/* src->waiters while armed (src->lock) */
 	atomic_t		state;		/* ZSYNC_SRCW_* */
+	u64			arm_gen;	/* src's signal count when armed (src->lock) */
 	s32			end_res;	/* result when the source's side ends it */
 	u32			value;		/* SOURCE_SIGNAL */
 };
@@ -603,6 +605,7 @@ enum zsync_issue_ret zsync_nop_issue(struct zsync_req *req);
 struct zsync_source *zsync_source_from_file(struct file *file, bool signal);
 int zsync_source_arm(struct zsync_source *src, struct zsync_req *req);
 void zsync_source_unlink(struct zsync_source *src, struct zsync_req *req);
+int zsync_source_signal_task(struct zsync_source *src, u32 value);
 long zsync_source_ioctl_create(void __user *arg);
 
 /* ops/source.c */

@@ -5,7 +5,8 @@
  * A driver creates a source, hands userspace an fd for it
  * (zsync_source_fd()), and calls zsync_source_signal() when its event
  * happens, hard irq included.  Every ring armed on the source with
- * SOURCE_WAIT gets a CQE from that context.  See Documentation/sources.rst.
+ * SOURCE_WAIT gets a CQE from that context, or, with more than 16 waiters,
+ * from a kernel worker moments later.  See Documentation/sources.rst.
  */
 #ifndef _ZSYNC_SOURCE_H
 #define _ZSYNC_SOURCE_H

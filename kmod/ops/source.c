@@ -160,6 +160,6 @@ int zsync_source_signal_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 
 enum zsync_issue_ret zsync_source_signal_issue(struct zsync_req *req)
 {
-	req->res = zsync_source_signal(req->source.src, req->source.value);
+	req->res = zsync_source_signal_task(req->source.src, req->source.value);
 	return ZSYNC_ISSUE_DONE;
 }

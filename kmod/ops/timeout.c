@@ -57,10 +57,32 @@ static int zsync_timer_prep(struct zsync_req *req, const struct zsync_sqe *sqe,
 		return ret;
 	t->flags = flags;
 	t->mode = (flags & ZSYNC_TIMEOUT_ABS) ? HRTIMER_MODE_ABS_HARD : HRTIMER_MODE_REL_HARD;
-	INIT_LIST_HEAD(&t->count_node);
+	RB_CLEAR_NODE(&t->count_node);
 	hrtimer_init(&t->timer, clock, t->mode);
 	t->timer.function = fire;
 	return 0;
+}
+
+/*
+ * Count-TIMEOUTs wait in ring->count_timeouts, an rbtree ordered by target
+ * sequence (ties in arming order), and ring->count_next caches the
+ * earliest target: a post only compares cq_seq with it, and a flush pops
+ * due timeouts from the left, so neither walks the ones not due.  cq_seq
+ * is 64 bits wide and never wraps, so plain comparisons order targets.
+ */
+static bool zsync_count_less(struct rb_node *a, const struct rb_node *b)
+{
+	return rb_entry(a, struct zsync_timeout, count_node)->target_seq <
+	       rb_entry(b, struct zsync_timeout, count_node)->target_seq;
+}
+
+/* Caller holds ring->lock. */
+static void zsync_count_next_update(struct zsync_ring *ring)
+{
+	struct rb_node *first = rb_first_cached(&ring->count_timeouts);
+
+	WRITE_ONCE(ring->count_next, first ?
+		   rb_entry(first, struct zsync_timeout, count_node)->target_seq : U64_MAX);
 }
 
 /* Caller holds ring->lock. */
@@ -68,10 +90,11 @@ static void zsync_count_timeout_del(struct zsync_req *req)
 {
 	struct zsync_timeout *t = &req->timeout;
 
-	if (list_empty(&t->count_node))
+	if (RB_EMPTY_NODE(&t->count_node))
 		return;
-	list_del_init(&t->count_node);
-	WRITE_ONCE(req->ring->nr_count_timeouts, req->ring->nr_count_timeouts - 1);
+	rb_erase_cached(&t->count_node, &req->ring->count_timeouts);
+	RB_CLEAR_NODE(&t->count_node);
+	zsync_count_next_update(req->ring);
 }
 
 static enum hrtimer_restart zsync_timeout_fire(struct hrtimer *timer)
@@ -112,17 +135,14 @@ enum zsync_issue_ret zsync_timeout_issue(struct zsync_req *req)
 	zsync_req_arm_locked(req);
 	if (counted) {
 		t->target_seq = READ_ONCE(ring->cq_seq) + t->count;
-		list_add_tail(&t->count_node, &ring->count_timeouts);
-		WRITE_ONCE(ring->nr_count_timeouts, ring->nr_count_timeouts + 1);
+		rb_add_cached(&t->count_node, &ring->count_timeouts, zsync_count_less);
+		zsync_count_next_update(ring);
 	}
 	hrtimer_start(&t->timer, t->expires, t->mode);
 	spin_unlock_irqrestore(&ring->lock, flags);
 	/* A CQE posted while we armed may already have met the count. */
-	if (counted) {
-		/* Pairs with the barrier in zsync_cq_counted(). */
-		smp_mb();
-		zsync_flush_count_timeouts(ring);
-	}
+	if (counted)
+		zsync_cq_counted(ring);
 	return ZSYNC_ISSUE_ARMED;
 }
 
@@ -134,38 +154,60 @@ int zsync_timeout_cancel(struct zsync_req *req)
 	return 0;
 }
 
+/* Due count-TIMEOUTs popped per hold of ring->lock (interrupts off). */
+#define ZSYNC_COUNT_FLUSH_BATCH	32
+
 /**
  * zsync_flush_count_timeouts() - complete TIMEOUTs whose count was reached
  * @ring: the ring; any context, ring->lock not held
+ *
+ * Only the due timeouts are looked at: each is popped from the left of
+ * ring->count_timeouts, in O(log n), at most ZSYNC_COUNT_FLUSH_BATCH per
+ * hold of ring->lock, however many share a target.
  */
 void zsync_flush_count_timeouts(struct zsync_ring *ring)
 {
-	u32 seq = READ_ONCE(ring->cq_seq);
-	struct zsync_timeout *t, *tmp;
+	struct zsync_timeout *t;
 	struct zsync_req *req, *rtmp;
+	struct rb_node *first;
 	unsigned long flags;
+	unsigned int n;
 	LIST_HEAD(done);
+	bool more;
+	u64 seq;
 
-	spin_lock_irqsave(&ring->lock, flags);
-	list_for_each_entry_safe(t, tmp, &ring->count_timeouts, count_node) {
-		if ((s32)(seq - t->target_seq) < 0)
-			continue;
-		/* Firing right now: it completes itself with -ETIME. */
-		if (hrtimer_try_to_cancel(&t->timer) < 0)
-			continue;
-		req = container_of(t, struct zsync_req, timeout);
-		zsync_count_timeout_del(req);
-		if (WARN_ON_ONCE(!zsync_req_claim_locked(req)))
-			continue;
-		/* Claimed: its inflight node is ours for this private list. */
-		list_add_tail(&req->inflight, &done);
-	}
-	spin_unlock_irqrestore(&ring->lock, flags);
+	do {
+		n = 0;
+		more = false;
+		spin_lock_irqsave(&ring->lock, flags);
+		seq = READ_ONCE(ring->cq_seq);
+		while ((first = rb_first_cached(&ring->count_timeouts))) {
+			t = rb_entry(first, struct zsync_timeout, count_node);
+			if (t->target_seq > seq)
+				break;
+			if (n++ == ZSYNC_COUNT_FLUSH_BATCH) {
+				more = true;
+				break;
+			}
+			rb_erase_cached(first, &ring->count_timeouts);
+			RB_CLEAR_NODE(first);
+			/* Firing right now: it completes itself with -ETIME. */
+			if (hrtimer_try_to_cancel(&t->timer) < 0)
+				continue;
+			req = container_of(t, struct zsync_req, timeout);
+			if (WARN_ON_ONCE(!zsync_req_claim_locked(req)))
+				continue;
+			/* Claimed: its inflight node is ours for this private list. */
+			list_add_tail(&req->inflight, &done);
+		}
+		zsync_count_next_update(ring);
+		spin_unlock_irqrestore(&ring->lock, flags);
 
-	list_for_each_entry_safe(req, rtmp, &done, inflight) {
-		list_del_init(&req->inflight);
-		zsync_req_complete(req, 0);
-	}
+		list_for_each_entry_safe(req, rtmp, &done, inflight) {
+			list_del_init(&req->inflight);
+			zsync_req_complete(req, 0);
+		}
+	} while (more);
 }
 
 /* ---- LINK_TIMEOUT ------------------------------------------------------- */
