@@ -21,8 +21,8 @@
  *    tried only once poll reports it ready, with a blocking call that then
  *    does not wait (a WRITE moves at most PIPE_BUF bytes per attempt); if a
  *    race makes it wait after all, it waits in that thread's ENTER,
- *    interruptibly, as read(2) would.  A file with no wait queue gets the
- *    blocking call at once, in the submitting thread.
+ *    interruptibly (-EINTR), as read(2) would.  A file with no wait queue
+ *    gets the blocking call at once, in the submitting thread.
  *
  * ZSYNC_OFF_CURRENT uses the file position as read(2) and write(2) do:
  * each transfer attempt reads it and advances it by what it moved, holding
@@ -356,8 +356,9 @@ static __poll_t zsync_rw_events(const struct zsync_req *req)
  * arrived.  A WRITE moves at most PIPE_BUF bytes per attempt, which a pipe
  * reporting EPOLLOUT (a free slot) takes without waiting, and goes on until
  * all is written, as a blocking write(2) does.  If it waits regardless (a
- * racing reader or writer), it is in this thread's ENTER, and a signal
- * interrupts it: nothing moved then means wait for the next wakeup.
+ * racing reader or writer, a background tty write under TOSTOP), it is in
+ * this thread's ENTER, and a signal interrupts it: the op then completes
+ * with what it moved, or -EINTR, as a read(2) that is not restarted.
  */
 static int zsync_rw_retry_ready(struct zsync_req *req)
 {
@@ -370,9 +371,6 @@ static int zsync_rw_retry_ready(struct zsync_req *req)
 		    !(vfs_poll(file, NULL) & (zsync_rw_events(req) | EPOLLERR | EPOLLHUP)))
 			return -EAGAIN;
 		ret = zsync_rw_transfer(req, false, rw->dir == WRITE ? PIPE_BUF : 0);
-		if (ret < 0 && signal_pending(current) &&
-		    (ret == -EINTR || zsync_res_from_syscall(ret) == -EINTR))
-			return -EAGAIN;
 		if (ret <= 0 || rw->dir == READ)
 			return zsync_rw_res(req, ret);
 		rw->done += ret;

@@ -12,7 +12,8 @@
  *    does not hang;
  *  - a WRITE on an AF_UNIX socket that had to wait carries the submitter's
  *    pid in SCM_CREDENTIALS, not a kworker's;
- *  - a /proc/sys write acts in the submitter's uts namespace;
+ *  - a /proc/sys write acts in the submitter's uts namespace, and a
+ *    background tty WRITE under TOSTOP stops the submitter with SIGTTOU;
  *  - one user holding all of its workers on a frozen filesystem does not
  *    stop another user's regular-file READ and FSYNC.
  *
@@ -24,6 +25,7 @@
 #include <sys/un.h>
 #include <sys/utsname.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include "helpers.h"
 #include "files.h"
@@ -535,6 +537,92 @@ TEST(proc_sys_write_acts_in_the_submitters_uts_namespace)
 	ASSERT_NE(-1, status);
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		TH_LOG("child status %#x", status);
+}
+
+/* ---- tty job control ---------------------------------------------------- */
+
+/*
+ * The session: a leader with the pty slave as controlling tty and TOSTOP
+ * set, and a background process group writing to it through a ring.  As
+ * with write(2), the writer gets SIGTTOU (and stops) and nothing is
+ * written.  Returns the exit code for the test.
+ */
+static int tostop_session(const char *pts)
+{
+	struct termios t;
+	int slave, status;
+	pid_t bg;
+
+	if (setsid() < 0)
+		return 80;
+	slave = open(pts, O_RDWR | O_CLOEXEC);	/* our controlling tty now */
+	if (slave < 0 || ioctl(slave, TIOCSCTTY, 0) < 0 || tcgetattr(slave, &t))
+		return 81;
+	t.c_lflag |= TOSTOP;
+	if (tcsetattr(slave, TCSANOW, &t))
+		return 82;
+	bg = fork();
+	if (bg < 0)
+		return 83;
+	if (bg == 0) {
+		struct zk_ring ring;
+		struct zsync_sqe *sqe;
+		struct zsync_cqe *cqe;
+
+		if (setpgid(0, 0) || zk_ring_init(8, &ring, 0))
+			_exit(84);
+		sqe = zk_get_sqe(&ring);
+		zk_prep_write(sqe, slave, "bg", 2, ZSYNC_OFF_CURRENT);
+		zk_sqe_set_data64(sqe, 1);
+		zk_submit_and_wait(&ring, 1);
+		if (zk_peek_cqe(&ring, &cqe) == 0)
+			fprintf(stderr, "# background WRITE: %s\n", zt_err(cqe->res));
+		_exit(85);
+	}
+	status = 0;
+	for (int i = 0; i < 1000 && waitpid(bg, &status, WUNTRACED | WNOHANG) == 0; i++)
+		zt_sleep_ms(5);
+	kill(bg, SIGKILL);
+	waitpid(bg, NULL, 0);
+	if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGTTOU) {
+		fprintf(stderr, "# background writer: status %#x, not stopped by SIGTTOU\n",
+			status);
+		return 86;
+	}
+	return 0;
+}
+
+TEST(background_tty_write_obeys_tostop)
+{
+	char *pts, buf[16];
+	struct pollfd pfd;
+	int master, status;
+	pid_t pid;
+
+	ZT_REQUIRE_DEV();
+	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		SKIP(return, "no pty: %s", strerror(errno));
+	ASSERT_EQ(0, grantpt(master));
+	ASSERT_EQ(0, unlockpt(master));
+	pts = ptsname(master);
+	ASSERT_NE(NULL, pts);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(tostop_session(pts));
+	status = zt_wait_child(pid, STUCK_MS);
+	ASSERT_NE(-1, status);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("session status %#x", status);
+	pfd.fd = master;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN)) {
+		ssize_t n = read(master, buf, sizeof(buf));
+
+		EXPECT_EQ(-1, n) TH_LOG("the background WRITE reached the tty (%zd bytes)", n);
+	}
+	close(master);
 }
 
 /* ---- workers per user ----------------------------------------------------- */
