@@ -594,14 +594,20 @@ static int tostop_session(const char *pts, int master)
 			fprintf(stderr, "# background WRITE: %s\n", zt_err(cqe->res));
 		_exit(87);
 	}
-	if (read(armed[0], &c, 1) != 1)
-		return 88;
-	/* Room: the WRITE's wakeup. */
+	/*
+	 * Once the WRITE waits, make room: its wakeup.  (Where a tty takes
+	 * IOCB_NOWAIT, as on 6.12, the first attempt already stops the
+	 * writer, before it reports.)
+	 */
 	fcntl(master, F_SETFL, O_NONBLOCK);
-	while (read(master, junk, sizeof(junk)) > 0)
-		;
-	for (int i = 0; i < 1000 && waitpid(bg, &status, WUNTRACED | WNOHANG) == 0; i++)
+	for (int i = 0; i < 1000 && waitpid(bg, &status, WUNTRACED | WNOHANG) == 0; i++) {
+		struct pollfd apf = { .fd = armed[0], .events = POLLIN };
+
+		if (poll(&apf, 1, 0) == 1 && read(armed[0], &c, 1) == 1)
+			while (read(master, junk, sizeof(junk)) > 0)
+				;
 		zt_sleep_ms(5);
+	}
 	kill(bg, SIGKILL);
 	waitpid(bg, NULL, 0);
 	if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGTTOU) {
