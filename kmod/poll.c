@@ -13,9 +13,11 @@
  * its increment (and the CANCEL bit) for the owner to see, so no wakeup
  * is lost and only the owner ever completes the request.  The owner is the
  * submitter while arming, the wakeup callback, or the context the callback
- * hands the retry to: a worker with the submitter's mm and creds, or the
- * submitting thread for requests pinned there (ZSYNC_OPF_TASK ops and
- * zsync_req_pin_task()).
+ * hands the retry to: the submitting thread for requests pinned there
+ * (ZSYNC_OPF_TASK ops, and every op with an identity on a file a worker may
+ * not act on: sockets, pipes, ttys, ...), or a worker for the rest
+ * (POLL_ADD).  A canceller that finds the retry still waiting on the
+ * thread's list takes it off and becomes the owner.
  *
  * Lock order: a wait-queue head's lock, then ring->lock or cq_lock.
  * Nothing here takes a wait-queue lock while holding a ring lock, and a
@@ -120,8 +122,9 @@ static void zsync_poll_retry(struct zsync_req *req, bool cancel)
  * @req: a request whose poll.refs the caller raised from zero
  *
  * Any context.  Requests pinned to their submitting thread (ZSYNC_OPF_TASK
- * ops, zsync_req_pin_task()) retry there, the others in a worker with the
- * submitter's mm and creds.
+ * ops, and every op on a file a worker may not act on, see
+ * zsync_file_worker_ok()) retry there; the others (POLL_ADD, which only
+ * asks ->poll() again) in a worker.
  */
 void zsync_poll_schedule(struct zsync_req *req)
 {
@@ -271,7 +274,14 @@ int zsync_poll_cancel(struct zsync_req *req)
 	struct zsync_poll *p = &req->poll;
 
 	atomic_or(ZSYNC_POLL_CANCEL, &p->refs);
-	if (atomic_fetch_inc(&p->refs) & ZSYNC_POLL_REF_MASK)
-		return -EALREADY;
-	return 0;
+	if (!(atomic_fetch_inc(&p->refs) & ZSYNC_POLL_REF_MASK))
+		return 0;
+	/*
+	 * A retry waiting for its submitting thread has not started: taking
+	 * it off that thread's list makes us the owner, so the cancel is
+	 * definite even if the thread does not enter the ring again.
+	 */
+	if (req->task && zsync_task_unqueue(req))
+		return 0;
+	return -EALREADY;
 }

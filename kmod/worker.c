@@ -7,37 +7,57 @@
  * and namespaces.  Three contexts run request code:
  *
  *  - the submitter, inside ENTER: everything runs with its own identity;
- *  - a zsync kworker: ops that block (regular files, fsync), retries after
- *    a wait-queue wakeup, chain continuations.  The worker borrows the
- *    submitter's mm and credentials, captured at prep, for the duration
- *    (kthread_use_mm(), override_creds()); it only ever operates on files
- *    the submitter resolved at prep;
+ *  - a zsync kworker: blocking data transfer and fsync on regular files of
+ *    ordinary data filesystems and on block devices (zsync_file_worker_ok()),
+ *    POLL_ADD's re-polls.  The worker borrows the submitter's mm and
+ *    credentials, captured at prep, for the duration (kthread_use_mm(),
+ *    override_creds()); it only ever operates on files the submitter
+ *    resolved at prep.  Each user has at most max_workers such ops in
+ *    workers at once; more wait in a queue of their own (struct
+ *    zsync_wuser), so one user cannot hold every worker;
  *  - the submitting thread again, for ops that act on its fd table or path
  *    namespace (ZSYNC_OPF_TASK: OPENAT, CLOSE, ACCEPT, ...), which a
- *    kworker cannot borrow, and requests an op pinned there at prep
- *    (zsync_req_pin_task()).  Such work waits on ring->task_list until that
- *    thread enters the ring (ENTER runs it, and a waiting ENTER wakes up
- *    for it).  This is io_uring's DEFER_TASKRUN model; unlike task_work it
- *    never runs module code from a task's exit path, so closing a ring
- *    cannot wait on work queued to the closing task itself.
+ *    kworker cannot borrow, and for every op on a file that a worker may
+ *    not touch: a file whose behaviour depends on who calls it (a tty's job
+ *    control, a socket's SCM_CREDENTIALS, cgroup.procs resolving pids in
+ *    the caller's pid namespace, /proc/sys in its uts namespace), or that
+ *    would block a worker without FMODE_NOWAIT (ttys, 6.1 pipes).  Such
+ *    requests are pinned there at prep (zsync_req_pin_task()); their work
+ *    waits on ring->task_list until that thread enters the ring (ENTER runs
+ *    it, and a waiting ENTER wakes up for it).  This is io_uring's
+ *    DEFER_TASKRUN model; unlike task_work it never runs module code from a
+ *    task's exit path, so closing a ring cannot wait on work queued to the
+ *    closing task itself.  What blocks there blocks only that thread's
+ *    ENTER, interruptibly, as read(2) would.
  */
 #include <linux/kernel.h>
 #include <linux/cred.h>
 #include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/hashtable.h>
 #include <linux/kthread.h>
+#include <linux/slab.h>
+#include <uapi/linux/magic.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/task.h>
 #include <linux/workqueue.h>
 #include "zsync.h"
 
-/* Blocking ops and retries; max_active is the max_workers parameter. */
+/*
+ * Blocking ops on regular files and block devices.  Each user may have
+ * max_workers of them in the queue at once (struct zsync_wuser); the
+ * queue's own limit is the workqueue's maximum, so that users share it.
+ */
 static struct workqueue_struct *zsync_io_wq;
-/* Chain continuations and deferred frees: short, never block for long. */
+/*
+ * Chain continuations, deferred frees, POLL_ADD's re-polls: short, never
+ * block for long.
+ */
 struct workqueue_struct *zsync_chain_wq;
 
 int zsync_worker_init(void)
 {
-	zsync_io_wq = alloc_workqueue("zsync_io", WQ_UNBOUND, zsync_max_workers);
+	zsync_io_wq = alloc_workqueue("zsync_io", WQ_UNBOUND, WQ_UNBOUND_MAX_ACTIVE);
 	if (!zsync_io_wq)
 		return -ENOMEM;
 	zsync_chain_wq = alloc_workqueue("zsync_chain", WQ_UNBOUND, 0);
@@ -85,9 +105,51 @@ int zsync_req_capture(struct zsync_req *req, const struct zsync_sqe *sqe)
 			req->mm = current->mm;
 		}
 	}
-	if (flags & ZSYNC_OPF_TASK)
+	/* A worker acts on no file whose behaviour depends on the caller. */
+	if ((flags & ZSYNC_OPF_TASK) ||
+	    ((flags & ZSYNC_OPF_IDENTITY) && req->file && !zsync_file_worker_ok(req->file)))
 		zsync_req_pin_task(req);
 	return 0;
+}
+
+#ifndef FUSE_SUPER_MAGIC
+#define FUSE_SUPER_MAGIC	0x65735546
+#endif
+
+/**
+ * zsync_file_worker_ok() - whether a zsync kworker may act on @file
+ * @file: a file an op resolved at prep
+ *
+ * A kworker acting for the submitter borrows its mm and credentials, but
+ * not its pid, namespaces, session, signal handling or limits.  Only files
+ * whose behaviour depends on none of those qualify: block devices and
+ * regular files of ordinary data filesystems (disk-backed, tmpfs, ramfs,
+ * overlayfs, NFS).  Fail-closed: any other file (procfs, sysfs, kernfs and
+ * cgroupfs, debugfs, tracefs, securityfs, binfmt_misc, FUSE, sockets,
+ * pipes, ttys, character devices, anonymous inodes, directories) is never
+ * touched by a worker: ops on it run in the submitting thread.
+ *
+ * Return: true if ops on @file may run in a worker.
+ */
+bool zsync_file_worker_ok(const struct file *file)
+{
+	const struct inode *inode = file_inode(file);
+	const struct super_block *sb = inode->i_sb;
+
+	if (S_ISBLK(inode->i_mode))
+		return true;
+	if (!S_ISREG(inode->i_mode))
+		return false;
+	switch (sb->s_magic) {
+	case TMPFS_MAGIC:
+	case RAMFS_MAGIC:
+	case OVERLAYFS_SUPER_MAGIC:
+	case NFS_SUPER_MAGIC:
+		return true;
+	case FUSE_SUPER_MAGIC:		/* fuseblk requires a device too */
+		return false;
+	}
+	return sb->s_type->fs_flags & FS_REQUIRES_DEV;
 }
 
 /**
@@ -192,17 +254,89 @@ enum zsync_issue_ret zsync_issue(struct zsync_req *req)
 
 /* ---- the io worker ------------------------------------------------------- */
 
+/*
+ * A user's share of the io workers: how many of its ops are queued for or
+ * run in a worker, and the ops waiting for one of those to end.  Looked up
+ * by real uid, freed when nothing counts in it.
+ */
+struct zsync_wuser {
+	struct hlist_node	node;
+	kuid_t			uid;
+	unsigned int		active;		/* queued or running in zsync_io */
+	struct list_head	pending;	/* zsync_req.task_node, in order */
+};
+
+static DEFINE_HASHTABLE(zsync_wusers, 6);
+/* Guards zsync_wusers, every zsync_wuser and zsync_req.work_pending. */
+static DEFINE_SPINLOCK(zsync_wusers_lock);
+/* Shared by everyone whose own could not be allocated: still bounded. */
+static struct zsync_wuser zsync_wuser_fallback = {
+	.pending = LIST_HEAD_INIT(zsync_wuser_fallback.pending),
+};
+
+/* zsync_wusers_lock held. */
+static struct zsync_wuser *zsync_wuser_get(kuid_t uid)
+{
+	struct zsync_wuser *u;
+
+	hash_for_each_possible(zsync_wusers, u, node, __kuid_val(uid))
+		if (uid_eq(u->uid, uid))
+			return u;
+	u = kzalloc(sizeof(*u), GFP_ATOMIC | __GFP_NOWARN);
+	if (!u)
+		return &zsync_wuser_fallback;
+	u->uid = uid;
+	INIT_LIST_HEAD(&u->pending);
+	hash_add(zsync_wusers, &u->node, __kuid_val(uid));
+	return u;
+}
+
+/*
+ * One of @u's ops left the workqueue (it ran, or was cancelled while
+ * queued): start the next waiting one in its place, or count it out.
+ * zsync_wusers_lock held.
+ */
+static void zsync_wuser_done_locked(struct zsync_wuser *u)
+{
+	struct zsync_req *next;
+
+	next = list_first_entry_or_null(&u->pending, struct zsync_req, task_node);
+	if (next) {
+		list_del_init(&next->task_node);
+		next->work_pending = false;
+		queue_work(zsync_io_wq, &next->work);
+		return;
+	}
+	if (--u->active || u == &zsync_wuser_fallback)
+		return;
+	hash_del(&u->node);
+	kfree(u);
+}
+
+static void zsync_wuser_done(struct zsync_wuser *u)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&zsync_wusers_lock, flags);
+	zsync_wuser_done_locked(u);
+	spin_unlock_irqrestore(&zsync_wusers_lock, flags);
+}
+
 static void zsync_io_work(struct work_struct *work)
 {
 	struct zsync_req *req = container_of(work, struct zsync_req, work);
+	/* @req may be gone once async_fn() has run. */
+	struct zsync_wuser *u = req->wuser;
 	struct zsync_identity id;
 
 	if (!zsync_identity_enter(req, &id)) {
 		req->async_fn(req, true);
-		return;
+	} else {
+		req->async_fn(req, false);
+		zsync_identity_exit(&id);
 	}
-	req->async_fn(req, false);
-	zsync_identity_exit(&id);
+	if (u)
+		zsync_wuser_done(u);
 }
 
 /**
@@ -211,31 +345,77 @@ static void zsync_io_work(struct work_struct *work)
  * @fn: called with the submitter's mm and creds, @cancel false; or with
  *	@cancel true (and no identity) if the submitter's mm is gone
  *
- * Any context.
+ * Any context.  For work that never blocks for long (POLL_ADD's re-polls):
+ * it is not counted against the user's workers.
  */
 void zsync_worker_queue(struct zsync_req *req, zsync_async_fn fn)
 {
 	req->async_fn = fn;
+	req->wuser = NULL;
 	INIT_WORK(&req->work, zsync_io_work);
-	queue_work(zsync_io_wq, &req->work);
+	queue_work(zsync_chain_wq, &req->work);
 }
 
 /**
  * zsync_punt() - finish a blocking op in a worker
- * @req: the request, from its issue()
+ * @req: the request, from its issue(); its file is one a worker may act
+ *	 on (zsync_file_worker_ok())
  * @fn: runs the blocking part and completes @req with
  *	zsync_req_complete_armed(); @cancel tells it to complete with
  *	-ECANCELED instead
  *
  * The request is armed: CANCEL can stop it while it is still queued, not
- * once @fn runs.  Return: ZSYNC_ISSUE_ARMED, for issue() to return.
+ * once @fn runs.  If its user has max_workers ops in workers already, it
+ * waits for one of them to end.  Return: ZSYNC_ISSUE_ARMED, for issue()
+ * to return.
  */
 enum zsync_issue_ret zsync_punt(struct zsync_req *req, zsync_async_fn fn)
 {
+	kuid_t uid = req->creds ? req->creds->uid : GLOBAL_ROOT_UID;
+	struct zsync_wuser *u;
+	unsigned long flags;
+
+	req->async_fn = fn;
+	req->work_pending = false;
+	INIT_WORK(&req->work, zsync_io_work);
 	req->async = ZSYNC_ASYNC_WORK;
 	zsync_req_arm(req);
-	zsync_worker_queue(req, fn);
+	spin_lock_irqsave(&zsync_wusers_lock, flags);
+	u = zsync_wuser_get(uid);
+	req->wuser = u;
+	if (u->active < zsync_max_workers) {
+		u->active++;
+		queue_work(zsync_io_wq, &req->work);
+	} else {
+		list_add_tail(&req->task_node, &u->pending);
+		req->work_pending = true;
+	}
+	spin_unlock_irqrestore(&zsync_wusers_lock, flags);
 	return ZSYNC_ISSUE_ARMED;
+}
+
+/*
+ * cancel() of a punted request: it can be taken back while it waits for
+ * its user's quota or for a worker, not once a worker runs it.  ring->lock
+ * is held; zsync_wusers_lock nests inside it.
+ */
+static int zsync_work_cancel(struct zsync_req *req)
+{
+	unsigned long flags;
+	int ret = -EALREADY;
+
+	spin_lock_irqsave(&zsync_wusers_lock, flags);
+	if (req->work_pending) {
+		list_del_init(&req->task_node);
+		req->work_pending = false;
+		ret = 0;
+	} else if (cancel_work(&req->work)) {
+		/* It was queued, so punt() counted it. */
+		zsync_wuser_done_locked(req->wuser);
+		ret = 0;
+	}
+	spin_unlock_irqrestore(&zsync_wusers_lock, flags);
+	return ret;
 }
 
 static int zsync_task_cancel(struct zsync_req *req);
@@ -254,7 +434,7 @@ int zsync_async_cancel(struct zsync_req *req)
 	case ZSYNC_ASYNC_POLL:
 		return zsync_poll_cancel(req);
 	case ZSYNC_ASYNC_WORK:
-		return cancel_work(&req->work) ? 0 : -EALREADY;
+		return zsync_work_cancel(req);
 	case ZSYNC_ASYNC_TASK:
 		return zsync_task_cancel(req);
 	default:
@@ -383,15 +563,28 @@ void zsync_run_task_work(struct zsync_ring *ring)
  */
 static int zsync_task_cancel(struct zsync_req *req)
 {
+	return zsync_task_unqueue(req) ? 0 : -EALREADY;
+}
+
+/**
+ * zsync_task_unqueue() - take @req's deferred work off its ring's task list
+ * @req: a request; ring->lock is held (task_lock nests inside it)
+ *
+ * Return: true if @req was waiting there: its work will not run, and the
+ * caller now owns @req; false if it was not there (not deferred, or a
+ * thread took it to run).
+ */
+bool zsync_task_unqueue(struct zsync_req *req)
+{
 	struct zsync_ring *ring = req->ring;
-	int ret = -EALREADY;
+	bool ret = false;
 
 	spin_lock(&ring->task_lock);
 	if (req->task_queued) {
 		list_del_init(&req->task_node);
 		req->task_queued = false;
 		WRITE_ONCE(ring->nr_task_work, ring->nr_task_work - 1);
-		ret = 0;
+		ret = true;
 	}
 	spin_unlock(&ring->task_lock);
 	return ret;

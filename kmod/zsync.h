@@ -35,6 +35,7 @@ struct task_struct;
 struct pid;
 struct net;
 struct zsync_req;
+struct zsync_wuser;
 struct zsync_poll_entry;
 struct statx;
 
@@ -435,6 +436,8 @@ struct zsync_req {
 	struct work_struct	work;
 	struct list_head	task_node;	/* ring->task_list */
 	bool			task_queued;	/* on ring->task_list (task_lock) */
+	bool			work_pending;	/* waits for its user's worker quota */
+	struct zsync_wuser	*wuser;		/* whose quota a punted op counts in */
 	struct zsync_poll	poll;
 
 	union {
@@ -566,6 +569,8 @@ int zsync_worker_init(void);
 void zsync_worker_exit(void);
 int zsync_req_capture(struct zsync_req *req, const struct zsync_sqe *sqe);
 void zsync_req_pin_task(struct zsync_req *req);
+bool zsync_file_worker_ok(const struct file *file);
+bool zsync_task_unqueue(struct zsync_req *req);
 bool zsync_req_has_resources(const struct zsync_req *req);
 void zsync_req_release_resources(struct zsync_req *req);
 enum zsync_issue_ret zsync_issue(struct zsync_req *req);

@@ -17,8 +17,11 @@
  *    could do it for them.  Opening at issue rather than prep lets a chain
  *    set a controller's knob right after enabling the controller.
  *  - FREEZE, THAW, KILL and WAIT open their files at prep, in the
- *    submitter, and then only write a fixed value and read cgroup.events,
- *    which any context with the submitter's identity may do.  They wait on
+ *    submitter, and then only write a fixed value and read cgroup.events.
+ *    cgroupfs still judges those writes by the writer's cgroup namespace
+ *    (nsdelegate), so they too run only in the submitting thread: their
+ *    directory is not a file a worker may act on (zsync_file_worker_ok()),
+ *    which pins them there at prep, retries included.  They wait on
  *    cgroup.events with zsync_poll_arm(): cgroupfs wakes its pollers
  *    (EPOLLPRI) whenever populated or frozen changes, and the retry reads
  *    the file again to see what changed.

@@ -5,19 +5,24 @@
  * A transfer is first tried without blocking (IOCB_NOWAIT) where it is
  * issued, normally the submitter's ENTER: a page-cache hit, a socket or a
  * pipe with data completes there, with no other context involved.  When it
- * would block:
+ * would block, where it goes on depends on the file (zsync_file_worker_ok()):
  *
- *  - a pollable file (pipe, socket, tty, eventfd, ...) waits on its wait
- *    queues (zsync_poll_arm()); each wakeup tries again without blocking,
- *    in a worker that has the submitter's mm and credentials;
- *  - a regular file or block device goes to a worker (zsync_punt()) that
- *    makes the blocking call, with the submitter's mm and credentials.
- *
- * A file that may not honour IOCB_NOWAIT is never tried at submission: it
- * is polled first if it can be, else handed to a worker.  A regular file
- * or block device whose non-blocking attempt moved only part of the data
- * (the rest is not cached) has the rest moved by a worker, so that a short
- * count means end of file, as for read(2).
+ *  - a regular file of a data filesystem or a block device goes to a worker
+ *    (zsync_punt()) that makes the blocking call, with the submitter's mm,
+ *    credentials and RLIMIT_FSIZE.  A non-blocking attempt that moved only
+ *    part of the data (the rest is not cached) has the rest moved there, so
+ *    that a short count means end of file, as for read(2);
+ *  - any other file (socket, pipe, FIFO, tty, character device, eventfd,
+ *    procfs, sysfs, kernfs, ...) behaves according to its caller, so it is
+ *    only ever touched by the submitting thread, as itself (the request is
+ *    pinned there at prep).  A pollable one waits on its wait queues
+ *    (zsync_poll_arm()) and each wakeup tries again in that thread's next
+ *    ENTER.  A file that may not honour IOCB_NOWAIT (a tty, a 6.1 pipe) is
+ *    tried only once poll reports it ready, with a blocking call that then
+ *    does not wait (a WRITE moves at most PIPE_BUF bytes per attempt); if a
+ *    race makes it wait after all, it waits in that thread's ENTER,
+ *    interruptibly (-EINTR), as read(2) would.  A file with no wait queue
+ *    gets the blocking call at once, in the submitting thread.
  *
  * ZSYNC_OFF_CURRENT uses the file position as read(2) and write(2) do:
  * each transfer attempt reads it and advances it by what it moved, holding
@@ -257,7 +262,7 @@ static ssize_t zsync_rw_write_iter(const struct zsync_req *req, struct kiocb *ki
  * One attempt: moves what it can of what is left, at the op's offset or
  * the file position, and advances either by what it moved.
  */
-static ssize_t zsync_rw_transfer(struct zsync_req *req, bool nowait)
+static ssize_t zsync_rw_transfer(struct zsync_req *req, bool nowait, size_t max)
 {
 	struct zsync_rw *rw = &req->rw;
 	struct file *file = req->file;
@@ -269,6 +274,8 @@ static ssize_t zsync_rw_transfer(struct zsync_req *req, bool nowait)
 	ret = zsync_rw_init_kiocb(req, &kiocb, nowait);
 	if (ret)
 		return ret;
+	if (max)
+		iov_iter_truncate(&iter, max);
 	if (lock_pos) {
 		if (!nowait)
 			mutex_lock(&file->f_pos_lock);
@@ -332,21 +339,60 @@ static bool zsync_rw_finished(const struct zsync_req *req, ssize_t ret)
 /* A worker makes the blocking call. */
 static void zsync_rw_work(struct zsync_req *req, bool cancel)
 {
-	ssize_t ret = cancel ? -ECANCELED : zsync_rw_transfer(req, false);
+	ssize_t ret = cancel ? -ECANCELED : zsync_rw_transfer(req, false, 0);
 
 	zsync_req_complete_armed(req, cancel ? -ECANCELED : zsync_rw_res(req, ret));
 }
 
+static __poll_t zsync_rw_events(const struct zsync_req *req)
+{
+	return req->rw.dir == READ ? EPOLLIN | EPOLLRDNORM : EPOLLOUT | EPOLLWRNORM;
+}
+
+/*
+ * A file that may not honour IOCB_NOWAIT (a tty; a pipe on 6.1), in the
+ * submitting thread: transfer only while ->poll() says that a blocking call
+ * will not wait.  A READ takes what is there, as read(2) does once data has
+ * arrived.  A WRITE moves at most PIPE_BUF bytes per attempt, which a pipe
+ * reporting EPOLLOUT (a free slot) takes without waiting, and goes on until
+ * all is written, as a blocking write(2) does.  If it waits regardless (a
+ * racing reader or writer, a background tty write under TOSTOP), it is in
+ * this thread's ENTER, and a signal interrupts it: the op then completes
+ * with what it moved, or -EINTR, as a read(2) that is not restarted.
+ */
+static int zsync_rw_retry_ready(struct zsync_req *req)
+{
+	struct zsync_rw *rw = &req->rw;
+	struct file *file = req->file;
+	ssize_t ret;
+
+	for (;;) {
+		if (file_can_poll(file) &&
+		    !(vfs_poll(file, NULL) & (zsync_rw_events(req) | EPOLLERR | EPOLLHUP)))
+			return -EAGAIN;
+		ret = zsync_rw_transfer(req, false, rw->dir == WRITE ? PIPE_BUF : 0);
+		if (ret <= 0 || rw->dir == READ)
+			return zsync_rw_res(req, ret);
+		rw->done += ret;
+		if (!iov_iter_count(&rw->iter))
+			return rw->done;
+	}
+}
+
 /**
  * zsync_rw_retry() - try a transfer again after the file woke us
- * @req: a READ, WRITE, READV or WRITEV waiting with zsync_poll_arm()
+ * @req: a READ, WRITE, READV or WRITEV waiting with zsync_poll_arm(), in
+ *	 its submitting thread (files that are polled are never a worker's)
  *
  * Return: -EAGAIN to keep waiting, or the CQE result.
  */
 int zsync_rw_retry(struct zsync_req *req)
 {
-	ssize_t ret = zsync_rw_transfer(req, zsync_rw_nowait_ok(req));
+	ssize_t ret;
 
+	if (!zsync_rw_nowait_ok(req))
+		return zsync_rw_retry_ready(req);
+	ret = zsync_rw_transfer(req, true, 0);
 	return ret == -EAGAIN ? -EAGAIN : zsync_rw_res(req, ret);
 }
 
@@ -358,7 +404,7 @@ enum zsync_issue_ret zsync_rw_issue(struct zsync_req *req)
 
 	/* With RWF_NOWAIT the caller wants this attempt and nothing else. */
 	if ((rw->rwf & RWF_NOWAIT) || zsync_rw_nowait_ok(req)) {
-		ret = zsync_rw_transfer(req, true);
+		ret = zsync_rw_transfer(req, true, 0);
 		if (zsync_rw_finished(req, ret)) {
 			req->res = zsync_rw_res(req, ret);
 			return ZSYNC_ISSUE_DONE;
@@ -366,10 +412,18 @@ enum zsync_issue_ret zsync_rw_issue(struct zsync_req *req)
 		if (ret > 0)
 			rw->done = ret;
 	}
+	if (zsync_file_worker_ok(file))
+		return zsync_punt(req, zsync_rw_work);
+	/*
+	 * Any other file was pinned to the submitting thread at prep, and
+	 * this is that thread (zsync_run_chain() defers pinned requests).
+	 */
 	if (!zsync_rw_wants_all(file) && file_can_poll(file))
-		return zsync_poll_arm(req, rw->dir == READ ? EPOLLIN | EPOLLRDNORM :
-							     EPOLLOUT | EPOLLWRNORM);
-	return zsync_punt(req, zsync_rw_work);
+		return zsync_poll_arm(req, zsync_rw_events(req));
+	/* Nothing to wait on: the blocking call, here, as read(2) makes it. */
+	ret = zsync_rw_transfer(req, false, 0);
+	req->res = zsync_rw_res(req, ret);
+	return ZSYNC_ISSUE_DONE;
 }
 
 /* ---- FSYNC ------------------------------------------------------------- */
@@ -402,8 +456,18 @@ static void zsync_fsync_work(struct zsync_req *req, bool cancel)
 	zsync_req_complete_armed(req, ret);
 }
 
-/* Always blocks: straight to a worker. */
+/*
+ * A regular file or block device: straight to a worker, since it blocks.
+ * Any other file's fsync acts for its caller: here, in the submitting
+ * thread the request was pinned to at prep.
+ */
 enum zsync_issue_ret zsync_fsync_issue(struct zsync_req *req)
 {
-	return zsync_punt(req, zsync_fsync_work);
+	struct zsync_fsync *fs = &req->fsync;
+
+	if (zsync_file_worker_ok(req->file))
+		return zsync_punt(req, zsync_fsync_work);
+	req->res = zsync_res_from_syscall(vfs_fsync_range(req->file, fs->start, fs->end,
+							  fs->datasync));
+	return ZSYNC_ISSUE_DONE;
 }

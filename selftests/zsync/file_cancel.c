@@ -6,10 +6,10 @@
  *  - waiting on a wait queue (a READ on an empty pipe, a WRITE on a full
  *    one): CANCEL, CANCEL_FD and LINK_TIMEOUT end it with -ECANCELED, and
  *    the file is left untouched;
- *  - running in a worker (a READ held inside its copy to a userfaultfd
- *    page or, on kernels without userfaultfd, a WRITE held by a frozen
- *    filesystem): CANCEL answers -EALREADY and the op completes with its
- *    data;
+ *  - running in a worker (a WRITE to a block device held inside its copy
+ *    from a userfaultfd page or, on kernels without userfaultfd, a WRITE
+ *    held by a frozen filesystem): CANCEL answers -EALREADY and the op
+ *    completes with its data;
  *  - queued for a worker (every worker held as above): CANCEL ends it;
  *  - waiting for the submitting thread (a chain continuation OPENAT): see
  *    fs.c.
@@ -17,6 +17,9 @@
  * Exactly one CQE per request, and nothing is left behind: no fd, no
  * consumed data, the module's reference count back where it was.  A
  * process exiting with a worker held in its memory does not hang.
+ *
+ * Only regular files of data filesystems and block devices are a worker's
+ * (a procfs READ runs in the submitting thread): the held ops are WRITEs.
  */
 #include <pthread.h>
 #include <sys/socket.h>
@@ -117,7 +120,7 @@ TEST_F(ring, link_timeout_cancels_a_waiting_read)
 	close(sv[1]);
 }
 
-/* /proc/version: a regular file never tried at submission, always a worker's. */
+/* /proc/version: a procfs file, read by the submitting thread itself. */
 static int open_proc_version(struct __test_metadata *_metadata, char *want, size_t len)
 {
 	int fd = open("/proc/version", O_RDONLY | O_CLOEXEC);
@@ -137,9 +140,10 @@ static void uffd_or_skip(struct __test_metadata *_metadata, struct zt_uffd *u)
 }
 
 /*
- * Workers held inside ops until release: READs of /proc/version into a
- * userfaultfd page, or where the kernel has no userfaultfd (the debug
- * kernel) WRITEs to a file on a frozen filesystem.
+ * Workers held inside ops until release: buffered WRITEs to a loop block
+ * device from a userfaultfd page (never tried at submission: block devices
+ * take no non-blocking buffered writes), or where the kernel has no
+ * userfaultfd (the debug kernel) WRITEs to a file on a frozen filesystem.
  */
 #define HOLD_MAX	256
 #define HOLD_LEN	8
@@ -148,11 +152,35 @@ struct hold {
 	bool uffd;
 	struct zt_uffd u;
 	struct zt_frozen f;
-	int fds[HOLD_MAX];	/* uffd: one open file per READ (seq_file reads take turns) */
+	int loop;		/* uffd: the block device written */
+	char img[32], dev[32];
 	unsigned int nr;
-	char want[256];		/* what a held READ must read */
 	char data[HOLD_MAX][HOLD_LEN + 1];	/* what held WRITEs write */
 };
+
+/* uffd: a loop device over a scratch image of 0xaa bytes.  0 or -errno. */
+static int hold_loop_init(struct hold *h)
+{
+	static unsigned char junk[4096];
+	unsigned int i;
+	int fd;
+
+	strcpy(h->img, "/tmp/zs-hold-XXXXXX");
+	fd = mkstemp(h->img);
+	if (fd < 0)
+		return -errno;
+	memset(junk, 0xaa, sizeof(junk));
+	for (i = 0; i < HOLD_MAX; i++)
+		if (write(fd, junk, sizeof(junk)) != (ssize_t)sizeof(junk))
+			break;
+	close(fd);
+	h->loop = zt_loop_attach(h->img, h->dev, sizeof(h->dev));
+	if (h->loop < 0) {
+		unlink(h->img);
+		return h->loop;
+	}
+	return 0;
+}
 
 /* 0, or -errno: neither way works here. */
 static int hold_init(struct hold *h)
@@ -160,9 +188,13 @@ static int hold_init(struct hold *h)
 	int ret;
 
 	memset(h, 0, sizeof(*h));
+	h->loop = -1;
 	h->uffd = zt_uffd_init(&h->u) == 0;
-	if (h->uffd)
+	if (h->uffd && !hold_loop_init(h))
 		return 0;
+	if (h->uffd)
+		zt_uffd_exit(&h->u);
+	h->uffd = false;
 	ret = zt_frozen_init(&h->f);
 	if (ret)
 		zt_frozen_exit(&h->f);
@@ -185,10 +217,8 @@ static void hold_prep(struct __test_metadata *_metadata, struct hold *h, struct 
 
 	ASSERT_GT((unsigned int)HOLD_MAX, h->nr);
 	if (h->uffd) {
-		int fd = open_proc_version(_metadata, h->want, sizeof(h->want));
-
-		h->fds[h->nr] = fd;
-		zk_prep_read(sqe, fd, h->u.page, (unsigned int)h->u.size, 0);
+		zk_prep_write(sqe, h->loop, h->u.page, (unsigned int)h->u.size,
+			      (__u64)h->nr * h->u.size);
 	} else {
 		/* Each WRITE its own place, stamped with its number. */
 		snprintf(h->data[h->nr], sizeof(h->data[0]), "w%06u", h->nr);
@@ -214,7 +244,7 @@ static int hold_release(struct hold *h)
 /* The CQE result of a released op. */
 static int hold_res(const struct hold *h)
 {
-	return h->uffd ? (int)strlen(h->want) : HOLD_LEN;
+	return h->uffd ? (int)h->u.size : HOLD_LEN;
 }
 
 /* The released ops moved their data. */
@@ -224,7 +254,13 @@ static void hold_check_data(struct __test_metadata *_metadata, struct hold *h)
 	unsigned int i;
 
 	if (h->uffd) {
-		EXPECT_EQ(0, memcmp(h->u.page, h->want, strlen(h->want)));
+		/* The resolved page is zeroes, over the image's 0xaa. */
+		for (i = 0; i < h->nr; i++) {
+			unsigned char b = 0xaa;
+
+			EXPECT_EQ(1, pread(h->loop, &b, 1, (off_t)(i * h->u.size)));
+			EXPECT_EQ(0, b) TH_LOG("held WRITE %u did not write", i);
+		}
 		return;
 	}
 	for (i = 0; i < h->nr; i++) {
@@ -236,12 +272,11 @@ static void hold_check_data(struct __test_metadata *_metadata, struct hold *h)
 
 static void hold_exit(struct hold *h)
 {
-	unsigned int i;
-
 	if (h->uffd) {
 		zt_uffd_exit(&h->u);
-		for (i = 0; i < h->nr; i++)
-			close(h->fds[i]);
+		ioctl(h->loop, LOOP_CLR_FD, 0);
+		close(h->loop);
+		unlink(h->img);
 	} else {
 		zt_frozen_exit(&h->f);
 	}
@@ -275,13 +310,13 @@ TEST_F(ring, op_running_in_a_worker_cannot_be_cancelled)
 TEST(ops_queued_for_a_worker_are_cancelled)
 {
 	unsigned int workers = zt_module_param("max_workers", 64), i;
-	char want[256], in[256] = {};
 	struct zsync_cqe *c;
 	struct zk_ring ring;
 	struct zsync_sqe *sqe;
+	struct stat st;
 	struct hold h;
-	int proc, tmp;
-	char path[] = "/tmp/zs-q-XXXXXX";
+	int wfd, tmp;
+	char path[] = "/tmp/zs-q-XXXXXX", wpath[] = "/tmp/zs-qw-XXXXXX";
 
 	ZT_REQUIRE_DEV();
 	if (workers > 200)
@@ -290,7 +325,10 @@ TEST(ops_queued_for_a_worker_are_cancelled)
 	zt_ring(_metadata, &ring, 256, 0);
 	c = calloc(workers + 4, sizeof(*c));
 	ASSERT_NE(NULL, c);
-	proc = open_proc_version(_metadata, want, sizeof(want));
+	/* A buffered tmpfs WRITE: never tried at submission, a worker's. */
+	wfd = mkstemp(wpath);
+	ASSERT_LE(0, wfd);
+	unlink(wpath);
 	tmp = mkstemp(path);
 	ASSERT_LE(0, tmp);
 	unlink(path);
@@ -300,7 +338,9 @@ TEST(ops_queued_for_a_worker_are_cancelled)
 	ASSERT_EQ((int)workers, hold_wait(&h, (int)workers, 15000))
 		TH_LOG("not every worker was held");
 
-	submit_read(_metadata, &ring, proc, in, sizeof(in), 1, false);
+	sqe = zt_sqe(_metadata, &ring);
+	zk_prep_write(sqe, wfd, "queued", 6, 0);
+	zk_sqe_set_data64(sqe, 1);
 	sqe = zt_sqe(_metadata, &ring);
 	zk_prep_fsync(sqe, tmp, 0);
 	zk_sqe_set_data64(sqe, 2);
@@ -314,7 +354,8 @@ TEST(ops_queued_for_a_worker_are_cancelled)
 	zt_check_cqe(_metadata, &c[1], 1, 0, 1);
 	zt_check_cqe(_metadata, &c[2], 2, 2, -ECANCELED);
 	zt_check_cqe(_metadata, &c[3], 3, 0, 1);
-	EXPECT_EQ(0, in[0]) TH_LOG("the cancelled READ ran");
+	ASSERT_EQ(0, fstat(wfd, &st));
+	EXPECT_EQ(0, st.st_size) TH_LOG("the cancelled WRITE ran");
 
 	ASSERT_EQ(0, hold_release(&h));
 	zt_reap(_metadata, &ring, c, workers, 20000);
@@ -324,7 +365,7 @@ TEST(ops_queued_for_a_worker_are_cancelled)
 	hold_check_data(_metadata, &h);
 	zk_ring_exit(&ring);
 	hold_exit(&h);
-	close(proc);
+	close(wfd);
 	free(c);
 	close(tmp);
 }
@@ -353,7 +394,7 @@ static void *release_later(void *arg)
 /*
  * Close with a READ and a WRITE on wait queues, a READV on a socket, a
  * chain whose OPENAT waits behind a long TIMEOUT, a deferred OPENAT waiting
- * for this thread, an FSYNC, a worker's READ and, if it can be held (see
+ * for this thread, an FSYNC, a procfs READ and, if it can be held (see
  * struct hold), an op held in a worker until 300 ms into the close.
  */
 TEST(close_ring_with_everything_in_flight)
@@ -446,39 +487,46 @@ TEST(close_ring_with_everything_in_flight)
 
 
 /*
- * A process that exits while a worker is held in a copy to its memory by
- * its own userfaultfd: the worker keeps the mm, and with it the ring's
- * mappings, alive, so the ring is released only after the userfaultfd
- * (closed by the exit) has let the worker go.  Whichever fd is lower.
+ * A process that exits while a worker is held in a copy from its memory by
+ * its own userfaultfd (a WRITE to a block device, see struct hold): the
+ * worker keeps the mm, and with it the ring's mappings, alive, so the ring
+ * is released only after the userfaultfd (closed by the exit) has let the
+ * worker go.  Whichever fd is lower.
  */
 static void exit_with_worker_blocked(struct __test_metadata *_metadata, bool ring_first)
 {
-	struct zt_uffd probe;
+	struct hold h;
 	pid_t pid;
 
-	uffd_or_skip(_metadata, &probe);
-	zt_uffd_exit(&probe);
+	if (hold_init(&h) || !h.uffd) {
+		hold_exit(&h);
+		SKIP(return, "no userfaultfd and loop device");
+	}
+	zt_uffd_exit(&h.u);
 	pid = fork();
 
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		char want[256];
 		struct zk_ring ring;
-		struct zt_uffd u;
-		int fd;
+		struct zsync_sqe *sqe;
+		struct zt_uffd u = { .fd = -1 };
 
 		if (ring_first)
 			zt_ring(_metadata, &ring, 8, 0);
 		uffd_or_skip(_metadata, &u);
 		if (!ring_first)
 			zt_ring(_metadata, &ring, 8, 0);
-		fd = open_proc_version(_metadata, want, sizeof(want));
-		submit_read(_metadata, &ring, fd, u.page, (unsigned int)u.size, 1, false);
+		sqe = zt_sqe(_metadata, &ring);
+		zk_prep_write(sqe, h.loop, u.page, (unsigned int)u.size, 0);
+		zk_sqe_set_data64(sqe, 1);
 		zt_submit(_metadata, &ring, 1);
 		ASSERT_EQ(1, zt_uffd_wait_faults(&u, 1, ZT_SOON_MS));
 		_exit(0);
 	}
 	zt_child_ok(_metadata, pid, 10000);
+	ioctl(h.loop, LOOP_CLR_FD, 0);
+	close(h.loop);
+	unlink(h.img);
 }
 
 TEST(exit_with_a_worker_held_does_not_hang_ring_fd_first)

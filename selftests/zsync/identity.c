@@ -237,7 +237,7 @@ TEST(fd_closed_and_reused_under_an_op_is_not_touched)
 /*
  * Root's 0600 file: nobody cannot OPENAT (or STATX inside a 0700 directory)
  * it; a file opened before dropping privileges is still read, by a worker
- * too (chain continuation, and a procfs file, which is never tried inline).
+ * too (chain continuation), and a procfs file by the submitting thread.
  */
 TEST(unprivileged_user_gets_only_what_it_may)
 {
