@@ -16,6 +16,9 @@
 #include <linux/log2.h>
 #include <linux/rcupdate.h>
 #include <linux/workqueue.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/uidgid.h>
 #include "zsync.h"
 
 #define ZSYNC_ENTRIES_CAP	32768U
@@ -47,10 +50,70 @@ module_param_named(max_source_waiters, zsync_max_source_waiters, uint, 0444);
 MODULE_PARM_DESC(max_source_waiters,
 		 "Most SOURCE_WAITs armed on one event source (a signal posts to all of them with interrupts off)");
 
+/*
+ * Who may create rings, as io_uring_disabled and io_uring_group do for
+ * io_uring, on top of the device node's own permissions (0660, group
+ * zsync: udev/60-zsync.rules):
+ *   0  everyone who can open /dev/zsync
+ *   1  members of the group @zsync_group (-1: the group of the device node
+ *      that was opened), and CAP_SYS_ADMIN
+ *   2  nobody, root included; rings already set up keep working
+ * Checked when the device is opened and again at SETUP, so a ring fd
+ * opened earlier (or passed to someone else) does not get around it.
+ */
+#define ZSYNC_RESTRICT_NONE	0
+#define ZSYNC_RESTRICT_GROUP	1
+#define ZSYNC_RESTRICT_ALL	2
+
+static unsigned int zsync_restrict_users;
+
+static int zsync_restrict_users_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, ZSYNC_RESTRICT_NONE, ZSYNC_RESTRICT_ALL);
+}
+
+static const struct kernel_param_ops zsync_restrict_users_ops = {
+	.set	= zsync_restrict_users_set,
+	.get	= param_get_uint,
+};
+module_param_cb(restrict_users, &zsync_restrict_users_ops, &zsync_restrict_users, 0644);
+MODULE_PARM_DESC(restrict_users,
+		 "Who may create rings: 0 all who can open /dev/zsync, 1 members of 'group' and CAP_SYS_ADMIN, 2 nobody (existing rings keep working)");
+
+static int zsync_group = -1;
+module_param_named(group, zsync_group, int, 0644);
+MODULE_PARM_DESC(group,
+		 "With restrict_users=1: the gid whose members may create rings (-1: the group of the /dev/zsync node)");
+
+/* Whether the caller may create a ring through the device node @inode. */
+static int zsync_may_create_ring(const struct inode *inode)
+{
+	int gid;
+	kgid_t kgid;
+
+	switch (READ_ONCE(zsync_restrict_users)) {
+	case ZSYNC_RESTRICT_NONE:
+		return 0;
+	case ZSYNC_RESTRICT_GROUP:
+		gid = READ_ONCE(zsync_group);
+		kgid = gid < 0 ? inode->i_gid : make_kgid(&init_user_ns, gid);
+		if ((gid_valid(kgid) && in_group_p(kgid)) || capable(CAP_SYS_ADMIN))
+			return 0;
+		return -EPERM;
+	default:
+		return -EPERM;
+	}
+}
+
 static int zsync_open(struct inode *inode, struct file *file)
 {
-	struct zsync_ring *ring = zsync_ring_alloc();
+	struct zsync_ring *ring;
+	int ret;
 
+	ret = zsync_may_create_ring(inode);
+	if (ret)
+		return ret;
+	ring = zsync_ring_alloc();
 	if (!ring)
 		return -ENOMEM;
 	file->private_data = ring;
@@ -72,8 +135,13 @@ static long zsync_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	void __user *uarg = (void __user *)arg;
 
 	switch (cmd) {
-	case ZSYNC_IOC_SETUP:
+	case ZSYNC_IOC_SETUP: {
+		int ret = zsync_may_create_ring(file_inode(file));
+
+		if (ret)
+			return ret;
 		return zsync_ring_setup(ring, uarg);
+	}
 	case ZSYNC_IOC_ENTER:
 		return zsync_ring_enter(ring, uarg);
 	case ZSYNC_IOC_REGISTER_EVENTFD:
@@ -137,7 +205,8 @@ static struct miscdevice zsync_miscdev = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= "zsync",
 	.fops	= &zsync_fops,
-	.mode	= 0666,
+	/* udev/60-zsync.rules gives it group zsync: its members may use it. */
+	.mode	= 0660,
 };
 
 static void zsync_params_sanitize(void)

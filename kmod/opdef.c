@@ -373,11 +373,44 @@ module_param_cb(disable_families, &zsync_disable_families_ops, NULL, 0644);
 MODULE_PARM_DESC(disable_families,
 		 "Op families whose SQEs complete with -EOPNOTSUPP: poll,file,net,cgroup,ns,source");
 
-/* Whether the administrator disabled the family of @opcode (a valid opcode). */
+/*
+ * connect(2), accept(2) and shutdown(2) call security_socket_connect(),
+ * security_socket_accept() and security_socket_shutdown(); modules cannot
+ * (they are not exported), so these ops would skip every LSM's socket
+ * rules: Landlock's TCP connect rules, SELinux, AppArmor, Smack, TOMOYO.
+ * They fail closed unless the administrator accepts that.  The other ops
+ * go through the same checks as their syscalls (sock_sendmsg(),
+ * sock_recvmsg(), __sock_create(), filp_open(), vfs_getattr(), ...).
+ */
+static bool zsync_lsm_bypass_net;
+module_param_named(lsm_bypass_net, zsync_lsm_bypass_net, bool, 0644);
+MODULE_PARM_DESC(lsm_bypass_net,
+		 "Allow CONNECT, ACCEPT and SHUTDOWN, which run WITHOUT the LSM hooks security_socket_connect/accept/shutdown: Landlock, SELinux, AppArmor, Smack and TOMOYO rules on connect(2), accept(2) and shutdown(2) do not apply to them (default N: they complete with -EOPNOTSUPP)");
+
+/* Whether @opcode would skip an LSM hook that its syscall calls. */
+static bool zsync_op_skips_lsm(u8 opcode)
+{
+	switch (opcode) {
+	case ZSYNC_OP_ACCEPT:
+	case ZSYNC_OP_CONNECT:
+	case ZSYNC_OP_SHUTDOWN:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Whether the administrator disabled @opcode (a valid opcode): its family
+ * is disabled, or it skips an LSM hook and that was not allowed.
+ */
 static bool zsync_op_disabled(u8 opcode)
 {
 	unsigned long mask = READ_ONCE(zsync_disabled_families);
 	unsigned int i;
+
+	if (zsync_op_skips_lsm(opcode) && !READ_ONCE(zsync_lsm_bypass_net))
+		return true;
 
 	for (i = 0; mask && i < ARRAY_SIZE(zsync_families); i++)
 		if (opcode >= zsync_families[i].first && opcode <= zsync_families[i].last)

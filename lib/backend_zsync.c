@@ -1,9 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
  * The zsync backend: ops go to the module's ring when ZSYNC_IOC_PROBE says
- * the loaded module implements them, and otherwise run as syscalls through
- * the blocking backend's poller, so a program works with today's module
- * and gets faster as ops land.
+ * the loaded module implements them and has them enabled, and otherwise
+ * run as syscalls through the blocking backend's poller (readiness, then
+ * the syscall), so a program works with today's module and gets faster as
+ * ops land.
+ *
+ * The module refuses CONNECT and ACCEPT by default (-EOPNOTSUPP, disabled
+ * in the probe): it cannot call the LSM hooks connect(2) and accept(2)
+ * call.  Those then run as the syscalls, where Landlock, SELinux and
+ * AppArmor see them.  An administrator may disable ops while rings are
+ * open; an op the ring refuses with -EOPNOTSUPP is probed again and, if
+ * it is disabled now, run as its syscall instead.
  *
  * Waiting and waking, by what the module offers:
  *  - POLL_ADD: a poll on the loop's eventfd stays armed on the ring, so a
@@ -45,6 +53,12 @@ struct zsync_loop {
 	bool wake_armed;		/* POLL_ADD on the eventfd in flight */
 };
 
+/* Whether the module behind @p runs @op: implemented and not disabled. */
+static bool probe_usable(const struct zsync_probe *p, unsigned int op)
+{
+	return zk_probe_has_op(p, op) && !zk_probe_op_disabled(p, op);
+}
+
 static void probe_ops(struct zsync_loop *z)
 {
 	struct zsync_probe p;
@@ -57,7 +71,7 @@ static void probe_ops(struct zsync_loop *z)
 			   1ULL << ZSYNC_OP_LINK_TIMEOUT | 1ULL << ZSYNC_OP_CANCEL;
 	}
 	for (c = 0; c < ZK_OPC_COUNT; c++)
-		z->native[c] = zk_probe_has_op(&p, ring_opcode[c]);
+		z->native[c] = probe_usable(&p, ring_opcode[c]);
 	z->has_cancel = zk_probe_has_op(&p, ZSYNC_OP_CANCEL);
 	z->has_msg_ring = zk_probe_has_op(&p, ZSYNC_OP_MSG_RING);
 	z->has_poll = zk_probe_has_op(&p, ZSYNC_OP_POLL_ADD);
@@ -198,6 +212,28 @@ static void drain_eventfd(struct zsync_loop *z)
 		return;
 }
 
+/*
+ * @op completed with -EOPNOTSUPP.  If its opcode is disabled now (the
+ * administrator changed the module's parameters after the probe), the op
+ * did not run: it runs as its syscall instead, as do its successors.
+ * Returns whether @op went to the poller (it then completes from there).
+ * A cancelled op is not started again: it completes with -EOPNOTSUPP.
+ */
+static bool refused(struct zk_loop *l, struct zk_op *op)
+{
+	struct zsync_loop *z = l->priv;
+	struct zsync_probe p;
+
+	if (zk_probe(&z->ring, &p) < 0 || probe_usable(&p, ring_opcode[op->code]))
+		return false;	/* the op's own -EOPNOTSUPP */
+	z->native[op->code] = false;
+	if (op->cancel_sent)
+		return false;
+	op->fallback = true;
+	zk_poller_submit(l, z->fb, op);
+	return true;
+}
+
 static void complete_cqe(struct zk_loop *l, const struct zsync_cqe *cqe)
 {
 	struct zsync_loop *z = l->priv;
@@ -217,6 +253,8 @@ static void complete_cqe(struct zk_loop *l, const struct zsync_cqe *cqe)
 	op = zk_cqe_get_data(cqe);
 	if (op->code == ZK_OPC_SLEEP && res == -ETIME)
 		res = 0;
+	if (res == -EOPNOTSUPP && refused(l, op))
+		return;
 	zk_op_done(l, op, res);
 }
 

@@ -528,7 +528,8 @@ int zsync_accept_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 /*
  * Takes one connection off the listening socket into a new file, as
  * do_accept() does (which modules cannot call), or returns an ERR_PTR:
- * -EAGAIN when none is pending.
+ * -EAGAIN when none is pending.  Without security_socket_accept(), which
+ * is not exported: only reached with lsm_bypass_net (opdef.c).
  */
 static struct file *zsync_accept_file(struct zsync_req *req)
 {
@@ -644,7 +645,10 @@ static int zsync_connect_once(struct zsync_req *req)
 {
 	struct zsync_connect *c = &req->connect;
 
-	/* LSM gap: security_socket_connect() is not exported (ops.rst). */
+	/*
+	 * No security_socket_connect() (not exported): only reached when the
+	 * administrator allowed that with lsm_bypass_net (opdef.c).
+	 */
 	return kernel_connect(sock_from_file(req->file), (struct sockaddr *)c->addr,
 			      c->addrlen, O_NONBLOCK);
 }
@@ -699,7 +703,7 @@ int zsync_shutdown_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 
 enum zsync_issue_ret zsync_shutdown_issue(struct zsync_req *req)
 {
-	/* LSM gap: security_socket_shutdown() is not exported (ops.rst). */
+	/* No security_socket_shutdown() either: see zsync_connect_once(). */
 	req->res = kernel_sock_shutdown(sock_from_file(req->file), req->shutdown_how);
 	return ZSYNC_ISSUE_DONE;
 }

@@ -709,6 +709,11 @@ static inline void zk_prep_statx(struct zsync_sqe *sqe, int dfd, const char *pat
  * @addrlen: in/out size of @addr, or NULL
  * @sock_flags: SOCK_NONBLOCK | SOCK_CLOEXEC for the new socket
  * @flags: ZSYNC_ACCEPT_* (ZSYNC_ACCEPT_MULTISHOT needs @addr NULL)
+ *
+ * ACCEPT, CONNECT and SHUTDOWN cannot call the LSM hooks of their syscalls:
+ * the module refuses them (-EOPNOTSUPP, disabled in zk_probe()) unless the
+ * administrator set lsm_bypass_net.  Call accept4(2), connect(2),
+ * shutdown(2) instead then; zk_accept() and zk_connect() do.
  */
 static inline void zk_prep_accept(struct zsync_sqe *sqe, int fd,
 				  struct sockaddr *addr, socklen_t *addrlen,
@@ -722,7 +727,10 @@ static inline void zk_prep_accept(struct zsync_sqe *sqe, int fd,
 	sqe->op_flags = flags;
 }
 
-/** zk_prep_connect() - CONNECT @fd to @addr (copied at submission) */
+/**
+ * zk_prep_connect() - CONNECT @fd to @addr (copied at submission); refused
+ * by default, see zk_prep_accept()
+ */
 static inline void zk_prep_connect(struct zsync_sqe *sqe, int fd,
 				   const struct sockaddr *addr, socklen_t addrlen)
 {
@@ -777,7 +785,10 @@ static inline void zk_prep_recvmsg(struct zsync_sqe *sqe, int fd,
 	sqe->op_flags = (__u32)msg_flags;
 }
 
-/** zk_prep_shutdown() - SHUTDOWN @fd (@how: SHUT_RD, SHUT_WR, SHUT_RDWR) */
+/**
+ * zk_prep_shutdown() - SHUTDOWN @fd (@how: SHUT_RD, SHUT_WR, SHUT_RDWR);
+ * refused by default, see zk_prep_accept()
+ */
 static inline void zk_prep_shutdown(struct zsync_sqe *sqe, int fd, int how)
 {
 	sqe->opcode = ZSYNC_OP_SHUTDOWN;

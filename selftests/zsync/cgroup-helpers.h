@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <linux/magic.h>
 #include <linux/sched.h>
+#include "devaccess.h"
 
 #define ZT_CG_ROOT	"/sys/fs/cgroup"
 
@@ -369,7 +370,7 @@ static inline int zt_child(struct __test_metadata *_metadata, const struct zt_ch
 			_exit(201);
 		if (o->cgroupns && unshare(CLONE_NEWCGROUP))
 			_exit(202);
-		if (o->uid && (setgroups(0, NULL) || setresgid(o->uid, o->uid, o->uid) ||
+		if (o->uid && (zt_setgroups_dev() || setresgid(o->uid, o->uid, o->uid) ||
 			       setresuid(o->uid, o->uid, o->uid)))
 			_exit(200);
 		_exit(fn(arg));

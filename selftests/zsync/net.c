@@ -11,6 +11,10 @@
 #include <sys/stat.h>
 #include "helpers.h"
 #include "nethelpers.h"
+#include "devaccess.h"
+
+/* These suites test CONNECT, ACCEPT and SHUTDOWN themselves. */
+ZT_NET_OPS_WITH_LSM_BYPASS()
 
 ZT_RING_FIXTURE(64)
 

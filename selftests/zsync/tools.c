@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include "helpers.h"
 #include "cgroup-helpers.h"
+#include "devaccess.h"
 
 #define ZSYNCCTL	"/bin/zsyncctl"
 #define ZSYNC_RUN	"/bin/zsync-run"
@@ -31,7 +32,7 @@ static int run_argv(uid_t uid, char *out, size_t sz, char *const argv[])
 	if (pid == 0) {
 		dup2(p[1], 1);
 		dup2(p[1], 2);
-		if (uid && (setgroups(0, NULL) || setresgid(uid, uid, uid) ||
+		if (uid && (zt_setgroups_dev() || setresgid(uid, uid, uid) ||
 			    setresuid(uid, uid, uid)))
 			_exit(200);
 		execv(argv[0], argv);

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 
 #include "helpers.h"
+#include "devaccess.h"
 
 #define MODULE_NAME	"zsync"
 #define MODULE_SYSFS	"/sys/module/zsync"
@@ -140,7 +141,18 @@ static int rmmod_within_2s(struct __test_metadata *_metadata)
 	return ret;
 }
 
+/*
+ * The new node is root:root, as devtmpfs makes it; give it back the group
+ * that udev (init in the VM) had given it, as udev would again.
+ */
+static void restore_node(gid_t gid)
+{
+	if (gid && chown(zt_dev_path(), (uid_t)-1, gid))
+		fprintf(stderr, "# chgrp %s: %s\n", zt_dev_path(), strerror(errno));
+}
+
 FIXTURE(module) {
+	gid_t dev_gid;		/* the node's group before the unload */
 	char params[1024];
 	char holders[MAX_HOLDERS][256];
 	unsigned int nr_holders;
@@ -154,6 +166,7 @@ FIXTURE_SETUP(module)
 	if (access(module_ko(), R_OK))
 		SKIP(zt_skip_exit(), "%s not readable: could not load it back", module_ko());
 	module_params(self->params, sizeof(self->params));
+	self->dev_gid = zt_dev_gid();
 	self->nr_holders = module_holders(self->holders);
 	for (unsigned int i = 0; i < self->nr_holders; i++) {
 		char ko[PATH_MAX];
@@ -184,6 +197,7 @@ FIXTURE_TEARDOWN(module)
 		zt_sleep_ms(10);
 	EXPECT_TRUE(zt_dev_present()) TH_LOG("%s did not reappear within 2 s of reloading",
 					     zt_dev_path());
+	restore_node(self->dev_gid);
 holders:
 	for (unsigned int i = 0; i < self->nr_holders; i++) {
 		char ko[PATH_MAX];
@@ -247,6 +261,7 @@ TEST_F_TIMEOUT(module, rmmod_refused_while_a_ring_is_open_then_reload, 180)
 	while (!zt_dev_present() && zt_ms_since(start) < 2000)
 		zt_sleep_ms(10);
 	ASSERT_TRUE(zt_dev_present()) TH_LOG("%s did not reappear within 2 s", zt_dev_path());
+	restore_node(self->dev_gid);
 
 	/* The reloaded module works. */
 	zt_ring(_metadata, &ring, 8, 0);

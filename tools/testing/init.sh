@@ -99,6 +99,21 @@ cmdline_value() {
 	echo "$2"
 }
 
+# What udev/60-zsync.rules does on a real system (the VM has no udev):
+# /dev/zsync is root:zsync 0660, so only root and the zsync group may open
+# it. Tests that drop to another user keep that group (setgroups), as a
+# user who was added to it would have it, or drop it to prove the denial.
+ZSYNC_GID=990
+device_access() {
+	grep -q '^zsync:' /etc/group || echo "zsync:x:$ZSYNC_GID:" >>/etc/group
+	if chgrp zsync /dev/zsync; then
+		say "/dev/zsync: $(ls -ln /dev/zsync)"
+	else
+		say "FAILED: cannot give /dev/zsync to group zsync"
+		status "error device-access"
+	fi
+}
+
 # zsync.ko first, then any other module built alongside it (drivers).
 load_modules() {
 	kmsg "zsync-test: begin insmod"
@@ -111,6 +126,7 @@ load_modules() {
 		return 1
 	fi
 	say "zsync.ko loaded"
+	device_access
 	for m in /lib/modules/*.ko; do
 		[ "$m" = /lib/modules/zsync.ko ] && continue
 		[ -f "$m" ] || continue
