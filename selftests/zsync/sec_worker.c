@@ -64,7 +64,8 @@ static int wait_exit(pid_t pid, int64_t ms, char *state)
 
 static void drop_to(uid_t uid)
 {
-	if (setgroups(0, NULL) || setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+	/* Keeps the device's group, as a member of group zsync would. */
+	if (zt_setgroups_dev() || setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
 		_exit(90);
 }
 
