@@ -47,6 +47,11 @@ module_param_named(max_source_waiters, zsync_max_source_waiters, uint, 0444);
 MODULE_PARM_DESC(max_source_waiters,
 		 "Most SOURCE_WAITs armed on one event source (a signal posts to all of them with interrupts off)");
 
+unsigned int zsync_user_ring_kb = 65536;
+module_param_named(user_ring_kb, zsync_user_ring_kb, uint, 0644);
+MODULE_PARM_DESC(user_ring_kb,
+		 "Most ring memory (KiB) the rings set up by one user may hold at once, CAP_IPC_LOCK exempt; 0: no bound");
+
 static int zsync_open(struct inode *inode, struct file *file)
 {
 	struct zsync_ring *ring = zsync_ring_alloc();

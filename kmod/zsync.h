@@ -43,6 +43,7 @@ extern unsigned int zsync_max_inflight;
 extern unsigned int zsync_multishot_backlog;
 extern unsigned int zsync_max_workers;
 extern unsigned int zsync_max_source_waiters;
+extern unsigned int zsync_user_ring_kb;
 
 /*
  * Shared SQ ring header.  head is written only by the kernel and tail only by
@@ -81,6 +82,8 @@ struct zsync_ring {
 	struct zsync_cq_shared	*cq;
 	struct zsync_sqe	*sqes;
 	size_t			sq_size, cq_size, sqes_size;	/* page-rounded */
+	struct zsync_user	*user;		/* charged for the regions, or NULL */
+	unsigned long		user_pages;
 	u32			sq_entries, sq_mask;
 	u32			cq_entries, cq_mask;
 	u32			sq_head;	/* private consumer index */

@@ -53,7 +53,7 @@ static char *zsync_path_copy(u64 addr)
 		return ERR_PTR(-EFAULT);
 	if (len > PATH_MAX)
 		return ERR_PTR(-ENAMETOOLONG);
-	path = kmalloc(len, GFP_KERNEL_ACCOUNT);
+	path = kmalloc(len, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!path)
 		return ERR_PTR(-ENOMEM);
 	if (copy_from_user(path, upath, len)) {
