@@ -71,6 +71,12 @@ static int zsync_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+static int zsync_flush(struct file *file, fl_owner_t id)
+{
+	zsync_ring_flush(file->private_data, file, id);
+	return 0;
+}
+
 static long zsync_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct zsync_ring *ring = file->private_data;
@@ -122,6 +128,7 @@ static const struct file_operations zsync_fops = {
 	.owner		= THIS_MODULE,
 	.open		= zsync_open,
 	.release	= zsync_release,
+	.flush		= zsync_flush,
 	.unlocked_ioctl	= zsync_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.mmap		= zsync_mmap,

@@ -506,6 +506,8 @@ int zsync_submit_sqes(struct zsync_ring *ring, u32 nr)
 static bool zsync_cancel_matches(const struct zsync_req *req,
 				 const struct zsync_cancel *c)
 {
+	if (c->owner && req->owner != c->owner)
+		return false;
 	if (c->only_opcode && req->opcode != c->opcode)
 		return false;
 	if (c->flags & ZSYNC_CANCEL_ANY)

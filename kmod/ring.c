@@ -51,6 +51,7 @@ struct zsync_ring *zsync_ring_alloc(void)
 	INIT_LIST_HEAD(&ring->count_timeouts);
 	init_waitqueue_head(&ring->cq_wait);
 	refcount_set(&ring->refs, 1);
+	refcount_set(&ring->obj_refs, 1);
 	init_completion(&ring->done);
 	init_llist_head(&ring->chain_list);
 	INIT_WORK(&ring->chain_work, zsync_chain_work);
@@ -66,6 +67,21 @@ void zsync_ring_put(struct zsync_ring *ring)
 {
 	if (refcount_dec_and_test(&ring->refs))
 		complete(&ring->done);
+}
+
+/**
+ * zsync_ring_obj_put() - drop a reference to the memory of @ring
+ * @ring: a ring whose file may be long released
+ *
+ * The file holds one such reference, and each MSG_RING naming @ring one
+ * more: those keep the structure readable (ring->dying, ring->refs) without
+ * keeping the file, so a ring its own requests name is still torn down by
+ * its last close.  Any context.
+ */
+void zsync_ring_obj_put(struct zsync_ring *ring)
+{
+	if (refcount_dec_and_test(&ring->obj_refs))
+		kfree(ring);
 }
 
 /* ---- setup and mmap ---------------------------------------------------- */
@@ -608,6 +624,43 @@ void zsync_ring_show_fdinfo(struct zsync_ring *ring, struct seq_file *m)
 	seq_printf(m, "eventfd:\t%d\n", rcu_access_pointer(ring->evfd) ? 1 : 0);
 }
 
+static int zsync_fd_is(const void *file, struct file *f, unsigned int fd)
+{
+	return f == file;
+}
+
+/**
+ * zsync_ring_flush() - a process closed an fd of @ring
+ * @ring: the ring
+ * @file: its file
+ * @id: the fd table it was closed in (filp_close()'s owner), or NULL
+ *
+ * When that table holds no other fd of @ring, the requests submitted
+ * through it are cancelled: nothing there can enter the ring any more.
+ * This is what ends them at exit even when the ring file outlives the
+ * process because one of them holds it indirectly: a ring fd sent with
+ * SCM_RIGHTS into a socket that one of its requests holds is owned by the
+ * socket's queue, and the socket by the request, so the ring's ->release,
+ * which cancels everything, would never come.  Requests never hold ring
+ * files themselves (zsync_req_capture()); this breaks the cycles that go
+ * through another file.
+ */
+void zsync_ring_flush(struct zsync_ring *ring, struct file *file, fl_owner_t id)
+{
+	struct zsync_cancel c = {
+		.flags	= ZSYNC_CANCEL_ANY | ZSYNC_CANCEL_ALL,
+		.owner	= id,
+	};
+
+	if (!id || !zsync_ring_ready(ring))
+		return;
+	if (iterate_fd(id, 0, zsync_fd_is, file))
+		return;
+	/* A chain continuation running now may arm one more request. */
+	flush_work(&ring->chain_work);
+	zsync_cancel_match(ring, &c, NULL);
+}
+
 /**
  * zsync_ring_release() - tear a ring down on the last close of its file
  * @ring: the ring
@@ -638,5 +691,5 @@ void zsync_ring_release(struct zsync_ring *ring)
 		eventfd_ctx_put(ctx);
 	zsync_regions_free(ring);
 	mutex_destroy(&ring->submit_lock);
-	kfree(ring);
+	zsync_ring_obj_put(ring);
 }

@@ -64,18 +64,32 @@ void zsync_worker_exit(void)
  * Runs in the submitter's context.  Whatever is taken here is dropped by
  * zsync_req_release_resources() when the request is freed.
  *
- * Return: 0, or -EBADF if the op needs a file and sqe->fd is not one.
+ * A request never holds a ring's file: a ring file held by a request of
+ * that ring, or of another ring one of whose requests holds this ring
+ * back, would keep both from ever reaching ->release, which is what
+ * cancels them.  So an op given a ring fd fails with -EBADF here (MSG_RING
+ * takes its target without the file, ops/msg.c).
+ *
+ * Return: 0, or -EBADF if the op needs a file and sqe->fd is not one, or
+ * is a ring.
  */
 int zsync_req_capture(struct zsync_req *req, const struct zsync_sqe *sqe)
 {
 	u32 flags = req->def->flags;
 
+	/* For zsync_ring_flush(): which fd table's requests these are. */
+	req->owner = current->files;
 	if (flags & ZSYNC_OPF_FILE) {
 		if (sqe->fd < 0)
 			return -EBADF;
 		req->file = fget(sqe->fd);
 		if (!req->file)
 			return -EBADF;
+		if (zsync_file_is_ring(req->file)) {
+			fput(req->file);
+			req->file = NULL;
+			return -EBADF;
+		}
 		req->fd = sqe->fd;
 	}
 	if (flags & (ZSYNC_OPF_IDENTITY | ZSYNC_OPF_TASK)) {

@@ -110,6 +110,11 @@ struct zsync_ring {
 	atomic_t		nr_live;	/* requests without their terminal CQE yet */
 	refcount_t		refs;		/* 1 for the file + 1 per request */
 	struct completion	done;		/* refs reached zero */
+	/*
+	 * Keeps only the memory of the ring: 1 for the file + 1 per MSG_RING
+	 * naming it, which must not keep the file (and ->release) alive.
+	 */
+	refcount_t		obj_refs;
 
 	/*
 	 * Freed requests, kept for reuse so the submission hot path skips the
@@ -255,6 +260,8 @@ struct zsync_cancel {
 	u32			flags;
 	u8			opcode;		/* with only_opcode: match this op only */
 	bool			only_opcode;
+	/* If set: only requests submitted through this fd table. */
+	const struct files_struct *owner;
 };
 
 struct zsync_poll_add {
@@ -263,6 +270,7 @@ struct zsync_poll_add {
 };
 
 struct zsync_msg {
+	struct zsync_ring	*target;	/* an obj_refs reference, not the file */
 	u64			user_data;	/* of the CQE posted in the target */
 	s32			res;
 };
@@ -405,6 +413,7 @@ struct zsync_req {
 	struct list_head	ovf_free;	/* unused slots of ovf_pool (cq_lock) */
 
 	/* The submitter's, taken at prep (worker.c). */
+	const struct files_struct *owner;	/* its fd table; compared, never used */
 	struct file		*file;
 	const struct cred	*creds;
 	struct mm_struct	*mm;
@@ -516,7 +525,9 @@ void zsync_chain_work(struct work_struct *work);
 /* ring.c */
 struct zsync_ring *zsync_ring_alloc(void);
 void zsync_ring_release(struct zsync_ring *ring);
+void zsync_ring_flush(struct zsync_ring *ring, struct file *file, fl_owner_t id);
 void zsync_ring_put(struct zsync_ring *ring);
+void zsync_ring_obj_put(struct zsync_ring *ring);
 long zsync_ring_setup(struct zsync_ring *ring, void __user *arg);
 long zsync_ring_enter(struct zsync_ring *ring, void __user *arg);
 long zsync_ring_register_eventfd(struct zsync_ring *ring, void __user *arg);
@@ -612,6 +623,7 @@ enum zsync_issue_ret zsync_poll_remove_issue(struct zsync_req *req);
 /* ops/msg.c */
 int zsync_msg_ring_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
 enum zsync_issue_ret zsync_msg_ring_issue(struct zsync_req *req);
+void zsync_msg_ring_cleanup(struct zsync_req *req);
 
 /* ops/rw.c */
 int zsync_rw_prep(struct zsync_req *req, const struct zsync_sqe *sqe);

@@ -89,6 +89,12 @@ static int zsync_fs_prep_dir(struct zsync_req *req, s32 dfd)
 	req->file = fget_raw(dfd);
 	if (!req->file)
 		return -EBADF;
+	/* Held until issue: a ring here could keep itself alive (worker.c). */
+	if (zsync_file_is_ring(req->file)) {
+		fput(req->file);
+		req->file = NULL;
+		return -EBADF;
+	}
 	req->fd = dfd;
 	return 0;
 }
