@@ -79,32 +79,38 @@ static void hour_timeout(struct zsync_sqe *sqe)
 /* A buffer every field pointing to user memory may name. */
 static char scratch[4096] = "x";
 
+/* @op naming @fd, with @addr in case the op reads a user pointer. */
+static void prep_naming(struct zsync_sqe *sqe, int op, int fd, void *addr, __u64 ud)
+{
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = (__u8)op;
+	sqe->fd = fd;
+	sqe->addr = (__u64)(uintptr_t)addr;
+	sqe->user_data = ud;
+}
+
 /*
- * Child: @op with every fd field naming its own ring, chained behind the
- * hour TIMEOUT, and once more on its own.  Exits without closing anything.
+ * Child: @op naming its own ring's fd, chained behind the hour TIMEOUT and
+ * on its own; once with addr 0 and once pointing to a buffer, since an op
+ * that does not read addr refuses it set and one that needs it refuses it
+ * zero.  Exits without closing anything.
  */
 static void child_self(int op)
 {
 	struct zk_ring ring;
-	struct zsync_sqe *sqe;
+	int i;
 
 	drop_to_nobody();
 	if (zk_ring_init(8, &ring, 0) < 0)
 		_exit(91);
-	hour_timeout(zk_get_sqe(&ring));
-	sqe = zk_get_sqe(&ring);
-	memset(sqe, 0, sizeof(*sqe));
-	sqe->opcode = (__u8)op;
-	sqe->fd = ring.fd;
-	sqe->addr = (__u64)(uintptr_t)scratch;
-	sqe->user_data = 2;
-	sqe = zk_get_sqe(&ring);
-	memset(sqe, 0, sizeof(*sqe));
-	sqe->opcode = (__u8)op;
-	sqe->fd = ring.fd;
-	sqe->addr = (__u64)(uintptr_t)scratch;
-	sqe->user_data = 3;
-	if (zk_submit(&ring) != 3)
+	for (i = 0; i < 2; i++) {
+		void *addr = i ? scratch : NULL;
+
+		hour_timeout(zk_get_sqe(&ring));
+		prep_naming(zk_get_sqe(&ring), op, ring.fd, addr, 10 + i);
+		prep_naming(zk_get_sqe(&ring), op, ring.fd, addr, 20 + i);
+	}
+	if (zk_submit(&ring) != 6)
 		_exit(92);
 	_exit(0);
 }
