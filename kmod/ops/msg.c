@@ -18,21 +18,21 @@
 int zsync_msg_ring_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 {
 	struct zsync_ring *target;
-	struct fd f;
+	struct file *file;
 
 	if (sqe->fd < 0)
 		return -EBADF;
-	f = fdget(sqe->fd);
-	if (!f.file)
+	file = fget(sqe->fd);
+	if (!file)
 		return -EBADF;
-	if (!zsync_file_is_ring(f.file)) {
-		fdput(f);
+	if (!zsync_file_is_ring(file)) {
+		fput(file);
 		return -EBADFD;
 	}
-	target = f.file->private_data;
+	target = file->private_data;
 	/* The file holds one, and we hold the file: cannot be the last. */
 	refcount_inc(&target->obj_refs);
-	fdput(f);
+	fput(file);
 	req->msg.target = target;
 	req->msg.user_data = sqe->off;
 	req->msg.res = (s32)sqe->len;
