@@ -50,6 +50,11 @@ module_param_named(max_source_waiters, zsync_max_source_waiters, uint, 0444);
 MODULE_PARM_DESC(max_source_waiters,
 		 "Most SOURCE_WAITs armed on one event source (a signal posts to all of them with interrupts off)");
 
+unsigned int zsync_user_ring_kb = 65536;
+module_param_named(user_ring_kb, zsync_user_ring_kb, uint, 0644);
+MODULE_PARM_DESC(user_ring_kb,
+		 "Most ring memory (KiB) the rings set up by one user may hold at once, CAP_IPC_LOCK exempt; 0: no bound");
+
 /*
  * Who may create rings, as io_uring_disabled and io_uring_group do for
  * io_uring, on top of the device node's own permissions (0660, group
@@ -129,6 +134,12 @@ static int zsync_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+static int zsync_flush(struct file *file, fl_owner_t id)
+{
+	zsync_ring_flush(file->private_data, file, id);
+	return 0;
+}
+
 static long zsync_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct zsync_ring *ring = file->private_data;
@@ -185,6 +196,7 @@ static const struct file_operations zsync_fops = {
 	.owner		= THIS_MODULE,
 	.open		= zsync_open,
 	.release	= zsync_release,
+	.flush		= zsync_flush,
 	.unlocked_ioctl	= zsync_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.mmap		= zsync_mmap,

@@ -55,9 +55,10 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	[ZSYNC_OP_MSG_RING] = {
 		.name		= "MSG_RING",
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_OFF | ZSYNC_FIELD_LEN,
-		.flags		= ZSYNC_OPF_FILE,
+		/* no ZSYNC_OPF_FILE: a request never holds a ring's file */
 		.prep		= zsync_msg_ring_prep,
 		.issue		= zsync_msg_ring_issue,
+		.cleanup	= zsync_msg_ring_cleanup,
 	},
 	[ZSYNC_OP_POLL_ADD] = {
 		.name		= "POLL_ADD",

@@ -706,7 +706,8 @@ static void zsync_cancel_batch(struct zsync_ring *ring, struct zsync_cancel_walk
 		}
 		seen++;
 		w->after = req->arm_seq;
-		if (req == w->self || (c->only_opcode && req->opcode != c->opcode)) {
+		if (req == w->self || (c->only_opcode && req->opcode != c->opcode) ||
+		    (c->owner && req->owner != c->owner)) {
 			zsync_cancel_skip(w, req);
 			continue;
 		}

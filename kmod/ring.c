@@ -23,6 +23,11 @@
 #include <linux/overflow.h>
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
+#include <linux/hashtable.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/uidgid.h>
+#include <linux/fdtable.h>
 #include "zsync.h"
 #include "compat.h"
 
@@ -49,6 +54,7 @@ struct zsync_ring *zsync_ring_alloc(void)
 	ring->count_next = U64_MAX;
 	init_waitqueue_head(&ring->cq_wait);
 	refcount_set(&ring->refs, 1);
+	refcount_set(&ring->obj_refs, 1);
 	init_completion(&ring->done);
 	init_llist_head(&ring->chain_list);
 	INIT_WORK(&ring->chain_work, zsync_chain_work);
@@ -64,6 +70,21 @@ void zsync_ring_put(struct zsync_ring *ring)
 {
 	if (refcount_dec_and_test(&ring->refs))
 		complete(&ring->done);
+}
+
+/**
+ * zsync_ring_obj_put() - drop a reference to the memory of @ring
+ * @ring: a ring whose file may be long released
+ *
+ * The file holds one such reference, and each MSG_RING naming @ring one
+ * more: those keep the structure readable (ring->dying, ring->refs) without
+ * keeping the file, so a ring its own requests name is still torn down by
+ * its last close.  Any context.
+ */
+void zsync_ring_obj_put(struct zsync_ring *ring)
+{
+	if (refcount_dec_and_test(&ring->obj_refs))
+		kfree(ring);
 }
 
 /* ---- setup and mmap ---------------------------------------------------- */
@@ -117,6 +138,90 @@ static int zsync_params_check(const struct zsync_params *p, struct zsync_sizes *
 	return 0;
 }
 
+/*
+ * Ring memory per user.  Every user may size rings (the device is open to
+ * all), and each ring pins its regions until it is closed: without a bound
+ * one user could take the memory the machine needs.  The regions are
+ * charged to the memory cgroup too, but that is often the root one.  The
+ * bound is per real uid, as io_uring's RLIMIT_MEMLOCK accounting was, so
+ * that more processes or rings do not buy more; CAP_IPC_LOCK, which may
+ * lock memory anyway, is exempt.
+ */
+struct zsync_user {
+	struct hlist_node	node;
+	kuid_t			uid;
+	unsigned long		pages;		/* charged, zsync_users_lock */
+};
+
+static DEFINE_HASHTABLE(zsync_users, 6);
+static DEFINE_SPINLOCK(zsync_users_lock);
+
+static struct zsync_user *zsync_user_find(kuid_t uid)
+{
+	struct zsync_user *u;
+
+	hash_for_each_possible(zsync_users, u, node, __kuid_val(uid))
+		if (uid_eq(u->uid, uid))
+			return u;
+	return NULL;
+}
+
+/* Charges @pages to the caller's user.  Return: 0, or -ENOMEM past the bound. */
+static int zsync_user_charge(struct zsync_ring *ring, unsigned long pages)
+{
+	unsigned long limit = READ_ONCE(zsync_user_ring_kb) >> (PAGE_SHIFT - 10);
+	struct zsync_user *u, *fresh;
+	kuid_t uid = current_uid();
+	int ret = 0;
+
+	if (!READ_ONCE(zsync_user_ring_kb) || ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK))
+		return 0;
+	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL_ACCOUNT);
+	if (!fresh)
+		return -ENOMEM;
+	spin_lock(&zsync_users_lock);
+	u = zsync_user_find(uid);
+	if (!u) {
+		u = fresh;
+		fresh = NULL;
+		u->uid = uid;
+		hash_add(zsync_users, &u->node, __kuid_val(uid));
+	}
+	if (pages > limit || u->pages > limit - pages) {
+		ret = -ENOMEM;
+		if (!u->pages) {
+			hash_del(&u->node);
+			fresh = u;
+		}
+	} else {
+		u->pages += pages;
+		ring->user = u;
+		ring->user_pages = pages;
+	}
+	spin_unlock(&zsync_users_lock);
+	kfree(fresh);
+	return ret;
+}
+
+static void zsync_user_uncharge(struct zsync_ring *ring)
+{
+	struct zsync_user *u = ring->user;
+	bool last;
+
+	if (!u)
+		return;
+	spin_lock(&zsync_users_lock);
+	u->pages -= ring->user_pages;
+	last = !u->pages;
+	if (last)
+		hash_del(&u->node);
+	spin_unlock(&zsync_users_lock);
+	if (last)
+		kfree(u);
+	ring->user = NULL;
+	ring->user_pages = 0;
+}
+
 /* Leaves the ring as before SETUP, so a failed SETUP can be retried. */
 static void zsync_regions_free(struct zsync_ring *ring)
 {
@@ -126,19 +231,29 @@ static void zsync_regions_free(struct zsync_ring *ring)
 	ring->sq = NULL;
 	ring->cq = NULL;
 	ring->sqes = NULL;
+	zsync_user_uncharge(ring);
 }
 
-/* Zeroed, page-backed and charged to the opener's memory cgroup. */
+/*
+ * Zeroed, page-backed and charged to the opener's memory cgroup.  Any user
+ * chooses the size and can make it fail: that is an -ENOMEM for SETUP, not
+ * a warning with a stack trace in the kernel log.
+ */
 static void *zsync_region_alloc(size_t size)
 {
-	return __vmalloc(size, GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	return __vmalloc(size, GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);
 }
 
 static int zsync_regions_alloc(struct zsync_ring *ring, const struct zsync_sizes *s)
 {
+	int ret;
+
 	ring->sq_size = PAGE_ALIGN(sizeof(*ring->sq));
 	ring->cq_size = PAGE_ALIGN(struct_size(ring->cq, cqes, s->cq_entries));
 	ring->sqes_size = PAGE_ALIGN(array_size(s->sq_entries, sizeof(struct zsync_sqe)));
+	ret = zsync_user_charge(ring, (ring->sq_size + ring->cq_size + ring->sqes_size) >> PAGE_SHIFT);
+	if (ret)
+		return ret;
 	ring->sq = zsync_region_alloc(ring->sq_size);
 	ring->cq = zsync_region_alloc(ring->cq_size);
 	ring->sqes = zsync_region_alloc(ring->sqes_size);
@@ -512,6 +627,43 @@ void zsync_ring_show_fdinfo(struct zsync_ring *ring, struct seq_file *m)
 	seq_printf(m, "eventfd:\t%d\n", rcu_access_pointer(ring->evfd) ? 1 : 0);
 }
 
+static int zsync_fd_is(const void *file, struct file *f, unsigned int fd)
+{
+	return f == file;
+}
+
+/**
+ * zsync_ring_flush() - a process closed an fd of @ring
+ * @ring: the ring
+ * @file: its file
+ * @id: the fd table it was closed in (filp_close()'s owner), or NULL
+ *
+ * When that table holds no other fd of @ring, the requests submitted
+ * through it are cancelled: nothing there can enter the ring any more.
+ * This is what ends them at exit even when the ring file outlives the
+ * process because one of them holds it indirectly: a ring fd sent with
+ * SCM_RIGHTS into a socket that one of its requests holds is owned by the
+ * socket's queue, and the socket by the request, so the ring's ->release,
+ * which cancels everything, would never come.  Requests never hold ring
+ * files themselves (zsync_req_capture()); this breaks the cycles that go
+ * through another file.
+ */
+void zsync_ring_flush(struct zsync_ring *ring, struct file *file, fl_owner_t id)
+{
+	struct zsync_cancel c = {
+		.flags	= ZSYNC_CANCEL_ANY | ZSYNC_CANCEL_ALL,
+		.owner	= id,
+	};
+
+	if (!id || !zsync_ring_ready(ring))
+		return;
+	if (iterate_fd(id, 0, zsync_fd_is, file))
+		return;
+	/* A chain continuation running now may arm one more request. */
+	flush_work(&ring->chain_work);
+	zsync_cancel_match(ring, &c, NULL);
+}
+
 /**
  * zsync_ring_release() - tear a ring down on the last close of its file
  * @ring: the ring
@@ -542,5 +694,5 @@ void zsync_ring_release(struct zsync_ring *ring)
 		eventfd_ctx_put(ctx);
 	zsync_regions_free(ring);
 	mutex_destroy(&ring->submit_lock);
-	kfree(ring);
+	zsync_ring_obj_put(ring);
 }

@@ -84,18 +84,32 @@ void zsync_worker_exit(void)
  * Runs in the submitter's context.  Whatever is taken here is dropped by
  * zsync_req_release_resources() when the request is freed.
  *
- * Return: 0, or -EBADF if the op needs a file and sqe->fd is not one.
+ * A request never holds a ring's file: a ring file held by a request of
+ * that ring, or of another ring one of whose requests holds this ring
+ * back, would keep both from ever reaching ->release, which is what
+ * cancels them.  So an op given a ring fd fails with -EBADF here (MSG_RING
+ * takes its target without the file, ops/msg.c).
+ *
+ * Return: 0, or -EBADF if the op needs a file and sqe->fd is not one, or
+ * is a ring.
  */
 int zsync_req_capture(struct zsync_req *req, const struct zsync_sqe *sqe)
 {
 	u32 flags = req->def->flags;
 
+	/* For zsync_ring_flush(): which fd table's requests these are. */
+	req->owner = current->files;
 	if (flags & ZSYNC_OPF_FILE) {
 		if (sqe->fd < 0)
 			return -EBADF;
 		req->file = fget(sqe->fd);
 		if (!req->file)
 			return -EBADF;
+		if (zsync_file_is_ring(req->file)) {
+			fput(req->file);
+			req->file = NULL;
+			return -EBADF;
+		}
 		req->fd = sqe->fd;
 	}
 	if (flags & (ZSYNC_OPF_IDENTITY | ZSYNC_OPF_TASK)) {
@@ -228,20 +242,57 @@ static void zsync_identity_exit(struct zsync_identity *id)
 	}
 }
 
+/*
+ * In the submitting thread, later than at submission (a chain continuation
+ * or a retry run by ENTER): the thread may have switched credentials since
+ * (seteuid() around a submission, a setuid helper), or exec'd a new image.
+ * Request code runs as it was submitted: with the credentials captured at
+ * prep, and never in an image other than the one that prepared it (that
+ * fails: -ECANCELED).  The checks are a compare each when nothing changed.
+ * Sets *@old to what zsync_task_identity_exit() restores.
+ */
+static bool zsync_task_identity_enter(struct zsync_req *req, const struct cred **old)
+{
+	*old = NULL;
+	if (req->mm && req->mm != current->mm)
+		return false;
+	/* override_creds() holds a reference: @req may be freed meanwhile. */
+	if (req->creds && req->creds != current_cred())
+		*old = override_creds(req->creds);
+	return true;
+}
+
+static void zsync_task_identity_exit(const struct cred *old)
+{
+	if (old)
+		revert_creds(old);
+}
+
 /**
  * zsync_issue() - run @req's issue() with its submitter's identity
  * @req: the request
  *
- * In the submitter's own context (ENTER) this is issue() itself; in a
- * kworker (chain continuations) it borrows the submitter's mm and creds.
+ * In the submitting thread this is issue() itself, with the credentials
+ * captured at prep if the thread has switched since; in a kworker (chain
+ * continuations) it borrows the submitter's mm and creds.  A request whose
+ * submitter exec'd or exited completes with -ECANCELED.
  */
 enum zsync_issue_ret zsync_issue(struct zsync_req *req)
 {
 	struct zsync_identity id;
 	enum zsync_issue_ret ret;
 
-	if (!(current->flags & PF_KTHREAD))
-		return req->def->issue(req);
+	if (!(current->flags & PF_KTHREAD)) {
+		const struct cred *old;
+
+		if (!zsync_task_identity_enter(req, &old)) {
+			req->res = -ECANCELED;
+			return ZSYNC_ISSUE_DONE;
+		}
+		ret = req->def->issue(req);
+		zsync_task_identity_exit(old);
+		return ret;
+	}
 	if (!zsync_identity_enter(req, &id)) {
 		req->res = -ECANCELED;
 		return ZSYNC_ISSUE_DONE;
@@ -535,8 +586,15 @@ static void zsync_task_work_run_list(struct list_head *list, bool cancel)
 	struct zsync_req *req, *tmp;
 
 	list_for_each_entry_safe(req, tmp, list, task_node) {
+		const struct cred *old = NULL;
+		bool stop = cancel || req->task != current;
+
 		list_del_init(&req->task_node);
-		req->async_fn(req, cancel || req->task != current);
+		/* As submitted, or not at all (see zsync_task_identity_enter()). */
+		if (!stop && !zsync_task_identity_enter(req, &old))
+			stop = true;
+		req->async_fn(req, stop);
+		zsync_task_identity_exit(old);
 	}
 }
 

@@ -46,6 +46,7 @@ extern unsigned int zsync_max_inflight;
 extern unsigned int zsync_multishot_backlog;
 extern unsigned int zsync_max_workers;
 extern unsigned int zsync_max_source_waiters;
+extern unsigned int zsync_user_ring_kb;
 
 /*
  * Shared SQ ring header.  head is written only by the kernel and tail only by
@@ -84,6 +85,8 @@ struct zsync_ring {
 	struct zsync_cq_shared	*cq;
 	struct zsync_sqe	*sqes;
 	size_t			sq_size, cq_size, sqes_size;	/* page-rounded */
+	struct zsync_user	*user;		/* charged for the regions, or NULL */
+	unsigned long		user_pages;
 	u32			sq_entries, sq_mask;
 	u32			cq_entries, cq_mask;
 	u32			sq_head;	/* private consumer index */
@@ -113,6 +116,11 @@ struct zsync_ring {
 	atomic_t		nr_live;	/* requests without their terminal CQE yet */
 	refcount_t		refs;		/* 1 for the file + 1 per request */
 	struct completion	done;		/* refs reached zero */
+	/*
+	 * Keeps only the memory of the ring: 1 for the file + 1 per MSG_RING
+	 * naming it, which must not keep the file (and ->release) alive.
+	 */
+	refcount_t		obj_refs;
 
 	/*
 	 * Freed requests, kept for reuse so the submission hot path skips the
@@ -258,6 +266,8 @@ struct zsync_cancel {
 	u32			flags;
 	u8			opcode;		/* with only_opcode: match this op only */
 	bool			only_opcode;
+	/* If set: only requests submitted through this fd table. */
+	const struct files_struct *owner;
 };
 
 struct zsync_poll_add {
@@ -266,6 +276,7 @@ struct zsync_poll_add {
 };
 
 struct zsync_msg {
+	struct zsync_ring	*target;	/* an obj_refs reference, not the file */
 	u64			user_data;	/* of the CQE posted in the target */
 	s32			res;
 };
@@ -425,6 +436,7 @@ struct zsync_req {
 	struct list_head	ovf_free;	/* unused slots of ovf_pool (cq_lock) */
 
 	/* The submitter's, taken at prep (worker.c). */
+	const struct files_struct *owner;	/* its fd table; compared, never used */
 	struct file		*file;
 	const struct cred	*creds;
 	struct mm_struct	*mm;
@@ -540,7 +552,9 @@ void zsync_chain_work(struct work_struct *work);
 /* ring.c */
 struct zsync_ring *zsync_ring_alloc(void);
 void zsync_ring_release(struct zsync_ring *ring);
+void zsync_ring_flush(struct zsync_ring *ring, struct file *file, fl_owner_t id);
 void zsync_ring_put(struct zsync_ring *ring);
+void zsync_ring_obj_put(struct zsync_ring *ring);
 long zsync_ring_setup(struct zsync_ring *ring, void __user *arg);
 long zsync_ring_enter(struct zsync_ring *ring, void __user *arg);
 long zsync_ring_register_eventfd(struct zsync_ring *ring, void __user *arg);
@@ -639,6 +653,7 @@ enum zsync_issue_ret zsync_poll_remove_issue(struct zsync_req *req);
 /* ops/msg.c */
 int zsync_msg_ring_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
 enum zsync_issue_ret zsync_msg_ring_issue(struct zsync_req *req);
+void zsync_msg_ring_cleanup(struct zsync_req *req);
 
 /* ops/rw.c */
 int zsync_rw_prep(struct zsync_req *req, const struct zsync_sqe *sqe);

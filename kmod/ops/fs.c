@@ -53,7 +53,7 @@ static char *zsync_path_copy(u64 addr)
 		return ERR_PTR(-EFAULT);
 	if (len > PATH_MAX)
 		return ERR_PTR(-ENAMETOOLONG);
-	path = kmalloc(len, GFP_KERNEL_ACCOUNT);
+	path = kmalloc(len, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!path)
 		return ERR_PTR(-ENOMEM);
 	if (copy_from_user(path, upath, len)) {
@@ -89,6 +89,12 @@ static int zsync_fs_prep_dir(struct zsync_req *req, s32 dfd)
 	req->file = fget_raw(dfd);
 	if (!req->file)
 		return -EBADF;
+	/* Held until issue: a ring here could keep itself alive (worker.c). */
+	if (zsync_file_is_ring(req->file)) {
+		fput(req->file);
+		req->file = NULL;
+		return -EBADF;
+	}
 	req->fd = dfd;
 	return 0;
 }

@@ -324,7 +324,7 @@ static int zsync_sendmsg_copy_control(struct zsync_req *req, struct zsync_msg_io
 		return 0;
 	if (m->msg_controllen > ZSYNC_MSG_CONTROL_MAX)
 		return -ENOBUFS;
-	io->control = kmalloc(m->msg_controllen, GFP_KERNEL_ACCOUNT);
+	io->control = kmalloc(m->msg_controllen, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!io->control)
 		return -ENOMEM;
 	if (copy_from_user(io->control, m->msg_control, m->msg_controllen))

@@ -168,7 +168,7 @@ static int zsync_rw_prep_buffers(struct zsync_req *req, u64 addr, u32 len, bool 
 	if (len > UIO_MAXIOV)
 		return -EINVAL;
 	if (len) {
-		rw->iov = kmalloc_array(len, sizeof(*iov), GFP_KERNEL_ACCOUNT);
+		rw->iov = kmalloc_array(len, sizeof(*iov), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		if (!rw->iov)
 			return -ENOMEM;
 		iov = rw->iov;

@@ -293,7 +293,7 @@ TEST_F(ring, invalid_polls_are_refused)
 		{ "EPOLLONESHOT", efd, EPOLLIN | EPOLLONESHOT, 0, -EINVAL },
 		{ "EPOLLEXCLUSIVE", efd, EPOLLIN | EPOLLEXCLUSIVE, 0, -EINVAL },
 		{ "unknown op_flags", efd, EPOLLIN, 1u << 5, -EINVAL },
-		{ "the ring itself", self->ring.fd, EPOLLIN, 0, -EINVAL },
+		{ "the ring itself", self->ring.fd, EPOLLIN, 0, -EBADF },
 	};
 	struct zsync_cqe c;
 	unsigned int i;
