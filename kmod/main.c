@@ -43,12 +43,12 @@ MODULE_PARM_DESC(multishot_backlog,
 unsigned int zsync_max_workers = 64;
 module_param_named(max_workers, zsync_max_workers, uint, 0444);
 MODULE_PARM_DESC(max_workers,
-		 "Most blocking ops (regular-file I/O, fsync, retries) that run at once, all rings together");
+		 "Most regular-file and block-device ops (I/O, fsync) of one user that run in workers at once; more wait in that user's queue");
 
 unsigned int zsync_max_source_waiters = 1024;
 module_param_named(max_source_waiters, zsync_max_source_waiters, uint, 0444);
 MODULE_PARM_DESC(max_source_waiters,
-		 "Most SOURCE_WAITs armed on one event source (a signal posts to all of them with interrupts off)");
+		 "Most SOURCE_WAITs armed on one event source");
 
 unsigned int zsync_user_ring_kb = 65536;
 module_param_named(user_ring_kb, zsync_user_ring_kb, uint, 0644);

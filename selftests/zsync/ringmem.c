@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "helpers.h"
+#include "devaccess.h"
 
 #define PARAM		"/sys/module/zsync/parameters/user_ring_kb"
 #define FPA		"/sys/kernel/debug/fail_page_alloc/"
@@ -46,7 +47,8 @@ static int write_str(const char *path, const char *val)
 
 static void drop_to_nobody(void)
 {
-	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+	/* Keeps the device's group, as a member of group zsync would. */
+	if (zt_setgroups_dev() || setresgid(65534, 65534, 65534) ||
 	    setresuid(65534, 65534, 65534))
 		_exit(90);
 }

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 
 #include "helpers.h"
+#include "devaccess.h"
 
 #define BACK_MS		5000	/* a released ring is gone well before this */
 
@@ -61,7 +62,8 @@ static void drop_to_nobody(void)
 {
 	if (geteuid() != 0)
 		return;
-	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+	/* Keeps the device's group, as a member of group zsync would. */
+	if (zt_setgroups_dev() || setresgid(65534, 65534, 65534) ||
 	    setresuid(65534, 65534, 65534))
 		_exit(90);
 }
