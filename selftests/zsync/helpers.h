@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -134,6 +135,14 @@ static inline int64_t zt_mono_ns(void)
 static inline int64_t zt_ms_since(int64_t start_ns)
 {
 	return (zt_mono_ns() - start_ns) / ZT_NSEC_PER_MSEC;
+}
+
+/* Whether this is the KASAN/lockdep kernel ("debug" in its release). */
+static inline bool zt_debug_kernel(void)
+{
+	struct utsname u;
+
+	return uname(&u) == 0 && strstr(u.release, "debug");
 }
 
 static inline struct zsync_timespec zt_ts_ns(int64_t ns)

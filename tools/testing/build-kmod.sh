@@ -61,7 +61,14 @@ list_sources() {
 # and drop files that no longer exist in the source tree, so a removed
 # header cannot linger and hide a missing include.
 sync_sources() {
-	local stale
+	local stale stamp=$OUTDIR/.zsync-kmod-src
+	# Mtimes only order files of one tree: objects built from another
+	# tree (ZSYNC_KMOD_SRC pointing at an older checkout) would look newer
+	# than its sources and be reused.  Start clean when the tree changes.
+	if [[ ! -f $stamp || $(cat "$stamp") != "$SRC" ]]; then
+		find "$OUTDIR" -mindepth 1 -delete
+		echo "$SRC" >"$stamp"
+	fi
 	cp -p "$SRC/Kbuild" "$OUTDIR/Kbuild"
 	stale=$(LC_ALL=C comm -13 <(list_sources "$SRC") <(list_sources "$OUTDIR"))
 	if [[ -n $stale ]]; then
