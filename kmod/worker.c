@@ -469,8 +469,6 @@ static int zsync_work_cancel(struct zsync_req *req)
 	return ret;
 }
 
-static int zsync_task_cancel(struct zsync_req *req);
-
 /**
  * zsync_async_cancel() - the cancel() of ops that wait by zsync_punt() or
  * zsync_poll_arm(), or for their submitting thread (ZSYNC_OPF_TASK ops)
@@ -487,7 +485,8 @@ int zsync_async_cancel(struct zsync_req *req)
 	case ZSYNC_ASYNC_WORK:
 		return zsync_work_cancel(req);
 	case ZSYNC_ASYNC_TASK:
-		return zsync_task_cancel(req);
+		/* Only while no thread has taken it to run. */
+		return zsync_task_unqueue(req) ? 0 : -EALREADY;
 	default:
 		return -EALREADY;
 	}
@@ -612,16 +611,6 @@ void zsync_run_task_work(struct zsync_ring *ring)
 		return;
 	zsync_task_work_take(ring, &list, false);
 	zsync_task_work_run_list(&list, false);
-}
-
-/*
- * cancel() of a request that waits on ring->task_list: it can be taken off
- * only while no thread has taken it to run.  ring->lock is held; task_lock
- * nests inside it.
- */
-static int zsync_task_cancel(struct zsync_req *req)
-{
-	return zsync_task_unqueue(req) ? 0 : -EALREADY;
 }
 
 /**

@@ -445,15 +445,18 @@ int zsync_fsync_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 	return 0;
 }
 
-static void zsync_fsync_work(struct zsync_req *req, bool cancel)
+/* The fsync itself, in whichever context may make it. */
+static s32 zsync_fsync_now(struct zsync_req *req)
 {
 	struct zsync_fsync *fs = &req->fsync;
-	int ret = -ECANCELED;
 
-	if (!cancel)
-		ret = zsync_res_from_syscall(vfs_fsync_range(req->file, fs->start, fs->end,
-							     fs->datasync));
-	zsync_req_complete_armed(req, ret);
+	return zsync_res_from_syscall(vfs_fsync_range(req->file, fs->start, fs->end,
+						      fs->datasync));
+}
+
+static void zsync_fsync_work(struct zsync_req *req, bool cancel)
+{
+	zsync_req_complete_armed(req, cancel ? -ECANCELED : zsync_fsync_now(req));
 }
 
 /*
@@ -463,11 +466,8 @@ static void zsync_fsync_work(struct zsync_req *req, bool cancel)
  */
 enum zsync_issue_ret zsync_fsync_issue(struct zsync_req *req)
 {
-	struct zsync_fsync *fs = &req->fsync;
-
 	if (zsync_file_worker_ok(req->file))
 		return zsync_punt(req, zsync_fsync_work);
-	req->res = zsync_res_from_syscall(vfs_fsync_range(req->file, fs->start, fs->end,
-							  fs->datasync));
+	req->res = zsync_fsync_now(req);
 	return ZSYNC_ISSUE_DONE;
 }
