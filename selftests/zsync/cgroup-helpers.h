@@ -339,11 +339,7 @@ static inline void zt_kill_reap(pid_t pid)
  */
 static inline int zt_one(struct __test_metadata *_metadata, struct zk_ring *ring)
 {
-	struct zsync_cqe c;
-
-	zt_submit(_metadata, ring, 1);
-	zt_reap(_metadata, ring, &c, 1, ZT_CG_SETTLE_MS);
-	return c.res;
+	return zt_one_within(_metadata, ring, ZT_CG_SETTLE_MS);
 }
 
 /* Where and as whom zt_child() runs its function. */

@@ -366,6 +366,20 @@ static inline void zt_reap(struct __test_metadata *_metadata,
 	}
 }
 
+/*
+ * Submits the one SQE prepared in @ring and reaps its CQE within
+ * @timeout_ms; returns its res.
+ */
+static inline int zt_one_within(struct __test_metadata *_metadata,
+				struct zk_ring *ring, int64_t timeout_ms)
+{
+	struct zsync_cqe c;
+
+	zt_submit(_metadata, ring, 1);
+	zt_reap(_metadata, ring, &c, 1, timeout_ms);
+	return c.res;
+}
+
 /* Reap one CQE (promptly) and check its user_data, res and flags. */
 static inline void zt_expect_cqe(struct __test_metadata *_metadata,
 				 struct zk_ring *ring, __u64 ud, int res,

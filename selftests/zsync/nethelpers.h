@@ -143,4 +143,12 @@ static inline socklen_t zt_abstract_addr(struct sockaddr_un *sun, const char *na
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len);
 }
 
+/* Whether a connection waits on listener @lfd (never blocks). */
+static inline bool zt_connection_pending(int lfd)
+{
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
 #endif /* ZSYNC_SELFTEST_NETHELPERS_H */

@@ -70,23 +70,6 @@ static void ll_enforce(struct __test_metadata *_metadata, const struct zt_ll_rul
 	close(fd);
 }
 
-static int one(struct __test_metadata *_metadata, struct zk_ring *ring)
-{
-	struct zsync_cqe c;
-
-	zt_submit(_metadata, ring, 1);
-	zt_reap(_metadata, ring, &c, 1, ZT_PROMPT_MS);
-	return c.res;
-}
-
-/* Whether a connection waits on @lfd (never blocks). */
-static bool connection_pending(int lfd)
-{
-	struct pollfd p = { .fd = lfd, .events = POLLIN };
-
-	return poll(&p, 1, 0) == 1;
-}
-
 static int tcp_socket(void)
 {
 	return socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -123,10 +106,10 @@ TEST(tcp_connect_denied_by_landlock_stays_denied_through_the_ring)
 	fd = tcp_socket();
 	ASSERT_LE(0, fd);
 	zk_prep_connect(zt_sqe(_metadata, &ring), fd, (struct sockaddr *)&addr, sizeof(addr));
-	ret = one(_metadata, &ring);
+	ret = zt_one_within(_metadata, &ring, ZT_PROMPT_MS);
 	EXPECT_NE(0, ret) TH_LOG("CONNECT connected although Landlock denies it");
 	EXPECT_EQ(-EOPNOTSUPP, ret) TH_LOG("CONNECT: %s", zt_err(ret));
-	EXPECT_FALSE(connection_pending(lfd)) TH_LOG("a connection got through");
+	EXPECT_FALSE(zt_connection_pending(lfd)) TH_LOG("a connection got through");
 	close(fd);
 
 	/* ... and the Io layer's fallback is the syscall, denied as well. */
@@ -135,7 +118,7 @@ TEST(tcp_connect_denied_by_landlock_stays_denied_through_the_ring)
 	ASSERT_LE(0, fd);
 	ret = zk_connect(io, fd, (struct sockaddr *)&addr, sizeof(addr));
 	EXPECT_EQ(-EACCES, ret) TH_LOG("zk_connect: %s", zt_err(ret));
-	EXPECT_FALSE(connection_pending(lfd)) TH_LOG("a connection got through");
+	EXPECT_FALSE(zt_connection_pending(lfd)) TH_LOG("a connection got through");
 	close(fd);
 	zk_io_exit(io);
 	zk_ring_exit(&ring);
@@ -165,7 +148,7 @@ TEST(tcp_connect_allowed_by_landlock_works_through_the_io_layer)
 	ASSERT_LE(0, fd);
 	ret = zk_connect(io, fd, (struct sockaddr *)&addr, sizeof(addr));
 	EXPECT_EQ(0, ret) TH_LOG("zk_connect: %s", zt_err(ret));
-	EXPECT_TRUE(connection_pending(lfd));
+	EXPECT_TRUE(zt_connection_pending(lfd));
 	close(fd);
 	zk_io_exit(io);
 	close(lfd);
@@ -216,13 +199,13 @@ TEST(openat_outside_the_landlock_allowed_directory_is_denied)
 	ASSERT_EQ(EACCES, errno);
 
 	zk_prep_openat(zt_sqe(_metadata, &ring), AT_FDCWD, out_file, O_RDONLY | O_CLOEXEC, 0);
-	ret = one(_metadata, &ring);
+	ret = zt_one_within(_metadata, &ring, ZT_PROMPT_MS);
 	EXPECT_EQ(-EACCES, ret) TH_LOG("OPENAT outside: %s", zt_err(ret));
 	if (ret >= 0)
 		close(ret);
 
 	zk_prep_openat(zt_sqe(_metadata, &ring), AT_FDCWD, in_file, O_RDONLY | O_CLOEXEC, 0);
-	ret = one(_metadata, &ring);
+	ret = zt_one_within(_metadata, &ring, ZT_PROMPT_MS);
 	EXPECT_LE(0, ret) TH_LOG("OPENAT inside: %s", zt_err(ret));
 	if (ret >= 0)
 		close(ret);

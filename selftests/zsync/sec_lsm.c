@@ -35,23 +35,6 @@ FIXTURE_TEARDOWN(lsm)
 		zt_param_write("lsm_bypass_net", self->saved);
 }
 
-static int one(struct __test_metadata *_metadata, struct zk_ring *ring)
-{
-	struct zsync_cqe c;
-
-	zt_submit(_metadata, ring, 1);
-	zt_reap(_metadata, ring, &c, 1, ZT_PROMPT_MS);
-	return c.res;
-}
-
-/* Whether a connection waits on @lfd (never blocks). */
-static bool connection_pending(int lfd)
-{
-	struct pollfd p = { .fd = lfd, .events = POLLIN };
-
-	return poll(&p, 1, 0) == 1;
-}
-
 static void check_probe(struct __test_metadata *_metadata, struct zk_ring *ring,
 			bool disabled)
 {
@@ -85,17 +68,17 @@ TEST_F(lsm, connect_accept_shutdown_are_refused_by_default)
 
 	zk_prep_connect(zt_sqe(_metadata, &self->ring), cfd, (struct sockaddr *)&addr,
 			sizeof(addr));
-	EXPECT_EQ(-EOPNOTSUPP, one(_metadata, &self->ring));
-	EXPECT_FALSE(connection_pending(lfd)) TH_LOG("the refused CONNECT connected");
+	EXPECT_EQ(-EOPNOTSUPP, zt_one_within(_metadata, &self->ring, ZT_PROMPT_MS));
+	EXPECT_FALSE(zt_connection_pending(lfd)) TH_LOG("the refused CONNECT connected");
 
 	zt_tcp_pair(_metadata, sv);
 	ASSERT_EQ(0, connect(cfd, (struct sockaddr *)&addr, sizeof(addr)));
 	zk_prep_accept(zt_sqe(_metadata, &self->ring), lfd, NULL, NULL, 0, 0);
-	EXPECT_EQ(-EOPNOTSUPP, one(_metadata, &self->ring));
-	EXPECT_TRUE(connection_pending(lfd)) TH_LOG("the refused ACCEPT took the connection");
+	EXPECT_EQ(-EOPNOTSUPP, zt_one_within(_metadata, &self->ring, ZT_PROMPT_MS));
+	EXPECT_TRUE(zt_connection_pending(lfd)) TH_LOG("the refused ACCEPT took the connection");
 
 	zk_prep_shutdown(zt_sqe(_metadata, &self->ring), sv[0], SHUT_WR);
-	EXPECT_EQ(-EOPNOTSUPP, one(_metadata, &self->ring));
+	EXPECT_EQ(-EOPNOTSUPP, zt_one_within(_metadata, &self->ring, ZT_PROMPT_MS));
 	p = (struct pollfd){ .fd = sv[1], .events = POLLIN | POLLRDHUP };
 	EXPECT_EQ(0, poll(&p, 1, 0)) TH_LOG("the refused SHUTDOWN reached the peer");
 	close(sv[0]);
@@ -116,18 +99,18 @@ TEST_F(lsm, lsm_bypass_net_lets_them_run_and_can_be_withdrawn)
 	check_probe(_metadata, &self->ring, false);
 	zk_prep_connect(zt_sqe(_metadata, &self->ring), cfd, (struct sockaddr *)&addr,
 			sizeof(addr));
-	EXPECT_EQ(0, one(_metadata, &self->ring));
+	EXPECT_EQ(0, zt_one_within(_metadata, &self->ring, ZT_PROMPT_MS));
 	zk_prep_accept(zt_sqe(_metadata, &self->ring), lfd, NULL, NULL, SOCK_CLOEXEC, 0);
-	afd = one(_metadata, &self->ring);
+	afd = zt_one_within(_metadata, &self->ring, ZT_PROMPT_MS);
 	ASSERT_LE(0, afd) TH_LOG("ACCEPT: %s", zt_err(afd));
 	zk_prep_shutdown(zt_sqe(_metadata, &self->ring), cfd, SHUT_WR);
-	EXPECT_EQ(0, one(_metadata, &self->ring));
+	EXPECT_EQ(0, zt_one_within(_metadata, &self->ring, ZT_PROMPT_MS));
 
 	/* Withdrawn at run time: refused again from the next submission on. */
 	ASSERT_EQ(0, zt_param_write("lsm_bypass_net", "N"));
 	check_probe(_metadata, &self->ring, true);
 	zk_prep_shutdown(zt_sqe(_metadata, &self->ring), afd, SHUT_WR);
-	EXPECT_EQ(-EOPNOTSUPP, one(_metadata, &self->ring));
+	EXPECT_EQ(-EOPNOTSUPP, zt_one_within(_metadata, &self->ring, ZT_PROMPT_MS));
 	close(afd);
 	close(cfd);
 	close(lfd);
