@@ -19,6 +19,7 @@ boots it with qemu-system-x86_64 -accel tcg and reports.
                        the module only)
   --demo               run /bin/zsync-demo instead of the selftests
   --bench              run every /bin/zsync-bench* instead of the selftests
+                       (with --tests "nop file": only zsync-bench-nop, ...)
   --timeout SECS       limit for the whole VM (default 600, debug 1800)
   --test-timeout SECS  limit for one binary inside the VM (default: the VM
                        limit minus 120 s; 0 = none)
@@ -222,6 +223,11 @@ build_initramfs() {
 			die "no selftest binaries in $BUILD/selftests (run 'make selftests')"
 		fi
 		log "$n test binaries"
+	elif [[ $MODE == bench && $TESTS_SET -eq 1 ]]; then
+		for t in $TESTS; do
+			[[ -x $ROOT/bin/zsync-bench-$t ]] || die "no zsync-bench-$t under $BUILD/tools"
+			echo "zsync-bench-$t" >>"$ROOT/etc/zsync-tests"
+		done
 	fi
 
 	{
