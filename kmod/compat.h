@@ -18,12 +18,14 @@
 #include <net/sock.h>
 #include <linux/string.h>
 
-static inline void zsync_eventfd_signal(struct eventfd_ctx *ctx)
+/* Adds @n to the eventfd counter (6.8 dropped eventfd_signal()'s count). */
+static inline void zsync_eventfd_signal(struct eventfd_ctx *ctx, unsigned int n)
 {
 #ifdef ZSYNC_HAVE_EVENTFD_SIGNAL_NOCOUNT
-	eventfd_signal(ctx);
+	while (n--)
+		eventfd_signal(ctx);
 #else
-	eventfd_signal(ctx, 1);
+	eventfd_signal(ctx, n);
 #endif
 }
 

@@ -41,7 +41,30 @@ static bool zsync_cq_has_space(const struct zsync_ring *ring)
 	return d >= 0 && d < ring->cq_entries;
 }
 
-static void zsync_cq_write(struct zsync_ring *ring, u64 user_data, s32 res, u32 cflags)
+/* Fills the next CQE; userspace sees it only once zsync_cq_publish() ran. */
+/**
+ * zsync_cq_space() - how many CQEs a post would write into the CQ ring now
+ * @ring: the ring; any context (a snapshot)
+ */
+u32 zsync_cq_space(const struct zsync_ring *ring)
+{
+	s32 d = zsync_cq_distance(ring);
+
+	if (READ_ONCE(ring->nr_overflow) || d < 0 || d >= ring->cq_entries)
+		return 0;
+	return ring->cq_entries - d;
+}
+
+/**
+ * zsync_cq_overflow_movable() - whether an overflow flush would move a CQE
+ * @ring: the ring; any context
+ */
+bool zsync_cq_overflow_movable(const struct zsync_ring *ring)
+{
+	return READ_ONCE(ring->nr_overflow) && zsync_cq_has_space(ring);
+}
+
+static void zsync_cq_fill(struct zsync_ring *ring, u64 user_data, s32 res, u32 cflags)
 	__must_hold(&ring->cq_lock)
 {
 	struct zsync_cqe *cqe = &ring->cq->cqes[ring->cq_tail & ring->cq_mask];
@@ -49,10 +72,22 @@ static void zsync_cq_write(struct zsync_ring *ring, u64 user_data, s32 res, u32 
 	cqe->user_data = user_data;
 	cqe->res = res;
 	cqe->flags = cflags;
-	zsync_stat_inc(cqes);
 	WRITE_ONCE(ring->cq_tail, ring->cq_tail + 1);
+}
+
+static void zsync_cq_publish(struct zsync_ring *ring)
+	__must_hold(&ring->cq_lock)
+{
 	/* The CQE contents are visible before the tail that publishes them. */
 	smp_store_release(&ring->cq->tail, ring->cq_tail);
+}
+
+static void zsync_cq_write(struct zsync_ring *ring, u64 user_data, s32 res, u32 cflags)
+	__must_hold(&ring->cq_lock)
+{
+	zsync_cq_fill(ring, user_data, res, cflags);
+	zsync_stat_inc(cqes);
+	zsync_cq_publish(ring);
 }
 
 static void zsync_set_overflow_flag(struct zsync_ring *ring, bool on)
@@ -61,40 +96,55 @@ static void zsync_set_overflow_flag(struct zsync_ring *ring, bool on)
 	WRITE_ONCE(ring->sq->flags, on ? ZSYNC_SQ_CQ_OVERFLOW : 0);
 }
 
-static void zsync_cq_notify_now(struct zsync_ring *ring)
+/*
+ * Wakes every waiter whose wake function agrees (ENTER waiters filter on
+ * their target, see zsync_cq_wait()) and every poller of the ring fd.
+ * @nr CQEs were posted: the eventfd counts each of them, unless the ring
+ * was set up with ZSYNC_SETUP_EVENTFD_BATCH (once per batch).
+ */
+static void zsync_cq_notify_now(struct zsync_ring *ring, unsigned int nr)
 {
 	struct eventfd_ctx *ev;
 
 	if (wq_has_sleeper(&ring->cq_wait))
-		wake_up(&ring->cq_wait);
+		wake_up_all(&ring->cq_wait);
+	if (!rcu_access_pointer(ring->evfd) || !nr)
+		return;
+	if (ring->evfd_batch)
+		nr = 1;
 	rcu_read_lock();
 	ev = rcu_dereference(ring->evfd);
 	if (ev)
-		zsync_eventfd_signal(ev);
+		zsync_eventfd_signal(ev, nr);
 	rcu_read_unlock();
 }
 
 void zsync_cq_notify_work(struct irq_work *work)
 {
-	zsync_cq_notify_now(container_of(work, struct zsync_ring, notify_work));
+	struct zsync_ring *ring = container_of(work, struct zsync_ring, notify_work);
+
+	zsync_cq_notify_now(ring, atomic_xchg(&ring->notify_pending, 0));
 }
 
 /**
  * zsync_cq_notify() - wake the ring's waiters, pollers and eventfd
  * @ring: the ring; any context
+ * @nr: how many CQEs were just posted (0: a wakeup only, for deferred work)
  *
  * From inside a wakeup callback of ours, or an eventfd signal, waking now
  * could re-enter the very wait queue being woken (the ring fd in an epoll
  * set that a POLL_ADD on the same ring watches) or nest eventfd signals,
- * so the wakeup is deferred to an irq_work, which runs moments later.
+ * so the wakeup is deferred to an irq_work, which runs moments later and
+ * signals the eventfd for every CQE it was owed.
  */
-void zsync_cq_notify(struct zsync_ring *ring)
+void zsync_cq_notify(struct zsync_ring *ring, unsigned int nr)
 {
 	if (unlikely(this_cpu_read(zsync_wake_nesting) || !eventfd_signal_allowed())) {
+		atomic_add(nr, &ring->notify_pending);
 		irq_work_queue(&ring->notify_work);
 		return;
 	}
-	zsync_cq_notify_now(ring);
+	zsync_cq_notify_now(ring, nr);
 }
 
 /* Caller holds cq_lock: @ovf (filled in) goes to the end of the overflow list. */
@@ -121,23 +171,19 @@ static bool zsync_cq_direct(const struct zsync_ring *ring)
 }
 
 /**
- * zsync_cq_counted() - complete the TIMEOUTs whose count a new CQE reached
- * @ring: the ring; any context, no ring lock held
+ * zsync_cq_counted_armed() - zsync_cq_counted() for a TIMEOUT just armed
+ * @ring: the ring; count_next was updated, no ring lock held
  *
- * O(1) unless one is due: cq_seq is compared with the earliest target.
- * Also called by zsync_timeout_issue() after it armed one.
+ * A CQE posted while the TIMEOUT armed may already have met its count.
  */
-void zsync_cq_counted(struct zsync_ring *ring)
+void zsync_cq_counted_armed(struct zsync_ring *ring)
 {
-	/*
-	 * Order the cq_seq increment before reading count_next; pairs with
-	 * the same barrier here on the arming side, which wrote count_next
-	 * before reading cq_seq.  Either the post sees the new target or the
-	 * arming side sees the post's CQE.
-	 */
-	smp_mb();
-	if (READ_ONCE(ring->cq_seq) >= READ_ONCE(ring->count_next))
-		zsync_flush_count_timeouts(ring);
+	unsigned long flags;
+
+	/* Orders our count_next before reading cq_seq (see above). */
+	spin_lock_irqsave(&ring->cq_lock, flags);
+	spin_unlock_irqrestore(&ring->cq_lock, flags);
+	zsync_cq_counted(ring);
 }
 
 /**
@@ -155,6 +201,7 @@ void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags)
 	struct zsync_ring *ring = req->ring;
 	unsigned long flags;
 
+	zsync_submit_post_pending(ring);
 	spin_lock_irqsave(&ring->cq_lock, flags);
 	if (ring->dying) {
 		/* Closing: nobody can read the ring any more. */
@@ -170,7 +217,54 @@ void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags)
 		zsync_ovf_queue(ring, &req->ovf, req->user_data, res, cflags);
 	}
 	spin_unlock_irqrestore(&ring->cq_lock, flags);
-	zsync_cq_notify(ring);
+	zsync_cq_notify(ring, 1);
+}
+
+/**
+ * zsync_post_cqe_batch() - post the terminal CQEs of requests completed
+ * together in their submitting thread
+ * @ring: the ring; its submitting thread, ring->submit_lock held (from
+ *	zsync_submit_post_pending() maybe inside a wakeup, irqs off)
+ * @reqs: the requests, none of them armed or visible to any other context
+ * @nr: how many
+ *
+ * One hold of cq_lock, one tail publish, one wakeup, one count-TIMEOUT
+ * check for the whole batch.  A CQE that cannot go into the CQ ring waits
+ * in the overflow list in its request (in order, as zsync_post_cqe()
+ * does): its slot in @reqs is set to NULL, and the overflow list owns
+ * that request's reference from then on.
+ */
+void zsync_post_cqe_batch(struct zsync_ring *ring, struct zsync_req **reqs, unsigned int nr)
+{
+	unsigned int i, counted = 0, written = 0;
+	unsigned long flags;
+
+	spin_lock_irqsave(&ring->cq_lock, flags);
+	if (ring->dying) {
+		spin_unlock_irqrestore(&ring->cq_lock, flags);
+		return;
+	}
+	for (i = 0; i < nr; i++) {
+		struct zsync_req *req = reqs[i];
+
+		if (!zsync_req_is_timeout(req))
+			counted++;
+		if (zsync_cq_direct(ring)) {
+			zsync_cq_fill(ring, req->user_data, req->res, 0);
+			written++;
+		} else {
+			zsync_ovf_queue(ring, &req->ovf, req->user_data, req->res, 0);
+			reqs[i] = NULL;
+		}
+	}
+	WRITE_ONCE(ring->cq_seq, ring->cq_seq + counted);
+	if (written)
+		zsync_cq_publish(ring);
+	spin_unlock_irqrestore(&ring->cq_lock, flags);
+	zsync_stat_add(cqes, written);
+	zsync_cq_notify(ring, nr);
+	if (counted)
+		zsync_cq_counted(ring);
 }
 
 /**
@@ -220,6 +314,7 @@ bool zsync_req_post_more(struct zsync_req *req, s32 res, u32 cflags)
 	unsigned long flags;
 
 	cflags |= ZSYNC_CQE_F_MORE;
+	zsync_submit_post_pending(ring);
 	spin_lock_irqsave(&ring->cq_lock, flags);
 	if (ring->dying) {
 		spin_unlock_irqrestore(&ring->cq_lock, flags);
@@ -238,7 +333,7 @@ bool zsync_req_post_more(struct zsync_req *req, s32 res, u32 cflags)
 	}
 	WRITE_ONCE(ring->cq_seq, ring->cq_seq + 1);
 	spin_unlock_irqrestore(&ring->cq_lock, flags);
-	zsync_cq_notify(ring);
+	zsync_cq_notify(ring, 1);
 	zsync_cq_counted(ring);
 	return true;
 }
@@ -263,6 +358,7 @@ int zsync_post_aux_cqe(struct zsync_ring *ring, u64 user_data, s32 res, u32 cfla
 	int ret = 0;
 
 	might_sleep();
+	zsync_submit_post_pending(ring);
 	for (;;) {
 		spin_lock_irqsave(&ring->cq_lock, flags);
 		if (ring->dying) {
@@ -291,7 +387,7 @@ int zsync_post_aux_cqe(struct zsync_ring *ring, u64 user_data, s32 res, u32 cfla
 	kfree(spare);
 	if (ret)
 		return ret;
-	zsync_cq_notify(ring);
+	zsync_cq_notify(ring, 1);
 	zsync_cq_counted(ring);
 	return 0;
 }
@@ -340,7 +436,7 @@ void zsync_flush_overflow(struct zsync_ring *ring)
 
 	if (!moved)
 		return;
-	zsync_cq_notify(ring);
+	zsync_cq_notify(ring, 1);
 	list_for_each_entry_safe(ovf, tmp, &done, node) {
 		list_del_init(&ovf->node);
 		zsync_ovf_release(ovf);

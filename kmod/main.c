@@ -153,6 +153,8 @@ static long zsync_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			return ret;
 		return zsync_ring_setup(ring, uarg);
 	}
+	case ZSYNC_IOC_ENTER_VALUE:
+		return zsync_ring_enter_value(ring, arg);
 	case ZSYNC_IOC_ENTER:
 		return zsync_ring_enter(ring, uarg);
 	case ZSYNC_IOC_REGISTER_EVENTFD:

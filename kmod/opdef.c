@@ -21,7 +21,33 @@
 	.cancel		= zsync_async_cancel,				\
 	.retry		= zsync_rw_retry,				\
 	.cleanup	= zsync_rw_cleanup,				\
+	.cmd_size	= ZSYNC_CMD_SIZE(rw),				\
 }
+
+/* Every op's command fits the fixed area; the uapi structs keep their sizes. */
+static_assert(ZSYNC_CMD_SIZE(timeout) <= ZSYNC_CMD_MAX);
+static_assert(ZSYNC_CMD_SIZE(cancel) <= ZSYNC_CMD_MAX);
+static_assert(ZSYNC_CMD_SIZE(msg) <= ZSYNC_CMD_MAX);
+static_assert(ZSYNC_CMD_SIZE(poll_add) <= ZSYNC_CMD_MAX);
+static_assert(ZSYNC_CMD_SIZE(rw) <= ZSYNC_CMD_MAX);
+static_assert(ZSYNC_CMD_SIZE(fsync) <= ZSYNC_CMD_MAX);
+static_assert(ZSYNC_CMD_SIZE(fs) <= ZSYNC_CMD_MAX);
+static_assert(ZSYNC_CMD_SIZE(sr) <= ZSYNC_CMD_MAX);
+static_assert(ZSYNC_CMD_SIZE(accept) <= ZSYNC_CMD_MAX);
+static_assert(ZSYNC_CMD_SIZE(connect) <= ZSYNC_CMD_MAX);
+static_assert(ZSYNC_CMD_SIZE(cg_set) <= ZSYNC_CMD_MAX);
+static_assert(ZSYNC_CMD_SIZE(cg_attach) <= ZSYNC_CMD_MAX);
+static_assert(ZSYNC_CMD_SIZE(cg_wait) <= ZSYNC_CMD_MAX);
+static_assert(ZSYNC_CMD_SIZE(pidfd_wait) <= ZSYNC_CMD_MAX);
+static_assert(ZSYNC_CMD_SIZE(ns_socket) <= ZSYNC_CMD_MAX);
+static_assert(ZSYNC_CMD_SIZE(ns_info) <= ZSYNC_CMD_MAX);
+static_assert(ZSYNC_CMD_SIZE(source) <= ZSYNC_CMD_MAX);
+static_assert(sizeof(struct zsync_sqe) == 64);
+static_assert(sizeof(struct zsync_cqe) == 16);
+static_assert(sizeof(struct zsync_enter) == 48);
+static_assert(sizeof(struct zsync_params) == 96);
+/* Op families are consecutive ranges (zsync_families below). */
+static_assert(ZSYNC_OP_NOP == 0 && ZSYNC_OP_LAST <= 256);
 
 static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	[ZSYNC_OP_NOP] = {
@@ -32,6 +58,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_TIMEOUT] = {
 		.name		= "TIMEOUT",
+		.cmd_size	= ZSYNC_CMD_SIZE(timeout),
 		.fields		= ZSYNC_FIELD_ADDR | ZSYNC_FIELD_OFF |
 				  ZSYNC_FIELD_OPFLAGS,
 		.prep		= zsync_timeout_prep,
@@ -40,6 +67,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_LINK_TIMEOUT] = {
 		.name		= "LINK_TIMEOUT",
+		.cmd_size	= ZSYNC_CMD_SIZE(timeout),
 		.fields		= ZSYNC_FIELD_ADDR | ZSYNC_FIELD_OPFLAGS,
 		.prep		= zsync_link_timeout_prep,
 		/* never issued on its own: armed by the request it guards */
@@ -47,6 +75,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_CANCEL] = {
 		.name		= "CANCEL",
+		.cmd_size	= ZSYNC_CMD_SIZE(cancel),
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR |
 				  ZSYNC_FIELD_OPFLAGS,
 		.prep		= zsync_cancel_prep,
@@ -54,6 +83,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_MSG_RING] = {
 		.name		= "MSG_RING",
+		.cmd_size	= ZSYNC_CMD_SIZE(msg),
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_OFF | ZSYNC_FIELD_LEN,
 		/* no ZSYNC_OPF_FILE: a request never holds a ring's file */
 		.prep		= zsync_msg_ring_prep,
@@ -62,6 +92,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_POLL_ADD] = {
 		.name		= "POLL_ADD",
+		.cmd_size	= ZSYNC_CMD_SIZE(poll_add),
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_LEN | ZSYNC_FIELD_OPFLAGS,
 		.flags		= ZSYNC_OPF_FILE,
 		.prep		= zsync_poll_add_prep,
@@ -72,6 +103,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_POLL_REMOVE] = {
 		.name		= "POLL_REMOVE",
+		.cmd_size	= ZSYNC_CMD_SIZE(cancel),
 		.fields		= ZSYNC_FIELD_ADDR,
 		.prep		= zsync_poll_remove_prep,
 		.issue		= zsync_poll_remove_issue,
@@ -82,6 +114,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	[ZSYNC_OP_WRITEV]	= ZSYNC_RW_OPDEF("WRITEV"),
 	[ZSYNC_OP_FSYNC] = {
 		.name		= "FSYNC",
+		.cmd_size	= ZSYNC_CMD_SIZE(fsync),
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_OFF | ZSYNC_FIELD_LEN |
 				  ZSYNC_FIELD_OPFLAGS,
 		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
@@ -91,6 +124,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_OPENAT] = {
 		.name		= "OPENAT",
+		.cmd_size	= ZSYNC_CMD_SIZE(fs),
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR | ZSYNC_FIELD_LEN |
 				  ZSYNC_FIELD_OPFLAGS,
 		.flags		= ZSYNC_OPF_TASK,
@@ -101,6 +135,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_CLOSE] = {
 		.name		= "CLOSE",
+		.cmd_size	= ZSYNC_CMD_SIZE(close_fd),
 		.fields		= ZSYNC_FIELD_FD,
 		.flags		= ZSYNC_OPF_TASK,
 		.prep		= zsync_close_prep,
@@ -109,6 +144,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_STATX] = {
 		.name		= "STATX",
+		.cmd_size	= ZSYNC_CMD_SIZE(fs),
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR | ZSYNC_FIELD_LEN |
 				  ZSYNC_FIELD_OPFLAGS | ZSYNC_FIELD_ADDR2,
 		.flags		= ZSYNC_OPF_TASK,
@@ -119,6 +155,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_ACCEPT] = {
 		.name		= "ACCEPT",
+		.cmd_size	= ZSYNC_CMD_SIZE(accept),
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR | ZSYNC_FIELD_ADDR2 |
 				  ZSYNC_FIELD_LEN | ZSYNC_FIELD_OPFLAGS,
 		/* installs the new fd in the submitter's table */
@@ -130,6 +167,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_CONNECT] = {
 		.name		= "CONNECT",
+		.cmd_size	= ZSYNC_CMD_SIZE(connect),
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR | ZSYNC_FIELD_LEN,
 		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
 		.prep		= zsync_connect_prep,
@@ -140,6 +178,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_SEND] = {
 		.name		= "SEND",
+		.cmd_size	= ZSYNC_CMD_SIZE(sr),
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR | ZSYNC_FIELD_LEN |
 				  ZSYNC_FIELD_OPFLAGS,
 		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
@@ -150,6 +189,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_RECV] = {
 		.name		= "RECV",
+		.cmd_size	= ZSYNC_CMD_SIZE(sr),
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR | ZSYNC_FIELD_LEN |
 				  ZSYNC_FIELD_OPFLAGS,
 		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
@@ -160,6 +200,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_SENDMSG] = {
 		.name		= "SENDMSG",
+		.cmd_size	= ZSYNC_CMD_SIZE(msgio),
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR | ZSYNC_FIELD_OPFLAGS,
 		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
 		.prep		= zsync_sendmsg_prep,
@@ -170,6 +211,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_RECVMSG] = {
 		.name		= "RECVMSG",
+		.cmd_size	= ZSYNC_CMD_SIZE(msgio),
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR | ZSYNC_FIELD_OPFLAGS,
 		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
 		.prep		= zsync_recvmsg_prep,
@@ -180,6 +222,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_SHUTDOWN] = {
 		.name		= "SHUTDOWN",
+		.cmd_size	= ZSYNC_CMD_SIZE(shutdown_how),
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_LEN,
 		.flags		= ZSYNC_OPF_FILE,
 		.prep		= zsync_shutdown_prep,
@@ -187,6 +230,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_CGROUP_ATTACH] = {
 		.name		= "CGROUP_ATTACH",
+		.cmd_size	= ZSYNC_CMD_SIZE(cg_attach),
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_LEN | ZSYNC_FIELD_OPFLAGS,
 		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_TASK,
 		.prep		= zsync_cgroup_attach_prep,
@@ -195,6 +239,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_CGROUP_SET] = {
 		.name		= "CGROUP_SET",
+		.cmd_size	= ZSYNC_CMD_SIZE(cg_set),
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR | ZSYNC_FIELD_ADDR2 |
 				  ZSYNC_FIELD_LEN,
 		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_TASK,
@@ -204,6 +249,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_CGROUP_FREEZE] = {
 		.name		= "CGROUP_FREEZE",
+		.cmd_size	= ZSYNC_CMD_SIZE(cg_wait),
 		.fields		= ZSYNC_FIELD_FD,
 		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
 		.prep		= zsync_cgroup_control_prep,
@@ -214,6 +260,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_CGROUP_THAW] = {
 		.name		= "CGROUP_THAW",
+		.cmd_size	= ZSYNC_CMD_SIZE(cg_wait),
 		.fields		= ZSYNC_FIELD_FD,
 		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
 		.prep		= zsync_cgroup_control_prep,
@@ -224,6 +271,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_CGROUP_KILL] = {
 		.name		= "CGROUP_KILL",
+		.cmd_size	= ZSYNC_CMD_SIZE(cg_wait),
 		.fields		= ZSYNC_FIELD_FD,
 		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
 		.prep		= zsync_cgroup_control_prep,
@@ -234,6 +282,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_CGROUP_WAIT] = {
 		.name		= "CGROUP_WAIT",
+		.cmd_size	= ZSYNC_CMD_SIZE(cg_wait),
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_LEN,
 		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
 		.prep		= zsync_cgroup_wait_prep,
@@ -244,6 +293,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_PIDFD_WAIT] = {
 		.name		= "PIDFD_WAIT",
+		.cmd_size	= ZSYNC_CMD_SIZE(pidfd_wait),
 		.fields		= ZSYNC_FIELD_FD,
 		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
 		.prep		= zsync_pidfd_wait_prep,
@@ -254,6 +304,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_NS_SOCKET] = {
 		.name		= "NS_SOCKET",
+		.cmd_size	= ZSYNC_CMD_SIZE(ns_socket),
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_OFF | ZSYNC_FIELD_LEN |
 				  ZSYNC_FIELD_OPFLAGS,
 		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_TASK,
@@ -262,6 +313,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_NS_INFO] = {
 		.name		= "NS_INFO",
+		.cmd_size	= ZSYNC_CMD_SIZE(ns_info),
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR,
 		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
 		.prep		= zsync_ns_info_prep,
@@ -269,6 +321,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_SOURCE_WAIT] = {
 		.name		= "SOURCE_WAIT",
+		.cmd_size	= ZSYNC_CMD_SIZE(source),
 		.fields		= ZSYNC_FIELD_FD,
 		.flags		= ZSYNC_OPF_FILE,
 		.prep		= zsync_source_wait_prep,
@@ -278,6 +331,7 @@ static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	},
 	[ZSYNC_OP_SOURCE_SIGNAL] = {
 		.name		= "SOURCE_SIGNAL",
+		.cmd_size	= ZSYNC_CMD_SIZE(source),
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_LEN,
 		.flags		= ZSYNC_OPF_FILE,
 		.prep		= zsync_source_signal_prep,
@@ -480,21 +534,32 @@ int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 	def = zsync_opdef_get(sqe->opcode);
 	if (!def)
 		return -EINVAL;
+	/* Before req->def is set: cleanup() may look at the area. */
+	if (def->cmd_size)
+		zsync_req_cmd_clear(req, def->cmd_size);
 	req->def = def;
 	ret = zsync_check_restriction(req->ring, sqe);
 	if (ret)
 		return ret;
-	if (zsync_op_disabled(sqe->opcode)) {
+	/* Nothing disabled but what skips an LSM hook (opcodes ACCEPT..SHUTDOWN). */
+	if (unlikely(READ_ONCE(zsync_disabled_families) ||
+		     (sqe->opcode >= ZSYNC_OP_ACCEPT && sqe->opcode <= ZSYNC_OP_SHUTDOWN)) &&
+	    zsync_op_disabled(sqe->opcode)) {
 		zsync_stat_inc(ops_disabled);
 		return -EOPNOTSUPP;
 	}
 	if (!zsync_unused_fields_zero(sqe, def->fields))
 		return -EINVAL;
 	/* The submitter's files and identity, while we run as it. */
-	ret = zsync_req_capture(req, sqe);
-	if (ret)
-		return ret;
-	return def->prep(req, sqe);
+	if (def->flags) {
+		ret = zsync_req_capture(req, sqe);
+		if (ret)
+			return ret;
+	} else {
+		/* For zsync_ring_flush(): which fd table's requests these are. */
+		req->owner = current->files;
+	}
+	return INDIRECT_CALL_2(def->prep, zsync_nop_prep, zsync_rw_prep, req, sqe);
 }
 
 /**

@@ -24,6 +24,27 @@
 
 static struct kmem_cache *zsync_req_cachep;
 
+/* Chain being built from consecutive SQEs of one ENTER. */
+struct zsync_chain {
+	struct zsync_req *head;
+	struct zsync_req *last;
+	bool failed;
+};
+
+#define ZSYNC_SUBMIT_BATCH	32
+
+/* One ENTER's submission (zsync_submit_sqes()), on the submitter's stack. */
+struct zsync_submit {
+	struct zsync_chain chain;
+	/* Lone requests completed during submission; posted up to nr_posted. */
+	struct zsync_req *done[ZSYNC_SUBMIT_BATCH];
+	unsigned int	nr_done;
+	unsigned int	nr_posted;
+	unsigned int	credits;	/* ring refs and nr_live taken, not used yet */
+	unsigned int	live_done;	/* posted from the batch: out of nr_live */
+	unsigned int	refs_done;	/* recycled from the batch: ring refs to drop */
+};
+
 int zsync_req_cache_init(void)
 {
 	zsync_req_cachep = KMEM_CACHE(zsync_req, SLAB_HWCACHE_ALIGN | SLAB_ACCOUNT);
@@ -35,32 +56,69 @@ void zsync_req_cache_exit(void)
 	kmem_cache_destroy(zsync_req_cachep);
 }
 
-/* A ring keeps at most this many freed requests for reuse. */
+/*
+ * A ring keeps at most this many freed requests for reuse in its private
+ * cache, and at most this many more on the list other contexts free to.
+ */
 #define ZSYNC_REQ_CACHE_MAX	256
 
-/* Caller holds ring->submit_lock. */
+/*
+ * Takes the requests other contexts freed into the private cache.  Caller
+ * holds ring->submit_lock.  Return: false if there were none.
+ */
+static bool zsync_req_cache_refill(struct zsync_ring *ring)
+{
+	struct llist_node *node = llist_del_all(&ring->req_free);
+	unsigned int n = 0;
+
+	if (!node)
+		return false;
+	ring->req_cache = node;
+	for (; node; node = node->next)
+		n++;
+	atomic_sub(n, &ring->nr_free);
+	ring->nr_req_cache += n;
+	return true;
+}
+
+/* Caller holds ring->submit_lock: the private cache needs no atomics. */
 static struct zsync_req *zsync_req_cache_pop(struct zsync_ring *ring)
 {
 	struct llist_node *node = ring->req_cache;
 
-	if (!node)
-		node = llist_del_all(&ring->req_free);
-	if (!node)
-		return NULL;
+	if (unlikely(!node)) {
+		if (!zsync_req_cache_refill(ring))
+			return NULL;
+		node = ring->req_cache;
+	}
 	ring->req_cache = node->next;
-	atomic_dec(&ring->nr_cached);
+	ring->nr_req_cache--;
 	return container_of(node, struct zsync_req, chain_node);
 }
 
+/* Caller holds ring->submit_lock; @req holds nothing any more. */
+static void zsync_req_cache_push(struct zsync_ring *ring, struct zsync_req *req)
+{
+	if (ring->nr_req_cache >= ZSYNC_REQ_CACHE_MAX) {
+		kmem_cache_free(zsync_req_cachep, req);
+		return;
+	}
+	req->chain_node.next = ring->req_cache;
+	ring->req_cache = &req->chain_node;
+	ring->nr_req_cache++;
+}
+
+/* Any context but the submitter's batch: back to the ring's shared free list. */
 static void zsync_req_free(struct zsync_ring *ring, struct zsync_req *req)
 {
-	zsync_req_release_resources(req);
+	if (zsync_req_has_resources(req))
+		zsync_req_release_resources(req);
 	kfree(req->ovf_pool);
-	if (atomic_inc_return(&ring->nr_cached) <= ZSYNC_REQ_CACHE_MAX) {
+	if (atomic_inc_return(&ring->nr_free) <= ZSYNC_REQ_CACHE_MAX) {
 		llist_add(&req->chain_node, &ring->req_free);
 		return;
 	}
-	atomic_dec(&ring->nr_cached);
+	atomic_dec(&ring->nr_free);
 	kmem_cache_free(zsync_req_cachep, req);
 }
 
@@ -76,26 +134,61 @@ void zsync_req_cache_drain(struct zsync_ring *ring)
 		kmem_cache_free(zsync_req_cachep, req);
 }
 
-static struct zsync_req *zsync_req_alloc(struct zsync_ring *ring)
+/*
+ * Sets every field a request's life reads before something else writes
+ * it.  Not a memset of the whole request: arming fields (arm_seq, the
+ * index nodes) are written when it arms, the wait state (poll.entry[],
+ * work) by whoever makes it wait, and the op's command area by
+ * zsync_req_prep(), for the op's own size only.
+ */
+static void zsync_req_init(struct zsync_ring *ring, struct zsync_req *req)
+{
+	req->ring = ring;
+	req->def = NULL;
+	req->failed = false;
+	req->lt_attached = false;
+	req->has_lt = false;
+	req->res = 0;
+	req->fd = -1;
+	refcount_set(&req->refs, 1);
+	req->own = ZSYNC_REQ_IDLE;
+	INIT_LIST_HEAD(&req->inflight);
+	req->link = NULL;
+	INIT_LIST_HEAD(&req->ovf.node);
+	req->ovf.req = req;
+	req->ovf.kind = ZSYNC_OVF_TERMINAL;
+	req->ovf_pool = NULL;
+	INIT_LIST_HEAD(&req->ovf_free);
+	req->owner = NULL;
+	req->file = NULL;
+	req->creds = NULL;
+	req->mm = NULL;
+	req->task = NULL;
+	req->async = ZSYNC_ASYNC_NONE;
+	req->async_fn = NULL;
+	INIT_LIST_HEAD(&req->task_node);
+	req->task_queued = false;
+	req->work_pending = false;
+	req->wuser = NULL;
+	req->poll.nr_entries = 0;
+	req->poll.too_many = false;
+}
+
+/*
+ * Caller holds ring->submit_lock and a credit of @s: the request's ring
+ * reference and its count in nr_live were taken in bulk for the batch.
+ */
+static struct zsync_req *zsync_req_alloc(struct zsync_ring *ring, struct zsync_submit *s)
 {
 	struct zsync_req *req = zsync_req_cache_pop(ring);
 
-	if (req)
-		memset(req, 0, sizeof(*req));
-	else	/* Charged to the submitter's memory cgroup. */
-		req = kmem_cache_zalloc(zsync_req_cachep, GFP_KERNEL_ACCOUNT);
+	/* Charged to the submitter's memory cgroup. */
+	if (!req)
+		req = kmem_cache_alloc(zsync_req_cachep, GFP_KERNEL_ACCOUNT);
 	if (!req)
 		return NULL;
-	req->ring = ring;
-	req->fd = -1;
-	refcount_set(&req->refs, 1);
-	INIT_LIST_HEAD(&req->inflight);
-	INIT_LIST_HEAD(&req->ovf.node);
-	req->ovf.req = req;
-	INIT_LIST_HEAD(&req->ovf_free);
-	INIT_LIST_HEAD(&req->task_node);
-	refcount_inc(&ring->refs);
-	atomic_inc(&ring->nr_live);
+	zsync_req_init(ring, req);
+	s->credits--;
 	return req;
 }
 
@@ -445,13 +538,6 @@ void zsync_req_complete(struct zsync_req *req, s32 res)
 		zsync_queue_chain(next);
 }
 
-/* Chain being built from consecutive SQEs of one ENTER. */
-struct zsync_chain {
-	struct zsync_req *head;
-	struct zsync_req *last;
-	bool failed;
-};
-
 static void zsync_chain_end(struct zsync_chain *chain)
 {
 	if (!chain->head)
@@ -476,9 +562,108 @@ static int zsync_prep_in_chain(struct zsync_req *req, const struct zsync_sqe *sq
 	return zsync_link_timeout_attach(chain->last, req);
 }
 
-static void zsync_submit_one(struct zsync_ring *ring, struct zsync_req *req,
-			     const struct zsync_sqe *sqe, struct zsync_chain *chain)
+/*
+ * The batch of completions an ENTER collects: a lone request that
+ * completes during submission (the common case: NOP, cached reads,
+ * prep errors) waits here and is posted with the others under one hold of
+ * cq_lock, with one tail publish, one wakeup and one count-TIMEOUT check
+ * (zsync_post_cqe_batch()), then recycled into the private cache without
+ * an atomic.  No other context ever saw these requests, so nothing else
+ * can post them or hold them: only a lone one (a chain posts its CQEs in
+ * chain order, as its members finish) and only one that never armed.
+ */
+static void zsync_submit_post(struct zsync_ring *ring, struct zsync_submit *s)
 {
+	unsigned int n = s->nr_done - s->nr_posted;
+
+	if (!n)
+		return;
+	/* First: a CQE posted by what this post wakes must find none pending. */
+	s->nr_posted = s->nr_done;
+	s->live_done += n;
+	zsync_post_cqe_batch(ring, s->done + s->nr_done - n, n);
+}
+
+/**
+ * zsync_submit_post_pending() - post the CQEs the current submission holds
+ * @ring: a ring whose CQE is about to be posted some other way
+ *
+ * CQEs appear in the order their requests completed: a CQE posted
+ * directly while the submitting thread still holds completed ones in its
+ * batch (a chain's, one a CANCEL or a wakeup in this thread posts, ...)
+ * goes after them.  Only the submitting thread in task context holds a
+ * batch; other contexts have no order with it and return at once.
+ */
+void zsync_submit_post_pending(struct zsync_ring *ring)
+{
+	struct zsync_submit *s = ring->batch;
+
+	if (s && in_task() && READ_ONCE(ring->batch_task) == current)
+		zsync_submit_post(ring, s);
+}
+
+/* Posts the batch and recycles its requests; process context, submit_lock. */
+static void zsync_submit_flush(struct zsync_ring *ring, struct zsync_submit *s)
+{
+	unsigned int i, n = s->nr_done;
+
+	if (!n)
+		return;
+	zsync_submit_post(ring, s);
+	s->nr_done = 0;
+	s->nr_posted = 0;
+	for (i = 0; i < n; i++) {
+		struct zsync_req *req = s->done[i];
+
+		/* NULL: it waits in the overflow list, which now holds it. */
+		if (!req)
+			continue;
+		if (unlikely(zsync_req_has_resources(req)))
+			zsync_req_release_resources(req);
+		if (unlikely(req->ovf_pool))
+			kfree(req->ovf_pool);
+		zsync_req_cache_push(ring, req);
+		s->refs_done++;
+	}
+}
+
+static void zsync_submit_done(struct zsync_ring *ring, struct zsync_submit *s,
+			      struct zsync_req *req)
+{
+	s->done[s->nr_done++] = req;
+	if (s->nr_done == ZSYNC_SUBMIT_BATCH)
+		zsync_submit_flush(ring, s);
+}
+
+/*
+ * A request that is not part of a chain.  It runs in the submitting
+ * thread; if it completes there without arming, its CQE joins the batch.
+ */
+static void zsync_submit_lone(struct zsync_ring *ring, struct zsync_submit *s,
+			      struct zsync_req *req)
+{
+	if (req->failed) {
+		zsync_submit_done(ring, s, req);
+		return;
+	}
+	/* The general path for what cannot run here and now. */
+	if (unlikely(READ_ONCE(ring->dying) || !req->def->issue ||
+		     (req->task && req->task != current))) {
+		zsync_run_chain(req);
+		return;
+	}
+	if (zsync_issue(req) == ZSYNC_ISSUE_ARMED)
+		return;
+	/* Off its wait queues before its CQE is out (see zsync_req_finish()). */
+	if (unlikely(req->poll.nr_entries))
+		zsync_poll_disarm(req);
+	zsync_submit_done(ring, s, req);
+}
+
+static void zsync_submit_one(struct zsync_ring *ring, struct zsync_submit *s,
+			     struct zsync_req *req, const struct zsync_sqe *sqe)
+{
+	struct zsync_chain *chain = &s->chain;
 	int ret;
 
 	req->user_data = sqe->user_data;
@@ -499,11 +684,7 @@ static void zsync_submit_one(struct zsync_ring *ring, struct zsync_req *req,
 		chain->last = req;
 		chain->failed = req->failed;
 	} else {
-		/* A lone request: complete its prep error or run it now. */
-		if (req->failed)
-			zsync_req_post_and_put(req, req->res);
-		else
-			zsync_run_chain(req);
+		zsync_submit_lone(ring, s, req);
 		return;
 	}
 	if (!(sqe->flags & ZSYNC_SQE_LINK))
@@ -532,29 +713,66 @@ static void zsync_cancel_broken_member(struct zsync_req *req, const struct zsync
 	zsync_req_post_and_put(req, -ECANCELED);
 }
 
-static int zsync_submit_refused(struct zsync_ring *ring)
+static int zsync_submit_refused(struct zsync_ring *ring, struct zsync_submit *s)
 {
+	unsigned int pending = s->nr_done - s->nr_posted;
+
+	/*
+	 * CQEs that will not fit count against the overflow limit now, as
+	 * they would have if posted one by one.
+	 */
+	if (pending && pending > zsync_cq_space(ring))
+		zsync_submit_post(ring, s);
 	/* Bounded: past these limits the submitter must reap first. */
 	if (READ_ONCE(ring->nr_overflow) >= ring->overflow_limit)
 		return -EBUSY;
-	if (atomic_read(&ring->nr_live) >= zsync_max_inflight)
+	/* nr_live counts the unused credits and the completed, unposted. */
+	if (atomic_read(&ring->nr_live) - s->credits - s->live_done -
+	    (s->nr_done - s->nr_posted) >= zsync_max_inflight)
 		return -EBUSY;
 	return 0;
 }
 
+/*
+ * Every request of a batch holds a ring reference and counts in nr_live
+ * until its terminal CQE: taken for the whole batch in advance, and given
+ * back at its end for the credits not used and the requests that completed
+ * in the batch, so that a NOP costs no atomic on the ring.
+ */
+static void zsync_submit_begin(struct zsync_ring *ring, struct zsync_submit *s, u32 nr)
+{
+	s->credits = nr;
+	refcount_add(nr, &ring->refs);
+	atomic_add(nr, &ring->nr_live);
+}
+
+static void zsync_submit_end(struct zsync_ring *ring, struct zsync_submit *s)
+{
+	unsigned int refs = s->credits + s->refs_done;
+	unsigned int live = s->credits + s->live_done;
+
+	if (live)
+		atomic_sub(live, &ring->nr_live);
+	/* The caller's file reference keeps ring->refs above zero. */
+	if (refs && WARN_ON_ONCE(refcount_sub_and_test(refs, &ring->refs)))
+		complete(&ring->done);
+}
+
 /**
  * zsync_submit_sqes() - consume up to @nr SQEs from the shared SQ ring
- * @ring: the ring; caller holds ring->submit_lock
+ * @ring: the ring; caller holds ring->submit_lock and a reference to the
+ *	ring's file
  * @nr: how many the caller asked for
  *
  * Every consumed SQE yields exactly one terminal CQE.  A chain still open
- * at the end of the batch ends there.
+ * at the end of the batch ends there.  The CQEs of lone requests that
+ * complete during submission are posted together before this returns.
  *
  * Return: the number consumed, or a negative errno if none was.
  */
 int zsync_submit_sqes(struct zsync_ring *ring, u32 nr)
 {
-	struct zsync_chain chain = {};
+	struct zsync_submit s;
 	u32 tail, avail, consumed = 0;
 	int ret = 0;
 
@@ -562,21 +780,31 @@ int zsync_submit_sqes(struct zsync_ring *ring, u32 nr)
 	tail = smp_load_acquire(&ring->sq->tail);
 	avail = min(tail - ring->sq_head, ring->sq_entries);
 	nr = min(nr, avail);
+	if (!nr)
+		return 0;
+	s.chain = (struct zsync_chain){};
+	s.nr_done = 0;
+	s.nr_posted = 0;
+	s.live_done = 0;
+	s.refs_done = 0;
+	zsync_submit_begin(ring, &s, nr);
+	ring->batch = &s;
+	WRITE_ONCE(ring->batch_task, current);
 
 	while (consumed < nr) {
 		struct zsync_sqe sqe;
 		struct zsync_req *req;
 
 		/* Limits apply between chains, never inside one. */
-		if (!chain.head) {
-			ret = zsync_submit_refused(ring);
+		if (!s.chain.head) {
+			ret = zsync_submit_refused(ring, &s);
 			if (ret)
 				break;
 		}
-		req = zsync_req_alloc(ring);
+		req = zsync_req_alloc(ring, &s);
 		if (!req) {
 			ret = -ENOMEM;
-			zsync_chain_break(ring, &chain);
+			zsync_chain_break(ring, &s.chain);
 			break;
 		}
 		/* One read of the shared slot; everything after uses the copy. */
@@ -586,10 +814,17 @@ int zsync_submit_sqes(struct zsync_ring *ring, u32 nr)
 		if (ring->chain_broken)
 			zsync_cancel_broken_member(req, &sqe);
 		else
-			zsync_submit_one(ring, req, &sqe, &chain);
-		cond_resched();
+			zsync_submit_one(ring, &s, req, &sqe);
+		if (!(consumed % ZSYNC_SUBMIT_BATCH)) {
+			zsync_submit_flush(ring, &s);
+			cond_resched();
+		}
 	}
-	zsync_chain_end(&chain);
+	zsync_chain_end(&s.chain);
+	zsync_submit_flush(ring, &s);
+	WRITE_ONCE(ring->batch_task, NULL);
+	ring->batch = NULL;
+	zsync_submit_end(ring, &s);
 	zsync_stat_add(sqes, consumed);
 	/* Userspace may reuse the slots once it sees the new head. */
 	smp_store_release(&ring->sq->head, ring->sq_head);

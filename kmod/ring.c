@@ -321,6 +321,7 @@ long zsync_ring_setup(struct zsync_ring *ring, void __user *arg)
 		goto out;
 	}
 	ring->r_disabled = p.flags & ZSYNC_SETUP_R_DISABLED;
+	ring->evfd_batch = p.flags & ZSYNC_SETUP_EVENTFD_BATCH;
 	ring->enabled = !ring->r_disabled;
 	/* mmap and ENTER look at ready without the mutex. */
 	smp_store_release(&ring->ready, true);
@@ -368,40 +369,100 @@ int zsync_ring_mmap(struct zsync_ring *ring, struct vm_area_struct *vma)
 
 /* ---- ENTER ------------------------------------------------------------- */
 
-static int zsync_cq_wait(struct zsync_ring *ring, u32 min_complete, ktime_t *expires)
+/* An ENTER waiting for min_complete CQEs (zsync_cq_wait()). */
+struct zsync_cq_waiter {
+	struct wait_queue_entry	wq;
+	struct zsync_ring	*ring;
+	u32			min_complete;
+};
+
+/*
+ * Wake filter: whether a waiter for @min_complete CQEs may have something
+ * to do.  Cheap and may say yes for nothing (deferred work of another
+ * thread, overflow it cannot flush yet): the waiter then checks
+ * precisely (zsync_cq_wait_done()) and sleeps again.
+ */
+static bool zsync_cq_wake_worth(struct zsync_ring *ring, u32 min_complete)
 {
-	DEFINE_WAIT(wait);
+	return zsync_cq_ready(ring) >= min_complete || READ_ONCE(ring->nr_overflow) ||
+	       READ_ONCE(ring->nr_task_work);
+}
+
+/* Whether an ENTER waiting for @min_complete CQEs must not sleep now. */
+static bool zsync_cq_wait_done(struct zsync_ring *ring, u32 min_complete)
+{
+	u32 ready = zsync_cq_ready(ring);
+
+	if (ready >= min_complete)
+		return true;
+	/* Overflowed CQEs it can move in, or deferred work of its own. */
+	if (zsync_cq_overflow_movable(ring))
+		return true;
+	return zsync_task_work_pending(ring);
+}
+
+/*
+ * Every post wakes the whole queue; a waiter is woken only once its
+ * target is reached, or when overflowed CQEs or deferred work may need its
+ * ENTER, so a batch of completions costs one wakeup, not one per CQE.
+ */
+static int zsync_cq_wake(struct wait_queue_entry *wq, unsigned int mode, int sync, void *key)
+{
+	struct zsync_cq_waiter *w = container_of(wq, struct zsync_cq_waiter, wq);
+
+	if (!zsync_cq_wake_worth(w->ring, w->min_complete))
+		return 0;
+	return autoremove_wake_function(wq, mode, sync, key);
+}
+
+/* Sleeps once, unless there is something to do; -ETIME if @expires passed. */
+static int zsync_cq_sleep(struct zsync_cq_waiter *w, ktime_t *expires)
+{
+	struct zsync_ring *ring = w->ring;
 	int ret = 0;
 
-	/* More than the ring holds could never be satisfied. */
-	min_complete = min(min_complete, ring->cq_entries);
+	prepare_to_wait_exclusive(&ring->cq_wait, &w->wq, TASK_INTERRUPTIBLE);
+	/* Checked again once queued: a post in between must not be missed. */
+	if (!zsync_cq_wait_done(ring, w->min_complete) && !signal_pending(current)) {
+		if (!expires)
+			schedule();
+		else if (!schedule_hrtimeout(expires, HRTIMER_MODE_ABS))
+			ret = -ETIME;
+	}
+	finish_wait(&ring->cq_wait, &w->wq);
+	return ret;
+}
+
+/*
+ * Readiness, deferred work and overflow are checked before the wait queue
+ * is touched: a round trip whose CQE is already there never sleeps.
+ */
+static int zsync_cq_wait(struct zsync_ring *ring, u32 min_complete, ktime_t *expires)
+{
+	struct zsync_cq_waiter w = {
+		.ring		= ring,
+		/* More than the ring holds could never be satisfied. */
+		.min_complete	= min(min_complete, ring->cq_entries),
+	};
+	int ret;
+
+	init_wait(&w.wq);
+	w.wq.func = zsync_cq_wake;
 	for (;;) {
 		/* Our deferred work may post the CQEs we wait for. */
 		zsync_run_task_work(ring);
 		if (READ_ONCE(ring->nr_overflow))
 			zsync_flush_overflow(ring);
-		prepare_to_wait(&ring->cq_wait, &wait, TASK_INTERRUPTIBLE);
-		if (zsync_cq_ready(ring) >= min_complete)
-			break;
-		if (zsync_task_work_pending(ring)) {
-			__set_current_state(TASK_RUNNING);
+		if (zsync_cq_ready(ring) >= w.min_complete)
+			return 0;
+		if (zsync_task_work_pending(ring))
 			continue;
-		}
-		if (signal_pending(current)) {
-			ret = -EINTR;
-			break;
-		}
-		if (expires) {
-			if (!schedule_hrtimeout(expires, HRTIMER_MODE_ABS)) {
-				ret = -ETIME;
-				break;
-			}
-		} else {
-			schedule();
-		}
+		if (signal_pending(current))
+			return -EINTR;
+		ret = zsync_cq_sleep(&w, expires);
+		if (ret)
+			return ret;
 	}
-	finish_wait(&ring->cq_wait, &wait);
-	return ret;
 }
 
 struct zsync_wait_args {
@@ -460,12 +521,41 @@ static int zsync_enter_wait(struct zsync_ring *ring, u32 min_complete,
 	return ret;
 }
 
+/*
+ * Submits, runs the thread's deferred work, flushes overflow and, with
+ * GETEVENTS, waits.  Return: SQEs consumed, or an error of the
+ * submission; *@wait_res gets the wait's outcome.
+ */
+static int zsync_enter(struct zsync_ring *ring, u32 to_submit, u32 min_complete,
+		       u32 flags, struct zsync_wait_args *w, int *wait_res)
+{
+	int submitted = 0;
+
+	*wait_res = 0;
+	/* Room the user made by reaping goes to overflowed CQEs first. */
+	if (READ_ONCE(ring->nr_overflow))
+		zsync_flush_overflow(ring);
+	if (to_submit) {
+		mutex_lock(&ring->submit_lock);
+		submitted = zsync_submit_sqes(ring, to_submit);
+		mutex_unlock(&ring->submit_lock);
+		if (submitted < 0)
+			return submitted;
+	}
+	zsync_run_task_work(ring);
+	if (READ_ONCE(ring->nr_overflow))
+		zsync_flush_overflow(ring);
+	if (flags & ZSYNC_ENTER_GETEVENTS)
+		*wait_res = zsync_enter_wait(ring, min_complete, w);
+	return submitted;
+}
+
 long zsync_ring_enter(struct zsync_ring *ring, void __user *arg)
 {
 	struct zsync_enter __user *uenter = arg;
 	struct zsync_wait_args w = {};
 	struct zsync_enter e;
-	int submitted = 0, wait_res = 0;
+	int submitted, wait_res;
 	int ret;
 
 	if (!zsync_ring_ready(ring))
@@ -481,23 +571,39 @@ long zsync_ring_enter(struct zsync_ring *ring, void __user *arg)
 	if (ret)
 		return ret;
 
-	/* Room the user made by reaping goes to overflowed CQEs first. */
-	if (READ_ONCE(ring->nr_overflow))
-		zsync_flush_overflow(ring);
-	if (e.to_submit) {
-		mutex_lock(&ring->submit_lock);
-		submitted = zsync_submit_sqes(ring, e.to_submit);
-		mutex_unlock(&ring->submit_lock);
-		if (submitted < 0)
-			return submitted;
-	}
-	zsync_run_task_work(ring);
-	if (READ_ONCE(ring->nr_overflow))
-		zsync_flush_overflow(ring);
-	if (e.flags & ZSYNC_ENTER_GETEVENTS)
-		wait_res = zsync_enter_wait(ring, e.min_complete, &w);
+	submitted = zsync_enter(ring, e.to_submit, e.min_complete, e.flags, &w, &wait_res);
+	if (submitted < 0)
+		return submitted;
 	if (put_user(wait_res, &uenter->wait_res) && !submitted)
 		return -EFAULT;
+	return submitted ? submitted : wait_res;
+}
+
+/**
+ * zsync_ring_enter_value() - ZSYNC_IOC_ENTER_VALUE: ENTER with its
+ * arguments packed in the ioctl argument (ZSYNC_ENTER_VALUE())
+ * @ring: the ring
+ * @arg: to_submit, min_complete and GETEVENTS; no timeout, no sigmask
+ *
+ * Nothing is copied from or to userspace: the hot path's ENTER.
+ *
+ * Return: SQEs consumed if any, else the submission's error or the
+ * wait's outcome.
+ */
+long zsync_ring_enter_value(struct zsync_ring *ring, unsigned long arg)
+{
+	struct zsync_wait_args w = {};
+	int submitted, wait_res;
+
+	if (!zsync_ring_ready(ring))
+		return -EBADFD;
+	if (upper_32_bits(arg))
+		return -EINVAL;
+	if (!READ_ONCE(ring->enabled))
+		return -EBADFD;
+	submitted = zsync_enter(ring, arg & ZSYNC_ENTER_VALUE_MAX_SUBMIT,
+				(arg >> 16) & ZSYNC_ENTER_VALUE_MAX_COMPLETE,
+				(arg & BIT(31)) ? ZSYNC_ENTER_GETEVENTS : 0, &w, &wait_res);
 	return submitted ? submitted : wait_res;
 }
 

@@ -185,12 +185,6 @@ void zsync_req_pin_task(struct zsync_req *req)
 }
 
 /* Whether freeing @req drops references that need process context. */
-bool zsync_req_has_resources(const struct zsync_req *req)
-{
-	return req->file || req->creds || req->mm || req->task ||
-	       (req->def && req->def->cleanup);
-}
-
 /* Drops what zsync_req_capture() and the op's prep took; process context. */
 void zsync_req_release_resources(struct zsync_req *req)
 {
@@ -269,7 +263,7 @@ static void zsync_task_identity_exit(const struct cred *old)
 }
 
 /**
- * zsync_issue() - run @req's issue() with its submitter's identity
+ * zsync_issue_identity() - run @req's issue() with its submitter's identity
  * @req: the request
  *
  * In the submitting thread this is issue() itself, with the credentials
@@ -277,7 +271,7 @@ static void zsync_task_identity_exit(const struct cred *old)
  * continuations) it borrows the submitter's mm and creds.  A request whose
  * submitter exec'd or exited completes with -ECANCELED.
  */
-enum zsync_issue_ret zsync_issue(struct zsync_req *req)
+enum zsync_issue_ret zsync_issue_identity(struct zsync_req *req)
 {
 	struct zsync_identity id;
 	enum zsync_issue_ret ret;
@@ -289,7 +283,7 @@ enum zsync_issue_ret zsync_issue(struct zsync_req *req)
 			req->res = -ECANCELED;
 			return ZSYNC_ISSUE_DONE;
 		}
-		ret = req->def->issue(req);
+		ret = zsync_issue_op(req);
 		zsync_task_identity_exit(old);
 		return ret;
 	}
@@ -297,7 +291,7 @@ enum zsync_issue_ret zsync_issue(struct zsync_req *req)
 		req->res = -ECANCELED;
 		return ZSYNC_ISSUE_DONE;
 	}
-	ret = req->def->issue(req);
+	ret = zsync_issue_op(req);
 	/* Once armed, req may be gone: only @id from here. */
 	zsync_identity_exit(&id);
 	return ret;
@@ -531,7 +525,7 @@ void zsync_task_defer(struct zsync_req *req, zsync_async_fn fn)
 		queue_work(zsync_chain_wq, &req->work);
 		return;
 	}
-	zsync_cq_notify(ring);
+	zsync_cq_notify(ring, 1);
 }
 
 /* Whether @req's deferred work may (or must, to cancel) be run by current. */

@@ -24,6 +24,7 @@
 #include <linux/uio.h>
 #include <linux/fs.h>
 #include <linux/errno.h>
+#include <linux/indirect_call_wrapper.h>
 #include <linux/zsync.h>
 
 struct eventfd_ctx;
@@ -35,6 +36,7 @@ struct task_struct;
 struct pid;
 struct net;
 struct zsync_req;
+struct zsync_submit;
 struct zsync_wuser;
 struct zsync_poll_entry;
 struct statx;
@@ -90,6 +92,9 @@ struct zsync_ring {
 	u32			sq_entries, sq_mask;
 	u32			cq_entries, cq_mask;
 	u32			sq_head;	/* private consumer index */
+	/* The submission running now (req.c), and its thread. */
+	struct zsync_submit	*batch;
+	struct task_struct	*batch_task;
 	bool			chain_broken;	/* cancel SQEs up to the end of a chain */
 
 	/* Completion side; taken from any context, hard irq included. */
@@ -103,6 +108,8 @@ struct zsync_ring {
 	bool			dying;		/* closing: nothing is posted any more */
 	wait_queue_head_t	cq_wait;
 	struct eventfd_ctx __rcu *evfd;
+	bool			evfd_batch;	/* ZSYNC_SETUP_EVENTFD_BATCH */
+	atomic_t		notify_pending;	/* CQEs whose eventfd signal notify_work owes */
 
 	/* In-flight bookkeeping; taken from any context. */
 	spinlock_t		lock;
@@ -127,9 +134,10 @@ struct zsync_ring {
 	 * slab and memcg charging: pushed from any context, taken in bulk
 	 * under submit_lock into req_cache.
 	 */
-	struct llist_head	req_free;
-	struct llist_node	*req_cache;
-	atomic_t		nr_cached;
+	struct llist_head	req_free;	/* freed by any context */
+	atomic_t		nr_free;	/* on req_free (bounds it) */
+	struct llist_node	*req_cache;	/* private: submit_lock */
+	u32			nr_req_cache;	/* on req_cache (submit_lock) */
 
 	struct llist_head	chain_list;	/* chain continuations from async context */
 	struct work_struct	chain_work;
@@ -199,6 +207,8 @@ struct zsync_opdef {
 				     __poll_t mask);
 	/* Optional: frees what prep allocated.  Process context. */
 	void		(*cleanup)(struct zsync_req *req);
+	/* Bytes of the command area (the union in zsync_req) the op uses. */
+	u16		cmd_size;
 };
 
 #define ZSYNC_POLL_ENTRIES	2
@@ -476,6 +486,28 @@ struct zsync_req {
 	};
 };
 
+/*
+ * The command area: the union at the end of struct zsync_req, one member
+ * per op family.  zsync_req_prep() zeroes only the bytes the op uses
+ * (zsync_opdef.cmd_size), so a NOP clears nothing; every member must fit
+ * ZSYNC_CMD_MAX, which opdef.c checks at build time.
+ */
+#define ZSYNC_CMD_OFFSET	offsetof(struct zsync_req, timeout)
+#define ZSYNC_CMD_SIZE(member)	sizeof_field(struct zsync_req, member)
+#define ZSYNC_CMD_MAX		144
+
+static inline void zsync_req_cmd_clear(struct zsync_req *req, size_t size)
+{
+	memset((char *)req + ZSYNC_CMD_OFFSET, 0, size);
+}
+
+/* Whether freeing @req must drop what prep took (it must, in process context). */
+static inline bool zsync_req_has_resources(const struct zsync_req *req)
+{
+	return req->file || req->creds || req->mm || req->task ||
+	       (req->def && req->def->cleanup);
+}
+
 /* CQEs of TIMEOUT and LINK_TIMEOUT SQEs do not count towards TIMEOUT counts. */
 static inline bool zsync_req_is_timeout(const struct zsync_req *req)
 {
@@ -500,7 +532,8 @@ static inline s32 zsync_res_from_syscall(long res)
 
 /* Features every ring gets (struct zsync_params.features). */
 #define ZSYNC_FEATURES	(ZSYNC_FEAT_NODROP | ZSYNC_FEAT_LINKS | \
-			 ZSYNC_FEAT_RESTRICT | ZSYNC_FEAT_EVENTFD)
+			 ZSYNC_FEAT_RESTRICT | ZSYNC_FEAT_EVENTFD | \
+			 ZSYNC_FEAT_ENTER_VALUE | ZSYNC_FEAT_EVENTFD_BATCH)
 
 DECLARE_PER_CPU(unsigned int, zsync_wake_nesting);
 
@@ -534,6 +567,7 @@ long zsync_stats(void __user *arg);
 int zsync_req_cache_init(void);
 void zsync_req_cache_exit(void);
 void zsync_req_cache_drain(struct zsync_ring *ring);
+void zsync_submit_post_pending(struct zsync_ring *ring);
 int zsync_submit_sqes(struct zsync_ring *ring, u32 nr);
 void zsync_req_complete(struct zsync_req *req, s32 res);
 void zsync_req_arm(struct zsync_req *req);
@@ -557,6 +591,7 @@ void zsync_ring_put(struct zsync_ring *ring);
 void zsync_ring_obj_put(struct zsync_ring *ring);
 long zsync_ring_setup(struct zsync_ring *ring, void __user *arg);
 long zsync_ring_enter(struct zsync_ring *ring, void __user *arg);
+long zsync_ring_enter_value(struct zsync_ring *ring, unsigned long arg);
 long zsync_ring_register_eventfd(struct zsync_ring *ring, void __user *arg);
 long zsync_ring_unregister_eventfd(struct zsync_ring *ring);
 long zsync_ring_restrict(struct zsync_ring *ring, void __user *arg);
@@ -567,15 +602,18 @@ void zsync_ring_show_fdinfo(struct zsync_ring *ring, struct seq_file *m);
 
 /* cq.c */
 u32 zsync_cq_ready(const struct zsync_ring *ring);
+bool zsync_cq_overflow_movable(const struct zsync_ring *ring);
+u32 zsync_cq_space(const struct zsync_ring *ring);
 void zsync_cq_notify_work(struct irq_work *work);
 void zsync_cq_kill(struct zsync_ring *ring);
 void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags);
-void zsync_cq_notify(struct zsync_ring *ring);
+void zsync_post_cqe_batch(struct zsync_ring *ring, struct zsync_req **reqs, unsigned int nr);
+void zsync_cq_notify(struct zsync_ring *ring, unsigned int nr);
 int zsync_req_alloc_ovf_pool(struct zsync_req *req, unsigned int nr);
 bool zsync_req_post_more(struct zsync_req *req, s32 res, u32 cflags);
 int zsync_post_aux_cqe(struct zsync_ring *ring, u64 user_data, s32 res, u32 cflags);
 void zsync_flush_overflow(struct zsync_ring *ring);
-void zsync_cq_counted(struct zsync_ring *ring);
+void zsync_cq_counted_armed(struct zsync_ring *ring);
 
 /* worker.c */
 extern struct workqueue_struct *zsync_chain_wq;
@@ -585,9 +623,8 @@ int zsync_req_capture(struct zsync_req *req, const struct zsync_sqe *sqe);
 void zsync_req_pin_task(struct zsync_req *req);
 bool zsync_file_worker_ok(const struct file *file);
 bool zsync_task_unqueue(struct zsync_req *req);
-bool zsync_req_has_resources(const struct zsync_req *req);
 void zsync_req_release_resources(struct zsync_req *req);
-enum zsync_issue_ret zsync_issue(struct zsync_req *req);
+enum zsync_issue_ret zsync_issue_identity(struct zsync_req *req);
 void zsync_worker_queue(struct zsync_req *req, zsync_async_fn fn);
 enum zsync_issue_ret zsync_punt(struct zsync_req *req, zsync_async_fn fn);
 int zsync_async_cancel(struct zsync_req *req);
@@ -619,6 +656,7 @@ void zsync_flush_count_timeouts(struct zsync_ring *ring);
 /* ops/nop.c */
 int zsync_nop_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
 enum zsync_issue_ret zsync_nop_issue(struct zsync_req *req);
+
 
 /* source.c */
 struct zsync_source *zsync_source_from_file(struct file *file, bool signal);
@@ -720,5 +758,36 @@ int zsync_ns_socket_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
 enum zsync_issue_ret zsync_ns_socket_issue(struct zsync_req *req);
 int zsync_ns_info_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
 enum zsync_issue_ret zsync_ns_info_issue(struct zsync_req *req);
+
+/* The op's issue(); the hot ones are called directly, not through a thunk. */
+#define zsync_issue_op(req)						\
+	INDIRECT_CALL_2((req)->def->issue, zsync_nop_issue, zsync_rw_issue, (req))
+
+/*
+ * Runs @req's issue() with its submitter's identity (zsync_issue_identity()).
+ * An op that captured none (NOP, CANCEL, TIMEOUT, ...) runs as it is.
+ */
+static inline enum zsync_issue_ret zsync_issue(struct zsync_req *req)
+{
+	if (!req->mm && !req->creds)
+		return zsync_issue_op(req);
+	return zsync_issue_identity(req);
+}
+
+/**
+ * zsync_cq_counted() - complete the TIMEOUTs whose count a new CQE reached
+ * @ring: the ring; any context, no ring lock held; called after the CQE's
+ *	cq_seq increment, once cq_lock was released
+ *
+ * O(1) unless one is due: cq_seq is compared with the earliest target.
+ * No barrier: count_next is read after this poster's hold of cq_lock, and
+ * the arming side reads cq_seq under cq_lock after writing count_next
+ * (zsync_cq_counted_armed()), so one of the two sees the other.
+ */
+static inline void zsync_cq_counted(struct zsync_ring *ring)
+{
+	if (READ_ONCE(ring->cq_seq) >= READ_ONCE(ring->count_next))
+		zsync_flush_count_timeouts(ring);
+}
 
 #endif /* _ZSYNC_INTERNAL_H */

@@ -231,6 +231,18 @@ int zk_enter(struct zk_ring *ring, unsigned int to_submit,
 	struct zsync_enter e;
 	int ret;
 
+	/*
+	 * The common case goes by value: no struct for the kernel to copy
+	 * in, no wait_res to write back.
+	 */
+	if (!sigmask && !ts && !wait_res && !(flags & ~ZSYNC_ENTER_GETEVENTS) &&
+	    (ring->features & ZSYNC_FEAT_ENTER_VALUE) &&
+	    to_submit <= ZSYNC_ENTER_VALUE_MAX_SUBMIT &&
+	    min_complete <= ZSYNC_ENTER_VALUE_MAX_COMPLETE) {
+		ret = ioctl(ring->fd, ZSYNC_IOC_ENTER_VALUE,
+			    ZSYNC_ENTER_VALUE(to_submit, min_complete, flags));
+		return ret < 0 ? -errno : ret;
+	}
 	memset(&e, 0, sizeof(e));
 	e.to_submit = to_submit;
 	e.min_complete = min_complete;
@@ -282,6 +294,9 @@ int zk_submit_and_wait(struct zk_ring *ring, unsigned int wait_nr)
 	if (!wait_nr)
 		return to_submit ? zk_enter(ring, to_submit, 0, 0, NULL, NULL,
 					    NULL) : 0;
+	/* Nothing to hand over and the CQEs are there: no need to enter. */
+	if (!to_submit && zk_cq_ready(ring) >= wait_nr)
+		return 0;
 	return zk_enter(ring, to_submit, wait_nr, ZSYNC_ENTER_GETEVENTS,
 			NULL, NULL, NULL);
 }

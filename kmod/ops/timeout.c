@@ -142,7 +142,7 @@ enum zsync_issue_ret zsync_timeout_issue(struct zsync_req *req)
 	spin_unlock_irqrestore(&ring->lock, flags);
 	/* A CQE posted while we armed may already have met the count. */
 	if (counted)
-		zsync_cq_counted(ring);
+		zsync_cq_counted_armed(ring);
 	return ZSYNC_ISSUE_ARMED;
 }
 

@@ -138,6 +138,8 @@ static void print_features(const struct zk_ring *ring)
 		{ ZSYNC_FEAT_LINKS, "LINKS" },
 		{ ZSYNC_FEAT_RESTRICT, "RESTRICT" },
 		{ ZSYNC_FEAT_EVENTFD, "EVENTFD" },
+		{ ZSYNC_FEAT_ENTER_VALUE, "ENTER_VALUE" },
+		{ ZSYNC_FEAT_EVENTFD_BATCH, "EVENTFD_BATCH" },
 	};
 	unsigned int left = ring->features;
 	size_t i;

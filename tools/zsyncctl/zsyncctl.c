@@ -61,6 +61,8 @@ static const struct {
 } features[] = {
 	{ ZSYNC_FEAT_NODROP, "nodrop" }, { ZSYNC_FEAT_LINKS, "links" },
 	{ ZSYNC_FEAT_RESTRICT, "restrict" }, { ZSYNC_FEAT_EVENTFD, "eventfd" },
+	{ ZSYNC_FEAT_ENTER_VALUE, "enter-value" },
+	{ ZSYNC_FEAT_EVENTFD_BATCH, "eventfd-batch" },
 };
 
 static const struct {

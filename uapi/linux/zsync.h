@@ -290,14 +290,22 @@ struct zsync_cq_offsets {
 #define ZSYNC_SETUP_CQSIZE	(1U << 0)	/* cq_entries is given */
 #define ZSYNC_SETUP_CLAMP	(1U << 1)	/* clamp sizes instead of -EINVAL */
 #define ZSYNC_SETUP_R_DISABLED	(1U << 2)	/* start disabled: RESTRICT, then ENABLE */
+/*
+ * Signal the registered eventfd at least once per batch of CQEs posted
+ * together (one ENTER's inline completions, one overflow flush) instead of
+ * once per CQE: fewer wakeups for an event loop that reaps everything.
+ */
+#define ZSYNC_SETUP_EVENTFD_BATCH (1U << 3)
 #define ZSYNC_SETUP_FLAGS_ALL	(ZSYNC_SETUP_CQSIZE | ZSYNC_SETUP_CLAMP | \
-				 ZSYNC_SETUP_R_DISABLED)
+				 ZSYNC_SETUP_R_DISABLED | ZSYNC_SETUP_EVENTFD_BATCH)
 
 /* zsync_params.features */
 #define ZSYNC_FEAT_NODROP	(1U << 0)	/* CQEs are never dropped */
 #define ZSYNC_FEAT_LINKS	(1U << 1)	/* ZSYNC_SQE_LINK chains */
 #define ZSYNC_FEAT_RESTRICT	(1U << 2)	/* ZSYNC_IOC_RESTRICT */
 #define ZSYNC_FEAT_EVENTFD	(1U << 3)	/* ZSYNC_IOC_REGISTER_EVENTFD */
+#define ZSYNC_FEAT_ENTER_VALUE	(1U << 4)	/* ZSYNC_IOC_ENTER_VALUE */
+#define ZSYNC_FEAT_EVENTFD_BATCH (1U << 5)	/* ZSYNC_SETUP_EVENTFD_BATCH */
 
 struct zsync_params {
 	__u32	sq_entries;	/* in: wanted; out: granted (power of two) */
@@ -333,6 +341,24 @@ struct zsync_enter {
 	__s32	wait_res;	/* out */
 	__u32	resv[3];	/* must be zero */
 };
+
+/*
+ * ZSYNC_IOC_ENTER_VALUE: ZSYNC_IOC_ENTER without the struct, for the hot
+ * path: the ioctl argument itself is the request, so nothing is copied in
+ * or out.  No timeout, no sigmask.  The ioctl returns the number of SQEs
+ * consumed when that is not zero, else the error of the submission or the
+ * wait's outcome (0, -EINTR, ...).  Bits of the argument:
+ *   0-15   to_submit (at most 65535; the SQ ring is at most 32768)
+ *   16-30  min_complete (at most 32767; larger waits use ZSYNC_IOC_ENTER)
+ *   31     ZSYNC_ENTER_GETEVENTS
+ *   32-63  must be zero (so that 32-bit callers and 64-bit ones agree)
+ */
+#define ZSYNC_ENTER_VALUE(to_submit, min_complete, flags)		\
+	((unsigned long)(((to_submit) & 0xffffU) |			\
+			 (((min_complete) & 0x7fffU) << 16) |		\
+			 (((flags) & ZSYNC_ENTER_GETEVENTS) ? 1U << 31 : 0)))
+#define ZSYNC_ENTER_VALUE_MAX_SUBMIT	0xffffU
+#define ZSYNC_ENTER_VALUE_MAX_COMPLETE	0x7fffU
 
 /*
  * ZSYNC_IOC_RESTRICT: on a ring set up with ZSYNC_SETUP_R_DISABLED, limit
@@ -393,5 +419,6 @@ struct zsync_stats {
 #define ZSYNC_IOC_SOURCE_SIGNAL	_IOW(ZSYNC_IOC_MAGIC, 0x07, struct zsync_source_signal)
 #define ZSYNC_IOC_PROBE		_IOWR(ZSYNC_IOC_MAGIC, 0x10, struct zsync_probe)
 #define ZSYNC_IOC_STATS		_IOWR(ZSYNC_IOC_MAGIC, 0x11, struct zsync_stats)
+#define ZSYNC_IOC_ENTER_VALUE	_IO(ZSYNC_IOC_MAGIC, 0x12)
 
 #endif /* _UAPI_LINUX_ZSYNC_H */

@@ -123,7 +123,7 @@ void edu_client_event(struct edu_client *c, u32 value, u64 now)
 	c->last_event_ns = now;
 	zsync_source_signal(c->src, value);
 	if (c->evfd)
-		zsync_eventfd_signal(c->evfd);
+		zsync_eventfd_signal(c->evfd, 1);
 }
 
 /* Caller holds edu->lock: @job is done; it is freed by the caller. */
