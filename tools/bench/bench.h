@@ -428,6 +428,37 @@ static inline int bench_count_allocs(bench_ops_fn fn, void *arg, unsigned long w
 	return 0;
 }
 
+static inline int bench_open_close(void *arg, unsigned long ops, char *why)
+{
+	unsigned long i;
+
+	(void)arg;
+	for (i = 0; i < ops; i++) {
+		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return fail(why, -errno, "open /dev/null: %s", strerror(errno));
+		close(fd);
+	}
+	return 0;
+}
+
+/*
+ * The control: open() + close() of /dev/null allocates a struct file each
+ * time, so a counter that sees fewer than one allocation per op is broken
+ * (then @a->ok is false).  Prints the control's line.
+ */
+static inline bool bench_allocs_control(struct bench_allocs *a)
+{
+	bench_count_allocs(bench_open_close, NULL, 100, 1000, a);
+	if (a->ok && a->hits < a->ops) {
+		a->ok = false;
+		snprintf(a->why, REASON_LEN, "the control (open+close) counted %lu allocations "
+			 "in %lu ops, expected at least one per op", a->hits, a->ops);
+	}
+	return a->ok;
+}
+
 /* "0.000 allocs/op (N in M ops)", then the top call sites, or "n/a (why)". */
 static inline void bench_print_allocs(const char *label, const struct bench_allocs *a)
 {

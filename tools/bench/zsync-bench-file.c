@@ -328,7 +328,7 @@ static double samples[NR_BACKENDS][NR_DEPTHS][BENCH_MAX_ROUNDS];
 static struct bench_stat stats[NR_BACKENDS][NR_DEPTHS];
 /* Allocations of the two rings at every depth (pread is left out). */
 #define NR_ALLOC_BACKENDS	2
-static struct bench_allocs allocs[NR_ALLOC_BACKENDS][NR_DEPTHS];
+static struct bench_allocs allocs[NR_ALLOC_BACKENDS][NR_DEPTHS], alloc_control;
 
 /* One measurement of @b at @depth into @ns; on failure the cell is n/a. */
 static void measure_once(struct backend *b, size_t di, const struct options *o, double *ns)
@@ -400,7 +400,8 @@ static int run_all(const struct options *o)
 				stats[bi][di] = bench_stat_of(samples[bi][di], o->rounds);
 
 	/* Allocations: a separate run of each ring cell, in a thread of its own. */
-	for (di = 0; di < NR_DEPTHS; di++)
+	bench_allocs_control(&alloc_control);
+	for (di = 0; di < NR_DEPTHS && alloc_control.ok; di++)
 		for (bi = 0; bi < NR_ALLOC_BACKENDS; bi++) {
 			struct backend *b = &backends[bi];
 			struct alloc_arg a = { b, depths[di] };
@@ -495,7 +496,8 @@ static void print_table(const struct options *o)
 	}
 	printf("\nslab allocations (kmem_cache_alloc + kmalloc) by the submitting thread, "
 	       "%lu reads after a warm-up:\n", o->alloc_ops);
-	for (di = 0; di < NR_DEPTHS; di++)
+	bench_print_allocs("control: open+close", &alloc_control);
+	for (di = 0; di < NR_DEPTHS && alloc_control.ok; di++)
 		for (bi = 0; bi < NR_ALLOC_BACKENDS; bi++) {
 			char label[64];
 
@@ -535,12 +537,14 @@ static void print_json(const struct options *o)
 		else
 			printf(", \"ratio\": null");
 		printf(", \"allocs\": {\"zsync\": ");
-		bench_json_allocs(&allocs[0][di]);
+		bench_json_allocs(alloc_control.ok ? &allocs[0][di] : &alloc_control);
 		printf(", \"io_uring\": ");
-		bench_json_allocs(&allocs[1][di]);
+		bench_json_allocs(alloc_control.ok ? &allocs[1][di] : &alloc_control);
 		printf("}}%s\n", di + 1 < NR_DEPTHS ? "," : "");
 	}
-	printf("  ]\n}\n");
+	printf("  ],\n  \"alloc_control\": ");
+	bench_json_allocs(&alloc_control);
+	printf("\n}\n");
 }
 
 static void usage(FILE *f, const char *prog)

@@ -255,7 +255,7 @@ static struct backend backends[] = {
 static const size_t alloc_tests[] = { 2, 3 };
 #define NR_ALLOC_TESTS	(sizeof(alloc_tests) / sizeof(alloc_tests[0]))
 
-static struct bench_allocs allocs[NR_BACKENDS][NR_ALLOC_TESTS];
+static struct bench_allocs allocs[NR_BACKENDS][NR_ALLOC_TESTS], alloc_control;
 
 struct options {
 	unsigned long iterations;
@@ -367,7 +367,8 @@ static int run_all(const struct options *o)
 	getppid_stat = bench_stat_of(getppid_samples, o->rounds);
 
 	/* Allocations: a separate run of each counted row, in a thread of its own. */
-	for (k = 0; k < NR_ALLOC_TESTS; k++) {
+	bench_allocs_control(&alloc_control);
+	for (k = 0; k < NR_ALLOC_TESTS && alloc_control.ok; k++) {
 		for (bi = 0; bi < NR_BACKENDS; bi++) {
 			struct backend *b = &backends[bi];
 			struct alloc_arg a = { b, &tests[alloc_tests[k]] };
@@ -449,7 +450,8 @@ static void print_table(const struct options *o)
 
 	printf("\nslab allocations (kmem_cache_alloc + kmalloc) by the submitting thread, "
 	       "%lu ops after a warm-up:\n", o->alloc_ops);
-	for (k = 0; k < NR_ALLOC_TESTS; k++) {
+	bench_print_allocs("control: open+close", &alloc_control);
+	for (k = 0; k < NR_ALLOC_TESTS && alloc_control.ok; k++) {
 		for (bi = 0; bi < NR_BACKENDS; bi++) {
 			char label[64];
 
@@ -499,6 +501,8 @@ static void print_json(const struct options *o)
 	}
 	printf("  ],\n  \"getppid_ns\": ");
 	bench_json_stat(1, &getppid_stat);
+	printf(",\n  \"alloc_control\": ");
+	bench_json_allocs(&alloc_control);
 	printf(",\n  \"allocs\": [\n");
 	for (k = 0; k < NR_ALLOC_TESTS; k++) {
 		printf("    {\"test\": ");
@@ -507,7 +511,7 @@ static void print_json(const struct options *o)
 			printf(", ");
 			json_string(backends[bi].name);
 			printf(": ");
-			bench_json_allocs(&allocs[bi][k]);
+			bench_json_allocs(alloc_control.ok ? &allocs[bi][k] : &alloc_control);
 		}
 		printf("}%s\n", k + 1 < NR_ALLOC_TESTS ? "," : "");
 	}
