@@ -26,10 +26,16 @@
  * per round trip, median of the rounds.
  *
  * Placement: the client (main thread) and the server thread are pinned with
- * sched_setaffinity() the same way for every backend: by default to two
- * different CPUs (the first two the process may use), --cpus same puts both
- * on the first, --cpus none leaves the scheduler free.  Kernel threads
- * (kworkers, io-wq) are not pinned.
+ * sched_setaffinity() the same way for every backend: by default both to
+ * the first CPU the process may use (--cpus same); --cpus split puts the
+ * server on the second, --cpus none leaves the scheduler free (and then
+ * prints in how many rounds the two ended on one CPU).  Kernel threads
+ * (kworkers, io-wq) are not pinned.  Unpinned, the result depended on the
+ * boot: in the 2-vCPU TCG test VM a wakeup across vCPUs costs milliseconds
+ * (a halted vCPU waits for its IPI), so a measurement whose two threads
+ * the scheduler happened to split ran 10 to 20 times slower than one whose
+ * threads shared a CPU, whatever the backend.  On one CPU the bench
+ * measures what each backend's path costs, not where the scheduler put it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -156,6 +162,7 @@ struct run {
 	double start, deadline, end;
 	unsigned long done;
 	struct switches sw0, sw1;
+	int client_cpu, server_cpu;	/* where each ran at the end */
 };
 
 static void run_start(struct run *r)
@@ -166,9 +173,14 @@ static void run_start(struct run *r)
 }
 
 /* After the last round trip, before the client side is torn down. */
+/* The CPU the server thread last served on (sched_getcpu() after each wait). */
+static atomic_int server_cpu_seen = -1;
+
 static void run_end(struct run *r)
 {
 	r->end = bench_now_ns();
+	r->client_cpu = sched_getcpu();
+	r->server_cpu = atomic_load(&server_cpu_seen);
 	switches_now(&r->sw1);
 }
 
@@ -293,8 +305,10 @@ static int ring_serve(const struct ring_ops *ops, struct conns *c, char *why)
 	for (i = 0; i < c->n; i++)
 		ops->recv(ring, c->server[i], s.buf[i], MSG_SIZE, 0, ud(i, false));
 	atomic_store(&server_ready, 1);
-	while (s.open && !ret)
+	while (s.open && !ret) {
 		ret = ops->step(ring, server_cqe, &s, why);
+		atomic_store_explicit(&server_cpu_seen, sched_getcpu(), memory_order_relaxed);
+	}
 	ops->exit(ring);
 	free(ring);
 	return ret;
@@ -579,6 +593,7 @@ static int ep_serve(struct conns *c, char *why)
 	atomic_store(&server_ready, 1);
 	while (open && !ret) {
 		n = ep_wait(ep, evs, why);
+		atomic_store_explicit(&server_cpu_seen, sched_getcpu(), memory_order_relaxed);
 		for (k = 0; k < n && !ret; k++) {
 			int fd = c->server[evs[k].data.u32];
 			ssize_t got = read(fd, buf, sizeof(buf));
@@ -786,6 +801,7 @@ struct sample {
 	double rts;		/* round trips per second */
 	double own_sw;		/* the process's context switches per round trip */
 	double kworker_sw;	/* every kworker's, per round trip */
+	bool same_cpu;		/* client and server thread ended on one CPU */
 };
 
 /* One measurement of @ms into @out, or -errno with @why set. */
@@ -813,6 +829,7 @@ static int run_once(struct backend *b, unsigned int nconns, unsigned long ms,
 		out->rts = r.done * 1e9 / (r.end - r.start);
 		out->own_sw = (double)(r.sw1.own - r.sw0.own) / r.done;
 		out->kworker_sw = (double)(r.sw1.kworker - r.sw0.kworker) / r.done;
+		out->same_cpu = r.client_cpu == r.server_cpu;
 	} else if (!ret) {
 		ret = fail(why, -EPROTO, "no round trip completed");
 	}
@@ -962,6 +979,22 @@ static void print_table(const struct options *o)
 		}
 		printf("\n");
 	}
+	if (client_cpu < 0) {
+		/* Unpinned: where the scheduler put the two threads decides a lot. */
+		printf("\nclient and server thread on the same CPU at the end of a measurement, "
+		       "rounds:\n");
+		for (ti = 0; ti < NR_TESTS; ti++) {
+			printf("%-5u", conn_counts[ti]);
+			for (bi = 0; bi < NR_BACKENDS; bi++) {
+				unsigned int round, same = 0;
+
+				for (round = 0; round < o->rounds; round++)
+					same += samples[bi][ti][round].same_cpu;
+				printf(" %s %u/%u", backends[bi].name, same, o->rounds);
+			}
+			printf("\n");
+		}
+	}
 	printf("\nrt/s ratios are of the medians (> 1: zsync faster)\n");
 	for (bi = 0; bi < NR_BACKENDS; bi++) {
 		const struct backend *b = &backends[bi];
@@ -991,8 +1024,8 @@ static void usage(FILE *f, const char *prog)
 		"\n"
 		"  --ms N      length of one measurement in milliseconds (default %d)\n"
 		"  --rounds R  interleaved rounds, 1..%d (default %d; --repeat: the same)\n"
-		"  --cpus P    split (default): client and server thread pinned to two\n"
-		"              different CPUs; same: both on one CPU; none: not pinned\n"
+		"  --cpus P    same (default): client and server thread pinned to one CPU;\n"
+		"              split: to two different CPUs; none: not pinned\n"
 		"\n"
 		"exit status: 0 all available backends measured, 1 a backend failed\n"
 		"mid-run, 2 bad usage.\n",
@@ -1015,7 +1048,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 	o->ms = DEFAULT_MS;
 	o->rounds = BENCH_DEFAULT_ROUNDS;
-	o->pin = PIN_SPLIT;
+	o->pin = PIN_SAME;
 	while ((c = getopt_long(argc, argv, "n:r:c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
