@@ -447,7 +447,7 @@ static const struct bench_stat *pread_stat(void)
 
 static void print_cell(const struct bench_stat *st)
 {
-	bench_print_stat(24, 1, st);
+	bench_print_stat(26, 1, st);
 	if (st->n)
 		printf(" %8.0f", 1e9 / st->med);
 	else
@@ -469,7 +469,7 @@ static void print_table(const struct options *o)
 	printf("zsync-bench-file: 4 KiB random reads of a cached %lu MiB file (%s), "
 	       "%lu reads per measurement; median [min..max] of %u interleaved rounds\n\n",
 	       o->size_mb, o->path, o->iterations, o->rounds);
-	printf("%-5s %24s %8s %24s %8s %24s %8s %8s %8s\n", "depth", "zsync ns", "reads/s",
+	printf("%-5s %26s %8s %26s %8s %26s %8s %8s %8s\n", "depth", "zsync ns", "reads/s",
 	       "io_uring ns", "reads/s", "pread ns", "reads/s", "zs/iou", "zs/pread");
 	for (di = 0; di < NR_DEPTHS; di++) {
 		printf("qd%-3u", depths[di]);
