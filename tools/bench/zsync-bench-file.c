@@ -12,7 +12,9 @@
  *  - pread(2), one call per read, as the synchronous reference.
  *
  * Every completed read is checked: each 4 KiB block of the file starts
- * with its own index.
+ * with its own index.  Every cell is the median [min..max] of interleaved
+ * rounds (bench.h); each ring and depth also gets a count of the slab
+ * allocations its submitting thread makes per read.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +33,7 @@
 #define MAX_DEPTH		32
 #define RING_ENTRIES		64
 #define DEFAULT_ITERATIONS	20000
-#define DEFAULT_REPEAT		10
+#define DEFAULT_ALLOC_OPS	100000
 #define DEFAULT_SIZE_MB		64
 #define DEFAULT_PATH		"/tmp/zsync-bench-file.dat"
 #define NR_OFFSETS		(1U << 16)
@@ -49,7 +51,6 @@ static const unsigned int depths[] = { 1, MAX_DEPTH };
 
 struct result {
 	bool ok;
-	double ns;			/* per read */
 	char why[REASON_LEN];
 };
 
@@ -315,17 +316,25 @@ static struct backend backends[] = {
 
 struct options {
 	unsigned long iterations;
-	unsigned int repeat;
+	unsigned long alloc_ops;
+	unsigned int rounds;
 	unsigned long size_mb;
 	const char *path;
 	bool json;
 };
 
-/* One measurement of @b at @depth; keeps the fastest so far (noise only adds time). */
-static void measure_once(struct backend *b, size_t di, const struct options *o)
+/* Per cell: one ns/read per round. */
+static double samples[NR_BACKENDS][NR_DEPTHS][BENCH_MAX_ROUNDS];
+static struct bench_stat stats[NR_BACKENDS][NR_DEPTHS];
+/* Allocations of the two rings at every depth (pread is left out). */
+#define NR_ALLOC_BACKENDS	2
+static struct bench_allocs allocs[NR_ALLOC_BACKENDS][NR_DEPTHS], alloc_control;
+
+/* One measurement of @b at @depth into @ns; on failure the cell is n/a. */
+static void measure_once(struct backend *b, size_t di, const struct options *o, double *ns)
 {
 	struct result *r = &b->res[di];
-	double start, ns;
+	double start;
 
 	if (!r->ok)
 		return;
@@ -334,9 +343,7 @@ static void measure_once(struct backend *b, size_t di, const struct options *o)
 		r->ok = false;
 		return;
 	}
-	ns = (now_ns() - start) / o->iterations;
-	if (!r->ns || ns < r->ns)
-		r->ns = ns;
+	*ns = (now_ns() - start) / o->iterations;
 }
 
 static bool measures(const struct backend *b, size_t di)
@@ -344,14 +351,27 @@ static bool measures(const struct backend *b, size_t di)
 	return b->up && !(b->sync_only && depths[di] != 1);
 }
 
+struct alloc_arg {
+	struct backend *b;
+	unsigned int depth;
+};
+
+static int alloc_ops(void *arg, unsigned long ops, char *why)
+{
+	struct alloc_arg *a = arg;
+
+	return a->b->run(a->depth, ops, why);
+}
+
 /*
- * Round after round, each backend in turn: a busy host slows whichever
- * runs at that moment, so the backends are interleaved and each keeps its
- * fastest round.
+ * Warm every cell up, then round after round, each backend in turn at
+ * each depth (the first backend of a round rotates): a busy host slows
+ * whichever runs at that moment, so the backends are interleaved and each
+ * cell reports the median of its rounds, with min and max.
  */
 static int run_all(const struct options *o)
 {
-	unsigned int round;
+	unsigned int round, k;
 	int failed = 0;
 	size_t bi, di;
 
@@ -367,11 +387,34 @@ static int run_all(const struct options *o)
 				b->res[di].ok = false;
 		}
 	}
-	for (round = 0; round < o->repeat; round++)
+	for (round = 0; round < o->rounds; round++)
 		for (di = 0; di < NR_DEPTHS; di++)
-			for (bi = 0; bi < NR_BACKENDS; bi++)
+			for (k = 0; k < NR_BACKENDS; k++) {
+				bi = (k + round) % NR_BACKENDS;
 				if (measures(&backends[bi], di))
-					measure_once(&backends[bi], di, o);
+					measure_once(&backends[bi], di, o, &samples[bi][di][round]);
+			}
+	for (bi = 0; bi < NR_BACKENDS; bi++)
+		for (di = 0; di < NR_DEPTHS; di++)
+			if (measures(&backends[bi], di) && backends[bi].res[di].ok)
+				stats[bi][di] = bench_stat_of(samples[bi][di], o->rounds);
+
+	/* Allocations: a separate run of each ring cell, in a thread of its own. */
+	bench_allocs_control(&alloc_control);
+	for (di = 0; di < NR_DEPTHS && alloc_control.ok; di++)
+		for (bi = 0; bi < NR_ALLOC_BACKENDS; bi++) {
+			struct backend *b = &backends[bi];
+			struct alloc_arg a = { b, depths[di] };
+
+			if (!measures(b, di) || !b->res[di].ok) {
+				snprintf(allocs[bi][di].why, REASON_LEN, "the backend did not run");
+				continue;
+			}
+			if (bench_count_allocs(alloc_ops, &a, o->alloc_ops / 10, o->alloc_ops,
+					       &allocs[bi][di]))
+				failed = 1;
+		}
+
 	for (bi = 0; bi < NR_BACKENDS; bi++) {
 		struct backend *b = &backends[bi];
 
@@ -389,31 +432,34 @@ static bool cell_ok(const struct backend *b, size_t di)
 	return b->up && b->res[di].ok;
 }
 
+static const struct bench_stat none;
+
+static const struct bench_stat *cell_stat(const struct backend *b, size_t di)
+{
+	return cell_ok(b, di) ? &stats[b - backends][di] : &none;
+}
+
 /* pread has no queue: its one measurement is the reference for every depth. */
-static const struct result *pread_result(void)
+static const struct bench_stat *pread_stat(void)
 {
-	return cell_ok(PR, 0) ? &PR->res[0] : NULL;
+	return cell_stat(PR, 0);
 }
 
-static void print_cell(const struct backend *b, size_t di)
+static void print_cell(const struct bench_stat *st)
 {
-	if (cell_ok(b, di))
-		printf(" %12.1f %10.0f", b->res[di].ns, 1e9 / b->res[di].ns);
+	bench_print_stat(26, 1, st);
+	if (st->n)
+		printf(" %8.0f", 1e9 / st->med);
 	else
-		printf(" %12s %10s", "n/a", "n/a");
+		printf(" %8s", "n/a");
 }
 
-static void print_ratio(const struct result *a, const struct result *b)
+static void print_ratio(const struct bench_stat *a, const struct bench_stat *b)
 {
-	if (a && b)
-		printf(" %9.2f", a->ns / b->ns);
+	if (a->n && b->n)
+		printf(" %8.2f", a->med / b->med);
 	else
-		printf(" %9s", "n/a");
-}
-
-static const struct result *res_or_null(const struct backend *b, size_t di)
-{
-	return cell_ok(b, di) ? &b->res[di] : NULL;
+		printf(" %8s", "n/a");
 }
 
 static void print_table(const struct options *o)
@@ -421,21 +467,22 @@ static void print_table(const struct options *o)
 	size_t di, bi;
 
 	printf("zsync-bench-file: 4 KiB random reads of a cached %lu MiB file (%s), "
-	       "%lu reads per measurement, best of %u interleaved rounds\n\n", o->size_mb, o->path,
-	       o->iterations, o->repeat);
-	printf("%-6s %12s %10s %12s %10s %12s %10s %9s %9s\n", "depth", "zsync ns", "reads/s",
+	       "%lu reads per measurement; median [min..max] of %u interleaved rounds\n\n",
+	       o->size_mb, o->path, o->iterations, o->rounds);
+	printf("%-5s %26s %8s %26s %8s %26s %8s %8s %8s\n", "depth", "zsync ns", "reads/s",
 	       "io_uring ns", "reads/s", "pread ns", "reads/s", "zs/iou", "zs/pread");
 	for (di = 0; di < NR_DEPTHS; di++) {
-		printf("qd%-4u", depths[di]);
-		print_cell(ZS, di);
-		print_cell(IU, di);
-		print_cell(PR, 0);
-		print_ratio(res_or_null(ZS, di), res_or_null(IU, di));
-		print_ratio(res_or_null(ZS, di), pread_result());
+		printf("qd%-3u", depths[di]);
+		print_cell(cell_stat(ZS, di));
+		print_cell(cell_stat(IU, di));
+		print_cell(pread_stat());
+		print_ratio(cell_stat(ZS, di), cell_stat(IU, di));
+		print_ratio(cell_stat(ZS, di), pread_stat());
 		putchar('\n');
 	}
-	printf("\nns per read (wall time / reads); ratios are time ratios (< 1: zsync faster).\n"
-	       "pread is one synchronous call per read, shown on every row for reference.\n");
+	printf("\nns per read (wall time / reads); reads/s and the ratios (time ratios, < 1:\n"
+	       "zsync faster) are from the medians.  pread is one synchronous call per read,\n"
+	       "shown on every row for reference.\n");
 	for (bi = 0; bi < NR_BACKENDS; bi++) {
 		const struct backend *b = &backends[bi];
 
@@ -447,13 +494,24 @@ static void print_table(const struct options *o)
 			if (!b->res[di].ok && !(b->sync_only && depths[di] != 1))
 				printf("%s qd%u: n/a: %s\n", b->name, depths[di], b->res[di].why);
 	}
+	printf("\nslab allocations (kmem_cache_alloc + kmalloc) by the submitting thread, "
+	       "%lu reads after a warm-up:\n", o->alloc_ops);
+	bench_print_allocs("control: open+close", &alloc_control);
+	for (di = 0; di < NR_DEPTHS && alloc_control.ok; di++)
+		for (bi = 0; bi < NR_ALLOC_BACKENDS; bi++) {
+			char label[64];
+
+			snprintf(label, sizeof(label), "%s qd%u", backends[bi].name, depths[di]);
+			bench_print_allocs(label, &allocs[bi][di]);
+		}
 }
 
 static void json_cell(const struct backend *b, size_t di)
 {
 	if (cell_ok(b, di)) {
-		printf("{\"ns_per_read\": %.1f, \"reads_per_s\": %.0f}", b->res[di].ns,
-		       1e9 / b->res[di].ns);
+		printf("{\"ns_per_read\": ");
+		bench_json_stat(1, cell_stat(b, di));
+		printf(", \"reads_per_s\": %.0f}", 1e9 / cell_stat(b, di)->med);
 		return;
 	}
 	printf("{\"error\": ");
@@ -465,8 +523,8 @@ static void print_json(const struct options *o)
 {
 	size_t di;
 
-	printf("{\n  \"size_mb\": %lu,\n  \"iterations\": %lu,\n  \"repeat\": %u,\n"
-	       "  \"rows\": [\n", o->size_mb, o->iterations, o->repeat);
+	printf("{\n  \"size_mb\": %lu,\n  \"iterations\": %lu,\n  \"rounds\": %u,\n"
+	       "  \"rows\": [\n", o->size_mb, o->iterations, o->rounds);
 	for (di = 0; di < NR_DEPTHS; di++) {
 		printf("    {\"depth\": %u, \"zsync\": ", depths[di]);
 		json_cell(ZS, di);
@@ -474,29 +532,46 @@ static void print_json(const struct options *o)
 		json_cell(IU, di);
 		printf(", \"pread\": ");
 		json_cell(PR, 0);
-		printf("}%s\n", di + 1 < NR_DEPTHS ? "," : "");
+		if (cell_ok(ZS, di) && cell_ok(IU, di))
+			printf(", \"ratio\": %.3f", cell_stat(ZS, di)->med / cell_stat(IU, di)->med);
+		else
+			printf(", \"ratio\": null");
+		printf(", \"allocs\": {\"zsync\": ");
+		bench_json_allocs(alloc_control.ok ? &allocs[0][di] : &alloc_control);
+		printf(", \"io_uring\": ");
+		bench_json_allocs(alloc_control.ok ? &allocs[1][di] : &alloc_control);
+		printf("}}%s\n", di + 1 < NR_DEPTHS ? "," : "");
 	}
-	printf("  ]\n}\n");
+	printf("  ],\n  \"alloc_control\": ");
+	bench_json_allocs(&alloc_control);
+	printf("\n}\n");
 }
 
 static void usage(FILE *f, const char *prog)
 {
 	fprintf(f,
-		"usage: %s [--iterations N] [--repeat R] [--size MIB] [--file PATH] [--json]\n"
+		"usage: %s [--iterations N] [--rounds R] [--alloc-ops N] [--size MIB]\n"
+		"       [--file PATH] [--json]\n"
 		"\n"
 		"4 KiB reads at random offsets of a cached file: zsync ($ZSYNC_DEV or\n"
 		"/dev/zsync) and io_uring at queue depth 1 and %u, and pread(2).  The\n"
-		"file is created (and unlinked) at PATH, filled and read once.\n"
+		"file is created (and unlinked) at PATH, filled and read once.  After a\n"
+		"warm-up, each round measures every cell, the backends in turn; a cell\n"
+		"prints the median [min..max] of the rounds.  Then a separate run per\n"
+		"ring and depth counts the slab allocations of the submitting thread\n"
+		"(tracefs hist triggers on kmem/kmem_cache_alloc and kmem/kmalloc).\n"
 		"\n"
 		"  --iterations N  reads per measurement (default %d)\n"
-		"  --repeat R      rounds; each cell keeps its fastest (default %d)\n"
+		"  --rounds R      interleaved rounds, 1..%d (default %d; --repeat: the same)\n"
+		"  --alloc-ops N   reads of each allocation count (default %d)\n"
 		"  --size MIB      file size (default %d)\n"
 		"  --file PATH     where to create it (default %s)\n"
 		"  --json          print JSON instead of the table\n"
 		"\n"
 		"exit status: 0 all available backends measured, 1 a backend failed\n"
 		"mid-run (an error, a short or wrong read), 2 bad usage or no file.\n",
-		prog, MAX_DEPTH, DEFAULT_ITERATIONS, DEFAULT_REPEAT, DEFAULT_SIZE_MB,
+		prog, MAX_DEPTH, DEFAULT_ITERATIONS, BENCH_MAX_ROUNDS, BENCH_DEFAULT_ROUNDS,
+		DEFAULT_ALLOC_OPS, DEFAULT_SIZE_MB,
 		DEFAULT_PATH);
 }
 
@@ -504,7 +579,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option opts[] = {
 		{ "iterations", required_argument, NULL, 'n' },
+		{ "rounds", required_argument, NULL, 'r' },
 		{ "repeat", required_argument, NULL, 'r' },
+		{ "alloc-ops", required_argument, NULL, 'a' },
 		{ "size", required_argument, NULL, 's' },
 		{ "file", required_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'j' },
@@ -514,18 +591,22 @@ static int parse_args(int argc, char **argv, struct options *o)
 	unsigned long v;
 	int c;
 
-	*o = (struct options){ DEFAULT_ITERATIONS, DEFAULT_REPEAT, DEFAULT_SIZE_MB,
-			       DEFAULT_PATH, false };
-	while ((c = getopt_long(argc, argv, "n:r:s:f:jh", opts, NULL)) != -1) {
+	*o = (struct options){ DEFAULT_ITERATIONS, DEFAULT_ALLOC_OPS, BENCH_DEFAULT_ROUNDS,
+			       DEFAULT_SIZE_MB, DEFAULT_PATH, false };
+	while ((c = getopt_long(argc, argv, "n:r:a:s:f:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (parse_ulong(optarg, 1UL << 40, &o->iterations))
 				goto bad;
 			break;
 		case 'r':
-			if (parse_ulong(optarg, 100, &v))
+			if (parse_ulong(optarg, BENCH_MAX_ROUNDS, &v))
 				goto bad;
-			o->repeat = (unsigned int)v;
+			o->rounds = (unsigned int)v;
+			break;
+		case 'a':
+			if (parse_ulong(optarg, 1UL << 40, &o->alloc_ops))
+				goto bad;
 			break;
 		case 's':
 			if (parse_ulong(optarg, 1UL << 20, &o->size_mb))

@@ -11,10 +11,33 @@
  *   io_uring  the same with liburing (default setup flags)
  *   epoll     non-blocking sockets, epoll_wait(), read() and write()
  *
- * Connections are set up (and TCP_NODELAY set) before the clock starts;
- * each measurement runs for a fixed time, and the result is round trips
- * per second over all connections.
+ * Connections are set up (and TCP_NODELAY set), and each side's ring or
+ * epoll set up, before the clock starts; each measurement runs for a fixed
+ * time, and the result is round trips per second over all connections.
+ * After a warm-up, each round measures every cell (connections x backend,
+ * the backends in turn); a cell prints the median [min..max] of its rounds.
+ *
+ * Context switches: around each measurement, the voluntary and
+ * nonvoluntary switches of every thread of the process (the client, the
+ * echo server thread, and io_uring's iou-wrk threads if any: the sum over
+ * /proc/self/task/<tid>/status) and, separately, of every kworker on the
+ * machine (the zsync_io workqueue is unbound, so its work cannot be told
+ * from other kworkers'; the test VM is otherwise idle).  Both are printed
+ * per round trip, median of the rounds.
+ *
+ * Placement: the client (main thread) and the server thread are pinned with
+ * sched_setaffinity() the same way for every backend: by default both to
+ * the first CPU the process may use (--cpus same); --cpus split puts the
+ * server on the second, --cpus none leaves the scheduler free (and then
+ * prints in how many rounds the two ended on one CPU).  Kernel threads
+ * (kworkers, io-wq) are not pinned.  Unpinned, the result depended on the
+ * boot: in the 2-vCPU TCG test VM a wakeup across vCPUs costs milliseconds
+ * (a halted vCPU waits for its IPI), so a measurement whose two threads
+ * the scheduler happened to split ran 10 to 20 times slower than one whose
+ * threads shared a CPU, whatever the backend.  On one CPU the bench
+ * measures what each backend's path costs, not where the scheduler put it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -23,7 +46,9 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +63,8 @@
 #define MSG_SIZE		64
 #define MAX_CONNS		64
 #define RING_ENTRIES		256
-#define DEFAULT_MS		1000
-#define DEFAULT_REPEAT		3
+/* 5 rounds x 6 cells x (0.5 s + setup) stay under a minute in the test VM. */
+#define DEFAULT_MS		500
 /* A run that takes this long is stuck: the process ends (SIGALRM). */
 #define WATCHDOG_SECS		300
 
@@ -53,11 +78,114 @@ struct conns {
 	int server[MAX_CONNS];
 };
 
-/* One measurement: until when, and how many round trips completed. */
-struct run {
-	double deadline;
-	unsigned long done;
+/* Context switches so far: of this process's threads, of every kworker. */
+struct switches {
+	unsigned long long own, kworker;
 };
+
+/* Voluntary + nonvoluntary switches in one /proc/.../status; the Name too. */
+static unsigned long long status_switches(const char *path, char *name, size_t len)
+{
+	unsigned long long sum = 0, v;
+	char line[256];
+	FILE *f = fopen(path, "re");
+
+	if (name)
+		*name = 0;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (name && !strncmp(line, "Name:\t", 6)) {
+			size_t n = strcspn(line + 6, "\n");
+
+			n = n < len ? n : len - 1;
+			memcpy(name, line + 6, n);
+			name[n] = 0;
+		}
+		else if (sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1 ||
+			 sscanf(line, "nonvoluntary_ctxt_switches: %llu", &v) == 1)
+			sum += v;
+	}
+	fclose(f);
+	return sum;
+}
+
+/* The sum over /proc/@pid/task/<tid>/status; only of kworkers if @kworkers. */
+static unsigned long long task_switches(const char *pid, bool kworkers)
+{
+	unsigned long long sum = 0;
+	char path[96], name[64];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%s/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	while ((d = readdir(dir))) {
+		unsigned long long n;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/task/%.16s/status", pid, d->d_name);
+		n = status_switches(path, name, sizeof(name));
+		if (!kworkers || !strncmp(name, "kworker", 7))
+			sum += n;
+	}
+	closedir(dir);
+	return sum;
+}
+
+static void switches_now(struct switches *sw)
+{
+	struct dirent *d;
+	DIR *proc;
+
+	sw->own = task_switches("self", false);
+	sw->kworker = 0;
+	proc = opendir("/proc");
+	if (!proc)
+		return;
+	while ((d = readdir(proc)))
+		if (d->d_name[0] >= '0' && d->d_name[0] <= '9' && strlen(d->d_name) < 16)
+			sw->kworker += task_switches(d->d_name, true);
+	closedir(proc);
+}
+
+/*
+ * One measurement: from run_start() (the client side is set up) until the
+ * deadline, and how many round trips completed; the context switches
+ * between run_start() and run_end().
+ */
+struct run {
+	unsigned long ms;
+	double start, deadline, end;
+	unsigned long done;
+	struct switches sw0, sw1;
+	int client_cpu, server_cpu;	/* where each ran at the end */
+};
+
+static void run_start(struct run *r)
+{
+	switches_now(&r->sw0);
+	r->start = bench_now_ns();
+	r->deadline = r->start + r->ms * 1e6;
+}
+
+/* After the last round trip, before the client side is torn down. */
+/* The CPU the server thread last served on (sched_getcpu() after each wait). */
+static atomic_int server_cpu_seen = -1;
+
+static void run_end(struct run *r)
+{
+	r->end = bench_now_ns();
+	r->client_cpu = sched_getcpu();
+	r->server_cpu = atomic_load(&server_cpu_seen);
+	switches_now(&r->sw1);
+}
+
+/* The server thread: set up and serving (or failed before). */
+static atomic_int server_ready;
 
 /* Counts a completed round trip; whether the connection does another. */
 static bool run_goes_on(struct run *r)
@@ -84,7 +212,6 @@ struct backend {
 	char why[REASON_LEN];
 	bool up;
 	bool ok[NR_TESTS];
-	double rts[NR_TESTS];		/* round trips per second */
 	char fail_why[NR_TESTS][REASON_LEN];
 };
 
@@ -177,8 +304,11 @@ static int ring_serve(const struct ring_ops *ops, struct conns *c, char *why)
 	s.open = c->n;
 	for (i = 0; i < c->n; i++)
 		ops->recv(ring, c->server[i], s.buf[i], MSG_SIZE, 0, ud(i, false));
-	while (s.open && !ret)
+	atomic_store(&server_ready, 1);
+	while (s.open && !ret) {
 		ret = ops->step(ring, server_cqe, &s, why);
+		atomic_store_explicit(&server_cpu_seen, sched_getcpu(), memory_order_relaxed);
+	}
 	ops->exit(ring);
 	free(ring);
 	return ret;
@@ -239,12 +369,14 @@ static int ring_drive(const struct ring_ops *ops, struct conns *c, struct run *r
 	s.c = c;
 	s.r = r;
 	s.busy = c->n;
-	for (i = 0; i < c->n; i++) {
+	for (i = 0; i < c->n; i++)
 		message(s.out[i], i);
+	run_start(r);
+	for (i = 0; i < c->n; i++)
 		client_round(&s, i);
-	}
 	while (s.busy && !ret)
 		ret = ops->step(ring, client_cqe, &s, why);
+	run_end(r);
 	ops->exit(ring);
 	free(ring);
 	return ret;
@@ -458,8 +590,10 @@ static int ep_serve(struct conns *c, char *why)
 
 	if (ep < 0)
 		return ep;
+	atomic_store(&server_ready, 1);
 	while (open && !ret) {
 		n = ep_wait(ep, evs, why);
+		atomic_store_explicit(&server_cpu_seen, sched_getcpu(), memory_order_relaxed);
 		for (k = 0; k < n && !ret; k++) {
 			int fd = c->server[evs[k].data.u32];
 			ssize_t got = read(fd, buf, sizeof(buf));
@@ -510,10 +644,11 @@ static int ep_drive(struct conns *c, struct run *r, char *why)
 	s.c = c;
 	s.r = r;
 	s.busy = c->n;
-	for (i = 0; i < c->n && !ret; i++) {
+	for (i = 0; i < c->n; i++)
 		message(s.out[i], i);
+	run_start(r);
+	for (i = 0; i < c->n && !ret; i++)
 		ret = write_all(c->client[i], s.out[i], MSG_SIZE);
-	}
 	while (s.busy && !ret) {
 		n = ep_wait(ep, evs, why);
 		for (k = 0; k < n && !ret; k++) {
@@ -530,6 +665,7 @@ static int ep_drive(struct conns *c, struct run *r, char *why)
 		if (n < 0)
 			ret = n;
 	}
+	run_end(r);
 	close(ep);
 	return ret;
 }
@@ -604,6 +740,45 @@ static void conns_close(struct conns *c, const int *fds)
 		close(fds[i]);
 }
 
+/* Where the client and the server thread run: see the comment at the top. */
+enum pin { PIN_SPLIT, PIN_SAME, PIN_NONE };
+static const char *const pin_names[] = { "split", "same", "none" };
+
+static int client_cpu = -1, server_cpu = -1;
+
+/* Pins the calling thread to @cpu (-1: leaves it). */
+static void pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* Chooses the CPUs for @pin from the process's affinity; pins the main thread. */
+static void pin_setup(enum pin pin)
+{
+	cpu_set_t set;
+	int cpu, first = -1, second = -1;
+
+	if (pin == PIN_NONE || sched_getaffinity(0, sizeof(set), &set))
+		return;
+	for (cpu = 0; cpu < CPU_SETSIZE && second < 0; cpu++) {
+		if (!CPU_ISSET(cpu, &set))
+			continue;
+		if (first < 0)
+			first = cpu;
+		else
+			second = cpu;
+	}
+	client_cpu = first;
+	server_cpu = pin == PIN_SPLIT && second >= 0 ? second : first;
+	pin_self(client_cpu);
+}
+
 struct serve_arg {
 	struct backend *b;
 	struct conns *c;
@@ -615,31 +790,49 @@ static void *serve_thread(void *arg)
 {
 	struct serve_arg *a = arg;
 
+	pin_self(server_cpu);
 	a->ret = a->b->ring ? ring_serve(a->b->ring, a->c, a->why) : a->b->serve(a->c, a->why);
+	atomic_store(&server_ready, 1);	/* also when it failed before serving */
 	return NULL;
 }
 
-/* One measurement of @ms: round trips per second, or -errno with @why set. */
+/* One measurement's results. */
+struct sample {
+	double rts;		/* round trips per second */
+	double own_sw;		/* the process's context switches per round trip */
+	double kworker_sw;	/* every kworker's, per round trip */
+	bool same_cpu;		/* client and server thread ended on one CPU */
+};
+
+/* One measurement of @ms into @out, or -errno with @why set. */
 static int run_once(struct backend *b, unsigned int nconns, unsigned long ms,
-		    double *rts, char *why)
+		    struct sample *out, char *why)
 {
 	static struct conns c;
 	struct serve_arg a = { .b = b, .c = &c };
-	struct run r = {};
+	struct run r = { .ms = ms };
 	pthread_t th;
-	double start;
 	int ret;
 
 	ret = conns_open(&c, nconns, why);
 	if (ret)
 		return ret;
+	atomic_store(&server_ready, 0);
 	if (pthread_create(&th, NULL, serve_thread, &a))
 		return fail(why, -EAGAIN, "pthread_create failed");
 	alarm(WATCHDOG_SECS);
-	start = bench_now_ns();
-	r.deadline = start + ms * 1e6;
+	/* The server's ring is set up and its RECVs queued before the clock starts. */
+	while (!atomic_load(&server_ready))
+		sched_yield();
 	ret = b->ring ? ring_drive(b->ring, &c, &r, why) : b->drive(&c, &r, why);
-	*rts = r.done * 1e9 / (bench_now_ns() - start);
+	if (!ret && r.done) {
+		out->rts = r.done * 1e9 / (r.end - r.start);
+		out->own_sw = (double)(r.sw1.own - r.sw0.own) / r.done;
+		out->kworker_sw = (double)(r.sw1.kworker - r.sw0.kworker) / r.done;
+		out->same_cpu = r.client_cpu == r.server_cpu;
+	} else if (!ret) {
+		ret = fail(why, -EPROTO, "no round trip completed");
+	}
 	/* End of stream on every connection ends the server. */
 	conns_close(&c, c.client);
 	pthread_join(th, NULL);
@@ -652,86 +845,157 @@ static int run_once(struct backend *b, unsigned int nconns, unsigned long ms,
 
 struct options {
 	unsigned long ms;
-	unsigned int repeat;
+	unsigned int rounds;
+	enum pin pin;
 };
 
-/* Warm up, then keep the best of @repeat runs: noise only slows down. */
-static void measure(struct backend *b, size_t ti, const struct options *o)
-{
-	unsigned int nconns = conn_counts[ti];
-	unsigned int i;
-	double rts;
+/* Per cell and round. */
+static struct sample samples[NR_BACKENDS][NR_TESTS][BENCH_MAX_ROUNDS];
+static struct bench_stat rts_stat[NR_BACKENDS][NR_TESTS], own_stat[NR_BACKENDS][NR_TESTS],
+			 kw_stat[NR_BACKENDS][NR_TESTS];
 
-	b->ok[ti] = false;
-	b->rts[ti] = 0;
-	if (run_once(b, nconns, o->ms / 5 + 1, &rts, b->fail_why[ti]))
-		return;
-	for (i = 0; i < o->repeat; i++) {
-		if (run_once(b, nconns, o->ms, &rts, b->fail_why[ti]))
-			return;
-		if (rts > b->rts[ti])
-			b->rts[ti] = rts;
-	}
-	b->ok[ti] = true;
-}
-
+/*
+ * Warm every cell up, then @o->rounds rounds, each measuring every cell
+ * with the backends in turn (the first one rotates), so that a drift of
+ * the host hits every backend alike.
+ */
 static int run_all(const struct options *o)
 {
+	double v[3][BENCH_MAX_ROUNDS];
+	unsigned int round, k;
+	struct sample warm;
 	int failed = 0;
 	size_t bi, ti;
 
+	pin_setup(o->pin);
 	for (bi = 0; bi < NR_BACKENDS; bi++) {
 		struct backend *b = &backends[bi];
 
 		b->up = backend_probe(b) == 0;
 		for (ti = 0; ti < NR_TESTS && b->up; ti++) {
-			measure(b, ti, o);
+			b->ok[ti] = !run_once(b, conn_counts[ti], o->ms / 5 + 1, &warm,
+					      b->fail_why[ti]);
 			failed |= !b->ok[ti];
 		}
 	}
+	for (round = 0; round < o->rounds; round++)
+		for (ti = 0; ti < NR_TESTS; ti++)
+			for (k = 0; k < NR_BACKENDS; k++) {
+				struct backend *b = &backends[(k + round) % NR_BACKENDS];
+
+				if (!b->up || !b->ok[ti])
+					continue;
+				b->ok[ti] = !run_once(b, conn_counts[ti], o->ms,
+						      &samples[b - backends][ti][round],
+						      b->fail_why[ti]);
+				failed |= !b->ok[ti];
+			}
+	for (bi = 0; bi < NR_BACKENDS; bi++)
+		for (ti = 0; ti < NR_TESTS; ti++) {
+			if (!backends[bi].up || !backends[bi].ok[ti])
+				continue;
+			for (round = 0; round < o->rounds; round++) {
+				v[0][round] = samples[bi][ti][round].rts;
+				v[1][round] = samples[bi][ti][round].own_sw;
+				v[2][round] = samples[bi][ti][round].kworker_sw;
+			}
+			rts_stat[bi][ti] = bench_stat_of(v[0], o->rounds);
+			own_stat[bi][ti] = bench_stat_of(v[1], o->rounds);
+			kw_stat[bi][ti] = bench_stat_of(v[2], o->rounds);
+		}
 	return failed;
+}
+
+static bool cell_ok(const struct backend *b, size_t ti)
+{
+	return b->up && b->ok[ti];
 }
 
 static void print_ratio(const struct backend *a, const struct backend *b, size_t ti)
 {
-	if (a->up && b->up && a->ok[ti] && b->ok[ti])
-		printf(" %14.2f", a->rts[ti] / b->rts[ti]);
+	if (cell_ok(a, ti) && cell_ok(b, ti))
+		printf(" %13.2f", rts_stat[a - backends][ti].med / rts_stat[b - backends][ti].med);
 	else
-		printf(" %14s", "n/a");
+		printf(" %13s", "n/a");
 }
+
+static const struct bench_stat none;
 
 static void print_table(const struct options *o)
 {
 	const struct backend *zs = &backends[0];
 	size_t ti, bi;
 
-	printf("zsync-bench-net: TCP echo over loopback, %d-byte messages, "
-	       "%lu ms per measurement, best of %u\n\n", MSG_SIZE, o->ms, o->repeat);
-	printf("%-11s", "connections");
-	for (bi = 0; bi < NR_BACKENDS; bi++)
-		printf(" %10s rt/s", backends[bi].name);
+	printf("zsync-bench-net: TCP echo over loopback, %d-byte messages, %lu ms per "
+	       "measurement; median [min..max] of %u interleaved rounds\n", MSG_SIZE, o->ms,
+	       o->rounds);
+	if (client_cpu < 0)
+		printf("placement: not pinned (--cpus none)\n\n");
+	else
+		printf("placement: client thread on CPU %d, echo server thread on CPU %d "
+		       "(--cpus %s), the same for every backend\n\n", client_cpu, server_cpu,
+		       pin_names[o->pin]);
+	printf("%-5s", "conns");
+	for (bi = 0; bi < NR_BACKENDS; bi++) {
+		char head[32];
+
+		snprintf(head, sizeof(head), "%s rt/s", backends[bi].name);
+		printf(" %26s", head);
+	}
 	for (bi = 1; bi < NR_BACKENDS; bi++) {
 		char head[32];
 
-		snprintf(head, sizeof(head), "zsync/%s", backends[bi].name);
-		printf(" %14s", head);
+		snprintf(head, sizeof(head), "zs/%s", backends[bi].name);
+		printf(" %13s", head);
 	}
 	printf("\n");
 	for (ti = 0; ti < NR_TESTS; ti++) {
-		printf("%-11u", conn_counts[ti]);
-		for (bi = 0; bi < NR_BACKENDS; bi++) {
-			const struct backend *b = &backends[bi];
-
-			if (b->up && b->ok[ti])
-				printf(" %15.0f", b->rts[ti]);
-			else
-				printf(" %15s", "n/a");
-		}
+		printf("%-5u", conn_counts[ti]);
+		for (bi = 0; bi < NR_BACKENDS; bi++)
+			bench_print_stat(26, 0, cell_ok(&backends[bi], ti) ? &rts_stat[bi][ti] : &none);
 		for (bi = 1; bi < NR_BACKENDS; bi++)
 			print_ratio(zs, &backends[bi], ti);
 		printf("\n");
 	}
-	printf("\nratios of round trips/s (> 1: zsync faster)\n");
+	printf("\ncontext switches per round trip, median [min..max]: of the process's threads\n"
+	       "(client, echo server, io-wq) | of all kworkers on the machine\n");
+	printf("%-5s", "conns");
+	for (bi = 0; bi < NR_BACKENDS; bi++)
+		printf(" %37s", backends[bi].name);
+	printf("\n");
+	for (ti = 0; ti < NR_TESTS; ti++) {
+		printf("%-5u", conn_counts[ti]);
+		for (bi = 0; bi < NR_BACKENDS; bi++) {
+			bool ok = cell_ok(&backends[bi], ti);
+			char cell[96];
+
+			if (ok)
+				snprintf(cell, sizeof(cell), "%.2f [%.2f..%.2f] | %.2f",
+					 own_stat[bi][ti].med, own_stat[bi][ti].min,
+					 own_stat[bi][ti].max, kw_stat[bi][ti].med);
+			else
+				snprintf(cell, sizeof(cell), "n/a");
+			printf(" %37s", cell);
+		}
+		printf("\n");
+	}
+	if (client_cpu < 0) {
+		/* Unpinned: where the scheduler put the two threads decides a lot. */
+		printf("\nclient and server thread on the same CPU at the end of a measurement, "
+		       "rounds:\n");
+		for (ti = 0; ti < NR_TESTS; ti++) {
+			printf("%-5u", conn_counts[ti]);
+			for (bi = 0; bi < NR_BACKENDS; bi++) {
+				unsigned int round, same = 0;
+
+				for (round = 0; round < o->rounds; round++)
+					same += samples[bi][ti][round].same_cpu;
+				printf(" %s %u/%u", backends[bi].name, same, o->rounds);
+			}
+			printf("\n");
+		}
+	}
+	printf("\nrt/s ratios are of the medians (> 1: zsync faster)\n");
 	for (bi = 0; bi < NR_BACKENDS; bi++) {
 		const struct backend *b = &backends[bi];
 
@@ -749,44 +1013,59 @@ static void print_table(const struct options *o)
 static void usage(FILE *f, const char *prog)
 {
 	fprintf(f,
-		"usage: %s [--ms N] [--repeat R] [--help]\n"
+		"usage: %s [--ms N] [--rounds R] [--cpus split|same|none] [--help]\n"
 		"\n"
 		"TCP echo round trips over loopback with 1 and %d connections, server\n"
-		"and client in one process, both on the same backend: zsync ($ZSYNC_DEV\n"
-		"or /dev/zsync), io_uring, epoll.  Unavailable backends print n/a with\n"
-		"the reason.\n"
+		"thread and client in one process, both on the same backend: zsync\n"
+		"($ZSYNC_DEV or /dev/zsync), io_uring, epoll.  After a warm-up, each round\n"
+		"measures every cell, the backends in turn; a cell prints the median\n"
+		"[min..max] of the rounds, and the context switches per round trip.\n"
+		"Unavailable backends print n/a with the reason.\n"
 		"\n"
 		"  --ms N      length of one measurement in milliseconds (default %d)\n"
-		"  --repeat R  measurements per cell, the fastest is kept (default %d)\n"
+		"  --rounds R  interleaved rounds, 1..%d (default %d; --repeat: the same)\n"
+		"  --cpus P    same (default): client and server thread pinned to one CPU;\n"
+		"              split: to two different CPUs; none: not pinned\n"
 		"\n"
 		"exit status: 0 all available backends measured, 1 a backend failed\n"
 		"mid-run, 2 bad usage.\n",
-		prog, MAX_CONNS, DEFAULT_MS, DEFAULT_REPEAT);
+		prog, MAX_CONNS, DEFAULT_MS, BENCH_MAX_ROUNDS, BENCH_DEFAULT_ROUNDS);
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option opts[] = {
 		{ "ms", required_argument, NULL, 'n' },
+		{ "rounds", required_argument, NULL, 'r' },
 		{ "repeat", required_argument, NULL, 'r' },
+		{ "cpus", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long v;
+	unsigned int p;
 	int c;
 
 	o->ms = DEFAULT_MS;
-	o->repeat = DEFAULT_REPEAT;
-	while ((c = getopt_long(argc, argv, "n:r:h", opts, NULL)) != -1) {
+	o->rounds = BENCH_DEFAULT_ROUNDS;
+	o->pin = PIN_SAME;
+	while ((c = getopt_long(argc, argv, "n:r:c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (parse_ulong(optarg, 1000UL * WATCHDOG_SECS / 2, &o->ms))
 				goto bad;
 			break;
 		case 'r':
-			if (parse_ulong(optarg, 100, &v))
+			if (parse_ulong(optarg, BENCH_MAX_ROUNDS, &v))
 				goto bad;
-			o->repeat = (unsigned int)v;
+			o->rounds = (unsigned int)v;
+			break;
+		case 'c':
+			for (p = 0; p < 3 && strcmp(optarg, pin_names[p]); p++)
+				;
+			if (p == 3)
+				goto bad;
+			o->pin = (enum pin)p;
 			break;
 		case 'h':
 			usage(stdout, argv[0]);

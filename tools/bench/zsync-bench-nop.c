@@ -7,6 +7,10 @@
  * per batch, then the CQEs reaped from shared memory), and the round trip
  * of one NOP submitted and waited for in the same ENTER.  A getppid() loop
  * gives the bare syscall cost on the same machine for scale.
+ *
+ * Every cell is the median [min..max] of interleaved rounds (bench.h),
+ * and batch 32 and the round trip also get a count of the slab
+ * allocations their submitting thread makes per op.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,8 +27,9 @@
 #include "bench.h"
 
 #define RING_ENTRIES		64
-#define DEFAULT_ITERATIONS	500000
-#define DEFAULT_REPEAT		3
+/* 5 rounds of 8 cells stay well under a minute in the TCG test VM. */
+#define DEFAULT_ITERATIONS	200000
+#define DEFAULT_ALLOC_OPS	100000
 
 /* A test: batch > 0 is throughput at that batch, 0 the round trip. */
 static const struct bench_test {
@@ -40,7 +45,6 @@ static const struct bench_test {
 
 struct result {
 	bool ok;
-	double ns;			/* per op, or per round trip */
 	char why[REASON_LEN];		/* when !ok */
 };
 
@@ -247,88 +251,140 @@ static struct backend backends[] = {
 };
 #define NR_BACKENDS	(sizeof(backends) / sizeof(backends[0]))
 
+/* The rows whose allocations are counted: batch 32 and the round trip. */
+static const size_t alloc_tests[] = { 2, 3 };
+#define NR_ALLOC_TESTS	(sizeof(alloc_tests) / sizeof(alloc_tests[0]))
+
+static struct bench_allocs allocs[NR_BACKENDS][NR_ALLOC_TESTS], alloc_control;
+
 struct options {
 	unsigned long iterations;
-	unsigned int repeat;
+	unsigned long alloc_ops;
+	unsigned int rounds;
 	bool json;
 };
 
+/* A test's operation count rounded to whole batches (at least one). */
+static unsigned long batched(const struct bench_test *t, unsigned long n)
+{
+	unsigned int batch = t->batch ? t->batch : 1;
+
+	n = n / batch * batch;
+	return n ? n : batch;
+}
+
+static int run_ops(struct backend *b, const struct bench_test *t, unsigned long iters,
+		   char *why)
+{
+	return t->batch ? b->batch(t->batch, iters, why) : b->rtt(iters, why);
+}
+
+/* One measurement of @iters ops: 0 and the ns per op in @ns, or -errno with @why. */
 static int run_once(struct backend *b, const struct bench_test *t,
 		    unsigned long iters, double *ns, char *why)
 {
 	double start = bench_now_ns();
 	int ret;
 
-	ret = t->batch ? b->batch(t->batch, iters, why) : b->rtt(iters, why);
+	ret = run_ops(b, t, iters, why);
 	*ns = (bench_now_ns() - start) / iters;
 	return ret;
 }
 
-/* Warm up, then keep the best of @repeat runs: noise only adds time. */
-static void measure(struct backend *b, const struct bench_test *t,
-		    const struct options *o, struct result *r)
-{
-	unsigned int batch = t->batch ? t->batch : 1;
-	unsigned long iters = o->iterations / batch * batch;
-	unsigned long warm = (iters / 10) / batch * batch;
-	unsigned int i;
-	double ns;
+struct alloc_arg {
+	struct backend *b;
+	const struct bench_test *t;
+};
 
-	if (!iters)
-		iters = batch;
-	if (!warm)
-		warm = batch;
-	r->ok = false;
-	if (run_once(b, t, warm, &ns, r->why))
-		return;
-	r->ns = 0;
-	for (i = 0; i < o->repeat; i++) {
-		if (run_once(b, t, iters, &ns, r->why))
-			return;
-		if (i == 0 || ns < r->ns)
-			r->ns = ns;
-	}
-	r->ok = true;
+static int alloc_ops(void *arg, unsigned long ops, char *why)
+{
+	struct alloc_arg *a = arg;
+
+	return run_ops(a->b, a->t, batched(a->t, ops), why);
 }
 
-static double measure_getppid(const struct options *o)
+/* Per cell: one ns/op per round. */
+static double samples[NR_BACKENDS][NR_TESTS][BENCH_MAX_ROUNDS];
+static double getppid_samples[BENCH_MAX_ROUNDS];
+static struct bench_stat stats[NR_BACKENDS][NR_TESTS], getppid_stat;
+
+static double measure_getppid(unsigned long iters)
 {
-	double best = 0, start, ns;
+	double start = bench_now_ns();
 	unsigned long i;
-	unsigned int rep;
 
-	for (i = 0; i < o->iterations / 10; i++)
+	/* syscall(): glibc must not get a chance to cache anything. */
+	for (i = 0; i < iters; i++)
 		syscall(SYS_getppid);
-	for (rep = 0; rep < o->repeat; rep++) {
-		start = bench_now_ns();
-		/* syscall(): glibc must not get a chance to cache anything. */
-		for (i = 0; i < o->iterations; i++)
-			syscall(SYS_getppid);
-		ns = (bench_now_ns() - start) / o->iterations;
-		if (rep == 0 || ns < best)
-			best = ns;
-	}
-	return best;
+	return (bench_now_ns() - start) / iters;
 }
 
+/*
+ * Warm every cell up, then @o->rounds rounds; each round measures every
+ * test on every backend, the backends alternating (which one goes first
+ * swaps every round), so a drift of the host slows both alike.  Each cell
+ * reports the median of its rounds, with min and max.
+ */
 static int run_all(const struct options *o)
 {
+	unsigned int round, k;
 	int failed = 0;
 	size_t bi, ti;
+	double ns;
 
 	for (bi = 0; bi < NR_BACKENDS; bi++) {
 		struct backend *b = &backends[bi];
 
 		b->up = b->init(b->why) == 0;
-		if (!b->up)
-			continue;
+		for (ti = 0; ti < NR_TESTS && b->up; ti++) {
+			const struct bench_test *t = &tests[ti];
+
+			b->res[ti].ok = !run_once(b, t, batched(t, o->iterations / 10), &ns,
+						  b->res[ti].why);
+			failed |= !b->res[ti].ok;
+		}
+	}
+	measure_getppid(o->iterations / 10);
+	for (round = 0; round < o->rounds; round++) {
 		for (ti = 0; ti < NR_TESTS; ti++) {
-			measure(b, &tests[ti], o, &b->res[ti]);
-			if (!b->res[ti].ok)
+			for (k = 0; k < NR_BACKENDS; k++) {
+				struct backend *b = &backends[(k + round) % NR_BACKENDS];
+				struct result *r = &b->res[ti];
+
+				if (!b->up || !r->ok)
+					continue;
+				r->ok = !run_once(b, &tests[ti], batched(&tests[ti], o->iterations),
+						  &samples[b - backends][ti][round], r->why);
+				failed |= !r->ok;
+			}
+		}
+		getppid_samples[round] = measure_getppid(o->iterations);
+	}
+	for (bi = 0; bi < NR_BACKENDS; bi++)
+		for (ti = 0; ti < NR_TESTS; ti++)
+			if (backends[bi].up && backends[bi].res[ti].ok)
+				stats[bi][ti] = bench_stat_of(samples[bi][ti], o->rounds);
+	getppid_stat = bench_stat_of(getppid_samples, o->rounds);
+
+	/* Allocations: a separate run of each counted row, in a thread of its own. */
+	bench_allocs_control(&alloc_control);
+	for (k = 0; k < NR_ALLOC_TESTS && alloc_control.ok; k++) {
+		for (bi = 0; bi < NR_BACKENDS; bi++) {
+			struct backend *b = &backends[bi];
+			struct alloc_arg a = { b, &tests[alloc_tests[k]] };
+
+			if (!b->up || !b->res[alloc_tests[k]].ok) {
+				snprintf(allocs[bi][k].why, REASON_LEN, "the backend did not run");
+				continue;
+			}
+			if (bench_count_allocs(alloc_ops, &a, o->alloc_ops / 10, o->alloc_ops,
+					       &allocs[bi][k]))
 				failed = 1;
 		}
-		b->exit();
 	}
+	for (bi = 0; bi < NR_BACKENDS; bi++)
+		if (backends[bi].up)
+			backends[bi].exit();
 	return failed;
 }
 
@@ -342,35 +398,42 @@ static bool cell_ok(const struct backend *b, size_t ti)
 	return b->up && b->res[ti].ok;
 }
 
-static void print_table(const struct options *o, double getppid_ns)
+static const struct bench_stat none;
+
+static const struct bench_stat *cell_stat(const struct backend *b, size_t ti)
+{
+	return cell_ok(b, ti) ? &stats[b - backends][ti] : &none;
+}
+
+static void print_table(const struct options *o)
 {
 	const struct backend *zs = &backends[0], *iu = &backends[1];
-	size_t ti, bi;
+	size_t ti, bi, k;
 
-	printf("zsync-bench-nop: %lu NOPs per measurement, best of %u\n\n",
-	       o->iterations, o->repeat);
-	printf("%-17s %14s %12s %14s %12s %15s\n", "test", "zsync ns/op",
-	       "ops/s", "io_uring ns/op", "ops/s", "zsync/io_uring");
+	printf("zsync-bench-nop: %lu NOPs per measurement; median [min..max] of %u "
+	       "interleaved rounds\n\n", o->iterations, o->rounds);
+	printf("%-16s %26s %9s %26s %9s %7s\n", "test", "zsync ns/op", "ops/s",
+	       "io_uring ns/op", "ops/s", "zs/iou");
 	for (ti = 0; ti < NR_TESTS; ti++) {
-		printf("%-17s", tests[ti].name);
+		printf("%-16s", tests[ti].name);
 		for (bi = 0; bi < NR_BACKENDS; bi++) {
-			const struct backend *b = &backends[bi];
+			const struct bench_stat *st = cell_stat(&backends[bi], ti);
 
-			if (cell_ok(b, ti))
-				printf(" %14.1f %12.0f", b->res[ti].ns,
-				       1e9 / b->res[ti].ns);
+			bench_print_stat(26, 1, st);
+			if (st->n)
+				printf(" %9.0f", 1e9 / st->med);
 			else
-				printf(" %14s %12s", "n/a", "n/a");
+				printf(" %9s", "n/a");
 		}
 		if (cell_ok(zs, ti) && cell_ok(iu, ti))
-			printf(" %15.2f\n", zs->res[ti].ns / iu->res[ti].ns);
+			printf(" %7.2f\n", cell_stat(zs, ti)->med / cell_stat(iu, ti)->med);
 		else
-			printf(" %15s\n", "n/a");
+			printf(" %7s\n", "n/a");
 	}
-	printf("\nreference: getppid() syscall loop: %.1f ns/call (%.0f calls/s)\n",
-	       getppid_ns, 1e9 / getppid_ns);
-	printf("rtt rows are ns per round trip; zsync/io_uring is a time ratio "
-	       "(< 1: zsync faster)\n");
+	printf("\nreference: getppid() syscall loop, ns/call:");
+	bench_print_stat(0, 1, &getppid_stat);
+	printf("\nrtt rows are ns per round trip; ops/s and zs/iou (zsync/io_uring, a time\n"
+	       "ratio, < 1: zsync faster) are from the medians\n");
 
 	for (bi = 0; bi < NR_BACKENDS; bi++) {
 		const struct backend *b = &backends[bi];
@@ -384,13 +447,27 @@ static void print_table(const struct options *o, double getppid_ns)
 				printf("%s %s: n/a: %s\n", b->name,
 				       tests[ti].name, cell_reason(b, ti));
 	}
+
+	printf("\nslab allocations (kmem_cache_alloc + kmalloc) by the submitting thread, "
+	       "%lu ops after a warm-up:\n", o->alloc_ops);
+	bench_print_allocs("control: open+close", &alloc_control);
+	for (k = 0; k < NR_ALLOC_TESTS && alloc_control.ok; k++) {
+		for (bi = 0; bi < NR_BACKENDS; bi++) {
+			char label[64];
+
+			snprintf(label, sizeof(label), "%s %s", backends[bi].name,
+				 tests[alloc_tests[k]].name);
+			bench_print_allocs(label, &allocs[bi][k]);
+		}
+	}
 }
 
 static void json_cell(const struct backend *b, size_t ti)
 {
 	if (cell_ok(b, ti)) {
-		printf("{\"ns_per_op\": %.1f, \"ops_per_s\": %.0f}",
-		       b->res[ti].ns, 1e9 / b->res[ti].ns);
+		printf("{\"ns_per_op\": ");
+		bench_json_stat(1, cell_stat(b, ti));
+		printf(", \"ops_per_s\": %.0f}", 1e9 / cell_stat(b, ti)->med);
 	} else {
 		printf("{\"error\": ");
 		json_string(cell_reason(b, ti));
@@ -398,13 +475,13 @@ static void json_cell(const struct backend *b, size_t ti)
 	}
 }
 
-static void print_json(const struct options *o, double getppid_ns)
+static void print_json(const struct options *o)
 {
 	const struct backend *zs = &backends[0], *iu = &backends[1];
-	size_t ti, bi;
+	size_t ti, bi, k;
 
-	printf("{\n  \"iterations\": %lu,\n  \"repeat\": %u,\n  \"rows\": [\n",
-	       o->iterations, o->repeat);
+	printf("{\n  \"iterations\": %lu,\n  \"rounds\": %u,\n  \"rows\": [\n",
+	       o->iterations, o->rounds);
 	for (ti = 0; ti < NR_TESTS; ti++) {
 		printf("    {\"test\": ");
 		json_string(tests[ti].name);
@@ -416,39 +493,64 @@ static void print_json(const struct options *o, double getppid_ns)
 			json_cell(&backends[bi], ti);
 		}
 		if (cell_ok(zs, ti) && cell_ok(iu, ti))
-			printf(", \"ratio\": %.3f}", zs->res[ti].ns / iu->res[ti].ns);
+			printf(", \"ratio\": %.3f}",
+			       cell_stat(zs, ti)->med / cell_stat(iu, ti)->med);
 		else
 			printf(", \"ratio\": null}");
 		printf("%s\n", ti + 1 < NR_TESTS ? "," : "");
 	}
-	printf("  ],\n  \"getppid_ns\": %.1f\n}\n", getppid_ns);
+	printf("  ],\n  \"getppid_ns\": ");
+	bench_json_stat(1, &getppid_stat);
+	printf(",\n  \"alloc_control\": ");
+	bench_json_allocs(&alloc_control);
+	printf(",\n  \"allocs\": [\n");
+	for (k = 0; k < NR_ALLOC_TESTS; k++) {
+		printf("    {\"test\": ");
+		json_string(tests[alloc_tests[k]].name);
+		for (bi = 0; bi < NR_BACKENDS; bi++) {
+			printf(", ");
+			json_string(backends[bi].name);
+			printf(": ");
+			bench_json_allocs(alloc_control.ok ? &allocs[bi][k] : &alloc_control);
+		}
+		printf("}%s\n", k + 1 < NR_ALLOC_TESTS ? "," : "");
+	}
+	printf("  ]\n}\n");
 }
 
 static void usage(FILE *f, const char *prog)
 {
 	fprintf(f,
-		"usage: %s [--iterations N] [--repeat R] [--json] [--help]\n"
+		"usage: %s [--iterations N] [--rounds R] [--alloc-ops N] [--json] [--help]\n"
 		"\n"
 		"NOP throughput (batch 1, 8, 32: one ENTER per batch, CQEs reaped from\n"
 		"the ring) and submit+wait round trip (one NOP submitted and waited for\n"
 		"in a single ENTER) for zsync ($ZSYNC_DEV or /dev/zsync) and io_uring,\n"
-		"with a getppid() loop as the bare syscall cost.  Unavailable backends\n"
-		"print n/a with the reason.\n"
+		"with a getppid() loop as the bare syscall cost.  After a warm-up, each\n"
+		"round measures every cell, zsync and io_uring alternating; a cell prints\n"
+		"the median [min..max] of the rounds.  Then, for batch 32 and the round\n"
+		"trip, a separate run counts the slab allocations of the submitting\n"
+		"thread (tracefs hist triggers on kmem/kmem_cache_alloc and kmem/kmalloc).\n"
+		"Unavailable backends print n/a with the reason.\n"
 		"\n"
 		"  --iterations N  NOPs (or round trips) per measurement (default %d)\n"
-		"  --repeat R      measurements per cell, the fastest is kept (default %d)\n"
+		"  --rounds R      interleaved rounds, 1..%d (default %d; --repeat: the same)\n"
+		"  --alloc-ops N   ops of each allocation count (default %d)\n"
 		"  --json          print JSON instead of the table\n"
 		"\n"
 		"exit status: 0 all available backends measured, 1 a backend failed\n"
 		"mid-run (error or a NOP with res != 0), 2 bad usage.\n",
-		prog, DEFAULT_ITERATIONS, DEFAULT_REPEAT);
+		prog, DEFAULT_ITERATIONS, BENCH_MAX_ROUNDS, BENCH_DEFAULT_ROUNDS,
+		DEFAULT_ALLOC_OPS);
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option opts[] = {
 		{ "iterations", required_argument, NULL, 'n' },
+		{ "rounds", required_argument, NULL, 'r' },
 		{ "repeat", required_argument, NULL, 'r' },
+		{ "alloc-ops", required_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -457,18 +559,23 @@ static int parse_args(int argc, char **argv, struct options *o)
 	int c;
 
 	o->iterations = DEFAULT_ITERATIONS;
-	o->repeat = DEFAULT_REPEAT;
+	o->alloc_ops = DEFAULT_ALLOC_OPS;
+	o->rounds = BENCH_DEFAULT_ROUNDS;
 	o->json = false;
-	while ((c = getopt_long(argc, argv, "n:r:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:r:a:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (parse_ulong(optarg, 1UL << 40, &o->iterations))
 				goto bad;
 			break;
 		case 'r':
-			if (parse_ulong(optarg, 100, &v))
+			if (parse_ulong(optarg, BENCH_MAX_ROUNDS, &v))
 				goto bad;
-			o->repeat = (unsigned int)v;
+			o->rounds = (unsigned int)v;
+			break;
+		case 'a':
+			if (parse_ulong(optarg, 1UL << 40, &o->alloc_ops))
+				goto bad;
 			break;
 		case 'j':
 			o->json = true;
@@ -490,16 +597,14 @@ bad:
 int main(int argc, char **argv)
 {
 	struct options o;
-	double getppid_ns;
 	int failed;
 
 	if (parse_args(argc, argv, &o))
 		return EXIT_USAGE;
 	failed = run_all(&o);
-	getppid_ns = measure_getppid(&o);
 	if (o.json)
-		print_json(&o, getppid_ns);
+		print_json(&o);
 	else
-		print_table(&o, getppid_ns);
+		print_table(&o);
 	return failed ? EXIT_FAILED : EXIT_OK;
 }
