@@ -236,20 +236,25 @@ void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags)
  */
 void zsync_post_cqe_batch(struct zsync_ring *ring, struct zsync_req **reqs, unsigned int nr)
 {
-	unsigned int i, counted = 0, written = 0;
+	unsigned int i, room, counted = 0, written = 0;
 	unsigned long flags;
+	s32 d;
 
 	spin_lock_irqsave(&ring->cq_lock, flags);
 	if (ring->dying) {
 		spin_unlock_irqrestore(&ring->cq_lock, flags);
 		return;
 	}
+	/* Room is looked up once (one read of the hostile head). */
+	d = zsync_cq_distance(ring);
+	room = (list_empty(&ring->overflow) && d >= 0 && d < ring->cq_entries) ?
+	       ring->cq_entries - d : 0;
 	for (i = 0; i < nr; i++) {
 		struct zsync_req *req = reqs[i];
 
 		if (!zsync_req_is_timeout(req))
 			counted++;
-		if (zsync_cq_direct(ring)) {
+		if (written < room) {
 			zsync_cq_fill(ring, req->user_data, req->res, 0);
 			written++;
 		} else {

@@ -49,7 +49,7 @@ static_assert(sizeof(struct zsync_params) == 96);
 /* Op families are consecutive ranges (zsync_families below). */
 static_assert(ZSYNC_OP_NOP == 0 && ZSYNC_OP_LAST <= 256);
 
-static const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
+const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 	[ZSYNC_OP_NOP] = {
 		.name		= "NOP",
 		.fields		= ZSYNC_FIELD_LEN | ZSYNC_FIELD_OPFLAGS,
@@ -361,7 +361,7 @@ static const struct zsync_family {
 #define ZSYNC_FAMILY_CORE	0
 
 /* Bit N: zsync_families[N] is disabled.  Written whole, read locklessly. */
-static unsigned long zsync_disabled_families;
+unsigned long zsync_disabled_families;
 
 static int zsync_family_find(const char *name, size_t len)
 {
@@ -459,7 +459,7 @@ static bool zsync_op_skips_lsm(u8 opcode)
  * Whether the administrator disabled @opcode (a valid opcode): its family
  * is disabled, or it skips an LSM hook and that was not allowed.
  */
-static bool zsync_op_disabled(u8 opcode)
+bool zsync_op_disabled(u8 opcode)
 {
 	unsigned long mask = READ_ONCE(zsync_disabled_families);
 	unsigned int i;
@@ -482,84 +482,6 @@ const struct zsync_opdef *zsync_opdef_get(u8 opcode)
 		return NULL;
 	def = &zsync_opdefs[array_index_nospec(opcode, ZSYNC_OP_LAST)];
 	return def->prep ? def : NULL;
-}
-
-/* Fields the op does not read must be zero, so they can gain meaning later. */
-static bool zsync_unused_fields_zero(const struct zsync_sqe *sqe, u32 fields)
-{
-	if (!(fields & ZSYNC_FIELD_FD) && sqe->fd)
-		return false;
-	if (!(fields & ZSYNC_FIELD_OFF) && sqe->off)
-		return false;
-	if (!(fields & ZSYNC_FIELD_ADDR) && sqe->addr)
-		return false;
-	if (!(fields & ZSYNC_FIELD_LEN) && sqe->len)
-		return false;
-	if (!(fields & ZSYNC_FIELD_OPFLAGS) && sqe->op_flags)
-		return false;
-	if (!(fields & ZSYNC_FIELD_ADDR2) && sqe->addr2)
-		return false;
-	return true;
-}
-
-static int zsync_check_restriction(const struct zsync_ring *ring,
-				   const struct zsync_sqe *sqe)
-{
-	if (!ring->restricted)
-		return 0;
-	if (!test_bit(sqe->opcode, ring->allowed_ops))
-		return -EACCES;
-	if (sqe->flags & ~ring->allowed_sqe_flags)
-		return -EACCES;
-	return 0;
-}
-
-/**
- * zsync_req_prep() - validate a kernel copy of an SQE and prepare @req
- * @req: the request, with ring, user_data and opcode already set
- * @sqe: the SQE, already copied out of the shared ring
- *
- * Runs in the submitter's context.  Return: 0 or a negative errno that
- * becomes the request's CQE result.
- */
-int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
-{
-	const struct zsync_opdef *def;
-	int ret;
-
-	if (sqe->resv0 || sqe->resv[0] || sqe->resv[1])
-		return -EINVAL;
-	if (sqe->flags & ~ZSYNC_SQE_FLAGS_ALL)
-		return -EINVAL;
-	def = zsync_opdef_get(sqe->opcode);
-	if (!def)
-		return -EINVAL;
-	/* Before req->def is set: cleanup() may look at the area. */
-	if (def->cmd_size)
-		zsync_req_cmd_clear(req, def->cmd_size);
-	req->def = def;
-	ret = zsync_check_restriction(req->ring, sqe);
-	if (ret)
-		return ret;
-	/* Nothing disabled but what skips an LSM hook (opcodes ACCEPT..SHUTDOWN). */
-	if (unlikely(READ_ONCE(zsync_disabled_families) ||
-		     (sqe->opcode >= ZSYNC_OP_ACCEPT && sqe->opcode <= ZSYNC_OP_SHUTDOWN)) &&
-	    zsync_op_disabled(sqe->opcode)) {
-		zsync_stat_inc(ops_disabled);
-		return -EOPNOTSUPP;
-	}
-	if (!zsync_unused_fields_zero(sqe, def->fields))
-		return -EINVAL;
-	/* The submitter's files and identity, while we run as it. */
-	if (def->flags) {
-		ret = zsync_req_capture(req, sqe);
-		if (ret)
-			return ret;
-	} else {
-		/* For zsync_ring_flush(): which fd table's requests these are. */
-		req->owner = current->files;
-	}
-	return INDIRECT_CALL_2(def->prep, zsync_nop_prep, zsync_rw_prep, req, sqe);
 }
 
 /**

@@ -20,30 +20,10 @@
 #include <linux/kernel.h>
 #include <linux/slab.h>
 #include <linux/sched.h>
+#include <linux/nospec.h>
 #include "zsync.h"
 
 static struct kmem_cache *zsync_req_cachep;
-
-/* Chain being built from consecutive SQEs of one ENTER. */
-struct zsync_chain {
-	struct zsync_req *head;
-	struct zsync_req *last;
-	bool failed;
-};
-
-#define ZSYNC_SUBMIT_BATCH	32
-
-/* One ENTER's submission (zsync_submit_sqes()), on the submitter's stack. */
-struct zsync_submit {
-	struct zsync_chain chain;
-	/* Lone requests completed during submission; posted up to nr_posted. */
-	struct zsync_req *done[ZSYNC_SUBMIT_BATCH];
-	unsigned int	nr_done;
-	unsigned int	nr_posted;
-	unsigned int	credits;	/* ring refs and nr_live taken, not used yet */
-	unsigned int	live_done;	/* posted from the batch: out of nr_live */
-	unsigned int	refs_done;	/* recycled from the batch: ring refs to drop */
-};
 
 int zsync_req_cache_init(void)
 {
@@ -551,6 +531,87 @@ static void zsync_chain_end(struct zsync_chain *chain)
 	chain->failed = false;
 }
 
+/* Fields the op does not read must be zero, so they can gain meaning later. */
+static bool zsync_unused_fields_zero(const struct zsync_sqe *sqe, u32 fields)
+{
+	if (!(fields & ZSYNC_FIELD_FD) && sqe->fd)
+		return false;
+	if (!(fields & ZSYNC_FIELD_OFF) && sqe->off)
+		return false;
+	if (!(fields & ZSYNC_FIELD_ADDR) && sqe->addr)
+		return false;
+	if (!(fields & ZSYNC_FIELD_LEN) && sqe->len)
+		return false;
+	if (!(fields & ZSYNC_FIELD_OPFLAGS) && sqe->op_flags)
+		return false;
+	if (!(fields & ZSYNC_FIELD_ADDR2) && sqe->addr2)
+		return false;
+	return true;
+}
+
+static int zsync_check_restriction(const struct zsync_ring *ring,
+				   const struct zsync_sqe *sqe)
+{
+	if (!ring->restricted)
+		return 0;
+	if (!test_bit(sqe->opcode, ring->allowed_ops))
+		return -EACCES;
+	if (sqe->flags & ~ring->allowed_sqe_flags)
+		return -EACCES;
+	return 0;
+}
+
+/**
+ * zsync_req_prep() - validate a kernel copy of an SQE and prepare @req
+ * @req: the request, with ring, user_data and opcode already set
+ * @sqe: the SQE, already copied out of the shared ring
+ *
+ * Runs in the submitter's context, inlined in the submission loop.
+ * Return: 0 or a negative errno that becomes the request's CQE result.
+ */
+static int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
+{
+	const struct zsync_opdef *def;
+	int ret;
+
+	if (sqe->resv0 || sqe->resv[0] || sqe->resv[1])
+		return -EINVAL;
+	if (sqe->flags & ~ZSYNC_SQE_FLAGS_ALL)
+		return -EINVAL;
+	/* Safe against speculation: the opcode is the user's. */
+	if (sqe->opcode >= ZSYNC_OP_LAST)
+		return -EINVAL;
+	def = &zsync_opdefs[array_index_nospec(sqe->opcode, ZSYNC_OP_LAST)];
+	if (!def->prep)
+		return -EINVAL;
+	/* Before req->def is set: cleanup() may look at the area. */
+	if (def->cmd_size)
+		zsync_req_cmd_clear(req, def->cmd_size);
+	req->def = def;
+	ret = zsync_check_restriction(req->ring, sqe);
+	if (ret)
+		return ret;
+	/* Nothing disabled but what skips an LSM hook (opcodes ACCEPT..SHUTDOWN). */
+	if (unlikely(READ_ONCE(zsync_disabled_families) ||
+		     (sqe->opcode >= ZSYNC_OP_ACCEPT && sqe->opcode <= ZSYNC_OP_SHUTDOWN)) &&
+	    zsync_op_disabled(sqe->opcode)) {
+		zsync_stat_inc(ops_disabled);
+		return -EOPNOTSUPP;
+	}
+	if (!zsync_unused_fields_zero(sqe, def->fields))
+		return -EINVAL;
+	/* The submitter's files and identity, while we run as it. */
+	if (def->flags) {
+		ret = zsync_req_capture(req, sqe);
+		if (ret)
+			return ret;
+	} else {
+		/* For zsync_ring_flush(): which fd table's requests these are. */
+		req->owner = current->files;
+	}
+	return INDIRECT_CALL_2(def->prep, zsync_nop_prep, zsync_rw_prep, req, sqe);
+}
+
 static int zsync_prep_in_chain(struct zsync_req *req, const struct zsync_sqe *sqe,
 			       struct zsync_chain *chain)
 {
@@ -582,6 +643,7 @@ static void zsync_submit_post(struct zsync_ring *ring, struct zsync_submit *s)
 	s->nr_posted = s->nr_done;
 	s->live_done += n;
 	zsync_post_cqe_batch(ring, s->done + s->nr_done - n, n);
+	s->cq_room = zsync_cq_space(ring);
 }
 
 /**
@@ -596,10 +658,8 @@ static void zsync_submit_post(struct zsync_ring *ring, struct zsync_submit *s)
  */
 void zsync_submit_post_pending(struct zsync_ring *ring)
 {
-	struct zsync_submit *s = ring->batch;
-
-	if (s && in_task() && READ_ONCE(ring->batch_task) == current)
-		zsync_submit_post(ring, s);
+	if (in_task() && READ_ONCE(ring->batch_task) == current)
+		zsync_submit_post(ring, &ring->submit);
 }
 
 /* Posts the batch and recycles its requests; process context, submit_lock. */
@@ -721,8 +781,11 @@ static int zsync_submit_refused(struct zsync_ring *ring, struct zsync_submit *s)
 	 * CQEs that will not fit count against the overflow limit now, as
 	 * they would have if posted one by one.
 	 */
-	if (pending && pending > zsync_cq_space(ring))
-		zsync_submit_post(ring, s);
+	if (pending > s->cq_room) {
+		s->cq_room = zsync_cq_space(ring);
+		if (pending > s->cq_room)
+			zsync_submit_post(ring, s);
+	}
 	/* Bounded: past these limits the submitter must reap first. */
 	if (READ_ONCE(ring->nr_overflow) >= ring->overflow_limit)
 		return -EBUSY;
@@ -772,59 +835,62 @@ static void zsync_submit_end(struct zsync_ring *ring, struct zsync_submit *s)
  */
 int zsync_submit_sqes(struct zsync_ring *ring, u32 nr)
 {
-	struct zsync_submit s;
+	/* In the ring, not on the stack, which the kernel may zero per call. */
+	struct zsync_submit *s = &ring->submit;
+	struct zsync_sqe *sqe = &s->sqe;
 	u32 tail, avail, consumed = 0;
 	int ret = 0;
 
+	lockdep_assert_held(&ring->submit_lock);
 	/* The shared tail is hostile: use it only for a clamped count. */
 	tail = smp_load_acquire(&ring->sq->tail);
 	avail = min(tail - ring->sq_head, ring->sq_entries);
 	nr = min(nr, avail);
 	if (!nr)
 		return 0;
-	s.chain = (struct zsync_chain){};
-	s.nr_done = 0;
-	s.nr_posted = 0;
-	s.live_done = 0;
-	s.refs_done = 0;
-	zsync_submit_begin(ring, &s, nr);
-	ring->batch = &s;
+	s->chain.head = NULL;
+	s->chain.last = NULL;
+	s->chain.failed = false;
+	s->nr_done = 0;
+	s->nr_posted = 0;
+	s->live_done = 0;
+	s->refs_done = 0;
+	s->cq_room = zsync_cq_space(ring);
+	zsync_submit_begin(ring, s, nr);
 	WRITE_ONCE(ring->batch_task, current);
 
 	while (consumed < nr) {
-		struct zsync_sqe sqe;
 		struct zsync_req *req;
 
 		/* Limits apply between chains, never inside one. */
-		if (!s.chain.head) {
-			ret = zsync_submit_refused(ring, &s);
+		if (!s->chain.head) {
+			ret = zsync_submit_refused(ring, s);
 			if (ret)
 				break;
 		}
-		req = zsync_req_alloc(ring, &s);
+		req = zsync_req_alloc(ring, s);
 		if (!req) {
 			ret = -ENOMEM;
-			zsync_chain_break(ring, &s.chain);
+			zsync_chain_break(ring, &s->chain);
 			break;
 		}
 		/* One read of the shared slot; everything after uses the copy. */
-		memcpy(&sqe, &ring->sqes[ring->sq_head & ring->sq_mask], sizeof(sqe));
+		memcpy(sqe, &ring->sqes[ring->sq_head & ring->sq_mask], sizeof(*sqe));
 		ring->sq_head++;
 		consumed++;
 		if (ring->chain_broken)
-			zsync_cancel_broken_member(req, &sqe);
+			zsync_cancel_broken_member(req, sqe);
 		else
-			zsync_submit_one(ring, &s, req, &sqe);
+			zsync_submit_one(ring, s, req, sqe);
 		if (!(consumed % ZSYNC_SUBMIT_BATCH)) {
-			zsync_submit_flush(ring, &s);
+			zsync_submit_flush(ring, s);
 			cond_resched();
 		}
 	}
-	zsync_chain_end(&s.chain);
-	zsync_submit_flush(ring, &s);
+	zsync_chain_end(&s->chain);
+	zsync_submit_flush(ring, s);
 	WRITE_ONCE(ring->batch_task, NULL);
-	ring->batch = NULL;
-	zsync_submit_end(ring, &s);
+	zsync_submit_end(ring, s);
 	zsync_stat_add(sqes, consumed);
 	/* Userspace may reuse the slots once it sees the new head. */
 	smp_store_release(&ring->sq->head, ring->sq_head);

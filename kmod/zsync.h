@@ -36,7 +36,6 @@ struct task_struct;
 struct pid;
 struct net;
 struct zsync_req;
-struct zsync_submit;
 struct zsync_wuser;
 struct zsync_poll_entry;
 struct statx;
@@ -73,6 +72,29 @@ struct zsync_cq_shared {
 	struct zsync_cqe cqes[] ____cacheline_aligned_in_smp;
 };
 
+/* Chain being built from consecutive SQEs of one ENTER. */
+struct zsync_chain {
+	struct zsync_req *head;
+	struct zsync_req *last;
+	bool failed;
+};
+
+#define ZSYNC_SUBMIT_BATCH	32
+
+/* One ENTER's submission (zsync_submit_sqes(), req.c), under submit_lock. */
+struct zsync_submit {
+	struct zsync_chain chain;
+	struct zsync_sqe sqe;		/* the SQE being submitted, copied */
+	/* Lone requests completed during submission; posted up to nr_posted. */
+	struct zsync_req *done[ZSYNC_SUBMIT_BATCH];
+	unsigned int	nr_done;
+	unsigned int	nr_posted;
+	unsigned int	credits;	/* ring refs and nr_live taken, not used yet */
+	unsigned int	live_done;	/* posted from the batch: out of nr_live */
+	unsigned int	refs_done;	/* recycled from the batch: ring refs to drop */
+	unsigned int	cq_room;	/* free CQEs when last looked (a hint) */
+};
+
 struct zsync_ring {
 	/* Serialises SETUP, RESTRICT/ENABLE, eventfd registration and submission. */
 	struct mutex		submit_lock;
@@ -92,9 +114,8 @@ struct zsync_ring {
 	u32			sq_entries, sq_mask;
 	u32			cq_entries, cq_mask;
 	u32			sq_head;	/* private consumer index */
-	/* The submission running now (req.c), and its thread. */
-	struct zsync_submit	*batch;
-	struct task_struct	*batch_task;
+	struct zsync_submit	submit;		/* the submission running now */
+	struct task_struct	*batch_task;	/* its thread, while it runs */
 	bool			chain_broken;	/* cancel SQEs up to the end of a chain */
 
 	/* Completion side; taken from any context, hard irq included. */
@@ -558,7 +579,9 @@ bool zsync_file_is_ring(const struct file *file);
 /* opdef.c */
 const struct zsync_opdef *zsync_opdef_get(u8 opcode);
 long zsync_probe(void __user *arg);
-int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+extern const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST];
+extern unsigned long zsync_disabled_families;
+bool zsync_op_disabled(u8 opcode);
 
 /* stats.c */
 long zsync_stats(void __user *arg);
