@@ -789,35 +789,59 @@ static int zsync_submit_refused(struct zsync_ring *ring, struct zsync_submit *s)
 	/* Bounded: past these limits the submitter must reap first. */
 	if (READ_ONCE(ring->nr_overflow) >= ring->overflow_limit)
 		return -EBUSY;
-	/* nr_live counts the unused credits and the completed, unposted. */
-	if (atomic_read(&ring->nr_live) - s->credits - s->live_done -
+	/* nr_live counts credits and what completed in the batch too. */
+	if (atomic_read(&ring->nr_live) - ring->credits - s->credits - s->live_done -
 	    (s->nr_done - s->nr_posted) >= zsync_max_inflight)
 		return -EBUSY;
 	return 0;
 }
 
 /*
- * Every request of a batch holds a ring reference and counts in nr_live
- * until its terminal CQE: taken for the whole batch in advance, and given
- * back at its end for the credits not used and the requests that completed
- * in the batch, so that a NOP costs no atomic on the ring.
+ * Every request holds a ring reference and counts in nr_live until its
+ * terminal CQE.  Submission takes them from credits the ring keeps in
+ * reserve (ring->credits, both already counted), and gives back to that
+ * reserve what its batch recycled: a NOP costs no atomic on the ring, and
+ * an ENTER only when the reserve runs out or overfills.
  */
+#define ZSYNC_CREDITS_MAX	(2 * ZSYNC_SUBMIT_BATCH)
+
 static void zsync_submit_begin(struct zsync_ring *ring, struct zsync_submit *s, u32 nr)
 {
+	if (ring->credits < nr) {
+		u32 take = nr - ring->credits + ZSYNC_SUBMIT_BATCH;
+
+		refcount_add(take, &ring->refs);
+		atomic_add(take, &ring->nr_live);
+		WRITE_ONCE(ring->credits, ring->credits + take);
+	}
+	WRITE_ONCE(ring->credits, ring->credits - nr);
 	s->credits = nr;
-	refcount_add(nr, &ring->refs);
-	atomic_add(nr, &ring->nr_live);
 }
 
 static void zsync_submit_end(struct zsync_ring *ring, struct zsync_submit *s)
 {
-	unsigned int refs = s->credits + s->refs_done;
-	unsigned int live = s->credits + s->live_done;
+	/* Posted from the batch but waiting in the overflow list: held there. */
+	unsigned int held = s->live_done - s->refs_done;
+	u32 back = ring->credits + s->credits + s->refs_done;
 
-	if (live)
-		atomic_sub(live, &ring->nr_live);
-	/* The caller's file reference keeps ring->refs above zero. */
-	if (refs && WARN_ON_ONCE(refcount_sub_and_test(refs, &ring->refs)))
+	if (held)
+		atomic_sub(held, &ring->nr_live);
+	if (back > ZSYNC_CREDITS_MAX) {
+		zsync_ring_put_credits(ring, back - ZSYNC_CREDITS_MAX);
+		back = ZSYNC_CREDITS_MAX;
+	}
+	WRITE_ONCE(ring->credits, back);
+}
+
+/**
+ * zsync_ring_put_credits() - give back reserved ring references
+ * @ring: the ring; the caller holds a reference of its own (the file)
+ * @nr: how many credits (a ring reference and a count in nr_live each)
+ */
+void zsync_ring_put_credits(struct zsync_ring *ring, u32 nr)
+{
+	atomic_sub(nr, &ring->nr_live);
+	if (WARN_ON_ONCE(refcount_sub_and_test(nr, &ring->refs)))
 		complete(&ring->done);
 }
 

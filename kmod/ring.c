@@ -723,7 +723,7 @@ void zsync_ring_show_fdinfo(struct zsync_ring *ring, struct seq_file *m)
 	seq_printf(m, "sq_tail:\t%u\n", READ_ONCE(ring->sq->tail));
 	seq_printf(m, "cq_head:\t%u\n", READ_ONCE(ring->cq->head));
 	seq_printf(m, "cq_tail:\t%u\n", READ_ONCE(ring->cq_tail));
-	seq_printf(m, "inflight:\t%d\n", atomic_read(&ring->nr_live));
+	seq_printf(m, "inflight:\t%d\n", atomic_read(&ring->nr_live) - (int)READ_ONCE(ring->credits));
 	seq_printf(m, "overflow:\t%u\n", READ_ONCE(ring->nr_overflow));
 	seq_printf(m, "overflow_total:\t%u\n", READ_ONCE(ring->overflow_total));
 	seq_printf(m, "overflow_limit:\t%u\n", ring->overflow_limit);
@@ -788,6 +788,9 @@ void zsync_ring_release(struct zsync_ring *ring)
 	zsync_cancel_match(ring, &all, NULL);
 	/* After the cancels: an owner they left may still defer its end here. */
 	zsync_cancel_task_work(ring);
+	/* No ENTER runs any more: the reserved credits go back. */
+	zsync_ring_put_credits(ring, ring->credits);
+	ring->credits = 0;
 	zsync_ring_put(ring);
 	wait_for_completion(&ring->done);
 	flush_work(&ring->chain_work);

@@ -141,7 +141,8 @@ struct zsync_ring {
 	struct rb_root_cached	count_timeouts;	/* by target_seq, then arming order */
 	u64			count_next;	/* earliest target_seq, U64_MAX if none */
 
-	atomic_t		nr_live;	/* requests without their terminal CQE yet */
+	atomic_t		nr_live;	/* requests without their terminal CQE yet, + credits */
+	u32			credits;	/* reserved refs + nr_live counts (submit_lock) */
 	refcount_t		refs;		/* 1 for the file + 1 per request */
 	struct completion	done;		/* refs reached zero */
 	/*
@@ -591,6 +592,7 @@ int zsync_req_cache_init(void);
 void zsync_req_cache_exit(void);
 void zsync_req_cache_drain(struct zsync_ring *ring);
 void zsync_submit_post_pending(struct zsync_ring *ring);
+void zsync_ring_put_credits(struct zsync_ring *ring, u32 nr);
 int zsync_submit_sqes(struct zsync_ring *ring, u32 nr);
 void zsync_req_complete(struct zsync_req *req, s32 res);
 void zsync_req_arm(struct zsync_req *req);
