@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The submission hot path: ZSYNC_IOC_ENTER_VALUE, the batch of CQEs an ENTER
+ * posts together (order, overflow, limits, eventfd counts), the credits a
+ * ring keeps in reserve (fdinfo inflight stays exact) and the filtered wait
+ * (several waiters with different targets, none woken too early, none lost).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+static int enter_value(int fd, unsigned long arg)
+{
+	int ret = ioctl(fd, ZSYNC_IOC_ENTER_VALUE, arg);
+
+	return ret < 0 ? -errno : ret;
+}
+
+ZT_RING_FIXTURE(64)
+
+TEST_F(ring, enter_value_is_advertised_and_submits)
+{
+	struct zsync_cqe c[8];
+	unsigned int i;
+	int ret;
+
+	ASSERT_TRUE(!!(self->ring.features & ZSYNC_FEAT_ENTER_VALUE))
+		TH_LOG("features %#x lack ZSYNC_FEAT_ENTER_VALUE", self->ring.features);
+	for (i = 0; i < 8; i++)
+		zt_nop(_metadata, &self->ring, 100 + i);
+	zt_publish_sq(&self->ring);
+	/* Submit 8 and wait for 8 in one ioctl, nothing copied either way. */
+	ret = enter_value(self->ring.fd, ZSYNC_ENTER_VALUE(8, 8, ZSYNC_ENTER_GETEVENTS));
+	ASSERT_EQ(8, ret) TH_LOG("ENTER_VALUE: %s", zt_err(ret));
+	ASSERT_EQ(8u, zk_cq_ready(&self->ring));
+	zt_reap(_metadata, &self->ring, c, 8, ZT_PROMPT_MS);
+	/* Lone inline completions keep their submission order. */
+	for (i = 0; i < 8; i++) {
+		EXPECT_EQ(100 + i, c[i].user_data);
+		EXPECT_EQ(0, c[i].res);
+	}
+}
+
+TEST_F(ring, enter_value_refuses_upper_bits_and_consumes_nothing)
+{
+	unsigned int head;
+	int ret;
+
+	zt_nop(_metadata, &self->ring, 1);
+	zt_publish_sq(&self->ring);
+	ret = enter_value(self->ring.fd, (1UL << 32) | 1);
+	ASSERT_EQ(-EINVAL, ret) TH_LOG("bit 32 set: %s", zt_err(ret));
+	head = zk_load_acquire(self->ring.sq.khead);
+	ASSERT_EQ(0u, head) TH_LOG("a refused ENTER_VALUE consumed SQEs");
+	ASSERT_EQ(1, enter_value(self->ring.fd, ZSYNC_ENTER_VALUE(1, 0, 0)));
+	zt_reap(_metadata, &self->ring, NULL, 1, ZT_PROMPT_MS);
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+/* 'S' once @pid sleeps interruptibly, polled from /proc/PID/stat. */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f))
+		p = strrchr(buf, ')');
+	fclose(f);
+	return p && p[1] ? p[2] : 0;
+}
+
+TEST_F(ring, enter_value_wait_is_interruptible)
+{
+	int64_t start;
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct sigaction sa = { .sa_handler = on_usr1 };
+		int ret;
+
+		/* No SA_RESTART: the wait must come back with -EINTR. */
+		sigaction(SIGUSR1, &sa, NULL);
+		ret = enter_value(self->ring.fd, ZSYNC_ENTER_VALUE(0, 1, ZSYNC_ENTER_GETEVENTS));
+		_exit(ret == -EINTR ? 0 : 10);
+	}
+	start = zt_mono_ns();
+	while (proc_state(pid) != 'S' && zt_ms_since(start) < ZT_PROMPT_MS)
+		zt_sleep_ms(1);
+	ASSERT_EQ('S', proc_state(pid)) TH_LOG("the child never slept in the wait");
+	ASSERT_EQ(0, kill(pid, SIGUSR1));
+	status = zt_wait_child(pid, ZT_PROMPT_MS);
+	ASSERT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("child status %#x: the by-value wait did not end with -EINTR", status);
+}
+
+/*
+ * An overflowing batch: with an 8-entry CQ, a second ENTER of 8 lone NOPs
+ * finds it full; all 8 wait in the overflow list, then come out in order.
+ */
+TEST(batch_overflows_in_order)
+{
+	struct zsync_params p = { .flags = ZSYNC_SETUP_CQSIZE, .cq_entries = 8 };
+	struct zsync_cqe c[16];
+	struct zk_ring ring;
+	unsigned int i, ovf;
+
+	zt_ring_params(_metadata, &ring, 8, &p);
+	for (i = 0; i < 8; i++)
+		zt_nop(_metadata, &ring, i);
+	zt_submit(_metadata, &ring, 8);
+	for (i = 0; i < 8; i++)
+		zt_nop(_metadata, &ring, 8 + i);
+	zt_submit(_metadata, &ring, 8);
+	ASSERT_EQ(8u, zk_cq_ready(&ring));
+	ASSERT_EQ(0, zt_fdinfo(ring.fd, "overflow", &ovf));
+	ASSERT_EQ(8u, ovf) TH_LOG("the second batch must wait in the overflow list");
+	zt_reap(_metadata, &ring, c, 16, ZT_PROMPT_MS);
+	for (i = 0; i < 16; i++)
+		EXPECT_EQ(i, c[i].user_data) TH_LOG("CQE %u out of order", i);
+	zk_ring_exit(&ring);
+}
+
+/*
+ * A CQE posted directly during the submission (a chain's) comes after the
+ * lone CQEs the batch holds from earlier SQEs of the same ENTER.
+ */
+TEST_F(ring, batch_is_posted_before_a_chain_that_follows)
+{
+	struct zsync_cqe c[5];
+	unsigned int i;
+
+	zt_nop(_metadata, &self->ring, 1);
+	zt_nop(_metadata, &self->ring, 2);
+	zt_linked(zt_nop(_metadata, &self->ring, 3));
+	zt_nop(_metadata, &self->ring, 4);
+	zt_nop(_metadata, &self->ring, 5);
+	zt_submit(_metadata, &self->ring, 5);
+	zt_reap(_metadata, &self->ring, c, 5, ZT_PROMPT_MS);
+	for (i = 0; i < 5; i++)
+		EXPECT_EQ(i + 1, c[i].user_data) TH_LOG("CQE %u out of order", i);
+}
+
+/* Credits kept in reserve never show: inflight counts armed requests only. */
+TEST_F(ring, fdinfo_inflight_is_exact_around_batches)
+{
+	unsigned int live, i;
+
+	for (i = 0; i < 40; i++)
+		zt_nop(_metadata, &self->ring, i);
+	zt_submit(_metadata, &self->ring, 40);
+	zt_check_fdinfo(_metadata, self->ring.fd, "inflight", 0);
+	zt_reap(_metadata, &self->ring, NULL, 40, ZT_PROMPT_MS);
+	/* Three TIMEOUTs that wait: exactly three in flight. */
+	for (i = 0; i < 3; i++)
+		zt_timeout(_metadata, &self->ring, 1000 + i, 60000, 0, 0);
+	zt_nop(_metadata, &self->ring, 7);
+	zt_submit(_metadata, &self->ring, 4);
+	ASSERT_EQ(0, zt_fdinfo(self->ring.fd, "inflight", &live));
+	ASSERT_EQ(3u, live);
+	zt_reap(_metadata, &self->ring, NULL, 1, ZT_PROMPT_MS);
+}
+
+/* The eventfd counts every CQE of a batch by default. */
+TEST_F(ring, eventfd_counts_each_cqe_of_a_batch)
+{
+	int efd = eventfd(0, EFD_NONBLOCK);
+	uint64_t v = 0;
+	unsigned int i;
+
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, zt_ioctl(self->ring.fd, ZSYNC_IOC_REGISTER_EVENTFD, &efd));
+	for (i = 0; i < 10; i++)
+		zt_nop(_metadata, &self->ring, i);
+	zt_submit(_metadata, &self->ring, 10);
+	ASSERT_EQ(8, read(efd, &v, sizeof(v)));
+	EXPECT_EQ(10u, v);
+	close(efd);
+}
+
+/* With ZSYNC_SETUP_EVENTFD_BATCH: at least one signal per batch, fewer than per CQE. */
+TEST(eventfd_batch_signals_once_per_batch)
+{
+	struct zsync_params p = { .flags = ZSYNC_SETUP_EVENTFD_BATCH };
+	int efd = eventfd(0, EFD_NONBLOCK);
+	struct zk_ring ring;
+	uint64_t v = 0;
+	unsigned int i;
+
+	ASSERT_LE(0, efd);
+	zt_ring_params(_metadata, &ring, 64, &p);
+	ASSERT_TRUE(!!(ring.features & ZSYNC_FEAT_EVENTFD_BATCH));
+	ASSERT_EQ(0, zt_ioctl(ring.fd, ZSYNC_IOC_REGISTER_EVENTFD, &efd));
+	for (i = 0; i < 10; i++)
+		zt_nop(_metadata, &ring, i);
+	zt_submit(_metadata, &ring, 10);
+	ASSERT_EQ(8, read(efd, &v, sizeof(v)));
+	EXPECT_LE(1u, v);
+	EXPECT_GT(10u, v) TH_LOG("one signal per CQE (%llu) despite EVENTFD_BATCH",
+				 (unsigned long long)v);
+	zt_reap(_metadata, &ring, NULL, 10, ZT_PROMPT_MS);
+	zk_ring_exit(&ring);
+	close(efd);
+}
+
+/*
+ * Two threads wait on one ring for different counts; a source of CQEs
+ * (timeouts firing one by one) satisfies the smaller target first.  The
+ * filtered wake must wake each when its own target is met, never lose one.
+ */
+struct waiter {
+	struct zk_ring *ring;
+	unsigned int want;
+	int ret;
+};
+
+static void *wait_thread(void *arg)
+{
+	struct waiter *w = arg;
+	struct zsync_enter e = {
+		.min_complete = w->want,
+		.flags = ZSYNC_ENTER_GETEVENTS,
+	};
+
+	w->ret = zt_enter_raw(w->ring->fd, &e);
+	if (!w->ret)
+		w->ret = e.wait_res;
+	return NULL;
+}
+
+TEST_F(ring, waiters_with_different_targets_all_wake)
+{
+	struct waiter a = { .ring = &self->ring, .want = 2 };
+	struct waiter b = { .ring = &self->ring, .want = 5 };
+	pthread_t ta, tb;
+	unsigned int i;
+
+	ASSERT_EQ(0, pthread_create(&ta, NULL, wait_thread, &a));
+	ASSERT_EQ(0, pthread_create(&tb, NULL, wait_thread, &b));
+	for (i = 0; i < 5; i++)
+		zt_timeout(_metadata, &self->ring, i, 20 + 10 * i, 0, 0);
+	zt_submit(_metadata, &self->ring, 5);
+	ASSERT_EQ(0, pthread_join(ta, NULL));
+	ASSERT_EQ(0, pthread_join(tb, NULL));
+	EXPECT_EQ(0, a.ret) TH_LOG("waiter for 2: %s", zt_err(a.ret));
+	EXPECT_EQ(0, b.ret) TH_LOG("waiter for 5: %s", zt_err(b.ret));
+	EXPECT_LE(5u, zk_cq_ready(&self->ring));
+}
+
+TEST_HARNESS_MAIN
