@@ -545,8 +545,12 @@ static int zsync_enter(struct zsync_ring *ring, u32 to_submit, u32 min_complete,
 	zsync_run_task_work(ring);
 	if (READ_ONCE(ring->nr_overflow))
 		zsync_flush_overflow(ring);
-	if (flags & ZSYNC_ENTER_GETEVENTS)
-		*wait_res = zsync_enter_wait(ring, min_complete, w);
+	if (!(flags & ZSYNC_ENTER_GETEVENTS))
+		return submitted;
+	/* The usual round trip: what it waits for is there already. */
+	if (!w->has_sigmask && zsync_cq_ready(ring) >= min(min_complete, ring->cq_entries))
+		return submitted;
+	*wait_res = zsync_enter_wait(ring, min_complete, w);
 	return submitted;
 }
 
