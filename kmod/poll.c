@@ -228,6 +228,11 @@ enum zsync_issue_ret zsync_poll_arm(struct zsync_req *req, __poll_t events)
 	struct zsync_poll_table t = { .req = req };
 	__poll_t mask;
 
+	/* Retries run later, as the submitter was now. */
+	if (!zsync_req_capture_late(req)) {
+		req->res = -ECANCELED;
+		return ZSYNC_ISSUE_DONE;
+	}
 	p->events = events | EPOLLERR | EPOLLHUP;
 	p->nr_entries = 0;
 	p->too_many = false;

@@ -140,6 +140,7 @@ static void zsync_req_init(struct zsync_ring *ring, struct zsync_req *req)
 	req->ovf_pool = NULL;
 	INIT_LIST_HEAD(&req->ovf_free);
 	req->owner = NULL;
+	req->identity_lazy = false;
 	req->file = NULL;
 	req->creds = NULL;
 	req->mm = NULL;
@@ -565,11 +566,12 @@ static int zsync_check_restriction(const struct zsync_ring *ring,
  * zsync_req_prep() - validate a kernel copy of an SQE and prepare @req
  * @req: the request, with ring, user_data and opcode already set
  * @sqe: the SQE, already copied out of the shared ring
+ * @lone: not part of a chain (see zsync_req_capture())
  *
  * Runs in the submitter's context, inlined in the submission loop.
  * Return: 0 or a negative errno that becomes the request's CQE result.
  */
-static int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
+static int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe, bool lone)
 {
 	const struct zsync_opdef *def;
 	int ret;
@@ -602,7 +604,7 @@ static int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 		return -EINVAL;
 	/* The submitter's files and identity, while we run as it. */
 	if (def->flags) {
-		ret = zsync_req_capture(req, sqe);
+		ret = zsync_req_capture(req, sqe, lone);
 		if (ret)
 			return ret;
 	} else {
@@ -615,7 +617,8 @@ static int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 static int zsync_prep_in_chain(struct zsync_req *req, const struct zsync_sqe *sqe,
 			       struct zsync_chain *chain)
 {
-	int ret = zsync_req_prep(req, sqe);
+	bool lone = !chain->head && !(sqe->flags & ZSYNC_SQE_LINK);
+	int ret = zsync_req_prep(req, sqe, lone);
 
 	if (ret || req->opcode != ZSYNC_OP_LINK_TIMEOUT)
 		return ret;

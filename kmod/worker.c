@@ -76,10 +76,39 @@ void zsync_worker_exit(void)
 
 /* ---- identity ------------------------------------------------------------ */
 
+static void zsync_req_take_identity(struct zsync_req *req)
+{
+	req->creds = get_current_cred();
+	if (current->mm) {
+		mmgrab(current->mm);
+		req->mm = current->mm;
+	}
+}
+
+/**
+ * zsync_req_capture_late() - take the identity a lone request left for later
+ * @req: a request about to outlive its issue() (punted, or waiting on a
+ *	file); its submitting thread, still in the ENTER that submitted it
+ *
+ * Return: false if @req is not in its submitting thread, which cannot
+ * happen to a lone request: it must then not run at all (fail closed).
+ */
+bool zsync_req_capture_late(struct zsync_req *req)
+{
+	if (likely(!req->identity_lazy))
+		return true;
+	req->identity_lazy = false;
+	if (WARN_ON_ONCE(current->flags & PF_KTHREAD))
+		return false;
+	zsync_req_take_identity(req);
+	return true;
+}
+
 /**
  * zsync_req_capture() - take what @req needs of its submitter, at prep
  * @req: the request; req->def is set
  * @sqe: the kernel copy of its SQE
+ * @lone: not part of a chain: issued at once, by this thread
  *
  * Runs in the submitter's context.  Whatever is taken here is dropped by
  * zsync_req_release_resources() when the request is freed.
@@ -93,7 +122,7 @@ void zsync_worker_exit(void)
  * Return: 0, or -EBADF if the op needs a file and sqe->fd is not one, or
  * is a ring.
  */
-int zsync_req_capture(struct zsync_req *req, const struct zsync_sqe *sqe)
+int zsync_req_capture(struct zsync_req *req, const struct zsync_sqe *sqe, bool lone)
 {
 	u32 flags = req->def->flags;
 
@@ -112,13 +141,16 @@ int zsync_req_capture(struct zsync_req *req, const struct zsync_sqe *sqe)
 		}
 		req->fd = sqe->fd;
 	}
-	if (flags & (ZSYNC_OPF_IDENTITY | ZSYNC_OPF_TASK)) {
-		req->creds = get_current_cred();
-		if (current->mm) {
-			mmgrab(current->mm);
-			req->mm = current->mm;
-		}
-	}
+	/*
+	 * A lone request is issued right away, by this thread, in this
+	 * syscall: it needs the identity only if it leaves (zsync_punt(),
+	 * zsync_poll_arm()), which captures it then, as it is now.  Most
+	 * complete at once and never pay for it.
+	 */
+	if ((flags & ZSYNC_OPF_IDENTITY) && !(flags & ZSYNC_OPF_TASK) && lone)
+		req->identity_lazy = true;
+	else if (flags & (ZSYNC_OPF_IDENTITY | ZSYNC_OPF_TASK))
+		zsync_req_take_identity(req);
 	/* A worker acts on no file whose behaviour depends on the caller. */
 	if ((flags & ZSYNC_OPF_TASK) ||
 	    ((flags & ZSYNC_OPF_IDENTITY) && req->file && !zsync_file_worker_ok(req->file)))
@@ -416,10 +448,15 @@ void zsync_worker_queue(struct zsync_req *req, zsync_async_fn fn)
  */
 enum zsync_issue_ret zsync_punt(struct zsync_req *req, zsync_async_fn fn)
 {
-	kuid_t uid = req->creds ? req->creds->uid : GLOBAL_ROOT_UID;
 	struct zsync_wuser *u;
 	unsigned long flags;
+	kuid_t uid;
 
+	if (!zsync_req_capture_late(req)) {
+		req->res = -ECANCELED;
+		return ZSYNC_ISSUE_DONE;
+	}
+	uid = req->creds ? req->creds->uid : GLOBAL_ROOT_UID;
 	req->async_fn = fn;
 	req->work_pending = false;
 	INIT_WORK(&req->work, zsync_io_work);

@@ -469,6 +469,7 @@ struct zsync_req {
 
 	/* The submitter's, taken at prep (worker.c). */
 	const struct files_struct *owner;	/* its fd table; compared, never used */
+	bool			identity_lazy;	/* creds, mm not taken yet (lone, inline) */
 	struct file		*file;
 	const struct cred	*creds;
 	struct mm_struct	*mm;
@@ -644,7 +645,8 @@ void zsync_cq_counted_armed(struct zsync_ring *ring);
 extern struct workqueue_struct *zsync_chain_wq;
 int zsync_worker_init(void);
 void zsync_worker_exit(void);
-int zsync_req_capture(struct zsync_req *req, const struct zsync_sqe *sqe);
+int zsync_req_capture(struct zsync_req *req, const struct zsync_sqe *sqe, bool lone);
+bool zsync_req_capture_late(struct zsync_req *req);
 void zsync_req_pin_task(struct zsync_req *req);
 bool zsync_file_worker_ok(const struct file *file);
 bool zsync_task_unqueue(struct zsync_req *req);
