@@ -44,7 +44,8 @@ static bool zsync_cq_has_space(const struct zsync_ring *ring)
 /* Fills the next CQE; userspace sees it only once zsync_cq_publish() ran. */
 /**
  * zsync_cq_space() - how many CQEs a post would write into the CQ ring now
- * @ring: the ring; any context (a snapshot)
+ * @ring: the ring; any context (a snapshot; exact under cq_lock, where
+ *	nr_overflow is the length of the overflow list)
  */
 u32 zsync_cq_space(const struct zsync_ring *ring)
 {
@@ -238,17 +239,14 @@ void zsync_post_cqe_batch(struct zsync_ring *ring, struct zsync_req **reqs, unsi
 {
 	unsigned int i, room, counted = 0, written = 0;
 	unsigned long flags;
-	s32 d;
 
 	spin_lock_irqsave(&ring->cq_lock, flags);
 	if (ring->dying) {
 		spin_unlock_irqrestore(&ring->cq_lock, flags);
 		return;
 	}
-	/* Room is looked up once (one read of the hostile head). */
-	d = zsync_cq_distance(ring);
-	room = (list_empty(&ring->overflow) && d >= 0 && d < ring->cq_entries) ?
-	       ring->cq_entries - d : 0;
+	/* Room is looked up once: one read of the hostile head. */
+	room = zsync_cq_space(ring);
 	for (i = 0; i < nr; i++) {
 		struct zsync_req *req = reqs[i];
 

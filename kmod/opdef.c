@@ -5,7 +5,6 @@
  */
 #include <linux/kernel.h>
 #include <linux/moduleparam.h>
-#include <linux/nospec.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include "zsync.h"
@@ -159,7 +158,7 @@ const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR | ZSYNC_FIELD_ADDR2 |
 				  ZSYNC_FIELD_LEN | ZSYNC_FIELD_OPFLAGS,
 		/* installs the new fd in the submitter's table */
-		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_TASK,
+		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_TASK | ZSYNC_OPF_SKIPS_LSM,
 		.prep		= zsync_accept_prep,
 		.issue		= zsync_accept_issue,
 		.cancel		= zsync_async_cancel,
@@ -169,7 +168,7 @@ const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 		.name		= "CONNECT",
 		.cmd_size	= ZSYNC_CMD_SIZE(connect),
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_ADDR | ZSYNC_FIELD_LEN,
-		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY,
+		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY | ZSYNC_OPF_SKIPS_LSM,
 		.prep		= zsync_connect_prep,
 		.issue		= zsync_connect_issue,
 		.cancel		= zsync_async_cancel,
@@ -224,7 +223,7 @@ const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 		.name		= "SHUTDOWN",
 		.cmd_size	= ZSYNC_CMD_SIZE(shutdown_how),
 		.fields		= ZSYNC_FIELD_FD | ZSYNC_FIELD_LEN,
-		.flags		= ZSYNC_OPF_FILE,
+		.flags		= ZSYNC_OPF_FILE | ZSYNC_OPF_SKIPS_LSM,
 		.prep		= zsync_shutdown_prep,
 		.issue		= zsync_shutdown_issue,
 	},
@@ -442,19 +441,6 @@ module_param_named(lsm_bypass_net, zsync_lsm_bypass_net, bool, 0644);
 MODULE_PARM_DESC(lsm_bypass_net,
 		 "Allow CONNECT, ACCEPT and SHUTDOWN, which run WITHOUT the LSM hooks security_socket_connect/accept/shutdown: Landlock, SELinux, AppArmor, Smack and TOMOYO rules on connect(2), accept(2) and shutdown(2) do not apply to them (default N: they complete with -EOPNOTSUPP)");
 
-/* Whether @opcode would skip an LSM hook that its syscall calls. */
-static bool zsync_op_skips_lsm(u8 opcode)
-{
-	switch (opcode) {
-	case ZSYNC_OP_ACCEPT:
-	case ZSYNC_OP_CONNECT:
-	case ZSYNC_OP_SHUTDOWN:
-		return true;
-	default:
-		return false;
-	}
-}
-
 /*
  * Whether the administrator disabled @opcode (a valid opcode): its family
  * is disabled, or it skips an LSM hook and that was not allowed.
@@ -464,24 +450,14 @@ bool zsync_op_disabled(u8 opcode)
 	unsigned long mask = READ_ONCE(zsync_disabled_families);
 	unsigned int i;
 
-	if (zsync_op_skips_lsm(opcode) && !READ_ONCE(zsync_lsm_bypass_net))
+	if ((zsync_opdef_get(opcode)->flags & ZSYNC_OPF_SKIPS_LSM) &&
+	    !READ_ONCE(zsync_lsm_bypass_net))
 		return true;
 
 	for (i = 0; mask && i < ARRAY_SIZE(zsync_families); i++)
 		if (opcode >= zsync_families[i].first && opcode <= zsync_families[i].last)
 			return mask & BIT(i);
 	return false;
-}
-
-/* Returns the op for @opcode, or NULL; safe against speculation. */
-const struct zsync_opdef *zsync_opdef_get(u8 opcode)
-{
-	const struct zsync_opdef *def;
-
-	if (opcode >= ZSYNC_OP_LAST)
-		return NULL;
-	def = &zsync_opdefs[array_index_nospec(opcode, ZSYNC_OP_LAST)];
-	return def->prep ? def : NULL;
 }
 
 /**

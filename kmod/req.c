@@ -20,7 +20,6 @@
 #include <linux/kernel.h>
 #include <linux/slab.h>
 #include <linux/sched.h>
-#include <linux/nospec.h>
 #include "zsync.h"
 
 static struct kmem_cache *zsync_req_cachep;
@@ -580,11 +579,8 @@ static int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe, bo
 		return -EINVAL;
 	if (sqe->flags & ~ZSYNC_SQE_FLAGS_ALL)
 		return -EINVAL;
-	/* Safe against speculation: the opcode is the user's. */
-	if (sqe->opcode >= ZSYNC_OP_LAST)
-		return -EINVAL;
-	def = &zsync_opdefs[array_index_nospec(sqe->opcode, ZSYNC_OP_LAST)];
-	if (!def->prep)
+	def = zsync_opdef_get(sqe->opcode);
+	if (!def)
 		return -EINVAL;
 	/* Before req->def is set: cleanup() may look at the area. */
 	if (def->cmd_size)
@@ -593,9 +589,9 @@ static int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe, bo
 	ret = zsync_check_restriction(req->ring, sqe);
 	if (ret)
 		return ret;
-	/* Nothing disabled but what skips an LSM hook (opcodes ACCEPT..SHUTDOWN). */
+	/* Only a disabled family or an op that skips an LSM hook can be off. */
 	if (unlikely(READ_ONCE(zsync_disabled_families) ||
-		     (sqe->opcode >= ZSYNC_OP_ACCEPT && sqe->opcode <= ZSYNC_OP_SHUTDOWN)) &&
+		     (def->flags & ZSYNC_OPF_SKIPS_LSM)) &&
 	    zsync_op_disabled(sqe->opcode)) {
 		zsync_stat_inc(ops_disabled);
 		return -EOPNOTSUPP;
@@ -603,7 +599,7 @@ static int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe, bo
 	if (!zsync_unused_fields_zero(sqe, def->fields))
 		return -EINVAL;
 	/* The submitter's files and identity, while we run as it. */
-	if (def->flags) {
+	if (def->flags & ZSYNC_OPF_CAPTURE) {
 		ret = zsync_req_capture(req, sqe, lone);
 		if (ret)
 			return ret;
@@ -810,14 +806,16 @@ static int zsync_submit_refused(struct zsync_ring *ring, struct zsync_submit *s)
 
 static void zsync_submit_begin(struct zsync_ring *ring, struct zsync_submit *s, u32 nr)
 {
-	if (ring->credits < nr) {
-		u32 take = nr - ring->credits + ZSYNC_SUBMIT_BATCH;
+	u32 have = ring->credits;
+
+	if (have < nr) {
+		u32 take = nr - have + ZSYNC_SUBMIT_BATCH;
 
 		refcount_add(take, &ring->refs);
 		atomic_add(take, &ring->nr_live);
-		WRITE_ONCE(ring->credits, ring->credits + take);
+		have += take;
 	}
-	WRITE_ONCE(ring->credits, ring->credits - nr);
+	WRITE_ONCE(ring->credits, have - nr);
 	s->credits = nr;
 }
 

@@ -25,6 +25,7 @@
 #include <linux/fs.h>
 #include <linux/errno.h>
 #include <linux/indirect_call_wrapper.h>
+#include <linux/nospec.h>
 #include <linux/zsync.h>
 
 struct eventfd_ctx;
@@ -190,6 +191,10 @@ struct zsync_ring {
 #define ZSYNC_OPF_FILE		BIT(0)	/* sqe->fd is a file: taken at prep */
 #define ZSYNC_OPF_IDENTITY	BIT(1)	/* may run in a worker: borrows mm, creds */
 #define ZSYNC_OPF_TASK		BIT(2)	/* uses the fd table or fs: submitting thread only */
+/* What zsync_req_capture() takes for: without any, only the fd table's identity. */
+#define ZSYNC_OPF_CAPTURE	(ZSYNC_OPF_FILE | ZSYNC_OPF_IDENTITY | ZSYNC_OPF_TASK)
+/* Skips an LSM hook its syscall calls: disabled unless lsm_bypass_net. */
+#define ZSYNC_OPF_SKIPS_LSM	BIT(3)
 
 enum zsync_issue_ret {
 	ZSYNC_ISSUE_DONE,	/* req->res holds the result */
@@ -579,11 +584,21 @@ extern atomic_long_t zsync_rings_total;
 bool zsync_file_is_ring(const struct file *file);
 
 /* opdef.c */
-const struct zsync_opdef *zsync_opdef_get(u8 opcode);
 long zsync_probe(void __user *arg);
 extern const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST];
 extern unsigned long zsync_disabled_families;
 bool zsync_op_disabled(u8 opcode);
+
+/* Returns the op for @opcode, or NULL; safe against speculation. */
+static inline const struct zsync_opdef *zsync_opdef_get(u8 opcode)
+{
+	const struct zsync_opdef *def;
+
+	if (opcode >= ZSYNC_OP_LAST)
+		return NULL;
+	def = &zsync_opdefs[array_index_nospec(opcode, ZSYNC_OP_LAST)];
+	return def->prep ? def : NULL;
+}
 
 /* stats.c */
 long zsync_stats(void __user *arg);
