@@ -139,168 +139,25 @@ static void uffd_or_skip(struct __test_metadata *_metadata, struct zt_uffd *u)
 		SKIP(zt_skip_exit(), "userfaultfd: %s", zt_err(ret));
 }
 
-/*
- * Workers held inside ops until release: buffered WRITEs to a loop block
- * device from a userfaultfd page (never tried at submission: block devices
- * take no non-blocking buffered writes), or where the kernel has no
- * userfaultfd (the debug kernel) WRITEs to a file on a frozen filesystem.
- */
-#define HOLD_MAX	256
-#define HOLD_LEN	8
-
-struct hold {
-	bool uffd;
-	struct zt_uffd u;
-	struct zt_frozen f;
-	int loop;		/* uffd: the block device written */
-	char img[32], dev[32];
-	unsigned int nr;
-	char data[HOLD_MAX][HOLD_LEN + 1];	/* what held WRITEs write */
-};
-
-/* uffd: a loop device over a scratch image of 0xaa bytes.  0 or -errno. */
-static int hold_loop_init(struct hold *h)
-{
-	static unsigned char junk[4096];
-	unsigned int i;
-	int fd;
-
-	strcpy(h->img, "/tmp/zs-hold-XXXXXX");
-	fd = mkstemp(h->img);
-	if (fd < 0)
-		return -errno;
-	memset(junk, 0xaa, sizeof(junk));
-	for (i = 0; i < HOLD_MAX; i++)
-		if (write(fd, junk, sizeof(junk)) != (ssize_t)sizeof(junk))
-			break;
-	close(fd);
-	h->loop = zt_loop_attach(h->img, h->dev, sizeof(h->dev));
-	if (h->loop < 0) {
-		unlink(h->img);
-		return h->loop;
-	}
-	return 0;
-}
-
-/* 0, or -errno: neither way works here. */
-static int hold_init(struct hold *h)
-{
-	int ret;
-
-	memset(h, 0, sizeof(*h));
-	h->loop = -1;
-	h->uffd = zt_uffd_init(&h->u) == 0;
-	if (h->uffd && !hold_loop_init(h))
-		return 0;
-	if (h->uffd)
-		zt_uffd_exit(&h->u);
-	h->uffd = false;
-	ret = zt_frozen_init(&h->f);
-	if (ret)
-		zt_frozen_exit(&h->f);
-	return ret;
-}
-
-static void hold_or_skip(struct __test_metadata *_metadata, struct hold *h)
-{
-	int ret = hold_init(h);
-
-	if (ret)
-		SKIP(zt_skip_exit(), "neither userfaultfd nor a frozen ext2: %s", zt_err(ret));
-}
-
-/* Queue (not submit) an op that a worker will be held in, as @ud. */
-static void hold_prep(struct __test_metadata *_metadata, struct hold *h, struct zk_ring *ring,
-		      __u64 ud)
-{
-	struct zsync_sqe *sqe = zt_sqe(_metadata, ring);
-
-	ASSERT_GT((unsigned int)HOLD_MAX, h->nr);
-	if (h->uffd) {
-		zk_prep_write(sqe, h->loop, h->u.page, (unsigned int)h->u.size,
-			      (__u64)h->nr * h->u.size);
-	} else {
-		/* Each WRITE its own place, stamped with its number. */
-		snprintf(h->data[h->nr], sizeof(h->data[0]), "w%06u", h->nr);
-		zk_prep_write(sqe, h->f.file, h->data[h->nr], HOLD_LEN, (__u64)h->nr * HOLD_LEN);
-	}
-	h->nr++;
-	zk_sqe_set_data64(sqe, ud);
-}
-
-/* Wait until @n workers are held; returns how many are. */
-static int hold_wait(struct hold *h, int n, int64_t ms)
-{
-	if (h->uffd)
-		return zt_uffd_wait_faults(&h->u, n, ms);
-	return zt_wait_workers_blocked(n, ms);
-}
-
-static int hold_release(struct hold *h)
-{
-	return h->uffd ? zt_uffd_resolve(&h->u) : zt_frozen_thaw(&h->f);
-}
-
-/* The CQE result of a released op. */
-static int hold_res(const struct hold *h)
-{
-	return h->uffd ? (int)h->u.size : HOLD_LEN;
-}
-
-/* The released ops moved their data. */
-static void hold_check_data(struct __test_metadata *_metadata, struct hold *h)
-{
-	char got[HOLD_LEN + 1];
-	unsigned int i;
-
-	if (h->uffd) {
-		/* The resolved page is zeroes, over the image's 0xaa. */
-		for (i = 0; i < h->nr; i++) {
-			unsigned char b = 0xaa;
-
-			EXPECT_EQ(1, pread(h->loop, &b, 1, (off_t)(i * h->u.size)));
-			EXPECT_EQ(0, b) TH_LOG("held WRITE %u did not write", i);
-		}
-		return;
-	}
-	for (i = 0; i < h->nr; i++) {
-		memset(got, 0, sizeof(got));
-		EXPECT_EQ(HOLD_LEN, pread(h->f.file, got, HOLD_LEN, (off_t)i * HOLD_LEN));
-		EXPECT_STREQ(h->data[i], got);
-	}
-}
-
-static void hold_exit(struct hold *h)
-{
-	if (h->uffd) {
-		zt_uffd_exit(&h->u);
-		ioctl(h->loop, LOOP_CLR_FD, 0);
-		close(h->loop);
-		unlink(h->img);
-	} else {
-		zt_frozen_exit(&h->f);
-	}
-}
-
 TEST_F(ring, op_running_in_a_worker_cannot_be_cancelled)
 {
 	struct zsync_cqe c[2];
-	struct hold h;
+	struct zt_hold h;
 
-	hold_or_skip(_metadata, &h);
-	hold_prep(_metadata, &h, &self->ring, 1);
+	zt_hold_or_skip(_metadata, &h);
+	zt_hold_prep(_metadata, &h, &self->ring, 1);
 	zt_submit(_metadata, &self->ring, 1);
-	ASSERT_EQ(1, hold_wait(&h, 1, ZT_SOON_MS))
+	ASSERT_EQ(1, zt_hold_wait(&h, 1, ZT_SOON_MS))
 		TH_LOG("no worker got to the op (%s)", h.uffd ? "userfaultfd" : "frozen fs");
 	zk_prep_cancel(zt_sqe(_metadata, &self->ring), 1, 0);
 	zt_submit(_metadata, &self->ring, 1);
 	zt_reap(_metadata, &self->ring, c, 1, ZT_SOON_MS);
 	zt_check_cqe(_metadata, &c[0], 0, 0, -EALREADY);
 	zt_expect_no_cqe(_metadata, &self->ring, 50);
-	ASSERT_EQ(0, hold_release(&h));
-	zt_expect(_metadata, &self->ring, 1, hold_res(&h));
-	hold_check_data(_metadata, &h);
-	hold_exit(&h);
+	ASSERT_EQ(0, zt_hold_release(&h));
+	zt_expect(_metadata, &self->ring, 1, zt_hold_res(&h));
+	zt_hold_check_data(_metadata, &h);
+	zt_hold_exit(&h);
 }
 
 /*
@@ -314,14 +171,14 @@ TEST(ops_queued_for_a_worker_are_cancelled)
 	struct zk_ring ring;
 	struct zsync_sqe *sqe;
 	struct stat st;
-	struct hold h;
+	struct zt_hold h;
 	int wfd, tmp;
 	char path[] = "/tmp/zs-q-XXXXXX", wpath[] = "/tmp/zs-qw-XXXXXX";
 
 	ZT_REQUIRE_DEV();
 	if (workers > 200)
 		SKIP(return, "max_workers %u: too many to hold", workers);
-	hold_or_skip(_metadata, &h);
+	zt_hold_or_skip(_metadata, &h);
 	zt_ring(_metadata, &ring, 256, 0);
 	c = calloc(workers + 4, sizeof(*c));
 	ASSERT_NE(NULL, c);
@@ -333,9 +190,9 @@ TEST(ops_queued_for_a_worker_are_cancelled)
 	ASSERT_LE(0, tmp);
 	unlink(path);
 	for (i = 0; i < workers; i++)
-		hold_prep(_metadata, &h, &ring, 100 + i);
+		zt_hold_prep(_metadata, &h, &ring, 100 + i);
 	zt_submit(_metadata, &ring, (int)workers);
-	ASSERT_EQ((int)workers, hold_wait(&h, (int)workers, 15000))
+	ASSERT_EQ((int)workers, zt_hold_wait(&h, (int)workers, 15000))
 		TH_LOG("not every worker was held");
 
 	sqe = zt_sqe(_metadata, &ring);
@@ -357,14 +214,14 @@ TEST(ops_queued_for_a_worker_are_cancelled)
 	ASSERT_EQ(0, fstat(wfd, &st));
 	EXPECT_EQ(0, st.st_size) TH_LOG("the cancelled WRITE ran");
 
-	ASSERT_EQ(0, hold_release(&h));
+	ASSERT_EQ(0, zt_hold_release(&h));
 	zt_reap(_metadata, &ring, c, workers, 20000);
 	for (i = 0; i < workers; i++)
-		EXPECT_EQ(hold_res(&h), c[i].res);
+		EXPECT_EQ(zt_hold_res(&h), c[i].res);
 	zt_expect_no_cqe(_metadata, &ring, 50);
-	hold_check_data(_metadata, &h);
+	zt_hold_check_data(_metadata, &h);
 	zk_ring_exit(&ring);
-	hold_exit(&h);
+	zt_hold_exit(&h);
 	close(wfd);
 	free(c);
 	close(tmp);
@@ -387,7 +244,7 @@ static int module_refcnt(void)
 static void *release_later(void *arg)
 {
 	zt_sleep_ms(300);
-	hold_release(arg);
+	zt_hold_release(arg);
 	return NULL;
 }
 
@@ -395,7 +252,7 @@ static void *release_later(void *arg)
  * Close with a READ and a WRITE on wait queues, a READV on a socket, a
  * chain whose OPENAT waits behind a long TIMEOUT, a deferred OPENAT waiting
  * for this thread, an FSYNC, a procfs READ and, if it can be held (see
- * struct hold), an op held in a worker until 300 ms into the close.
+ * struct zt_hold), an op held in a worker until 300 ms into the close.
  */
 TEST(close_ring_with_everything_in_flight)
 {
@@ -406,7 +263,7 @@ TEST(close_ring_with_everything_in_flight)
 	bool held;
 	struct zk_ring ring;
 	struct zsync_sqe *sqe;
-	struct hold h;
+	struct zt_hold h;
 	pthread_t t;
 	int64_t start;
 
@@ -419,7 +276,7 @@ TEST(close_ring_with_everything_in_flight)
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
 	proc = open_proc_version(_metadata, want, sizeof(want));
 	fds = zt_count_fds();
-	held = hold_init(&h) == 0;
+	held = zt_hold_init(&h) == 0;
 	zt_ring(_metadata, &ring, 32, 0);
 
 	submit_read(_metadata, &ring, p[0], in, sizeof(in), 1, false);
@@ -435,9 +292,9 @@ TEST(close_ring_with_everything_in_flight)
 	submit_read(_metadata, &ring, proc, big, sizeof(big), 6, false);
 	zt_submit(_metadata, &ring, 7);
 	if (held) {
-		hold_prep(_metadata, &h, &ring, 9);
+		zt_hold_prep(_metadata, &h, &ring, 9);
 		zt_submit(_metadata, &ring, 1);
-		ASSERT_EQ(1, hold_wait(&h, 1, ZT_SOON_MS));
+		ASSERT_EQ(1, zt_hold_wait(&h, 1, ZT_SOON_MS));
 	}
 	/* Last: any ENTER of this thread would run the deferred OPENAT. */
 	zt_linked(zt_timeout(_metadata, &ring, 7, 1, 0, ZSYNC_TIMEOUT_ETIME_SUCCESS));
@@ -460,8 +317,8 @@ TEST(close_ring_with_everything_in_flight)
 	if (held) {
 		EXPECT_LE(250, zt_ms_since(start)) TH_LOG("close did not wait for the worker");
 		pthread_join(t, NULL);
-		hold_check_data(_metadata, &h);
-		hold_exit(&h);
+		zt_hold_check_data(_metadata, &h);
+		zt_hold_exit(&h);
 	}
 	EXPECT_EQ(fds, zt_count_fds()) TH_LOG("an fd was left behind");
 	EXPECT_EQ(-1, faccessat(dfd, "a", F_OK, 0)) TH_LOG("the OPENAT behind the TIMEOUT ran");
@@ -488,18 +345,18 @@ TEST(close_ring_with_everything_in_flight)
 
 /*
  * A process that exits while a worker is held in a copy from its memory by
- * its own userfaultfd (a WRITE to a block device, see struct hold): the
+ * its own userfaultfd (a WRITE to a block device, see struct zt_hold): the
  * worker keeps the mm, and with it the ring's mappings, alive, so the ring
  * is released only after the userfaultfd (closed by the exit) has let the
  * worker go.  Whichever fd is lower.
  */
 static void exit_with_worker_blocked(struct __test_metadata *_metadata, bool ring_first)
 {
-	struct hold h;
+	struct zt_hold h;
 	pid_t pid;
 
-	if (hold_init(&h) || !h.uffd) {
-		hold_exit(&h);
+	if (zt_hold_init(&h) || !h.uffd) {
+		zt_hold_exit(&h);
 		SKIP(return, "no userfaultfd and loop device");
 	}
 	zt_uffd_exit(&h.u);

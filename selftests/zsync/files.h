@@ -407,4 +407,151 @@ static inline int zt_wait_workers_blocked(int n, int64_t ms)
 	return seen;
 }
 
+/*
+ * Workers held inside ops until release: buffered WRITEs to a loop block
+ * device from a userfaultfd page (never tried at submission: block devices
+ * take no non-blocking buffered writes), or where the kernel has no
+ * userfaultfd (the debug kernel) WRITEs to a file on a frozen filesystem.
+ */
+#define ZT_HOLD_MAX	256
+#define ZT_HOLD_LEN	8
+
+struct zt_hold {
+	bool uffd;
+	struct zt_uffd u;
+	struct zt_frozen f;
+	int loop;		/* uffd: the block device written */
+	char img[32], dev[32];
+	unsigned int nr;
+	char data[ZT_HOLD_MAX][ZT_HOLD_LEN + 1];	/* what held WRITEs write */
+};
+
+/* uffd: a loop device over a scratch image of 0xaa bytes.  0 or -errno. */
+static inline int zt_hold_loop_init(struct zt_hold *h)
+{
+	static unsigned char junk[4096];
+	unsigned int i;
+	int fd;
+
+	strcpy(h->img, "/tmp/zs-hold-XXXXXX");
+	fd = mkstemp(h->img);
+	if (fd < 0)
+		return -errno;
+	memset(junk, 0xaa, sizeof(junk));
+	for (i = 0; i < ZT_HOLD_MAX; i++)
+		if (write(fd, junk, sizeof(junk)) != (ssize_t)sizeof(junk))
+			break;
+	close(fd);
+	h->loop = zt_loop_attach(h->img, h->dev, sizeof(h->dev));
+	if (h->loop < 0) {
+		unlink(h->img);
+		return h->loop;
+	}
+	return 0;
+}
+
+/* 0, or -errno: neither way works here. */
+static inline int zt_hold_init(struct zt_hold *h)
+{
+	int ret;
+
+	memset(h, 0, sizeof(*h));
+	h->loop = -1;
+	h->uffd = zt_uffd_init(&h->u) == 0;
+	if (h->uffd && !zt_hold_loop_init(h))
+		return 0;
+	if (h->uffd)
+		zt_uffd_exit(&h->u);
+	h->uffd = false;
+	ret = zt_frozen_init(&h->f);
+	if (ret)
+		zt_frozen_exit(&h->f);
+	return ret;
+}
+
+static inline void zt_hold_or_skip(struct __test_metadata *_metadata,
+				   struct zt_hold *h)
+{
+	int ret = zt_hold_init(h);
+
+	if (ret)
+		SKIP(zt_skip_exit(), "neither userfaultfd nor a frozen ext2: %s", zt_err(ret));
+}
+
+/* Queue (not submit) an op that a worker will be held in, as @ud. */
+static inline void zt_hold_prep(struct __test_metadata *_metadata, struct zt_hold *h,
+				struct zk_ring *ring, __u64 ud)
+{
+	struct zsync_sqe *sqe = zt_sqe(_metadata, ring);
+
+	ASSERT_GT((unsigned int)ZT_HOLD_MAX, h->nr);
+	if (h->uffd) {
+		zk_prep_write(sqe, h->loop, h->u.page, (unsigned int)h->u.size,
+			      (__u64)h->nr * h->u.size);
+	} else {
+		/* Each WRITE its own place, stamped with its number. */
+		snprintf(h->data[h->nr], sizeof(h->data[0]), "w%06u", h->nr);
+		zk_prep_write(sqe, h->f.file, h->data[h->nr], ZT_HOLD_LEN,
+			      (__u64)h->nr * ZT_HOLD_LEN);
+	}
+	h->nr++;
+	zk_sqe_set_data64(sqe, ud);
+}
+
+/* Wait until @n workers are held; returns how many are. */
+static inline int zt_hold_wait(struct zt_hold *h, int n, int64_t ms)
+{
+	if (h->uffd)
+		return zt_uffd_wait_faults(&h->u, n, ms);
+	return zt_wait_workers_blocked(n, ms);
+}
+
+static inline int zt_hold_release(struct zt_hold *h)
+{
+	return h->uffd ? zt_uffd_resolve(&h->u) : zt_frozen_thaw(&h->f);
+}
+
+/* The CQE result of a released op. */
+static inline int zt_hold_res(const struct zt_hold *h)
+{
+	return h->uffd ? (int)h->u.size : ZT_HOLD_LEN;
+}
+
+/* The released ops moved their data. */
+static inline void zt_hold_check_data(struct __test_metadata *_metadata,
+				      struct zt_hold *h)
+{
+	char got[ZT_HOLD_LEN + 1];
+	unsigned int i;
+
+	if (h->uffd) {
+		/* The resolved page is zeroes, over the image's 0xaa. */
+		for (i = 0; i < h->nr; i++) {
+			unsigned char b = 0xaa;
+
+			EXPECT_EQ(1, pread(h->loop, &b, 1, (off_t)(i * h->u.size)));
+			EXPECT_EQ(0, b) TH_LOG("held WRITE %u did not write", i);
+		}
+		return;
+	}
+	for (i = 0; i < h->nr; i++) {
+		memset(got, 0, sizeof(got));
+		EXPECT_EQ(ZT_HOLD_LEN, pread(h->f.file, got, ZT_HOLD_LEN,
+					     (off_t)i * ZT_HOLD_LEN));
+		EXPECT_STREQ(h->data[i], got);
+	}
+}
+
+static inline void zt_hold_exit(struct zt_hold *h)
+{
+	if (h->uffd) {
+		zt_uffd_exit(&h->u);
+		ioctl(h->loop, LOOP_CLR_FD, 0);
+		close(h->loop);
+		unlink(h->img);
+	} else {
+		zt_frozen_exit(&h->f);
+	}
+}
+
 #endif /* ZSYNC_SELFTEST_FILES_H */

@@ -80,6 +80,17 @@ static void run_on(int i)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
+/* The ring every race uses: room for all chains, their CQEs never overflow. */
+static void race_ring(struct __test_metadata *_metadata, struct zk_ring *ring)
+{
+	struct zsync_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = ZSYNC_SETUP_CQSIZE;
+	p.cq_entries = 2 * 4096;
+	zt_ring_params(_metadata, ring, 4096, &p);
+}
+
 /*
  * The chains, not submitted: TIMEOUT 10 s (user_data UD_SHARED with
  * @shared_ud), LINK_TIMEOUT at absolute CLOCK_MONOTONIC @deadline_ns, NOPs.
@@ -166,7 +177,6 @@ static unsigned int race_round(struct __test_metadata *_metadata, struct timing 
 			       unsigned int step, bool by_ud)
 {
 	static struct tally t;
-	struct zsync_params p;
 	struct zsync_cqe *cqe;
 	struct zsync_sqe *sqe;
 	struct zk_ring ring;
@@ -175,10 +185,7 @@ static unsigned int race_round(struct __test_metadata *_metadata, struct timing 
 	int n, ret;
 
 	memset(&t, 0, sizeof(t));
-	memset(&p, 0, sizeof(p));
-	p.flags = ZSYNC_SETUP_CQSIZE;
-	p.cq_entries = 2 * 4096;
-	zt_ring_params(_metadata, &ring, 4096, &p);
+	race_ring(_metadata, &ring);
 	run_on(0);
 	t0 = zt_mono_ns();
 	deadline = t0 + est->submit_ns + est->cancel_ns * step / STEPS;
@@ -301,16 +308,12 @@ TEST_F_TIMEOUT(race, link_timeout_vs_ring_close, 600)
 		if (round && zt_ms_since(start) > BUDGET_MS)
 			break;
 		for (step = 0; step < STEPS; step++) {
-			struct zsync_params p;
 			struct zk_ring ring;
 			int64_t t0, t1;
 
 			/* A ring of an earlier test may still be going away: at most. */
 			base = rings_open(_metadata, sfd);
-			memset(&p, 0, sizeof(p));
-			p.flags = ZSYNC_SETUP_CQSIZE;
-			p.cq_entries = 2 * 4096;
-			zt_ring_params(_metadata, &ring, 4096, &p);
+			race_ring(_metadata, &ring);
 			run_on(0);
 			t0 = zt_mono_ns();
 			prep_chains(_metadata, &ring, t0 + submit_ns + close_ns * step / STEPS,

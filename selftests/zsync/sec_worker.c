@@ -699,86 +699,13 @@ static int other_user_file_io(const char *path)
 	return 0;
 }
 
-/*
- * Root's workers, held: WRITEs to a loop device from a userfaultfd page,
- * or (no userfaultfd: the debug kernel) WRITEs to a frozen ext2.
- */
-struct held {
-	bool uffd;
-	struct zt_uffd u;
-	struct zt_frozen f;
-	int loop;
-	char img[32], dev[32];
-};
-
-static int held_init(struct held *h)
-{
-	int fd, ret;
-
-	memset(h, 0, sizeof(*h));
-	h->loop = -1;
-	if (!zt_uffd_init(&h->u)) {
-		strcpy(h->img, "/tmp/zs-held-XXXXXX");
-		fd = mkstemp(h->img);
-		if (fd >= 0) {
-			ret = ftruncate(fd, 1 << 20);
-			close(fd);
-			h->loop = ret ? -1 : zt_loop_attach(h->img, h->dev, sizeof(h->dev));
-			if (h->loop >= 0) {
-				h->uffd = true;
-				return 0;
-			}
-			unlink(h->img);
-		}
-		zt_uffd_exit(&h->u);
-	}
-	ret = zt_frozen_init(&h->f);
-	if (ret)
-		zt_frozen_exit(&h->f);
-	return ret;
-}
-
-static void held_prep(struct held *h, struct zsync_sqe *sqe, unsigned int i)
-{
-	static char data[512][9];
-
-	if (h->uffd) {
-		zk_prep_write(sqe, h->loop, h->u.page, 512, (__u64)i * 512);
-	} else {
-		snprintf(data[i], sizeof(data[i]), "w%07u", i);
-		zk_prep_write(sqe, h->f.file, data[i], 8, (__u64)i * 8);
-	}
-}
-
-static int held_wait(struct held *h, int n)
-{
-	return h->uffd ? zt_uffd_wait_faults(&h->u, n, 15000) : zt_wait_workers_blocked(n, 15000);
-}
-
-static int held_release(struct held *h)
-{
-	return h->uffd ? zt_uffd_resolve(&h->u) : zt_frozen_thaw(&h->f);
-}
-
-static void held_exit(struct held *h)
-{
-	if (h->uffd) {
-		zt_uffd_exit(&h->u);
-		ioctl(h->loop, LOOP_CLR_FD, 0);
-		close(h->loop);
-		unlink(h->img);
-	} else {
-		zt_frozen_exit(&h->f);
-	}
-}
-
 TEST(one_user_holding_its_workers_does_not_stop_another)
 {
 	unsigned int workers = zt_module_param("max_workers", 64), i, n;
 	char tpath[] = "/tmp/zs-secw-XXXXXX", state = 0;
 	struct zsync_cqe *c;
 	struct zk_ring ring;
-	struct held h;
+	struct zt_hold h;
 	int tmp, ret, status;
 	pid_t pid;
 
@@ -787,7 +714,8 @@ TEST(one_user_holding_its_workers_does_not_stop_another)
 		SKIP(return, "needs root for a loop device");
 	if (workers > 200)
 		SKIP(return, "max_workers %u: too many to hold", workers);
-	ret = held_init(&h);
+	/* Root's workers, held (see struct zt_hold). */
+	ret = zt_hold_init(&h);
 	if (ret)
 		SKIP(return, "neither userfaultfd and a loop device nor a frozen ext2: %s",
 		     zt_err(ret));
@@ -798,14 +726,10 @@ TEST(one_user_holding_its_workers_does_not_stop_another)
 	/* This user: more WRITEs than it has workers, all held. */
 	n = workers + 16;
 	zt_ring(_metadata, &ring, 512, 0);
-	for (i = 0; i < n; i++) {
-		struct zsync_sqe *sqe = zt_sqe(_metadata, &ring);
-
-		held_prep(&h, sqe, i);
-		zk_sqe_set_data64(sqe, i + 1);
-	}
+	for (i = 0; i < n; i++)
+		zt_hold_prep(_metadata, &h, &ring, i + 1);
 	zt_submit(_metadata, &ring, (int)n);
-	ASSERT_EQ((int)workers, held_wait(&h, (int)workers))
+	ASSERT_EQ((int)workers, zt_hold_wait(&h, (int)workers, 15000))
 		TH_LOG("not every worker of this user was held");
 
 	pid = fork();
@@ -815,7 +739,7 @@ TEST(one_user_holding_its_workers_does_not_stop_another)
 	status = wait_exit(pid, STUCK_MS, &state);
 	EXPECT_NE(-1, status) TH_LOG("nobody's I/O waited %d ms behind root's held workers",
 				     STUCK_MS);
-	ASSERT_EQ(0, held_release(&h));
+	ASSERT_EQ(0, zt_hold_release(&h));
 	if (status == -1)
 		waitpid(pid, &status, 0);
 	else
@@ -826,12 +750,12 @@ TEST(one_user_holding_its_workers_does_not_stop_another)
 	ASSERT_NE(NULL, c);
 	zt_reap(_metadata, &ring, c, n, 20000);
 	for (i = 0; i < n; i++)
-		EXPECT_EQ(h.uffd ? 512 : 8, c[i].res)
+		EXPECT_EQ(zt_hold_res(&h), c[i].res)
 			TH_LOG("WRITE %llu: %s", (unsigned long long)c[i].user_data,
 			       zt_err(c[i].res));
 	free(c);
 	zk_ring_exit(&ring);
-	held_exit(&h);
+	zt_hold_exit(&h);
 	close(tmp);
 	unlink(tpath);
 }
