@@ -156,6 +156,7 @@ static void zsync_ovf_queue(struct zsync_ring *ring, struct zsync_ovf *ovf,
 	ovf->cqe.user_data = user_data;
 	ovf->cqe.res = res;
 	ovf->cqe.flags = cflags;
+	ovf->queued = true;
 	list_add_tail(&ovf->node, &ring->overflow);
 	WRITE_ONCE(ring->nr_overflow, ring->nr_overflow + 1);
 	WRITE_ONCE(ring->overflow_total, ring->overflow_total + 1);
@@ -195,7 +196,8 @@ void zsync_cq_counted_armed(struct zsync_ring *ring)
  *
  * If the CQ ring is full, or older CQEs already wait, the CQE is kept in
  * @req itself on the overflow list (no allocation, so this works in hard
- * irq context) and the request stays alive until the list is flushed.
+ * irq context): the request's memory stays until the list is flushed,
+ * what it holds goes with its last reference (zsync_ovf_adopt()).
  */
 void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags)
 {
@@ -211,12 +213,10 @@ void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags)
 	}
 	if (!zsync_req_is_timeout(req))
 		WRITE_ONCE(ring->cq_seq, ring->cq_seq + 1);
-	if (zsync_cq_direct(ring)) {
+	if (zsync_cq_direct(ring))
 		zsync_cq_write(ring, req->user_data, res, cflags);
-	} else {
-		zsync_req_get(req);
+	else
 		zsync_ovf_queue(ring, &req->ovf, req->user_data, res, cflags);
-	}
 	spin_unlock_irqrestore(&ring->cq_lock, flags);
 	zsync_cq_notify(ring, 1);
 }
@@ -232,8 +232,8 @@ void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags)
  * One hold of cq_lock, one tail publish, one wakeup, one count-TIMEOUT
  * check for the whole batch.  A CQE that cannot go into the CQ ring waits
  * in the overflow list in its request (in order, as zsync_post_cqe()
- * does): its slot in @reqs is set to NULL, and the overflow list owns
- * that request's reference from then on.
+ * does): its slot in @reqs is tagged (zsync_req_overflowed()), so that
+ * the caller puts that request instead of recycling it.
  */
 void zsync_post_cqe_batch(struct zsync_ring *ring, struct zsync_req **reqs, unsigned int nr)
 {
@@ -257,7 +257,7 @@ void zsync_post_cqe_batch(struct zsync_ring *ring, struct zsync_req **reqs, unsi
 			written++;
 		} else {
 			zsync_ovf_queue(ring, &req->ovf, req->user_data, req->res, 0);
-			reqs[i] = NULL;
+			reqs[i] = zsync_req_tag_overflowed(req);
 		}
 	}
 	WRITE_ONCE(ring->cq_seq, ring->cq_seq + counted);
@@ -395,26 +395,58 @@ int zsync_post_aux_cqe(struct zsync_ring *ring, u64 user_data, s32 res, u32 cfla
 	return 0;
 }
 
-/* Drops what an overflow entry holds once its CQE is gone from the list. */
+/**
+ * zsync_ovf_adopt() - leave a dead request's memory to the overflow list
+ * @req: a request after its last put, what it held already released
+ *
+ * Return: true if its terminal CQE still waits in the overflow list, which
+ * now frees it when the CQE leaves (zsync_ovf_unlink()); false if the CQE
+ * is gone: the caller frees @req.
+ */
+bool zsync_ovf_adopt(struct zsync_req *req)
+{
+	struct zsync_ring *ring = req->ring;
+	unsigned long flags;
+	bool queued;
+
+	spin_lock_irqsave(&ring->cq_lock, flags);
+	queued = req->ovf.queued;
+	req->ovf.orphan = queued;
+	spin_unlock_irqrestore(&ring->cq_lock, flags);
+	return queued;
+}
+
+/* Frees what an overflow entry kept once its CQE is gone from the list. */
 static void zsync_ovf_release(struct zsync_ovf *ovf)
 {
 	if (ovf->kind == ZSYNC_OVF_AUX)
 		kfree(ovf);
 	else
-		zsync_req_put(ovf->req);
+		zsync_req_free_orphan(ovf->req);
 }
 
 /*
  * Caller holds cq_lock: takes @ovf off the overflow list.  Pool slots go
- * straight back to their request; the rest go to @done for
- * zsync_ovf_release() once the lock is dropped.
+ * straight back to their request; a live request's terminal entry is
+ * just unlinked (its last put frees it); the rest (allocated entries,
+ * orphaned requests) go to @done for zsync_ovf_release() once the lock
+ * is dropped.
  */
 static void zsync_ovf_unlink(struct zsync_ovf *ovf, struct list_head *done)
 {
-	if (ovf->kind == ZSYNC_OVF_POOL)
+	if (ovf->kind == ZSYNC_OVF_POOL) {
 		list_move_tail(&ovf->node, &ovf->req->ovf_free);
-	else
-		list_move_tail(&ovf->node, done);
+		return;
+	}
+	if (ovf->kind == ZSYNC_OVF_TERMINAL) {
+		ovf->queued = false;
+		if (!ovf->orphan) {
+			/* After the unlock its owner may free it: not ours. */
+			list_del_init(&ovf->node);
+			return;
+		}
+	}
+	list_move_tail(&ovf->node, done);
 }
 
 /* Moves overflowed CQEs, oldest first, into the CQ ring while it has room. */

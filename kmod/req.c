@@ -136,6 +136,8 @@ static void zsync_req_init(struct zsync_ring *ring, struct zsync_req *req)
 	INIT_LIST_HEAD(&req->ovf.node);
 	req->ovf.req = req;
 	req->ovf.kind = ZSYNC_OVF_TERMINAL;
+	req->ovf.queued = false;
+	req->ovf.orphan = false;
 	req->ovf_pool = NULL;
 	INIT_LIST_HEAD(&req->ovf_free);
 	req->owner = NULL;
@@ -177,6 +179,43 @@ void zsync_req_get(struct zsync_req *req)
 	refcount_inc(&req->refs);
 }
 
+/**
+ * zsync_req_free_orphan() - free a dead request its overflow entry kept
+ * @req: a request whose last put found its terminal CQE still in the
+ *	overflow list (zsync_ovf_adopt()); that CQE has just left it
+ */
+void zsync_req_free_orphan(struct zsync_req *req)
+{
+	struct zsync_ring *ring = req->ring;
+
+	zsync_req_free(ring, req);
+	zsync_ring_put(ring);
+}
+
+/*
+ * After the last put, in a context that may sleep.  If the terminal CQE
+ * still waits in the overflow list, what the request held goes now (an
+ * unread CQE must not keep a file, and through it maybe the ring itself,
+ * alive) and the list frees the rest when the CQE leaves it.
+ */
+static void zsync_req_last_put(struct zsync_ring *ring, struct zsync_req *req)
+{
+	if (unlikely(READ_ONCE(req->ovf.queued))) {
+		if (zsync_req_has_resources(req)) {
+			zsync_req_release_resources(req);
+			req->def = NULL;
+			req->file = NULL;
+			req->creds = NULL;
+			req->mm = NULL;
+			req->task = NULL;
+		}
+		if (zsync_ovf_adopt(req))
+			return;
+	}
+	zsync_req_free(ring, req);
+	zsync_ring_put(ring);
+}
+
 /* Frees requests whose last reference went in interrupt context. */
 void zsync_req_free_work(struct work_struct *work)
 {
@@ -184,10 +223,8 @@ void zsync_req_free_work(struct work_struct *work)
 	struct llist_node *list = llist_del_all(&ring->free_list);
 	struct zsync_req *req, *tmp;
 
-	llist_for_each_entry_safe(req, tmp, list, chain_node) {
-		zsync_req_free(ring, req);
-		zsync_ring_put(ring);
-	}
+	llist_for_each_entry_safe(req, tmp, list, chain_node)
+		zsync_req_last_put(ring, req);
 }
 
 /* Any context.  After the last put the ring may be gone: touch nothing. */
@@ -207,8 +244,7 @@ void zsync_req_put(struct zsync_req *req)
 			queue_work(zsync_chain_wq, &ring->free_work);
 		return;
 	}
-	zsync_req_free(ring, req);
-	zsync_ring_put(ring);
+	zsync_req_last_put(ring, req);
 }
 
 /* Caller holds ring->lock. */
@@ -674,9 +710,11 @@ static void zsync_submit_flush(struct zsync_ring *ring, struct zsync_submit *s)
 	for (i = 0; i < n; i++) {
 		struct zsync_req *req = s->done[i];
 
-		/* NULL: it waits in the overflow list, which now holds it. */
-		if (!req)
+		/* Its CQE waits in the overflow list: not recyclable yet. */
+		if (zsync_req_overflowed(req)) {
+			zsync_req_put(zsync_req_untag(req));
 			continue;
+		}
 		if (unlikely(zsync_req_has_resources(req)))
 			zsync_req_release_resources(req);
 		if (unlikely(req->ovf_pool))

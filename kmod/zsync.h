@@ -289,10 +289,21 @@ struct zsync_ovf {
 	struct zsync_cqe	cqe;
 	struct zsync_req	*req;
 	u8			kind;		/* ZSYNC_OVF_* */
+	/* TERMINAL only, under cq_lock: */
+	bool			queued;		/* on ring->overflow */
+	bool			orphan;		/* the request is dead: free it on unlink */
 };
 
+/*
+ * A terminal CQE in the overflow list holds no reference: it keeps only
+ * the request's memory, never what the request took (its file, creds, mm).
+ * The last put of a request whose CQE still waits there releases those and
+ * leaves the memory to the list (zsync_ovf_adopt()), so an unread CQE can
+ * never pin a file: a socket holding the ring's own fd in its queue, kept
+ * by an overflowed request of that ring, would otherwise keep both forever.
+ */
 enum {
-	ZSYNC_OVF_TERMINAL,	/* zsync_req.ovf: holds a request reference */
+	ZSYNC_OVF_TERMINAL,	/* zsync_req.ovf: the request's own terminal CQE */
 	ZSYNC_OVF_POOL,		/* a multishot slot: back to req->ovf_free */
 	ZSYNC_OVF_AUX,		/* allocated for MSG_RING: freed once flushed */
 };
@@ -536,6 +547,25 @@ static inline bool zsync_req_has_resources(const struct zsync_req *req)
 	       (req->def && req->def->cleanup);
 }
 
+/*
+ * zsync_post_cqe_batch() tags the slots of requests whose CQE it had to
+ * put in the overflow list (bit 0: requests are cache-line aligned).
+ */
+static inline struct zsync_req *zsync_req_tag_overflowed(struct zsync_req *req)
+{
+	return (struct zsync_req *)((unsigned long)req | 1UL);
+}
+
+static inline bool zsync_req_overflowed(const struct zsync_req *req)
+{
+	return (unsigned long)req & 1UL;
+}
+
+static inline struct zsync_req *zsync_req_untag(struct zsync_req *req)
+{
+	return (struct zsync_req *)((unsigned long)req & ~1UL);
+}
+
 /* CQEs of TIMEOUT and LINK_TIMEOUT SQEs do not count towards TIMEOUT counts. */
 static inline bool zsync_req_is_timeout(const struct zsync_req *req)
 {
@@ -619,6 +649,8 @@ void zsync_req_complete_armed(struct zsync_req *req, s32 res);
 void zsync_req_free_work(struct work_struct *work);
 void zsync_req_get(struct zsync_req *req);
 void zsync_req_put(struct zsync_req *req);
+void zsync_req_free_orphan(struct zsync_req *req);
+bool zsync_ovf_adopt(struct zsync_req *req);
 int zsync_cancel_match(struct zsync_ring *ring, const struct zsync_cancel *c,
 		       struct zsync_req *self);
 int zsync_cancel_locked(struct zsync_req *req);

@@ -2,7 +2,8 @@
 # Userspace tools, statically linked so they run in a busybox initramfs.
 #
 #   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo,
-#                              zsync-bench-{nop,irq,exec,file,net,cgroup}, zsyncctl, zsync-run and the examples,
+#                              zsync-bench-{nop,irq,exec,file,net,cgroup}, zsyncctl, zsync-run,
+#                              zsync-fuzz and the examples,
 #                              $(BUILD)/tools/examples/zk-copy-<model>
 #   make -f tools/tools.mk examples-test   run each example on a few files and compare
 #
@@ -47,9 +48,11 @@ zsyncctl_SRCS        := tools/zsyncctl/zsyncctl.c
 zsyncctl_LIBS        := $(LIBZK_A)
 zsync-run_SRCS       := tools/zsync-run/zsync-run.c
 zsync-run_LIBS       := $(LIBZK_A)
+# The fuzzer talks to the raw uapi only (no library: see fuzz-ring.c).
+zsync-fuzz_SRCS      := $(addprefix tools/fuzz/fuzz-,main.c ring.c pool.c gen.c episode.c chaos.c faults.c)
 
 TOOLS     := zsync-demo zsync-bench-nop zsync-bench-irq zsync-bench-exec zsync-bench-file \
-	     zsync-bench-net zsync-bench-cgroup zsyncctl zsync-run
+	     zsync-bench-net zsync-bench-cgroup zsyncctl zsync-run zsync-fuzz
 TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
 ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))
 ALL_OBJS  := $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$(ALL_SRCS))

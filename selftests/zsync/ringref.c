@@ -11,6 +11,7 @@
  * later is covered too.
  */
 #include <grp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -192,6 +193,50 @@ static void child_scm(int close_first)
 	_exit(0);
 }
 
+/*
+ * Child: the CQ ring is filled with NOPs, the ring's fd is sent into one
+ * end of a socket pair, then a POLL_ADD (POLLOUT: ready at once) on that
+ * end completes while the CQ ring is full, so its CQE waits in the
+ * overflow list.  @how: bit 0, the POLL_ADD is lone (posted with the
+ * submission's batch) or behind a linked NOP (posted on its own); bit 1,
+ * the ring fd is closed before the exit.  A completed request whose CQE
+ * nobody reads must not keep the socket, which keeps the ring.
+ */
+static void child_scm_overflow(int how)
+{
+	struct zsync_params p;
+	struct zsync_sqe *sqe;
+	struct zk_ring r;
+	unsigned int i;
+	int sv[2];
+
+	drop_to_nobody();
+	memset(&p, 0, sizeof(p));
+	p.flags = ZSYNC_SETUP_CQSIZE;
+	p.cq_entries = 2;
+	if (zk_ring_init_params(2, &r, &p) < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		_exit(91);
+	for (i = 0; i < 2; i++)
+		zk_prep_nop(zk_get_sqe(&r));
+	if (zk_submit(&r) != 2 || send_fd(sv[1], r.fd))
+		_exit(92);
+	if (how & 1) {
+		sqe = zk_get_sqe(&r);
+		zk_prep_nop(sqe);
+		sqe->flags |= ZSYNC_SQE_LINK;
+	}
+	sqe = zk_get_sqe(&r);
+	prep_naming(sqe, ZSYNC_OP_POLL_ADD, sv[0], NULL, 7);
+	sqe->len = POLLOUT;
+	if (zk_submit(&r) != 1 + (how & 1))
+		_exit(93);
+	close(sv[0]);
+	close(sv[1]);
+	if (how & 2)
+		close(r.fd);
+	_exit(0);
+}
+
 static int run_child(void (*fn)(int), int arg)
 {
 	pid_t pid = fork();
@@ -278,6 +323,21 @@ TEST_F(ringref, scm_rights_into_held_socket)
 
 	for (i = 0; i < 8; i++)
 		ASSERT_EQ(0, run_child(child_scm, i & 1));
+	EXPECT_TRUE(back_to(self->fd, open0, ref0, &open1, &ref1))
+		TH_LOG("rings_open %ld -> %ld, module refcnt %ld -> %ld", open0, open1, ref0, ref1);
+}
+
+/*
+ * The same cycle through a completed request: its CQE waits in the
+ * overflow list (found by zsync-fuzz, scenario scm-loop).
+ */
+TEST_F(ringref, scm_rights_into_socket_of_overflowed_cqe)
+{
+	long open0 = rings_open(self->fd), ref0 = module_refcnt(), open1, ref1;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, run_child(child_scm_overflow, i & 3)) TH_LOG("variant %d", i & 3);
 	EXPECT_TRUE(back_to(self->fd, open0, ref0, &open1, &ref1))
 		TH_LOG("rings_open %ld -> %ld, module refcnt %ld -> %ld", open0, open1, ref0, ref1);
 }

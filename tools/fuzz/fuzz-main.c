@@ -1,0 +1,607 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zsync-fuzz: a seeded, replayable fuzzer for the /dev/zsync ring ABI.
+ *
+ * The run is a sequence of episodes, each in a child process of its own
+ * with a seed drawn from the run's seed.  After each one the parent
+ * checks what no episode can check about itself: that it ended (nothing
+ * hung, nothing stuck in D state), and that the module's refcount and
+ * its count of open rings came back to where they were.  The first
+ * broken invariant stops the run and prints how to replay it; --shrink
+ * then cuts the reproduction down.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fuzz.h"
+
+struct fz_opts fz_opts;
+struct fz_stats *fz_stats;
+
+enum { EP_OK, EP_VIOLATION, EP_HUNG, EP_LEAK, EP_SETUP };
+
+struct fz_result {
+	unsigned long episodes;
+	int status;			/* EP_* of the first failure */
+	uint64_t failed_seed;
+	int failed_ep;
+	char why[FZ_MSG_MAX];
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"Usage: zsync-fuzz [options]\n"
+"Fuzzes the /dev/zsync ring ABI: random but mostly valid SQEs for every op,\n"
+"real fds of every kind, hostile pointers, flags and lengths, ring-level ioctls,\n"
+"fds closed and reused under ops, signals, scribbled and unmapped rings, forks.\n"
+"Checks: every consumed SQE gets exactly one terminal CQE (F_MORE aside), no\n"
+"CQE for a user_data never submitted, MSG_RING CQEs match successful sends,\n"
+"byte counts within the buffer, the module refcount and open rings back to\n"
+"their baseline after every episode, nothing hung or left in D state.\n"
+"\n"
+"  -s, --seed SEED         run seed (default: from the clock; always printed)\n"
+"  -t, --time SECS         stop starting episodes after SECS (default 60)\n"
+"  -n, --iterations N      at most N episodes (default: no limit)\n"
+"  -j, --threads N         up to N worker threads (rings) per episode (1-%d, default 2)\n"
+"      --ops-per-thread N  SQEs each worker writes per episode (default 300)\n"
+"      --ops LIST          only these opcodes (names or numbers, comma-separated;\n"
+"                          'invalid' allows opcodes past the last); default all\n"
+"      --chaos PCT         share of chaos episodes (default 25)\n"
+"      --scenarios LIST    only these chaos scenarios (default all: scribble,unmap,\n"
+"                          fork,kill-waiter,close-while-waiting,scm-loop,eventfd-loop)\n"
+"      --no-unpriv         never drop an episode to nobody (group zsync)\n"
+"      --faults            inject allocation failures (failslab, fail_page_alloc,\n"
+"                          fail_usercopy) into module allocations of the fuzzer's tasks\n"
+"      --grace SECS        how long cancellation and teardown may take (default 20)\n"
+"      --replay SEED       run the single episode SEED (printed on failure)\n"
+"      --shrink            with --replay: reduce the episode to a short reproduction\n"
+"      --trace             print every SQE generated (stderr)\n"
+"      --ktap              print the result as KTAP (for the test VM)\n"
+"  -q, --quiet             no progress lines\n"
+"  -h, --help              this text\n"
+"Exit status: 0 all invariants held, 1 one broke (the seed and a replay command\n"
+"are printed), 2 bad usage or setup failure, 4 --faults without fault injection.\n",
+		FZ_MAX_THREADS);
+}
+
+static int parse_ops(const char *list)
+{
+	char *dup = strdup(list), *tok, *save = NULL;
+	int op;
+
+	memset(fz_opts.op_mask, 0, sizeof(fz_opts.op_mask));
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcasecmp(tok, "invalid")) {
+			op = ZSYNC_OP_LAST;
+		} else {
+			for (op = 0; op < ZSYNC_OP_LAST; op++)
+				if (!strcasecmp(tok, fz_op_name(op)))
+					break;
+			if (op == ZSYNC_OP_LAST) {
+				char *end;
+				long v = strtol(tok, &end, 0);
+
+				if (*end || v < 0 || v >= ZSYNC_OP_LAST) {
+					fprintf(stderr, "zsync-fuzz: unknown op '%s' in --ops\n", tok);
+					free(dup);
+					return -1;
+				}
+				op = (int)v;
+			}
+		}
+		fz_opts.op_mask[op / 64] |= 1ULL << (op % 64);
+	}
+	free(dup);
+	return 0;
+}
+
+static void ops_string(char *buf, size_t len)
+{
+	size_t n = 0;
+	int op;
+
+	buf[0] = '\0';
+	for (op = 0; op <= ZSYNC_OP_LAST && n < len; op++)
+		if (fz_opts.op_mask[op / 64] >> (op % 64) & 1)
+			n += snprintf(buf + n, len - n, "%s%s", n ? "," : "",
+				      op == ZSYNC_OP_LAST ? "invalid" : fz_op_name(op));
+}
+
+static bool all_ops(void)
+{
+	int op;
+
+	for (op = 0; op <= ZSYNC_OP_LAST; op++)
+		if (!(fz_opts.op_mask[op / 64] >> (op % 64) & 1))
+			return false;
+	return true;
+}
+
+static void repro_command(char *buf, size_t len, uint64_t seed)
+{
+	char ops[1024];
+	int n;
+
+	n = snprintf(buf, len, "zsync-fuzz --replay %#llx -j %u --ops-per-thread %u --chaos %u%s%s",
+		     (unsigned long long)seed, fz_opts.threads, fz_opts.ops_per_thread,
+		     fz_opts.chaos_pct, fz_opts.faults ? " --faults" : "",
+		     fz_opts.unpriv_ok ? "" : " --no-unpriv");
+	if (!all_ops() && n > 0 && (size_t)n < len) {
+		ops_string(ops, sizeof(ops));
+		n += snprintf(buf + n, len - (size_t)n, " --ops %s", ops);
+	}
+	if (fz_opts.scenario_mask != (1U << fz_nr_scenarios()) - 1 && n > 0 && (size_t)n < len) {
+		fz_scenario_string(fz_opts.scenario_mask, ops, sizeof(ops));
+		snprintf(buf + n, len - (size_t)n, " --scenarios %s", ops[0] ? ops : "none");
+	}
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* Best effort: a knob of a cgroup that is going away. */
+static void write_knob(const char *dir, const char *knob, const char *val)
+{
+	char path[400];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, knob);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, val, strlen(val)) < 0)
+		fd = -fd;	/* nothing to do: the cgroup may be gone */
+	close(fd < 0 ? -fd : fd);
+}
+
+/*
+ * Remove episode EP's scratch directory and cgroup: thaw it, kill what is
+ * left in it and retry rmdir (polling) until it is empty.
+ */
+static void episode_cleanup(int ep)
+{
+	char path[300];
+	int i;
+
+	snprintf(path, sizeof(path), "/tmp/zsync-fuzz.%d.%d", getpid(), ep);
+	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/zsync-fuzz.%d.%d", getpid(), ep);
+	for (i = 0; i < 5000; i++) {
+		if (!rmdir(path) || errno == ENOENT)
+			return;
+		write_knob(path, "cgroup.freeze", "0");
+		write_knob(path, "cgroup.kill", "1");
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		usleep(1000);
+	}
+	fprintf(stderr, "zsync-fuzz: cannot remove %s: %s\n", path, strerror(errno));
+}
+
+/* Describe processes of group PGID that are in D state; returns how many. */
+static int report_d_state(pid_t pgid, char *why, size_t len)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char path[300], buf[512], stack[1024] = "", *p;
+		int pgrp = 0;
+		FILE *f;
+		size_t r;
+
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		r = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[r] = '\0';
+		p = strrchr(buf, ')');
+		if (!p || sscanf(p + 2, "%*c %*d %d", &pgrp) != 1 || pgrp != pgid || p[2] != 'D')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stack", e->d_name);
+		f = fopen(path, "re");
+		if (f) {
+			r = fread(stack, 1, sizeof(stack) - 1, f);
+			stack[r] = '\0';
+			fclose(f);
+		}
+		if (!n++)
+			snprintf(why, len, "pid %s stuck in D state after SIGKILL; kernel stack:\n%s",
+				 e->d_name, stack);
+	}
+	closedir(d);
+	return n;
+}
+
+static bool reap_within(pid_t pid, int *status, int64_t deadline)
+{
+	while (fz_now_ns() < deadline) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+
+		if (r == pid)
+			return true;
+		if (r < 0 && errno == ECHILD)
+			return true;
+		usleep(2000);
+	}
+	return false;
+}
+
+/* Run episode SEED in a child; EP_* and a description in res->why. */
+static int run_child(uint64_t seed, int ep, struct fz_result *res)
+{
+	int64_t limit = (int64_t)(fz_opts.grace_secs * 3 + 60) * 1000000000;
+	int status = 0;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		snprintf(res->why, sizeof(res->why), "fork: %s", strerror(errno));
+		return EP_SETUP;
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		_exit(fz_run_episode(seed, ep));
+	}
+	setpgid(pid, pid);
+	if (!reap_within(pid, &status, fz_now_ns() + limit)) {
+		killpg(pid, SIGKILL);
+		if (!reap_within(pid, &status, fz_now_ns() + 20LL * 1000000000) &&
+		    report_d_state(pid, res->why, sizeof(res->why)))
+			return EP_HUNG;
+		snprintf(res->why, sizeof(res->why),
+			 "episode did not end within %lld s (a thread blocked in the kernel?)",
+			 (long long)(limit / 1000000000));
+		return EP_HUNG;
+	}
+	killpg(pid, SIGKILL);	/* victims and other leftovers of the episode */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	episode_cleanup(ep);
+	if (fz_violated()) {
+		snprintf(res->why, sizeof(res->why), "%s", fz_stats->msg);
+		return EP_VIOLATION;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
+		snprintf(res->why, sizeof(res->why), "episode setup failed (see above)");
+		return EP_SETUP;
+	}
+	if (WIFSIGNALED(status)) {
+		snprintf(res->why, sizeof(res->why), "episode process killed by signal %d",
+			 WTERMSIG(status));
+		return EP_VIOLATION;
+	}
+	return EP_OK;
+}
+
+struct baseline {
+	int ctl;
+	unsigned long long rings_open;
+	long refcnt;
+};
+
+/* Poll until the module's counts are back (ring release may be deferred). */
+static int check_baseline(const struct baseline *b, char *why, size_t len)
+{
+	int64_t deadline = fz_now_ns() + (int64_t)fz_opts.grace_secs * 1000000000;
+	struct zsync_stats st = { 0 };
+	long refcnt = -1;
+
+	do {
+		fz_stats_ioctl(b->ctl, &st);
+		refcnt = fz_module_refcnt();
+		if (st.rings_open == b->rings_open && refcnt == b->refcnt)
+			return 0;
+		usleep(5000);
+	} while (fz_now_ns() < deadline);
+	snprintf(why, len, "leak: %llu rings open (baseline %llu), module refcount %ld (baseline %ld) %u s after the episode ended",
+		 (unsigned long long)st.rings_open, b->rings_open, refcnt, b->refcnt, fz_opts.grace_secs);
+	return EP_LEAK;
+}
+
+static void print_histogram(FILE *out)
+{
+	unsigned long sqes = 0, cqes = 0;
+	int op, e;
+
+	fprintf(out, "# %-14s %8s %8s %8s  terminal errors\n", "op", "sqes", "ok", "more");
+	for (op = 0; op < FZ_NR_OPS; op++) {
+		char errs[512] = "";
+		size_t n = 0;
+
+		for (e = 0; e < FZ_MAX_ERRNO && n < sizeof(errs); e++) {
+			unsigned long c = atomic_load(&fz_stats->op_err[op][e]);
+
+			if (c)
+				n += snprintf(errs + n, sizeof(errs) - n, " %s:%lu",
+					      e ? strerrorname_np(e) ?: "?" : "other", c);
+		}
+		sqes += atomic_load(&fz_stats->op_sqes[op]);
+		cqes += atomic_load(&fz_stats->op_ok[op]) + atomic_load(&fz_stats->op_more[op]);
+		fprintf(out, "# %-14s %8lu %8lu %8lu %s\n", fz_op_name(op),
+			atomic_load(&fz_stats->op_sqes[op]), atomic_load(&fz_stats->op_ok[op]),
+			atomic_load(&fz_stats->op_more[op]), errs);
+	}
+	fprintf(out, "# enters %lu, ioctls %lu, MSG_RING CQEs %lu, chaos actions %lu, SQEs %lu\n",
+		atomic_load(&fz_stats->enters), atomic_load(&fz_stats->ioctls),
+		atomic_load(&fz_stats->msg_cqes), atomic_load(&fz_stats->chaos_actions), sqes);
+	(void)cqes;
+}
+
+static void run_fuzz(const struct baseline *b, struct fz_result *res, uint64_t replay)
+{
+	uint64_t master = fz_opts.seed;
+	int64_t start = fz_now_ns(), next_progress = start + 10LL * 1000000000;
+	int ep;
+
+	for (ep = 0; ; ep++) {
+		uint64_t seed = replay ? replay : fz_next(&master);
+		int st;
+
+		if (replay ? ep > 0 : (fz_opts.iterations && (unsigned int)ep >= fz_opts.iterations))
+			break;
+		if (!replay && fz_now_ns() - start >= (int64_t)fz_opts.seconds * 1000000000)
+			break;
+		st = run_child(seed, ep, res);
+		if (st == EP_OK)
+			st = check_baseline(b, res->why, sizeof(res->why));
+		res->episodes++;
+		if (st != EP_OK) {
+			res->status = st;
+			res->failed_seed = seed;
+			res->failed_ep = ep;
+			return;
+		}
+		if (!fz_opts.quiet && fz_now_ns() >= next_progress) {
+			next_progress += 10LL * 1000000000;
+			printf("# fuzz: %lld/%u s, %lu episodes, %lu enters\n",
+			       (long long)((fz_now_ns() - start) / 1000000000), fz_opts.seconds,
+			       res->episodes, atomic_load(&fz_stats->enters));
+			fflush(stdout);
+		}
+	}
+}
+
+static int take_baseline(struct baseline *b)
+{
+	struct zsync_stats st;
+	int ret = fz_stats_ioctl(b->ctl, &st);
+
+	b->rings_open = st.rings_open;
+	b->refcnt = fz_module_refcnt();
+	return ret;
+}
+
+/*
+ * Does episode SEED still fail with the current options?  Two tries.  A
+ * leak stays leaked, so each try measures its own baseline.
+ */
+static bool still_fails(struct baseline *b, uint64_t seed)
+{
+	struct fz_result r;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		take_baseline(b);
+		memset(&r, 0, sizeof(r));
+		atomic_store(&fz_stats->violation, 0);
+		run_fuzz(b, &r, seed);
+		if (r.status != EP_OK)
+			return true;
+	}
+	return false;
+}
+
+static int shrink(struct baseline *b, uint64_t seed)
+{
+	unsigned int lo = 1, hi = fz_opts.ops_per_thread, saved;
+	char cmd[1400];
+	int op;
+
+	printf("# shrink: replaying %#llx\n", (unsigned long long)seed);
+	if (!still_fails(b, seed)) {
+		printf("# shrink: episode %#llx did not fail again (timing-dependent?)\n",
+		       (unsigned long long)seed);
+		return 1;
+	}
+	while (lo < hi) {		/* fewest SQEs per thread that still fail */
+		fz_opts.ops_per_thread = (lo + hi) / 2;
+		if (still_fails(b, seed))
+			hi = fz_opts.ops_per_thread;
+		else
+			lo = fz_opts.ops_per_thread + 1;
+	}
+	fz_opts.ops_per_thread = hi;
+	saved = fz_opts.threads;
+	fz_opts.threads = 1;
+	if (!still_fails(b, seed))
+		fz_opts.threads = saved;
+	for (op = 0; op < (int)fz_nr_scenarios(); op++) {
+		if (!(fz_opts.scenario_mask & (1U << op)))
+			continue;
+		fz_opts.scenario_mask &= ~(1U << op);
+		if (!still_fails(b, seed))
+			fz_opts.scenario_mask |= 1U << op;
+	}
+	for (op = 0; op <= ZSYNC_OP_LAST; op++) {
+		uint64_t bit = 1ULL << (op % 64);
+
+		if (!(fz_opts.op_mask[op / 64] & bit))
+			continue;
+		fz_opts.op_mask[op / 64] &= ~bit;
+		if (!still_fails(b, seed))
+			fz_opts.op_mask[op / 64] |= bit;
+	}
+	repro_command(cmd, sizeof(cmd), seed);
+	printf("# shrink: reproduction: %s --trace\n", cmd);
+	fz_opts.trace = true;
+	still_fails(b, seed);
+	return 0;
+}
+
+static void print_ktap(const struct fz_result *r, double secs)
+{
+	char cmd[1400];
+	bool inv = r->status != EP_VIOLATION, leak = r->status != EP_LEAK;
+	bool hang = r->status != EP_HUNG;
+	int fails = !inv + !leak + !hang;
+
+	printf("TAP version 13\n1..3\n");
+	printf("%s 1 fuzz: every consumed SQE got exactly one terminal CQE, no stray CQE\n",
+	       inv ? "ok" : "not ok");
+	printf("%s 2 fuzz: module refcount and open rings back to baseline after every episode\n",
+	       leak ? "ok" : "not ok");
+	printf("%s 3 fuzz: every episode ended, nothing left in D state\n", hang ? "ok" : "not ok");
+	printf("# fuzz: seed %#llx, %lu episodes in %.0f s\n",
+	       (unsigned long long)fz_opts.seed, r->episodes, secs);
+	if (r->status != EP_OK) {
+		repro_command(cmd, sizeof(cmd), r->failed_seed);
+		printf("# fuzz: FAILED in episode %d (seed %#llx): %s\n", r->failed_ep,
+		       (unsigned long long)r->failed_seed, r->why);
+		printf("# reproduce: %s\n# shrink: %s --shrink\n", cmd, cmd);
+	}
+	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:%d\n", 3 - fails,
+	       fails - (r->status == EP_SETUP), r->status == EP_SETUP);
+}
+
+static int parse_args(int argc, char **argv, uint64_t *replay, bool *do_shrink)
+{
+	enum { O_OPT = 256, O_OPS, O_SCEN, O_CHAOS, O_NOUNPRIV, O_FAULTS, O_GRACE, O_REPLAY,
+	       O_SHRINK, O_TRACE, O_KTAP };
+	static const struct option lo[] = {
+		{ "seed", 1, 0, 's' }, { "time", 1, 0, 't' }, { "iterations", 1, 0, 'n' },
+		{ "threads", 1, 0, 'j' }, { "ops-per-thread", 1, 0, O_OPT },
+		{ "ops", 1, 0, O_OPS }, { "chaos", 1, 0, O_CHAOS }, { "scenarios", 1, 0, O_SCEN },
+		{ "no-unpriv", 0, 0, O_NOUNPRIV }, { "faults", 0, 0, O_FAULTS },
+		{ "grace", 1, 0, O_GRACE }, { "replay", 1, 0, O_REPLAY },
+		{ "shrink", 0, 0, O_SHRINK }, { "trace", 0, 0, O_TRACE },
+		{ "ktap", 0, 0, O_KTAP }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	fz_opts.seed = (uint64_t)fz_now_ns() ^ ((uint64_t)getpid() << 32);
+	fz_opts.seconds = 60;
+	fz_opts.threads = 2;
+	fz_opts.ops_per_thread = 300;
+	fz_opts.chaos_pct = 25;
+	fz_opts.unpriv_ok = true;
+	fz_opts.grace_secs = 20;
+	memset(fz_opts.op_mask, 0xff, sizeof(fz_opts.op_mask));
+	fz_opts.scenario_mask = (1U << fz_nr_scenarios()) - 1;
+	while ((c = getopt_long(argc, argv, "s:t:n:j:qh", lo, NULL)) != -1) {
+		switch (c) {
+		case 's': fz_opts.seed = strtoull(optarg, NULL, 0); break;
+		case 't': fz_opts.seconds = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'n': fz_opts.iterations = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'j': fz_opts.threads = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case O_OPT: fz_opts.ops_per_thread = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case O_OPS: if (parse_ops(optarg)) return 2; break;
+		case O_SCEN: if (fz_scenario_parse(optarg, &fz_opts.scenario_mask)) return 2; break;
+		case O_CHAOS: fz_opts.chaos_pct = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case O_NOUNPRIV: fz_opts.unpriv_ok = false; break;
+		case O_FAULTS: fz_opts.faults = true; break;
+		case O_GRACE: fz_opts.grace_secs = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case O_REPLAY: *replay = strtoull(optarg, NULL, 0); break;
+		case O_SHRINK: *do_shrink = true; break;
+		case O_TRACE: fz_opts.trace = true; break;
+		case O_KTAP: fz_opts.ktap = true; break;
+		case 'q': fz_opts.quiet = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc || !fz_opts.threads || fz_opts.threads > FZ_MAX_THREADS ||
+	    !fz_opts.ops_per_thread || fz_opts.chaos_pct > 100 || (*do_shrink && !*replay)) {
+		fprintf(stderr, "zsync-fuzz: bad arguments (-j 1-%d, --ops-per-thread > 0, --chaos 0-100, --shrink needs --replay)\n",
+			FZ_MAX_THREADS);
+		usage(stderr);
+		return 2;
+	}
+	fz_opts.ops_per_thread = fz_opts.ops_per_thread > 100000 ? 100000 : fz_opts.ops_per_thread;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct fz_result res = { 0 };
+	struct baseline b = { 0 };
+	uint64_t replay = 0;
+	bool do_shrink = false;
+	int64_t start = fz_now_ns();
+	int ret = parse_args(argc, argv, &replay, &do_shrink), armed = 0;
+
+	if (ret)
+		return ret;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	fz_stats = mmap(NULL, sizeof(*fz_stats), PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	b.ctl = open("/dev/zsync", O_RDWR | O_CLOEXEC);
+	if (fz_stats == MAP_FAILED || b.ctl < 0 || take_baseline(&b)) {
+		fprintf(stderr, "zsync-fuzz: cannot open /dev/zsync: %s (is zsync.ko loaded?)\n",
+			strerror(errno));
+		return 2;
+	}
+	prctl(PR_SET_CHILD_SUBREAPER, 1);	/* orphans of episodes are reaped here */
+	if (fz_opts.faults) {
+		armed = fz_faults_arm();
+		if (armed < 0) {
+			fprintf(stderr, "zsync-fuzz: --faults: no fault injection here (%s); needs CONFIG_FAULT_INJECTION_DEBUG_FS and debugfs\n",
+				strerror(-armed));
+			if (fz_opts.ktap)
+				printf("TAP version 13\n1..1\nok 1 fuzz # SKIP no fault injection\n# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:1 error:0\n");
+			return 4;
+		}
+	}
+	printf("# zsync-fuzz: seed %#llx, %u s, -j %u, %u SQEs per thread, chaos %u%%%s\n",
+	       (unsigned long long)fz_opts.seed, fz_opts.seconds, fz_opts.threads,
+	       fz_opts.ops_per_thread, fz_opts.chaos_pct, fz_opts.faults ? ", fault injection" : "");
+	if (do_shrink)
+		ret = shrink(&b, replay);
+	else
+		run_fuzz(&b, &res, replay);
+	if (fz_opts.faults)
+		fz_faults_disarm();
+	print_histogram(stdout);
+	if (fz_opts.faults)
+		fz_faults_report(stdout);
+	if (do_shrink)
+		return ret;
+	if (fz_opts.ktap)
+		print_ktap(&res, (double)(fz_now_ns() - start) / 1e9);
+	else if (res.status != EP_OK) {
+		char cmd[1400];
+
+		repro_command(cmd, sizeof(cmd), res.failed_seed);
+		printf("zsync-fuzz: FAILED in episode %d (seed %#llx): %s\nreproduce: %s\n",
+		       res.failed_ep, (unsigned long long)res.failed_seed, res.why, cmd);
+	} else {
+		printf("zsync-fuzz: ok: seed %#llx, %lu episodes, every invariant held\n",
+		       (unsigned long long)fz_opts.seed, res.episodes);
+	}
+	return res.status == EP_OK ? 0 : res.status == EP_SETUP ? 2 : 1;
+}
