@@ -9,6 +9,10 @@
 #                        (KERNEL=6.1|6.12|debug picks one)
 #   make native-test     the executor suite natively, under ASan+UBSan and TSan,
 #                        the context-switch tests and the examples
+#   make fuzz            zsync-fuzz in a VM: SECONDS=N (300), KERNEL=6.1|6.12|debug,
+#                        FAULTS=1 (fault injection; debug kernel), SEED=, ARGS="..."
+#                        (e.g. ARGS="--replay 0x... --shrink")
+#   make soak            zsync-soak in a VM: SECONDS=N (300), KERNEL=...
 #   make bench           benchmarks in a VM
 #   make bench-native    executor benchmarks on the host (io_uring, blocking)
 #   make C=1             also run sparse over the module
@@ -31,7 +35,7 @@ USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 export BUILD SHARED KVER_61 CC AR USER_CFLAGS
 
 .PHONY: all deps module lib tools selftests demo check bench checkpatch sparse clean \
-	native-test bench-native
+	native-test bench-native fuzz soak
 
 all: module lib tools selftests
 
@@ -63,6 +67,19 @@ native-test: lib tools
 
 bench: lib tools
 	tools/testing/vm-run.sh --kernel $(or $(KERNEL),6.1) --bench
+
+# Long runs by hand: the VM gets the run plus ten minutes for boot and teardown.
+FUZZ_SECONDS = $(or $(SECONDS),300)
+fuzz: lib tools
+	tools/testing/vm-run.sh --kernel $(or $(KERNEL),6.1) --tests "" \
+		--fuzz $(FUZZ_SECONDS) $(if $(FAULTS),--fuzz-faults) $(if $(SEED),--fuzz-seed $(SEED)) \
+		--fuzz-args "$(ARGS)" --timeout $$(($(FUZZ_SECONDS) * 2 + 600)) \
+		--out $(BUILD)/vm/fuzz-$(or $(KERNEL),6.1)
+
+soak: lib tools
+	tools/testing/vm-run.sh --kernel $(or $(KERNEL),6.12) --tests "" \
+		--soak $(FUZZ_SECONDS) --timeout $$(($(FUZZ_SECONDS) * 2 + 600)) \
+		--out $(BUILD)/vm/soak-$(or $(KERNEL),6.12)
 
 bench-native: lib tools
 	$(BUILD)/tools/zsync-bench-exec -b io_uring

@@ -100,6 +100,8 @@ void *fz_chaos_thread(void *arg)
 	uint64_t rng = ep->seed ^ 0xc4a05ULL;
 	unsigned int i;
 
+	if (fz_opts.faults)
+		fz_faults_enable_self();
 	while (!atomic_load(&ep->stop) && !fz_violated()) {
 		atomic_fetch_add(&fz_stats->chaos_actions, 1);
 		switch (fz_below(&rng, 10)) {
@@ -197,7 +199,9 @@ static void scenario_scribble(struct fz_episode *ep, struct fz_thread *t)
 	pthread_t th;
 	int i;
 
-	pthread_create(&th, NULL, scribbler, &s);
+	/* Under fault injection the thread's stack may not come. */
+	if (pthread_create(&th, NULL, scribbler, &s))
+		return;
 	for (i = 0; i < 200; i++) {
 		/* Local tail follows the scribbled one so SQEs keep flowing. */
 		t->ring.local_tail = atomic_load(t->ring.sq_tail);
@@ -327,7 +331,8 @@ static void scenario_close_while_waiting(struct fz_episode *ep, struct fz_thread
 
 	spray(ep, t, 16, false);
 	t->tid = (pid_t)syscall(SYS_gettid);
-	pthread_create(&th, NULL, close_ring_later, t);
+	if (pthread_create(&th, NULL, close_ring_later, t))
+		return;
 	ioctl(t->ring.fd, ZSYNC_IOC_ENTER, &e);
 	pthread_join(th, NULL);
 }
@@ -412,6 +417,8 @@ static void run_scenario(struct fz_episode *ep, unsigned int i, uint64_t seed)
 		fprintf(stderr, "chaos: %s\n", scenarios[i].name);
 	pid = fork();
 	if (pid == 0) {
+		if (fz_opts.faults)
+			fz_faults_enable_self();
 		if (scratch_thread(ep, t, seed) == 0)
 			scenarios[i].fn(ep, t);
 		_exit(0);

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -298,6 +299,46 @@ static void check_msgs(struct fz_episode *ep, struct fz_thread *t)
 			     (unsigned long long)atomic_load(&t->msg_sent_to));
 }
 
+/* What a worker needs besides its ring; before fault injection starts. */
+static int thread_init(struct fz_episode *ep, struct fz_thread *t, int id)
+{
+	t->id = id;
+	t->ep = ep;
+	t->rng = ep->seed ^ (0x1000193ULL * (uint64_t)(id + 1));
+	t->ring.fd = -1;
+	t->disabled = fz_chance(&t->rng, 15);
+	if (fz_bufs_init(t) || grow_reqs(t))
+		return -ENOMEM;
+	t->eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return 0;
+}
+
+/*
+ * The worker's ring, under fault injection if it is on: there SETUP may
+ * fail, which is fine as long as it fails cleanly, and the thread then
+ * only takes part in the barriers.
+ */
+static int thread_ring(struct fz_thread *t)
+{
+	int i, err = -ENODEV;
+
+	for (i = 0; i < 3 && err; i++)
+		err = fz_ring_setup(&t->ring, &t->rng, t->disabled);
+	if (!err) {
+		t->slot_seq = calloc(t->ring.p.sq_entries, sizeof(*t->slot_seq));
+		t->consumed = t->ring.local_tail;
+		if (t->slot_seq)
+			return 0;
+		err = -ENOMEM;
+		fz_ring_close(&t->ring);
+	}
+	t->ring.fd = -1;
+	if (fz_opts.faults)
+		return 0;
+	fprintf(stderr, "zsync-fuzz: t%d: ring setup: %s\n", t->id, strerror(-err));
+	return err;
+}
+
 static void *worker(void *arg)
 {
 	struct fz_thread *t = arg;
@@ -305,6 +346,10 @@ static void *worker(void *arg)
 	unsigned int left = ep->ops_per_thread;
 
 	t->tid = (pid_t)syscall(SYS_gettid);
+	/* Faults from here on, in this thread only: ring setup included. */
+	if (fz_opts.faults)
+		fz_faults_enable_self();
+	t->setup_err = thread_ring(t);
 	pthread_barrier_wait(&fz_barrier);	/* every ring exists: MSG_RING targets */
 	if (t->ring.fd >= 0) {
 		while (left && !fz_violated() && !atomic_load(&ep->stop))
@@ -319,38 +364,14 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static int thread_init(struct fz_episode *ep, struct fz_thread *t, int id)
-{
-	int i, err = -ENODEV;
-
-	t->id = id;
-	t->ep = ep;
-	t->rng = ep->seed ^ (0x1000193ULL * (uint64_t)(id + 1));
-	t->ring.fd = -1;
-	t->disabled = fz_chance(&t->rng, 15);
-	if (fz_bufs_init(t) || grow_reqs(t))
-		return -ENOMEM;
-	t->eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	for (i = 0; i < 3 && err; i++)
-		err = fz_ring_setup(&t->ring, &t->rng, t->disabled);
-	if (err) {
-		/* Under fault injection SETUP may fail: a clean error is fine. */
-		if (!fz_opts.faults)
-			fprintf(stderr, "zsync-fuzz: t%d: ring setup: %s\n", id, strerror(-err));
-		t->ring.fd = -1;
-		return fz_opts.faults ? 0 : err;
-	}
-	t->slot_seq = calloc(t->ring.p.sq_entries, sizeof(*t->slot_seq));
-	t->consumed = t->ring.local_tail;
-	return t->slot_seq ? 0 : -ENOMEM;
-}
-
 static void drop_privileges(void)
 {
 	gid_t g = FZ_ZSYNC_GID;
 
 	if (setgroups(1, &g) || setgid(65534) || setuid(65534))
 		fprintf(stderr, "zsync-fuzz: cannot drop to nobody: %s\n", strerror(errno));
+	/* So that its /proc files (make-it-fail) stay its own. */
+	prctl(PR_SET_DUMPABLE, 1);
 }
 
 static void on_sigusr1(int sig)
@@ -379,15 +400,25 @@ static int run_accounting(struct fz_episode *ep)
 		fprintf(stderr, "zsync-fuzz: episode setup failed: %s\n", strerror(-err));
 		return 2;
 	}
-	for (i = 0; i < ep->nr_threads; i++)
-		pthread_create(&th[i], NULL, worker, &ep->thr[i]);
-	pthread_create(&chaos, NULL, fz_chaos_thread, ep);
+	/* Threads start before any fault injection: the barriers need them all. */
+	for (i = 0; i < ep->nr_threads; i++) {
+		err = pthread_create(&th[i], NULL, worker, &ep->thr[i]);
+		if (err) {
+			fprintf(stderr, "zsync-fuzz: pthread_create: %s\n", strerror(err));
+			_exit(2);
+		}
+	}
+	err = pthread_create(&chaos, NULL, fz_chaos_thread, ep);
 	for (i = 0; i < ep->nr_threads; i++)
 		pthread_join(th[i], NULL);
 	atomic_store(&ep->stop, true);
-	pthread_join(chaos, NULL);
-	for (i = 0; i < ep->nr_threads; i++)
+	if (!err)
+		pthread_join(chaos, NULL);
+	for (i = 0; i < ep->nr_threads; i++) {
 		fz_ring_close(&ep->thr[i].ring);
+		if (ep->thr[i].setup_err)
+			return 2;
+	}
 	return fz_violated() ? 3 : 0;
 }
 
@@ -418,8 +449,6 @@ int fz_run_episode(uint64_t seed, int ep_no)
 		fprintf(stderr, "zsync-fuzz: fd pool: %s\n", strerror(errno));
 		return 2;
 	}
-	if (fz_opts.faults)
-		fz_faults_enable_self();
 	if (ep->unpriv)
 		drop_privileges();
 	ret = ep->chaos ? fz_chaos_episode(ep) : run_accounting(ep);

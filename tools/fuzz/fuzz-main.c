@@ -64,6 +64,8 @@ static void usage(FILE *out)
 "      --scenarios LIST    only these chaos scenarios (default all: scribble,unmap,\n"
 "                          fork,kill-waiter,close-while-waiting,scm-loop,eventfd-loop)\n"
 "      --no-unpriv         never drop an episode to nobody (group zsync)\n"
+"      --keep-lsm-gate     leave lsm_bypass_net as it is (by default the run sets it,\n"
+"                          so ACCEPT, CONNECT and SHUTDOWN are reached, and restores it)\n"
 "      --faults            inject allocation failures (failslab, fail_page_alloc,\n"
 "                          fail_usercopy) into module allocations of the fuzzer's tasks\n"
 "      --grace SECS        how long cancellation and teardown may take (default 20)\n"
@@ -183,7 +185,7 @@ static void episode_cleanup(int ep)
 
 	snprintf(path, sizeof(path), "/tmp/zsync-fuzz.%d.%d", getpid(), ep);
 	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	snprintf(path, sizeof(path), "/sys/fs/cgroup/zsync-fuzz.%d.%d", getpid(), ep);
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/zsync-fuzz.%d/ep%d", getpid(), ep);
 	for (i = 0; i < 5000; i++) {
 		if (!rmdir(path) || errno == ENOENT)
 			return;
@@ -296,6 +298,35 @@ static int run_child(uint64_t seed, int ep, struct fz_result *res)
 		return EP_VIOLATION;
 	}
 	return EP_OK;
+}
+
+/*
+ * One memory cgroup for the whole run, the episodes' cgroups beneath it:
+ * creating and removing the only memory cgroup flips the kernel's
+ * memcg_sockets_enabled_key, and flipping it under TCP traffic on another
+ * CPU crashes 6.x kernels under TCG (tcp_grow_window(), int3), with or
+ * without zsync.
+ */
+static void run_cgroup(bool create)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/zsync-fuzz.%d", getpid());
+	if (!create) {
+		if (rmdir(path) && errno != ENOENT)
+			fprintf(stderr, "zsync-fuzz: cannot remove %s: %s\n", path, strerror(errno));
+		return;
+	}
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return;		/* no cgroup2: the cgroup ops then get errors */
+	strncat(path, "/cgroup.subtree_control", sizeof(path) - strlen(path) - 1);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "+memory +pids", 13) < 0)
+			fprintf(stderr, "zsync-fuzz: %s: %s\n", path, strerror(errno));
+		close(fd);
+	}
 }
 
 struct baseline {
@@ -488,15 +519,45 @@ static void print_ktap(const struct fz_result *r, double secs)
 	       fails - (r->status == EP_SETUP), r->status == EP_SETUP);
 }
 
+static bool keep_lsm_gate;
+
+#define LSM_GATE "/sys/module/zsync/parameters/lsm_bypass_net"
+
+/*
+ * ACCEPT, CONNECT and SHUTDOWN are refused unless the administrator sets
+ * lsm_bypass_net (the LSM hooks they would call are not exported): set it
+ * for the run, so their code is fuzzed too.  Returns the old value.
+ */
+static char lsm_gate(char want)
+{
+	char old = 0;
+	FILE *f;
+
+	if (keep_lsm_gate)
+		return 0;
+	f = fopen(LSM_GATE, "re");
+	if (!f)
+		return 0;
+	if (fread(&old, 1, 1, f) != 1)
+		old = 0;
+	fclose(f);
+	f = fopen(LSM_GATE, "we");
+	if (f) {
+		fputc(want, f);
+		fclose(f);
+	}
+	return old;
+}
+
 static int parse_args(int argc, char **argv, uint64_t *replay, bool *do_shrink)
 {
-	enum { O_OPT = 256, O_OPS, O_SCEN, O_CHAOS, O_NOUNPRIV, O_FAULTS, O_GRACE, O_REPLAY,
+	enum { O_OPT = 256, O_OPS, O_SCEN, O_KEEPLSM, O_CHAOS, O_NOUNPRIV, O_FAULTS, O_GRACE, O_REPLAY,
 	       O_SHRINK, O_TRACE, O_KTAP };
 	static const struct option lo[] = {
 		{ "seed", 1, 0, 's' }, { "time", 1, 0, 't' }, { "iterations", 1, 0, 'n' },
 		{ "threads", 1, 0, 'j' }, { "ops-per-thread", 1, 0, O_OPT },
 		{ "ops", 1, 0, O_OPS }, { "chaos", 1, 0, O_CHAOS }, { "scenarios", 1, 0, O_SCEN },
-		{ "no-unpriv", 0, 0, O_NOUNPRIV }, { "faults", 0, 0, O_FAULTS },
+		{ "no-unpriv", 0, 0, O_NOUNPRIV }, { "keep-lsm-gate", 0, 0, O_KEEPLSM }, { "faults", 0, 0, O_FAULTS },
 		{ "grace", 1, 0, O_GRACE }, { "replay", 1, 0, O_REPLAY },
 		{ "shrink", 0, 0, O_SHRINK }, { "trace", 0, 0, O_TRACE },
 		{ "ktap", 0, 0, O_KTAP }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
@@ -524,6 +585,7 @@ static int parse_args(int argc, char **argv, uint64_t *replay, bool *do_shrink)
 		case O_SCEN: if (fz_scenario_parse(optarg, &fz_opts.scenario_mask)) return 2; break;
 		case O_CHAOS: fz_opts.chaos_pct = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case O_NOUNPRIV: fz_opts.unpriv_ok = false; break;
+		case O_KEEPLSM: keep_lsm_gate = true; break;
 		case O_FAULTS: fz_opts.faults = true; break;
 		case O_GRACE: fz_opts.grace_secs = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case O_REPLAY: *replay = strtoull(optarg, NULL, 0); break;
@@ -554,6 +616,7 @@ int main(int argc, char **argv)
 	bool do_shrink = false;
 	int64_t start = fz_now_ns();
 	int ret = parse_args(argc, argv, &replay, &do_shrink), armed = 0;
+	char old_gate;
 
 	if (ret)
 		return ret;
@@ -577,6 +640,8 @@ int main(int argc, char **argv)
 			return 4;
 		}
 	}
+	old_gate = lsm_gate('Y');
+	run_cgroup(true);
 	printf("# zsync-fuzz: seed %#llx, %u s, -j %u, %u SQEs per thread, chaos %u%%%s\n",
 	       (unsigned long long)fz_opts.seed, fz_opts.seconds, fz_opts.threads,
 	       fz_opts.ops_per_thread, fz_opts.chaos_pct, fz_opts.faults ? ", fault injection" : "");
@@ -586,6 +651,9 @@ int main(int argc, char **argv)
 		run_fuzz(&b, &res, replay);
 	if (fz_opts.faults)
 		fz_faults_disarm();
+	if (old_gate)
+		lsm_gate(old_gate);
+	run_cgroup(false);
 	print_histogram(stdout);
 	if (fz_opts.faults)
 		fz_faults_report(stdout);

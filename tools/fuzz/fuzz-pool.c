@@ -332,7 +332,8 @@ int fz_pool_init(struct fz_pool *pool, uint64_t *rng, int ep)
 	if (mkdir(pool->dir_path, 0777) && errno != EEXIST)
 		return -errno;
 	chmod(pool->dir_path, 0777);
-	snprintf(pool->cg_path, sizeof(pool->cg_path), "/sys/fs/cgroup/zsync-fuzz.%d.%d",
+	/* Under the run's cgroup (fuzz-main.c), which lives as long as the run. */
+	snprintf(pool->cg_path, sizeof(pool->cg_path), "/sys/fs/cgroup/zsync-fuzz.%d/ep%d",
 		 getppid(), ep);
 	if (mkdir(pool->cg_path, 0755) && errno != EEXIST)
 		pool->cg_path[0] = '\0';

@@ -127,6 +127,7 @@ struct fz_thread {
 	struct fz_episode *ep;
 	bool disabled;			/* set up R_DISABLED, not yet enabled */
 	bool last_linked;		/* the previous SQE had ZSYNC_SQE_LINK */
+	int setup_err;			/* ring setup failed (without --faults) */
 	uint32_t consumed;		/* SQ head as last accounted */
 	uint64_t outstanding;		/* submitted, terminal CQE not yet seen */
 	uint64_t rng;

@@ -22,7 +22,14 @@ N = fail + error. Exit status non-zero if N > 0.
                   library unit test and `make native-test` (executor suite
                   under ASan+UBSan and TSan, context switches, examples);
                   their results count in the totals (log: $BUILD/native.log)
-  --tests "A B"   only these selftests (passed to vm-run.sh)
+  --tests "A B"   only these selftests (passed to vm-run.sh); no fuzz or soak
+  --no-fuzz       skip the fuzzer and the soak
+After the selftests each kernel also runs one long job (vm-run.sh --fuzz,
+--soak), its KTAP counted like a selftest's:
+  6.1     zsync-fuzz for $FUZZ_SECS_61 s (default 150)
+  debug   zsync-fuzz --faults for $FUZZ_SECS_DEBUG s (default 240)
+  6.12    zsync-soak for $SOAK_SECS_612 s (default 120)
+$FUZZ_SEED fixes the fuzzer's seed (default: from the clock, printed).
 Per-kernel logs: $BUILD/vm/KERNEL/ (console.log, ktap.log, splats.txt).
 EOF
 }
@@ -35,11 +42,13 @@ BUILD=${BUILD:-$REPO/build}
 VM_ARGS=()
 KERNELS=()
 NATIVE=0
+LONG=1
 
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	-h|--help) usage; exit 0 ;;
-	--tests) [[ $# -ge 2 ]] || die "--tests needs a list"; VM_ARGS+=(--tests "$2"); shift 2 ;;
+	--tests) [[ $# -ge 2 ]] || die "--tests needs a list"; VM_ARGS+=(--tests "$2"); LONG=0; shift 2 ;;
+	--no-fuzz) LONG=0; shift ;;
 	--native) NATIVE=1; shift ;;
 	-*) die "unknown option '$1' (see --help)" ;;
 	*) KERNELS+=("$1"); shift ;;
@@ -81,12 +90,26 @@ extra_failures() {
 	echo "$n"
 }
 
+# The long job of kernel $1 (see --help), as vm-run.sh arguments.
+long_args() {
+	[[ $LONG -eq 1 ]] || return 0
+	case "$1" in
+	6.1) echo "--fuzz ${FUZZ_SECS_61:-150}" ;;
+	debug) echo "--fuzz ${FUZZ_SECS_DEBUG:-240} --fuzz-faults" ;;
+	6.12) echo "--soak ${SOAK_SECS_612:-120}" ;;
+	esac
+	[[ -z ${FUZZ_SEED:-} ]] || echo "--fuzz-seed $FUZZ_SEED"
+}
+
 run_kernel() {
 	local k=$1 out=$BUILD/vm/$1 sum rc=0 key extra line
+	local -a long
 	sum=$out/summary.txt
 	echo "check: booting $k ..."
 	rm -f "$sum"
-	"$HERE/vm-run.sh" --kernel "$k" --out "$out" "${VM_ARGS[@]+"${VM_ARGS[@]}"}" || rc=$?
+	read -r -a long <<<"$(long_args "$k" | tr '\n' ' ')"
+	"$HERE/vm-run.sh" --kernel "$k" --out "$out" "${VM_ARGS[@]+"${VM_ARGS[@]}"}" \
+		"${long[@]+"${long[@]}"}" || rc=$?
 	if [[ ! -f $sum ]]; then
 		# vm-run.sh failed before the VM ran (module build, packing).
 		echo "check: $k: vm-run.sh failed before booting (exit $rc)"
@@ -108,6 +131,13 @@ run_kernel() {
 	line+=" wall:$(summary_value "$sum" wall_secs)s other-failures:$extra"
 	SUMMARIES+=("$line")
 	echo "$line"
+	# A fuzzer failure: its seed and how to replay it from the host.
+	if grep -qE '^# reproduce: ' "$out/ktap.log" 2>/dev/null; then
+		grep -E '^# (fuzz: FAILED|reproduce:)' "$out/ktap.log" | sed "s/^/check: $k: /"
+		sed -n 's/^# reproduce: zsync-fuzz \(.*\)/check: '"$k"': replay on the host: make fuzz KERNEL='"$k"' ARGS="\1"/p' \
+			"$out/ktap.log"
+		SUMMARIES+=("$(grep -E '^# fuzz: FAILED' "$out/ktap.log" | head -n1 | sed "s/^/check: $k: /")")
+	fi
 }
 
 # Host-side tests: each suite's "# Totals:" counts its cases; the unit
