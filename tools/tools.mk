@@ -2,7 +2,8 @@
 # Userspace tools, statically linked so they run in a busybox initramfs.
 #
 #   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo,
-#                              zsync-bench-{nop,irq,exec,file,net,cgroup}, zsyncctl, zsync-run and the examples,
+#                              zsync-bench-{nop,irq,exec,file,net,cgroup}, zsyncctl, zsync-run,
+#                              zsync-soak and the examples,
 #                              $(BUILD)/tools/examples/zk-copy-<model>
 #   make -f tools/tools.mk examples-test   run each example on a few files and compare
 #
@@ -47,9 +48,12 @@ zsyncctl_SRCS        := tools/zsyncctl/zsyncctl.c
 zsyncctl_LIBS        := $(LIBZK_A)
 zsync-run_SRCS       := tools/zsync-run/zsync-run.c
 zsync-run_LIBS       := $(LIBZK_A)
+zsync-soak_SRCS      := tools/fuzz/zsync-soak.c tools/fuzz/soak-sys.c tools/fuzz/soak-ring.c \
+			tools/fuzz/soak-worker.c tools/fuzz/soak-net.c tools/fuzz/soak-cgroup.c
+zsync-soak_LIBS      := $(LIBZK_A)
 
 TOOLS     := zsync-demo zsync-bench-nop zsync-bench-irq zsync-bench-exec zsync-bench-file \
-	     zsync-bench-net zsync-bench-cgroup zsyncctl zsync-run
+	     zsync-bench-net zsync-bench-cgroup zsyncctl zsync-run zsync-soak
 TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
 ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))
 ALL_OBJS  := $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$(ALL_SRCS))
