@@ -228,6 +228,40 @@ static void client_end(struct worker *w, struct cconn *c, bool done)
 	c->fd = -1;
 }
 
+/*
+ * A connection that failed may still have an op in flight (a SEND while
+ * its RECV found bad data).  Shut the socket down, which ends those ops,
+ * and free the connection only once their CQEs are in: a slot reused
+ * earlier would take a stale CQE for the next connection's.
+ */
+static void client_fail(struct worker *w, struct cconn *c)
+{
+	if (!c->dead && c->fd >= 0)
+		shutdown(c->fd, SHUT_RDWR);
+	c->dead = true;
+	if (!c->inflight)
+		client_end(w, c, false);
+}
+
+static struct zsync_sqe *client_prep(struct worker *w, sop_fn fn, struct cconn *c)
+{
+	struct zsync_sqe *sqe = sring_prep(w, fn, c, 0, NULL);
+
+	if (sqe)
+		c->inflight++;
+	return sqe;
+}
+
+/* Every client callback starts here: false if the connection is dead. */
+static bool client_op_done(struct worker *w, struct cconn *c)
+{
+	c->inflight--;
+	if (!c->dead)
+		return true;
+	client_fail(w, c);
+	return false;
+}
+
 static void client_connected(struct worker *w, struct sop *op,
 			     const struct zsync_cqe *cqe, bool terminal)
 {
@@ -237,6 +271,8 @@ static void client_connected(struct worker *w, struct sop *op,
 
 	(void)terminal;
 	c->connecting = false;
+	if (!client_op_done(w, c))
+		return;
 	if (op->opcode == ZSYNC_OP_POLL_ADD && cqe->res > 0) {
 		/* A non-blocking connect(2) is over; SO_ERROR says how. */
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
@@ -249,7 +285,7 @@ static void client_connected(struct worker *w, struct sop *op,
 			soak_fail(w, C_F_TCP, "%s user_data %#llx: connecting to 127.0.0.1:%u: %s",
 				  opname(op->opcode), (unsigned long long)op->ud,
 				  ntohs(w->net.addr.sin_port), errname(err));
-		client_end(w, c, false);
+		client_fail(w, c);
 		return;
 	}
 	c->connected = true;
@@ -280,14 +316,14 @@ static void client_start(struct worker *w, struct cconn *c)
 	c->graceful = rng_range(&w->rng, 0, 7) == 0;
 	c->idx = (int)n->conn_seq++;
 	if (w->cfg->net_ops) {
-		sqe = sring_prep(w, client_connected, c, 0, NULL);
+		sqe = client_prep(w, client_connected, c);
 		zk_prep_connect(sqe, c->fd, (struct sockaddr *)&n->addr, sizeof(n->addr));
 	} else if (connect(c->fd, (struct sockaddr *)&n->addr, sizeof(n->addr)) == 0) {
 		c->connected = true;
 		client_kick(w, c);
 		return;
 	} else if (errno == EINPROGRESS) {
-		sqe = sring_prep(w, client_connected, c, 0, NULL);
+		sqe = client_prep(w, client_connected, c);
 		zk_prep_poll_add(sqe, c->fd, EPOLLOUT, 0);
 	} else {
 		soak_fail(w, C_F_TCP, "connect(2) to 127.0.0.1:%u: %s",
@@ -305,6 +341,8 @@ static void client_sent(struct worker *w, struct sop *op,
 
 	(void)terminal;
 	c->sending = false;
+	if (!client_op_done(w, c))
+		return;
 	if (cqe->res >= 0 && (uint32_t)cqe->res == c->send_len) {
 		c->sent += c->send_len;
 		client_kick(w, c);
@@ -312,14 +350,14 @@ static void client_sent(struct worker *w, struct sop *op,
 	}
 	if (!w->draining)
 		soak_bad_res(w, C_F_TCP, op, cqe, "client SEND with MSG_WAITALL fell short");
-	client_end(w, c, false);
+	client_fail(w, c);
 }
 
 static void client_send(struct worker *w, struct cconn *c)
 {
 	uint64_t left = c->total - c->sent;
 	uint32_t len = rng_range(&w->rng, 1, NET_CHUNK), half;
-	struct zsync_sqe *sqe = sring_prep(w, client_sent, c, 0, NULL);
+	struct zsync_sqe *sqe = client_prep(w, client_sent, c);
 
 	if (!sqe)
 		return;
@@ -370,9 +408,11 @@ static void client_received(struct worker *w, struct sop *op,
 
 	(void)terminal;
 	c->recving = false;
+	if (!client_op_done(w, c))
+		return;
 	if (cqe->res > 0) {
 		if (!client_check(w, c, op, (uint32_t)cqe->res)) {
-			client_end(w, c, false);
+			client_fail(w, c);
 			return;
 		}
 		c->rcvd += (uint64_t)cqe->res;
@@ -391,12 +431,12 @@ static void client_received(struct worker *w, struct sop *op,
 		else
 			soak_bad_res(w, C_F_TCP, op, cqe, "client RECV");
 	}
-	client_end(w, c, false);
+	client_fail(w, c);
 }
 
 static void client_recv(struct worker *w, struct cconn *c)
 {
-	struct zsync_sqe *sqe = sring_prep(w, client_received, c, 0, NULL);
+	struct zsync_sqe *sqe = client_prep(w, client_received, c);
 
 	if (!sqe)
 		return;
@@ -417,10 +457,12 @@ static void client_shut(struct worker *w, struct sop *op,
 	struct cconn *c = op->ctx;
 
 	(void)terminal;
+	if (!client_op_done(w, c))
+		return;
 	if (cqe->res) {
 		if (!w->draining)
 			soak_bad_res(w, C_F_TCP, op, cqe, "SHUTDOWN(SHUT_WR)");
-		client_end(w, c, false);
+		client_fail(w, c);
 		return;
 	}
 	c->shut = true;
@@ -439,14 +481,14 @@ static void client_finish(struct worker *w, struct cconn *c)
 	if (!w->cfg->net_ops) {
 		if (shutdown(c->fd, SHUT_WR) < 0) {
 			soak_fail(w, C_F_TCP, "shutdown(2): %s", errname(errno));
-			client_end(w, c, false);
+			client_fail(w, c);
 			return;
 		}
 		c->shut = true;
 		client_kick(w, c);
 		return;
 	}
-	sqe = sring_prep(w, client_shut, c, 0, NULL);
+	sqe = client_prep(w, client_shut, c);
 	if (!sqe)
 		return;
 	zk_prep_shutdown(sqe, c->fd, SHUT_WR);
@@ -455,7 +497,7 @@ static void client_finish(struct worker *w, struct cconn *c)
 
 static void client_kick(struct worker *w, struct cconn *c)
 {
-	if (!c->active || !c->connected || (c->shutting && !c->shut))
+	if (!c->active || c->dead || !c->connected || (c->shutting && !c->shut))
 		return;
 	if (!c->recving && (c->rcvd < c->total || c->shut))
 		client_recv(w, c);

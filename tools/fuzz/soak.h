@@ -195,6 +195,8 @@ struct cconn {			/* client side of one echo connection */
 	bool msg;		/* SENDMSG/RECVMSG rather than SEND/RECV */
 	bool graceful;		/* SHUTDOWN and wait for EOF, else RST */
 	bool connected, connecting, sending, recving, shutting, shut;
+	bool dead;		/* failed: freed once its ops are back */
+	unsigned int inflight;	/* its ops without their terminal CQE */
 	uint64_t seed;
 	uint64_t total, sent, rcvd;
 	uint32_t send_len;
