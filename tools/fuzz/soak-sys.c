@@ -415,20 +415,38 @@ static void read_small(const char *path, char *buf, size_t len)
 	buf[n > 0 ? n : 0] = '\0';
 }
 
+/*
+ * /proc/PID/stack ("[<0>] func+0x1/0x2" per line, innermost first) as
+ * "func < caller < ...", for one log line.
+ */
+static void stack_line(const char *stack, char *out, size_t len)
+{
+	const char *p = stack, *name, *end;
+	size_t n = 0;
+
+	out[0] = '\0';
+	while ((name = strstr(p, "] ")) && n + 4 < len) {
+		name += 2;
+		end = name + strcspn(name, "+\n");
+		n += (size_t)snprintf(out + n, len - n, "%s%.*s", n ? " < " : "",
+				      (int)(end - name), name);
+		p = end;
+	}
+}
+
 /* "state D, wchan foo, stack: a < b < c" for a stuck process. */
 void proc_describe(pid_t pid, char *buf, size_t len)
 {
-	char path[64], wchan[128], stack[1024], *p;
+	char path[64], wchan[128], stack[2048], line[512];
+	char state = proc_state(pid);
 
 	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
 	read_small(path, wchan, sizeof(wchan));
 	snprintf(path, sizeof(path), "/proc/%d/stack", (int)pid);
 	read_small(path, stack, sizeof(stack));
-	/* One line: "[<0>] func+0x1/0x2\n" entries joined by " < ". */
-	for (p = stack; (p = strchr(p, '\n')); )
-		*p = p[1] ? '<' : '\0';
-	snprintf(buf, len, "state %c, wchan %s, stack: %s", proc_state(pid) ?: '?',
-		 wchan[0] ? wchan : "?", stack[0] ? stack : "unreadable");
+	stack_line(stack, line, sizeof(line));
+	snprintf(buf, len, "state %c, wchan %s, stack: %s", state ? state : '?',
+		 wchan[0] ? wchan : "?", line[0] ? line : "unreadable");
 }
 
 int pidfd_open_pid(pid_t pid)
