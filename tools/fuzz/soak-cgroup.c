@@ -2,10 +2,12 @@
 /*
  * zsync-soak: cgroup cycles, one at a time per worker.
  *
- *   begin    mkdir SOAK_CG_ROOT/zsync-soak.PARENT.wID.N, fork a sleeper
+ *   begin    mkdir RUN/wID.N (RUN: the run's cgroup, see cgroup_setup()),
+ *            fork a sleeper
  *   freeze   one chain: POLL_ADD on a pipe the sleeper closes once it has
- *            dropped what it inherited -> CGROUP_ATTACH (pidfd) ->
- *            CGROUP_FREEZE, each waiting op guarded by a LINK_TIMEOUT;
+ *            dropped what it inherited -> CGROUP_SET memory.max, pids.max
+ *            (when RUN enables those controllers) -> CGROUP_ATTACH (pidfd)
+ *            -> CGROUP_FREEZE, each waiting op guarded by a LINK_TIMEOUT;
  *            cgroup.events must then say frozen 1
  *   thaw     CGROUP_THAW + LINK_TIMEOUT; then frozen 0
  *   kill     CGROUP_WAIT (populated, multishot), CGROUP_KILL + LINK_TIMEOUT,
@@ -37,6 +39,13 @@
 #ifndef SYS_close_range
 #define SYS_close_range	436
 #endif
+
+/* The limits a runtime would set; CGROUP_SET answers with their length. */
+static const char *const knobs[][2] = {
+	{ NULL, NULL },
+	{ "memory.max", "67108864" },
+	{ "pids.max", "16" },
+};
 
 static const char *const phase_names[] = {
 	[CG_IDLE] = "idle", [CG_FREEZE] = "poll+attach+freeze", [CG_THAW] = "thaw",
@@ -149,8 +158,7 @@ static int cg_begin(struct worker *w)
 	int p[2];
 
 	cg->n++;
-	snprintf(cg->path, sizeof(cg->path), SOAK_CG_ROOT "/" SOAK_CG_PREFIX "%d.w%d.%u",
-		 (int)w->cfg->parent, w->id, cg->n);
+	snprintf(cg->path, sizeof(cg->path), "%s/w%d.%u", w->cfg->cg_base, w->id, cg->n);
 	if (mkdir(cg->path, 0755) < 0) {
 		soak_fail(w, C_F_CGROUP, "mkdir %s: %s", cg->path, errname(errno));
 		cg->path[0] = '\0';
@@ -188,9 +196,15 @@ static int cg_begin(struct worker *w)
 static void cg_done(struct worker *w, struct sop *op, const struct zsync_cqe *cqe,
 		    bool terminal);
 
+/* Each op's arg: the cycle number, and in bits 32-39 which knob it sets. */
+static struct zsync_sqe *cg_sqe_tag(struct worker *w, unsigned int knob)
+{
+	return sring_prep(w, cg_done, NULL, w->cg.n | (uint64_t)knob << 32, NULL);
+}
+
 static struct zsync_sqe *cg_sqe(struct worker *w)
 {
-	return sring_prep(w, cg_done, NULL, w->cg.n, NULL);
+	return cg_sqe_tag(w, 0);
 }
 
 /* A guarded op: OP [LINK] -> LINK_TIMEOUT of settle_ns. */
@@ -209,10 +223,11 @@ static void cg_submit(struct worker *w)
 {
 	struct cg_state *cg = &w->cg;
 	static const unsigned int need[] = {
-		[CG_FREEZE] = 5, [CG_THAW] = 2, [CG_KILL] = 5, [CG_UNWAIT] = 1,
+		[CG_FREEZE] = 7, [CG_THAW] = 2, [CG_KILL] = 5, [CG_UNWAIT] = 1,
 	};
 	struct zsync_sqe *sqe;
 	struct sop *op;
+	unsigned int k;
 
 	if (cg->ph == CG_UNWAIT && (!cg->wait_empty || cg->cancel_live || !cg->wait_armed))
 		return;
@@ -225,13 +240,19 @@ static void cg_submit(struct worker *w)
 		sqe = cg_sqe(w);
 		zk_prep_poll_add(sqe, cg->gate, EPOLLIN, 0);
 		zk_sqe_set_flags(cg_guarded(w, sqe), ZSYNC_SQE_LINK);
+		cg->pending = 2;
+		for (k = 1; w->cfg->cg_limits && k < 3; k++, cg->pending++) {
+			sqe = cg_sqe_tag(w, k);
+			zk_prep_cgroup_set_str(sqe, cg->dfd, knobs[k][0], knobs[k][1]);
+			zk_sqe_set_flags(sqe, ZSYNC_SQE_LINK);
+		}
 		sqe = cg_sqe(w);
 		zk_prep_cgroup_attach_pidfd(sqe, cg->dfd, cg->pidfd);
 		zk_sqe_set_flags(sqe, ZSYNC_SQE_LINK);
 		sqe = cg_sqe(w);
 		zk_prep_cgroup_freeze(sqe, cg->dfd);
 		cg_guarded(w, sqe);
-		cg->pending = 5;
+		cg->pending += 3;
 		break;
 	case CG_THAW:
 		sqe = cg_sqe(w);
@@ -364,6 +385,9 @@ static void cg_check(struct worker *w, struct sop *op, const struct zsync_cqe *c
 	case ZSYNC_OP_POLL_ADD:
 		ok = cqe->res > 0;	/* EPOLLHUP: the sleeper closed its end */
 		break;
+	case ZSYNC_OP_CGROUP_SET:
+		ok = (op->arg >> 32) % 3 && cqe->res == (int)strlen(knobs[(op->arg >> 32) % 3][1]);
+		break;
 	default:
 		ok = cqe->res == 0;
 		break;
@@ -398,7 +422,7 @@ static void cg_done(struct worker *w, struct sop *op, const struct zsync_cqe *cq
 {
 	struct cg_state *cg = &w->cg;
 
-	if (op->arg != cg->n || cg->ph == CG_IDLE)
+	if ((uint32_t)op->arg != cg->n || cg->ph == CG_IDLE)
 		return;		/* an op of an aborted cycle */
 	if (!terminal) {
 		cg_wait_cqe(w, op, cqe);

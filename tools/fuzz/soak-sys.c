@@ -475,37 +475,84 @@ int count_fds(void)
 /* ------------------------------------------------------------------ */
 
 /*
- * The cgroup part needs a writable cgroup2 at SOAK_CG_ROOT where a child
- * cgroup can be made and frozen: try exactly that once.
+ * The cgroup part runs beneath one cgroup made for the run, SOAK_CG_ROOT/
+ * zsync-soak.PID, with memory and pids enabled for its children.  Its own
+ * memcg lives for the whole run, so memcg_sockets_enabled_key (one count
+ * per memcg) never drops to zero and comes back while TCP runs: each such
+ * flip patches the kernel's jump labels, and under TCP load that crashes
+ * the QEMU TCG test VM ("Oops: int3" in tcp_grow_window(),
+ * __sk_mem_reduce_allocated(); reproduced without zsync by creating and
+ * removing cgroups next to loopback TCP traffic).
+ *
+ * Usable means: cgroup2 at SOAK_CG_ROOT, and a child of the run's cgroup
+ * can be made, read and unfrozen.
  */
-bool cgroup2_usable(char *why, size_t len)
+bool cgroup_setup(struct soak_cfg *cfg)
 {
 	char dir[128];
 	struct statfs sfs;
+	size_t len = sizeof(cfg->cgroup_why);
 
 	if (statfs(SOAK_CG_ROOT, &sfs) < 0) {
-		snprintf(why, len, "statfs %s: %s", SOAK_CG_ROOT, errname(errno));
+		snprintf(cfg->cgroup_why, len, "statfs %s: %s", SOAK_CG_ROOT, errname(errno));
 		return false;
 	}
 	if (sfs.f_type != CGROUP2_SUPER_MAGIC) {
-		snprintf(why, len, "%s is not a cgroup2 mount", SOAK_CG_ROOT);
+		snprintf(cfg->cgroup_why, len, "%s is not a cgroup2 mount", SOAK_CG_ROOT);
 		return false;
 	}
-	snprintf(dir, sizeof(dir), SOAK_CG_ROOT "/" SOAK_CG_PREFIX "probe.%d", (int)getpid());
+	snprintf(cfg->cg_base, sizeof(cfg->cg_base), SOAK_CG_ROOT "/" SOAK_CG_PREFIX "%d",
+		 (int)getpid());
+	if (mkdir(cfg->cg_base, 0755) < 0) {
+		snprintf(cfg->cgroup_why, len, "mkdir %s: %s", cfg->cg_base, errname(errno));
+		cfg->cg_base[0] = '\0';
+		return false;
+	}
+	/* Without the controllers the cycles run, only without limits. */
+	cfg->cg_limits = cg_write(cfg->cg_base, "cgroup.subtree_control", "+memory +pids") == 0;
+	snprintf(dir, sizeof(dir), "%s/probe", cfg->cg_base);
 	if (mkdir(dir, 0755) < 0) {
-		snprintf(why, len, "mkdir %s: %s", dir, errname(errno));
-		return false;
-	}
-	if (cg_read_state(dir) < 0 || cg_write(dir, "cgroup.freeze", "0") < 0) {
-		snprintf(why, len, "%s has no usable cgroup.events/cgroup.freeze", dir);
+		snprintf(cfg->cgroup_why, len, "mkdir %s: %s", dir, errname(errno));
+	} else if (cg_read_state(dir) < 0 || cg_write(dir, "cgroup.freeze", "0") < 0) {
+		snprintf(cfg->cgroup_why, len, "%s has no usable cgroup.events/cgroup.freeze", dir);
 		rmdir(dir);
-		return false;
+	} else if (rmdir(dir) < 0) {
+		snprintf(cfg->cgroup_why, len, "rmdir %s: %s", dir, errname(errno));
+	} else {
+		return true;
 	}
-	if (rmdir(dir) < 0) {
-		snprintf(why, len, "rmdir %s: %s", dir, errname(errno));
-		return false;
+	rmdir(cfg->cg_base);
+	cfg->cg_base[0] = '\0';
+	return false;
+}
+
+/* Remove the run's cgroup; every cgroup still beneath it is reported. */
+int cgroup_teardown(const struct soak_cfg *cfg)
+{
+	char sub[512];
+	struct dirent *de;
+	int n = 0, ret;
+	DIR *d;
+
+	if (!cfg->cg_base[0])
+		return 0;
+	d = opendir(cfg->cg_base);
+	while (d && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", cfg->cg_base, de->d_name);
+		ret = cg_destroy(sub, cfg->settle_ns);
+		printf("# soak: cgroup %s left behind (removing it: %s)\n", sub,
+		       ret ? errname(ret) : "done");
+		n++;
 	}
-	return true;
+	if (d)
+		closedir(d);
+	if (rmdir(cfg->cg_base) < 0) {
+		printf("# soak: rmdir %s: %s\n", cfg->cg_base, errname(errno));
+		n++;
+	}
+	return n;
 }
 
 int cg_read_state(const char *dir)

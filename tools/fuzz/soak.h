@@ -44,7 +44,9 @@ struct soak_cfg {
 	bool debug_kernel;	/* KASAN/lockdep kernel: everything ~10x slower */
 	bool net_ops;		/* ACCEPT, CONNECT, SHUTDOWN run as ring ops */
 	bool cgroup_ok;
-	char cgroup_why[160];	/* why the cgroup part is skipped */
+	bool cg_limits;		/* memory and pids enabled beneath cg_base */
+	char cg_base[96];	/* the run's cgroup; every cycle's is beneath */
+	char cgroup_why[256];	/* why the cgroup part is skipped */
 	char data_path[96];	/* the file the workers read */
 	uint64_t data_seed;
 	size_t data_size;
@@ -358,7 +360,8 @@ char proc_state(pid_t pid);				/* 0 if gone */
 void proc_describe(pid_t pid, char *buf, size_t len);	/* state, wchan */
 int param_read(const char *name, char *buf, size_t len);
 int param_write(const char *name, const char *val);
-bool cgroup2_usable(char *why, size_t len);
+bool cgroup_setup(struct soak_cfg *cfg);
+int cgroup_teardown(const struct soak_cfg *cfg);	/* cgroups left behind */
 int cg_read_state(const char *dir);	/* ZSYNC_CGROUP_* bits, or -errno */
 int cg_write(const char *dir, const char *file, const char *val);
 /* Kill, empty and remove @dir (syscalls only); 0 or -errno. */

@@ -81,9 +81,13 @@ static void usage(FILE *out)
 "    READ and READV at random offsets (some past its end), all checked;\n"
 "  - timers: TIMEOUTs of 0.2-50 ms (some with a completion count) that must\n"
 "    not expire early, and a 30 s TIMEOUT that is always CANCELled;\n"
-"  - cgroups (if %s is a writable cgroup2): a child cgroup, a\n"
-"    forked sleeper moved in with CGROUP_ATTACH, CGROUP_FREEZE, CGROUP_THAW,\n"
-"    CGROUP_WAIT, CGROUP_KILL, PIDFD_WAIT (each guarded by a LINK_TIMEOUT),\n"
+"  - cgroups (if %s is a writable cgroup2): beneath the run's own\n"
+"    cgroup (zsync-soak.PID, memory and pids enabled; it keeps one memcg\n"
+"    alive so that the memcg socket static key never flips under TCP load,\n"
+"    which crashes the QEMU TCG test VM), cycles of: a child cgroup, a forked\n"
+"    sleeper, one chain of POLL_ADD (the sleeper is ready), CGROUP_SET\n"
+"    memory.max and pids.max, CGROUP_ATTACH, CGROUP_FREEZE; CGROUP_THAW;\n"
+"    CGROUP_WAIT, CGROUP_KILL, PIDFD_WAIT (waits guarded by LINK_TIMEOUTs),\n"
 "    cgroup.events checked after each step, rmdir;\n"
 "  - event sources: ZSYNC_IOC_SOURCE_CREATE, two multishot SOURCE_WAITs,\n"
 "    SOURCE_SIGNAL by op and by ioctl; every wait must see every signal\n"
@@ -551,30 +555,6 @@ static int reap_orphans(int *dstate)
 	return n;
 }
 
-/* cgroups named after this run that survived it (removed now). */
-static int leftover_cgroups(void)
-{
-	char prefix[64], path[512];
-	DIR *d = opendir(SOAK_CG_ROOT);
-	struct dirent *de;
-	int n = 0, ret;
-
-	if (!d)
-		return 0;
-	snprintf(prefix, sizeof(prefix), SOAK_CG_PREFIX "%d.", (int)cfg.parent);
-	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, prefix, strlen(prefix)))
-			continue;
-		snprintf(path, sizeof(path), SOAK_CG_ROOT "/%s", de->d_name);
-		ret = cg_destroy(path, cfg.settle_ns);
-		printf("# soak: cgroup %s left behind (removing it: %s)\n", path,
-		       ret ? errname(ret) : "done");
-		n++;
-	}
-	closedir(d);
-	return n;
-}
-
 /* ------------------------------------------------------------------ */
 /* Report                                                              */
 /* ------------------------------------------------------------------ */
@@ -704,7 +684,7 @@ static int setup(struct state *base)
 	printf("# soak: %d s, %d processes, seed %llu%s\n", cfg.secs, cfg.procs,
 	       (unsigned long long)cfg.seed, cfg.debug_kernel ? ", debug kernel" : "");
 	setup_net_ops();
-	cfg.cgroup_ok = cgroup2_usable(cfg.cgroup_why, sizeof(cfg.cgroup_why));
+	cfg.cgroup_ok = cgroup_setup(&cfg);
 	if (!cfg.cgroup_ok)
 		printf("# soak: cgroup part skipped: %s\n", cfg.cgroup_why);
 	if (make_data_file())
@@ -747,6 +727,7 @@ int main(int argc, char **argv)
 	}
 	if (setup(&base)) {
 		restore_net_ops();
+		cgroup_teardown(&cfg);
 		unlink(cfg.data_path);
 		printf("TAP version 13\n1..1\nnot ok 1 soak: set-up failed (see above)\n");
 		printf("# Totals: pass:0 fail:1 xfail:0 xpass:0 skip:0 error:0\n");
@@ -760,7 +741,7 @@ int main(int argc, char **argv)
 	progress(start);
 	stuck = kill_stragglers(&dstate);
 	orphans = reap_orphans(&dstate);
-	cg_left = cfg.cgroup_ok ? leftover_cgroups() : 0;
+	cg_left = cgroup_teardown(&cfg);
 	unlink(cfg.data_path);
 	took = settle_state(&base, &end);
 	restore_net_ops();
