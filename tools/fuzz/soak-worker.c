@@ -231,6 +231,10 @@ static void file_gen_end(struct worker *w, bool clean)
 		free(f->rd[i].buf);
 		f->rd[i].buf = malloc(65536);
 		f->rd[i].busy = false;
+		if (!f->rd[i].buf) {
+			/* READs into NULL then fail with -EFAULT: the test says so. */
+			soak_fail(w, C_F_OTHER, "allocating a read buffer: %s", errname(ENOMEM));
+		}
 	}
 	f->opening = false;
 }
@@ -583,8 +587,13 @@ int worker_main(struct worker *w)
 	int64_t now, gen_until;
 	unsigned int i;
 
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
 		w->file.rd[i].buf = malloc(65536);
+		if (!w->file.rd[i].buf) {
+			soak_fail(w, C_F_OTHER, "allocating read buffers: %s", errname(ENOMEM));
+			return 1;
+		}
+	}
 	w->file.fd = -1;
 	w->src.fd = -1;
 	net_init(w);

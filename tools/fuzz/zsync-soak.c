@@ -367,11 +367,18 @@ static uint64_t failures(void)
 	return n;
 }
 
-static void progress(int64_t start)
+/* "# soak: 30/120 s, ..." while running; "# soak: done in 125 s, ..." at the end. */
+static void progress(int64_t start, bool done)
 {
-	printf("# soak: %lld/%d s, %llu ops, %llu cqes, %llu KiB echoed, %llu reads, %llu timers, %llu cgroup cycles, %llu signals, %llu rings, %llu failures\n",
-	       (long long)((now_ns() - start) / NSEC_PER_SEC), cfg.secs,
-	       (unsigned long long)total(C_SQES), (unsigned long long)total(C_CQES),
+	char when[48];
+	long long secs = (long long)((now_ns() - start) / NSEC_PER_SEC);
+
+	if (done)
+		snprintf(when, sizeof(when), "done in %lld s", secs);
+	else
+		snprintf(when, sizeof(when), "%lld/%d s", secs, cfg.secs);
+	printf("# soak: %s, %llu ops, %llu cqes, %llu KiB echoed, %llu reads, %llu timers, %llu cgroup cycles, %llu signals, %llu rings, %llu failures\n",
+	       when, (unsigned long long)total(C_SQES), (unsigned long long)total(C_CQES),
 	       (unsigned long long)(total(C_TCP_BYTES) / 1024),
 	       (unsigned long long)total(C_FILE_READS), (unsigned long long)total(C_TIMERS),
 	       (unsigned long long)total(C_CG_CYCLES), (unsigned long long)total(C_SRC_SIGNALS),
@@ -450,7 +457,7 @@ static void wait_workers(int64_t start, int64_t deadline)
 
 	while (reap_workers() > 0 && (now = now_ns()) < deadline) {
 		if (now >= next_progress) {
-			progress(start);
+			progress(start, false);
 			next_progress += PROGRESS_NS;
 		}
 		until = next_progress < deadline ? next_progress : deadline;
@@ -738,7 +745,7 @@ int main(int argc, char **argv)
 	ret = start_workers();
 	if (ret == 0)
 		wait_workers(start, cfg.end_ns + 3 * cfg.settle_ns);
-	progress(start);
+	progress(start, true);
 	stuck = kill_stragglers(&dstate);
 	orphans = reap_orphans(&dstate);
 	cg_left = cgroup_teardown(&cfg);
