@@ -91,7 +91,6 @@ static void file_opened(struct worker *w, struct sop *op,
 			const struct zsync_cqe *cqe, bool terminal)
 {
 	(void)terminal;
-	w->file.opening = false;
 	if (cqe->res >= 0)
 		w->file.fd = cqe->res;
 	else
@@ -122,10 +121,8 @@ static void file_gen_start(struct worker *w)
 	f->fd = -1;
 	memset(&f->stx, 0, sizeof(f->stx));
 	sqe = sring_prep(w, file_opened, NULL, 0, NULL);
-	if (sqe) {
+	if (sqe)
 		zk_prep_openat(sqe, AT_FDCWD, w->cfg->data_path, O_RDONLY | O_CLOEXEC, 0);
-		f->opening = true;
-	}
 	sqe = sring_prep(w, file_statx_done, NULL, 0, NULL);
 	if (sqe)
 		zk_prep_statx(sqe, AT_FDCWD, w->cfg->data_path, 0, STATX_SIZE, &f->stx);
@@ -236,7 +233,6 @@ static void file_gen_end(struct worker *w, bool clean)
 			soak_fail(w, C_F_OTHER, "allocating a read buffer: %s", errname(ENOMEM));
 		}
 	}
-	f->opening = false;
 }
 
 /* ------------------------------------------------------------------ */

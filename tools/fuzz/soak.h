@@ -243,7 +243,6 @@ struct file_read {
 
 struct file_state {
 	int fd;
-	bool opening;
 	struct statx stx;
 	struct file_read rd[2];
 };
@@ -311,7 +310,6 @@ struct worker {
 	struct soak_slot *slot;
 	uint64_t rng;
 	bool draining;		/* no new work: the ring is being emptied */
-	bool abrupt;		/* the ring was closed with ops in flight */
 	unsigned int printed;	/* failure lines printed so far */
 	struct sring ring;
 	struct net_state net;
