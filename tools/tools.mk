@@ -3,7 +3,7 @@
 #
 #   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo,
 #                              zsync-bench-{nop,irq,exec,file,net,cgroup}, zsyncctl, zsync-run,
-#                              zsync-fuzz and the examples,
+#                              zsync-fuzz, zsync-soak and the examples,
 #                              $(BUILD)/tools/examples/zk-copy-<model>
 #   make -f tools/tools.mk examples-test   run each example on a few files and compare
 #
@@ -50,9 +50,12 @@ zsync-run_SRCS       := tools/zsync-run/zsync-run.c
 zsync-run_LIBS       := $(LIBZK_A)
 # The fuzzer talks to the raw uapi only (no library: see fuzz-ring.c).
 zsync-fuzz_SRCS      := $(addprefix tools/fuzz/fuzz-,main.c ring.c pool.c gen.c episode.c chaos.c faults.c)
+zsync-soak_SRCS      := tools/fuzz/zsync-soak.c tools/fuzz/soak-sys.c tools/fuzz/soak-ring.c \
+			tools/fuzz/soak-worker.c tools/fuzz/soak-net.c tools/fuzz/soak-cgroup.c
+zsync-soak_LIBS      := $(LIBZK_A)
 
 TOOLS     := zsync-demo zsync-bench-nop zsync-bench-irq zsync-bench-exec zsync-bench-file \
-	     zsync-bench-net zsync-bench-cgroup zsyncctl zsync-run zsync-fuzz
+	     zsync-bench-net zsync-bench-cgroup zsyncctl zsync-run zsync-fuzz zsync-soak
 TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
 ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))
 ALL_OBJS  := $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$(ALL_SRCS))
