@@ -434,6 +434,34 @@ int zk_probe(const struct zk_ring *ring, struct zsync_probe *p)
 	return 0;
 }
 
+const char *zk_op_name(unsigned int op)
+{
+	static const char *const names[ZSYNC_OP_LAST] = {
+		[ZSYNC_OP_NOP] = "NOP", [ZSYNC_OP_TIMEOUT] = "TIMEOUT",
+		[ZSYNC_OP_LINK_TIMEOUT] = "LINK_TIMEOUT", [ZSYNC_OP_CANCEL] = "CANCEL",
+		[ZSYNC_OP_MSG_RING] = "MSG_RING", [ZSYNC_OP_POLL_ADD] = "POLL_ADD",
+		[ZSYNC_OP_POLL_REMOVE] = "POLL_REMOVE", [ZSYNC_OP_READ] = "READ",
+		[ZSYNC_OP_WRITE] = "WRITE", [ZSYNC_OP_READV] = "READV",
+		[ZSYNC_OP_WRITEV] = "WRITEV", [ZSYNC_OP_FSYNC] = "FSYNC",
+		[ZSYNC_OP_OPENAT] = "OPENAT", [ZSYNC_OP_CLOSE] = "CLOSE",
+		[ZSYNC_OP_STATX] = "STATX", [ZSYNC_OP_ACCEPT] = "ACCEPT",
+		[ZSYNC_OP_CONNECT] = "CONNECT", [ZSYNC_OP_SEND] = "SEND",
+		[ZSYNC_OP_RECV] = "RECV", [ZSYNC_OP_SENDMSG] = "SENDMSG",
+		[ZSYNC_OP_RECVMSG] = "RECVMSG", [ZSYNC_OP_SHUTDOWN] = "SHUTDOWN",
+		[ZSYNC_OP_CGROUP_ATTACH] = "CGROUP_ATTACH",
+		[ZSYNC_OP_CGROUP_SET] = "CGROUP_SET",
+		[ZSYNC_OP_CGROUP_FREEZE] = "CGROUP_FREEZE",
+		[ZSYNC_OP_CGROUP_THAW] = "CGROUP_THAW",
+		[ZSYNC_OP_CGROUP_KILL] = "CGROUP_KILL",
+		[ZSYNC_OP_CGROUP_WAIT] = "CGROUP_WAIT",
+		[ZSYNC_OP_PIDFD_WAIT] = "PIDFD_WAIT", [ZSYNC_OP_NS_SOCKET] = "NS_SOCKET",
+		[ZSYNC_OP_NS_INFO] = "NS_INFO", [ZSYNC_OP_SOURCE_WAIT] = "SOURCE_WAIT",
+		[ZSYNC_OP_SOURCE_SIGNAL] = "SOURCE_SIGNAL",
+	};
+
+	return op < ZSYNC_OP_LAST ? names[op] : NULL;
+}
+
 int zk_stats(const struct zk_ring *ring, struct zsync_stats *st)
 {
 	memset(st, 0, sizeof(*st));

@@ -48,8 +48,9 @@ zsyncctl_SRCS        := tools/zsyncctl/zsyncctl.c
 zsyncctl_LIBS        := $(LIBZK_A)
 zsync-run_SRCS       := tools/zsync-run/zsync-run.c
 zsync-run_LIBS       := $(LIBZK_A)
-# The fuzzer talks to the raw uapi only (no library: see fuzz-ring.c).
+# The fuzzer drives rings through the raw uapi (see fuzz-ring.c).
 zsync-fuzz_SRCS      := $(addprefix tools/fuzz/fuzz-,main.c ring.c pool.c gen.c episode.c chaos.c faults.c)
+zsync-fuzz_LIBS      := $(LIBZK_A)
 zsync-soak_SRCS      := tools/fuzz/zsync-soak.c tools/fuzz/soak-sys.c tools/fuzz/soak-ring.c \
 			tools/fuzz/soak-worker.c tools/fuzz/soak-net.c tools/fuzz/soak-cgroup.c
 zsync-soak_LIBS      := $(LIBZK_A)

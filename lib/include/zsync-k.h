@@ -381,6 +381,15 @@ int zk_enable(struct zk_ring *ring);
 int zk_probe(const struct zk_ring *ring, struct zsync_probe *p);
 
 /**
+ * zk_op_name() - the name of opcode @op, as the uapi header spells it
+ * without its ZSYNC_OP_ prefix ("NOP", "CGROUP_FREEZE", ...)
+ * @op: ZSYNC_OP_*
+ *
+ * Return: a static string; NULL for a number this library does not know.
+ */
+const char *zk_op_name(unsigned int op);
+
+/**
  * zk_probe_has_op() - whether the probe answer @p lists @op
  * @p: from zk_probe()
  * @op: ZSYNC_OP_*

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -252,6 +253,34 @@ static bool reap_within(pid_t pid, int *status, int64_t deadline)
 	return false;
 }
 
+/*
+ * The episode runs as init of a PID namespace of its own: pid numbers in
+ * its SQEs and in what its hostile pointers point at (a cgroup.procs write
+ * of "1", say) can then only name its own processes, never the VM's init
+ * or the fuzzer.  Returns the episode's exit status.
+ */
+static int run_in_pid_ns(uint64_t seed, int ep)
+{
+	int status;
+	pid_t pid;
+
+	if (unshare(CLONE_NEWPID))
+		return 2;
+	pid = fork();
+	if (pid == 0)
+		_exit(fz_run_episode(seed, ep));
+	if (pid < 0)
+		return 2;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 2;
+	if (WIFSIGNALED(status)) {
+		signal(WTERMSIG(status), SIG_DFL);
+		raise(WTERMSIG(status));
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+}
+
 /* Run episode SEED in a child; EP_* and a description in res->why. */
 static int run_child(uint64_t seed, int ep, struct fz_result *res)
 {
@@ -267,7 +296,7 @@ static int run_child(uint64_t seed, int ep, struct fz_result *res)
 	}
 	if (pid == 0) {
 		setpgid(0, 0);
-		_exit(fz_run_episode(seed, ep));
+		_exit(run_in_pid_ns(seed, ep));
 	}
 	setpgid(pid, pid);
 	if (!reap_within(pid, &status, fz_now_ns() + limit)) {
@@ -630,6 +659,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	prctl(PR_SET_CHILD_SUBREAPER, 1);	/* orphans of episodes are reaped here */
+	fz_opts.run_pid = getpid();
 	if (fz_opts.faults) {
 		armed = fz_faults_arm();
 		if (armed < 0) {

@@ -328,13 +328,13 @@ int fz_pool_init(struct fz_pool *pool, uint64_t *rng, int ep)
 	memset(pool, 0, sizeof(*pool));
 	for (i = 0; i < FZ_POOL_SIZE; i++)
 		atomic_store(&pool->fd[i], -1);
-	snprintf(pool->dir_path, sizeof(pool->dir_path), "/tmp/zsync-fuzz.%d.%d", getppid(), ep);
+	snprintf(pool->dir_path, sizeof(pool->dir_path), "/tmp/zsync-fuzz.%d.%d", fz_opts.run_pid, ep);
 	if (mkdir(pool->dir_path, 0777) && errno != EEXIST)
 		return -errno;
 	chmod(pool->dir_path, 0777);
 	/* Under the run's cgroup (fuzz-main.c), which lives as long as the run. */
 	snprintf(pool->cg_path, sizeof(pool->cg_path), "/sys/fs/cgroup/zsync-fuzz.%d/ep%d",
-		 getppid(), ep);
+		 fz_opts.run_pid, ep);
 	if (mkdir(pool->cg_path, 0755) && errno != EEXIST)
 		pool->cg_path[0] = '\0';
 	pool->victim_pid = spawn_victim();

@@ -3,8 +3,8 @@
  * zsync-fuzz: rings through the raw uapi, module-wide counters, and the
  * record of what the run reached (histogram) and what it broke.
  *
- * The fuzzer does not use libzsync-k for its rings: it must be able to do
- * what the library never would (scribble over indices, unmap the rings,
+ * The fuzzer does not use libzsync-k for its rings (only for op names): it
+ * must be able to do what the library never would (scribble over indices, unmap the rings,
  * submit garbage), and a library bug must not hide a kernel one.
  */
 #include <errno.h>
@@ -20,36 +20,15 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-
-static const char *const op_names[FZ_NR_OPS] = {
-	[ZSYNC_OP_NOP] = "NOP", [ZSYNC_OP_TIMEOUT] = "TIMEOUT",
-	[ZSYNC_OP_LINK_TIMEOUT] = "LINK_TIMEOUT", [ZSYNC_OP_CANCEL] = "CANCEL",
-	[ZSYNC_OP_MSG_RING] = "MSG_RING", [ZSYNC_OP_POLL_ADD] = "POLL_ADD",
-	[ZSYNC_OP_POLL_REMOVE] = "POLL_REMOVE", [ZSYNC_OP_READ] = "READ",
-	[ZSYNC_OP_WRITE] = "WRITE", [ZSYNC_OP_READV] = "READV",
-	[ZSYNC_OP_WRITEV] = "WRITEV", [ZSYNC_OP_FSYNC] = "FSYNC",
-	[ZSYNC_OP_OPENAT] = "OPENAT", [ZSYNC_OP_CLOSE] = "CLOSE",
-	[ZSYNC_OP_STATX] = "STATX", [ZSYNC_OP_ACCEPT] = "ACCEPT",
-	[ZSYNC_OP_CONNECT] = "CONNECT", [ZSYNC_OP_SEND] = "SEND",
-	[ZSYNC_OP_RECV] = "RECV", [ZSYNC_OP_SENDMSG] = "SENDMSG",
-	[ZSYNC_OP_RECVMSG] = "RECVMSG", [ZSYNC_OP_SHUTDOWN] = "SHUTDOWN",
-	[ZSYNC_OP_CGROUP_ATTACH] = "CGROUP_ATTACH",
-	[ZSYNC_OP_CGROUP_SET] = "CGROUP_SET",
-	[ZSYNC_OP_CGROUP_FREEZE] = "CGROUP_FREEZE",
-	[ZSYNC_OP_CGROUP_THAW] = "CGROUP_THAW",
-	[ZSYNC_OP_CGROUP_KILL] = "CGROUP_KILL",
-	[ZSYNC_OP_CGROUP_WAIT] = "CGROUP_WAIT",
-	[ZSYNC_OP_PIDFD_WAIT] = "PIDFD_WAIT", [ZSYNC_OP_NS_SOCKET] = "NS_SOCKET",
-	[ZSYNC_OP_NS_INFO] = "NS_INFO", [ZSYNC_OP_SOURCE_WAIT] = "SOURCE_WAIT",
-	[ZSYNC_OP_SOURCE_SIGNAL] = "SOURCE_SIGNAL",
-	[ZSYNC_OP_LAST] = "(unknown)",
-};
+#include "zsync-k.h"
 
 const char *fz_op_name(int op)
 {
-	if (op < 0 || op >= FZ_NR_OPS || !op_names[op])
-		return "?";
-	return op_names[op];
+	const char *name = op >= 0 ? zk_op_name((unsigned int)op) : NULL;
+
+	if (op == ZSYNC_OP_LAST)
+		return "(unknown)";
+	return name ? name : "?";
 }
 
 int64_t fz_now_ns(void)

@@ -71,6 +71,7 @@ struct fz_opts {
 	uint32_t scenario_mask;		/* chaos scenarios allowed (--scenarios) */
 	uint64_t op_mask[4];		/* opcodes the generator may pick */
 	unsigned int grace_secs;	/* how long teardown may take */
+	pid_t run_pid;			/* the parent's pid: names the run's paths */
 };
 
 extern struct fz_opts fz_opts;

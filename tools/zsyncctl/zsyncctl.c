@@ -37,24 +37,6 @@ enum ctl_exit {
 #define SYS_pidfd_open	434
 #endif
 
-static const char *const op_names[ZSYNC_OP_LAST] = {
-	[ZSYNC_OP_NOP] = "NOP", [ZSYNC_OP_TIMEOUT] = "TIMEOUT",
-	[ZSYNC_OP_LINK_TIMEOUT] = "LINK_TIMEOUT", [ZSYNC_OP_CANCEL] = "CANCEL",
-	[ZSYNC_OP_MSG_RING] = "MSG_RING", [ZSYNC_OP_POLL_ADD] = "POLL_ADD",
-	[ZSYNC_OP_POLL_REMOVE] = "POLL_REMOVE", [ZSYNC_OP_READ] = "READ",
-	[ZSYNC_OP_WRITE] = "WRITE", [ZSYNC_OP_READV] = "READV", [ZSYNC_OP_WRITEV] = "WRITEV",
-	[ZSYNC_OP_FSYNC] = "FSYNC", [ZSYNC_OP_OPENAT] = "OPENAT", [ZSYNC_OP_CLOSE] = "CLOSE",
-	[ZSYNC_OP_STATX] = "STATX", [ZSYNC_OP_ACCEPT] = "ACCEPT", [ZSYNC_OP_CONNECT] = "CONNECT",
-	[ZSYNC_OP_SEND] = "SEND", [ZSYNC_OP_RECV] = "RECV", [ZSYNC_OP_SENDMSG] = "SENDMSG",
-	[ZSYNC_OP_RECVMSG] = "RECVMSG", [ZSYNC_OP_SHUTDOWN] = "SHUTDOWN",
-	[ZSYNC_OP_CGROUP_ATTACH] = "CGROUP_ATTACH", [ZSYNC_OP_CGROUP_SET] = "CGROUP_SET",
-	[ZSYNC_OP_CGROUP_FREEZE] = "CGROUP_FREEZE", [ZSYNC_OP_CGROUP_THAW] = "CGROUP_THAW",
-	[ZSYNC_OP_CGROUP_KILL] = "CGROUP_KILL", [ZSYNC_OP_CGROUP_WAIT] = "CGROUP_WAIT",
-	[ZSYNC_OP_PIDFD_WAIT] = "PIDFD_WAIT", [ZSYNC_OP_NS_SOCKET] = "NS_SOCKET",
-	[ZSYNC_OP_NS_INFO] = "NS_INFO", [ZSYNC_OP_SOURCE_WAIT] = "SOURCE_WAIT",
-	[ZSYNC_OP_SOURCE_SIGNAL] = "SOURCE_SIGNAL",
-};
-
 static const struct {
 	unsigned int bit;
 	const char *name;
@@ -255,10 +237,10 @@ static void print_ops(const struct zsync_probe *p)
 			continue;
 		if (json) {
 			printf("%s{\"opcode\":%u,\"name\":", first ? "" : ",", i);
-			json_str(op_names[i] ? op_names[i] : "?");
+			json_str(zk_op_name(i) ? zk_op_name(i) : "?");
 			printf(",\"disabled\":%s}", zk_probe_op_disabled(p, i) ? "true" : "false");
 		} else {
-			printf(" %s%s", op_names[i] ? op_names[i] : "?",
+			printf(" %s%s", zk_op_name(i) ? zk_op_name(i) : "?",
 			       zk_probe_op_disabled(p, i) ? "(disabled)" : "");
 		}
 		first = false;
