@@ -292,21 +292,43 @@ static bool wait_sleeping(const char *path, int ms)
 	return false;
 }
 
+/*
+ * The calling thread's stat file as others can open it: the episode runs
+ * in a PID namespace of its own but sees the VM's /proc, where its own
+ * numbers mean nothing; /proc/thread-self resolves to the right one.
+ */
+static void self_stat_path(char *buf, size_t len)
+{
+	char link[64];
+	ssize_t n = readlink("/proc/thread-self", link, sizeof(link) - 1);
+
+	link[n > 0 ? n : 0] = '\0';
+	snprintf(buf, len, "/proc/%s/stat", link);
+}
+
 static void scenario_kill_waiter(struct fz_episode *ep, struct fz_thread *t)
 {
 	struct zsync_enter e = { .min_complete = 100000, .flags = ZSYNC_ENTER_GETEVENTS };
-	char path[64];
+	char path[128] = "";
+	int p[2];
 	pid_t pid;
 
 	spray(ep, t, 16, false);
+	if (pipe(p))
+		return;
 	pid = fork();
 	if (pid == 0) {
-		ioctl(t->ring.fd, ZSYNC_IOC_ENTER, &e);
+		self_stat_path(path, sizeof(path));
+		if (write(p[1], path, sizeof(path)) == (ssize_t)sizeof(path))
+			ioctl(t->ring.fd, ZSYNC_IOC_ENTER, &e);
 		_exit(0);
 	}
-	if (pid < 0)
+	close(p[1]);
+	if (pid < 0 || read(p[0], path, sizeof(path)) != (ssize_t)sizeof(path)) {
+		close(p[0]);
 		return;
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	}
+	close(p[0]);
 	wait_sleeping(path, 5000);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
@@ -316,10 +338,8 @@ static void scenario_kill_waiter(struct fz_episode *ep, struct fz_thread *t)
 static void *close_ring_later(void *arg)
 {
 	struct fz_thread *t = arg;
-	char path[64];
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", t->tid);
-	wait_sleeping(path, 5000);
+	wait_sleeping(t->stat_path, 5000);
 	fz_ring_close(&t->ring);
 	_exit(0);	/* the waiter in ENTER dies with the process */
 }
@@ -330,7 +350,7 @@ static void scenario_close_while_waiting(struct fz_episode *ep, struct fz_thread
 	pthread_t th;
 
 	spray(ep, t, 16, false);
-	t->tid = (pid_t)syscall(SYS_gettid);
+	self_stat_path(t->stat_path, sizeof(t->stat_path));
 	if (pthread_create(&th, NULL, close_ring_later, t))
 		return;
 	ioctl(t->ring.fd, ZSYNC_IOC_ENTER, &e);

@@ -65,6 +65,8 @@ static void usage(FILE *out)
 "      --scenarios LIST    only these chaos scenarios (default all: scribble,unmap,\n"
 "                          fork,kill-waiter,close-while-waiting,scm-loop,eventfd-loop)\n"
 "      --no-unpriv         never drop an episode to nobody (group zsync)\n"
+"      --no-pid-ns         run episodes in the fuzzer's PID namespace (then a fuzzed\n"
+"                          pid can name any process, the VM's init included)\n"
 "      --keep-lsm-gate     leave lsm_bypass_net as it is (by default the run sets it,\n"
 "                          so ACCEPT, CONNECT and SHUTDOWN are reached, and restores it)\n"
 "      --faults            inject allocation failures (failslab, fail_page_alloc,\n"
@@ -264,6 +266,8 @@ static int run_in_pid_ns(uint64_t seed, int ep)
 	int status;
 	pid_t pid;
 
+	if (!fz_opts.pid_ns)
+		return fz_run_episode(seed, ep);
 	if (unshare(CLONE_NEWPID))
 		return 2;
 	pid = fork();
@@ -580,13 +584,14 @@ static char lsm_gate(char want)
 
 static int parse_args(int argc, char **argv, uint64_t *replay, bool *do_shrink)
 {
-	enum { O_OPT = 256, O_OPS, O_SCEN, O_KEEPLSM, O_CHAOS, O_NOUNPRIV, O_FAULTS, O_GRACE, O_REPLAY,
+	enum { O_OPT = 256, O_OPS, O_SCEN, O_KEEPLSM, O_NOPIDNS, O_CHAOS, O_NOUNPRIV, O_FAULTS, O_GRACE, O_REPLAY,
 	       O_SHRINK, O_TRACE, O_KTAP };
 	static const struct option lo[] = {
 		{ "seed", 1, 0, 's' }, { "time", 1, 0, 't' }, { "iterations", 1, 0, 'n' },
 		{ "threads", 1, 0, 'j' }, { "ops-per-thread", 1, 0, O_OPT },
 		{ "ops", 1, 0, O_OPS }, { "chaos", 1, 0, O_CHAOS }, { "scenarios", 1, 0, O_SCEN },
-		{ "no-unpriv", 0, 0, O_NOUNPRIV }, { "keep-lsm-gate", 0, 0, O_KEEPLSM }, { "faults", 0, 0, O_FAULTS },
+		{ "no-unpriv", 0, 0, O_NOUNPRIV }, { "keep-lsm-gate", 0, 0, O_KEEPLSM },
+		{ "no-pid-ns", 0, 0, O_NOPIDNS }, { "faults", 0, 0, O_FAULTS },
 		{ "grace", 1, 0, O_GRACE }, { "replay", 1, 0, O_REPLAY },
 		{ "shrink", 0, 0, O_SHRINK }, { "trace", 0, 0, O_TRACE },
 		{ "ktap", 0, 0, O_KTAP }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
@@ -600,6 +605,7 @@ static int parse_args(int argc, char **argv, uint64_t *replay, bool *do_shrink)
 	fz_opts.ops_per_thread = 300;
 	fz_opts.chaos_pct = 25;
 	fz_opts.unpriv_ok = true;
+	fz_opts.pid_ns = true;
 	fz_opts.grace_secs = 20;
 	memset(fz_opts.op_mask, 0xff, sizeof(fz_opts.op_mask));
 	fz_opts.scenario_mask = (1U << fz_nr_scenarios()) - 1;
@@ -615,6 +621,7 @@ static int parse_args(int argc, char **argv, uint64_t *replay, bool *do_shrink)
 		case O_CHAOS: fz_opts.chaos_pct = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case O_NOUNPRIV: fz_opts.unpriv_ok = false; break;
 		case O_KEEPLSM: keep_lsm_gate = true; break;
+		case O_NOPIDNS: fz_opts.pid_ns = false; break;
 		case O_FAULTS: fz_opts.faults = true; break;
 		case O_GRACE: fz_opts.grace_secs = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case O_REPLAY: *replay = strtoull(optarg, NULL, 0); break;

@@ -66,7 +66,7 @@ struct fz_stats {
 struct fz_opts {
 	uint64_t seed;
 	unsigned int seconds, iterations, threads, ops_per_thread;
-	bool faults, trace, quiet, ktap, unpriv_ok;
+	bool faults, trace, quiet, ktap, unpriv_ok, pid_ns;
 	unsigned int chaos_pct;		/* share of chaos episodes */
 	uint32_t scenario_mask;		/* chaos scenarios allowed (--scenarios) */
 	uint64_t op_mask[4];		/* opcodes the generator may pick */
@@ -129,6 +129,7 @@ struct fz_thread {
 	bool disabled;			/* set up R_DISABLED, not yet enabled */
 	bool last_linked;		/* the previous SQE had ZSYNC_SQE_LINK */
 	int setup_err;			/* ring setup failed (without --faults) */
+	char stat_path[128];		/* chaos: its /proc stat file, for a handshake */
 	uint32_t consumed;		/* SQ head as last accounted */
 	uint64_t outstanding;		/* submitted, terminal CQE not yet seen */
 	uint64_t rng;
