@@ -237,6 +237,7 @@ static void submit_round(struct fz_episode *ep, struct fz_thread *t, unsigned in
 	unsigned int flags = fz_chance(&t->rng, 50) ? ZSYNC_ENTER_GETEVENTS : 0;
 	int ret;
 
+	t->last_linked = false;	/* a chain does not go on into the next ENTER */
 	while (n-- && *left && queue_one(ep, t, false))
 		(*left)--;
 	if (fz_chance(&t->rng, 5))

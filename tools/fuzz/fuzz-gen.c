@@ -377,6 +377,8 @@ static void gen_misc(struct fz_episode *ep, struct fz_thread *t, struct zsync_sq
 					   ZSYNC_TIMEOUT_REALTIME);
 		if (sqe->opcode == ZSYNC_OP_TIMEOUT)
 			sqe->off = fz_below(&t->rng, 4);
+		else if (fz_chance(&t->rng, 90))	/* LINK_TIMEOUT refuses it */
+			sqe->op_flags &= ~ZSYNC_TIMEOUT_ETIME_SUCCESS;
 		break;
 	case ZSYNC_OP_CANCEL:
 		sqe->op_flags = rand_flags(t, ZSYNC_CANCEL_FLAGS_ALL);
