@@ -20,6 +20,8 @@ USER_CFLAGS ?= -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 
 TOOLS_OUT := $(BUILD)/tools
 LIBZK_A   := $(BUILD)/lib/libzsync-k.a
+# The executor layer; it calls into the ring layer, so it comes first.
+LIBZKIO_A := $(BUILD)/lib/libzsync-k-io.a
 # liburing-dev ships only the static archive we want; found via the
 # compiler's search path so a multiarch move does not break the build.
 LIBURING_A := $(shell $(CC) -print-file-name=liburing.a)
@@ -36,7 +38,7 @@ zsync-bench-net_LIBS := $(LIBZK_A) $(LIBURING_A)
 zsync-bench-irq_SRCS := tools/bench/zsync-bench-irq.c
 zsync-bench-irq_LIBS := $(LIBZK_A) $(LIBURING_A)
 zsync-bench-exec_SRCS := tools/bench/zsync-bench-exec.c
-zsync-bench-exec_LIBS := $(LIBZK_A) $(LIBURING_A)
+zsync-bench-exec_LIBS := $(LIBZKIO_A) $(LIBZK_A) $(LIBURING_A)
 zsync-bench-file_SRCS := tools/bench/zsync-bench-file.c
 zsync-bench-file_LIBS := $(LIBZK_A) $(LIBURING_A)
 zsync-bench-cgroup_SRCS := tools/bench/zsync-bench-cgroup.c
@@ -72,10 +74,10 @@ exec_macro_stackless := ZK_EXEC_STACKLESS
 .PHONY: all examples-test
 all: $(TOOL_BINS) $(EXAMPLE_BINS)
 
-$(TOOLS_OUT)/examples/zk-copy-%: tools/examples/zk-copy.c $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
+$(TOOLS_OUT)/examples/zk-copy-%: tools/examples/zk-copy.c $(LIBZKIO_A) $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -DZK_EXAMPLE_EXECUTOR=$(exec_macro_$*) $< -o $@ \
-		$(LIBZK_A) $(LIBURING_A) -pthread
+		$(LIBZKIO_A) $(LIBZK_A) $(LIBURING_A) -pthread
 
 examples-test: $(EXAMPLE_BINS)
 	@tools/examples/run-examples.sh $(TOOLS_OUT)/examples
@@ -84,7 +86,7 @@ $(shell mkdir -p $(TOOLS_OUT) && \
 	echo '$(CC) $(USER_CFLAGS)' | cmp -s - $(FLAGS_STAMP) || \
 	echo '$(CC) $(USER_CFLAGS)' > $(FLAGS_STAMP))
 
-$(LIBZK_A):
+$(LIBZK_A) $(LIBZKIO_A):
 	@echo "tools.mk: $@ is missing; build it first: make lib" >&2; exit 1
 
 $(LIBURING_A):
