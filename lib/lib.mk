@@ -3,6 +3,8 @@
 #
 #   make -f lib/lib.mk            $(BUILD)/lib/libzsync-k.{a,so}      the ring layer
 #                                 $(BUILD)/lib/libzsync-k-io.{a,so}   the executor layer
+#                                 (.so -> .so.0 -> .so.0.1.0; lib/version.mk), each
+#                                 checked by lib/abi-check.sh against its header
 #   make -f lib/lib.mk unit       build and run the native unit test (no module needed)
 #   make -f lib/lib.mk io-test    the executor-layer suite (io_uring, blocking backends)
 #   make -f lib/lib.mk native-test  io-test under ASan+UBSan, then under TSan
@@ -17,6 +19,8 @@ endif
 AR          ?= ar
 USER_CFLAGS ?= -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	       -I$(CURDIR)/uapi -I$(CURDIR)/lib/include
+
+include lib/version.mk
 
 LIB_OUT  := $(BUILD)/lib
 # Two libraries, so a program that only drives rings needs nothing but libc:
@@ -35,9 +39,12 @@ RING_PICS := $(call objs_of,pic,$(RING_SRCS))
 IO_OBJS   := $(call objs_of,obj,$(IO_SRCS))
 IO_PICS   := $(call objs_of,pic,$(IO_SRCS))
 RING_A   := $(LIB_OUT)/libzsync-k.a
-RING_SO  := $(LIB_OUT)/libzsync-k.so
 IO_A     := $(LIB_OUT)/libzsync-k-io.a
+# The development symlinks; each points at .so.$(ZK_SOVERSION), which
+# points at the real file, .so.$(ZK_VERSION).
+RING_SO  := $(LIB_OUT)/libzsync-k.so
 IO_SO    := $(LIB_OUT)/libzsync-k-io.so
+ABI_OK   := $(LIB_OUT)/.abi-libzsync-k $(LIB_OUT)/.abi-libzsync-k-io
 # -MMD/-MP: header dependencies, so editing zsync-k.h or zsync.h rebuilds.
 DEPFLAGS := -MMD -MP
 # Objects also depend on the flags they were built with (see below).
@@ -72,7 +79,7 @@ CTX_A64_BIN  := $(LIB_OUT)/ctx-test-aarch64
 CTX_CFLAGS   := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -fno-omit-frame-pointer -Ilib
 
 .PHONY: all unit io-test native-test ctx-test ctx-test-aarch64
-all: $(RING_A) $(RING_SO) $(IO_A) $(IO_SO)
+all: $(RING_A) $(RING_SO) $(IO_A) $(IO_SO) $(ABI_OK)
 
 # Rewrite the stamp only when the flags change, so a flags change rebuilds
 # everything and an unchanged one rebuilds nothing.
@@ -104,15 +111,30 @@ $(RING_A) $(IO_A):
 
 # -z defs: every symbol must resolve at link time, so a missing library
 # (or a ring internal the executor layer should not use) fails here and
-# not in some user's program.
+# not in some user's program.  The version script lib/NAME.map exports the
+# public functions and makes everything else local.
 SO_LDFLAGS := -shared -Wl,-z,defs
 
-$(RING_SO): $(RING_PICS)
-	$(CC) $(SO_LDFLAGS) -Wl,-soname,libzsync-k.so -o $@ $^
+# shared_lib NAME, OBJECTS, LIBRARIES: NAME.so.$(ZK_VERSION) and its symlinks.
+define shared_lib
+$(LIB_OUT)/$(1).so.$(ZK_VERSION): $(2) lib/$(1).map $(filter $(LIB_OUT)/%,$(3)) lib/lib.mk
+	$(CC) $(SO_LDFLAGS) -Wl,-soname,$(1).so.$(ZK_SOVERSION) \
+		-Wl,--version-script=lib/$(1).map -o $$@ $(2) $(3)
 
-$(IO_SO): $(IO_PICS) $(RING_SO)
-	$(CC) $(SO_LDFLAGS) -Wl,-soname,libzsync-k-io.so -o $@ $(IO_PICS) \
-		$(RING_SO) -luring -pthread
+$(LIB_OUT)/$(1).so: $(LIB_OUT)/$(1).so.$(ZK_VERSION)
+	ln -sf $(1).so.$(ZK_VERSION) $(LIB_OUT)/$(1).so.$(ZK_SOVERSION)
+	ln -sf $(1).so.$(ZK_SOVERSION) $$@
+endef
+$(eval $(call shared_lib,libzsync-k,$(RING_PICS)))
+$(eval $(call shared_lib,libzsync-k-io,$(IO_PICS),$(RING_SO) -luring -pthread))
+
+# The exports must be exactly the header's functions (lib/abi-check.sh).
+ABI_CFLAGS := -I$(CURDIR)/uapi -I$(CURDIR)/lib/include
+$(LIB_OUT)/.abi-libzsync-k: lib/include/zsync-k.h
+$(LIB_OUT)/.abi-libzsync-k-io: lib/include/zsync-k-io.h
+$(LIB_OUT)/.abi-%: $(LIB_OUT)/%.so lib/%.map lib/abi-check.sh
+	CC=$(CC) lib/abi-check.sh $(filter %.h,$^) $< lib/$*.map $(ABI_CFLAGS)
+	@touch $@
 
 # The unit test replaces open/ioctl/mmap/munmap/close with a fake device
 # (-Wl,--wrap), so the real library code runs against a simulated kernel.
