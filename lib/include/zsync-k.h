@@ -38,7 +38,14 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/types.h>
-#include <linux/zsync.h>
+/*
+ * The project's own copy of the uapi header (uapi/linux/zsync.h), under
+ * the library's include directory as liburing ships <liburing/io_uring.h>:
+ * the system's kernel headers do not have <linux/zsync.h>, and installing
+ * one into /usr/include/linux would clash with linux-libc-dev.  In the
+ * source tree lib/include/zsync-k/linux/ holds symlinks to uapi/linux/.
+ */
+#include <zsync-k/linux/zsync.h>
 
 #ifdef __cplusplus
 extern "C" {
