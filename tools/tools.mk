@@ -4,8 +4,9 @@
 #   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo,
 #                              zsync-bench-{nop,irq,exec,file,net,cgroup}, zsyncctl, zsync-run,
 #                              zsync-fuzz, zsync-soak and the examples,
-#                              $(BUILD)/tools/examples/zk-copy-<model>
-#   make -f tools/tools.mk examples-test   run each example on a few files and compare
+#                              $(BUILD)/tools/examples/zk-copy-<model>, zk-probe
+#   make -f tools/tools.mk examples-test   run each example on a few files and compare,
+#                              and zk-probe's host-only part
 #
 # Run from the top of the tree after lib/lib.mk (the top Makefile's `tools`
 # target does both).  BUILD, CC and USER_CFLAGS come from the top Makefile;
@@ -71,16 +72,24 @@ exec_macro_threads   := ZK_EXEC_THREADS
 exec_macro_green     := ZK_EXEC_GREEN
 exec_macro_stackless := ZK_EXEC_STACKLESS
 
+# A ring-only example: libzsync-k and libc, nothing else.
+PROBE_BIN := $(TOOLS_OUT)/examples/zk-probe
+
 .PHONY: all examples-test
-all: $(TOOL_BINS) $(EXAMPLE_BINS)
+all: $(TOOL_BINS) $(EXAMPLE_BINS) $(PROBE_BIN)
 
 $(TOOLS_OUT)/examples/zk-copy-%: tools/examples/zk-copy.c $(LIBZKIO_A) $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -DZK_EXAMPLE_EXECUTOR=$(exec_macro_$*) $< -o $@ \
 		$(LIBZKIO_A) $(LIBZK_A) $(LIBURING_A) -pthread
 
-examples-test: $(EXAMPLE_BINS)
+$(PROBE_BIN): tools/examples/zk-probe.c $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $< -o $@ $(LIBZK_A)
+
+examples-test: $(EXAMPLE_BINS) $(PROBE_BIN)
 	@tools/examples/run-examples.sh $(TOOLS_OUT)/examples
+	@$(PROBE_BIN) --list | grep -qx '0 NOP' && echo "examples: zk-probe --list names the ops"
 
 $(shell mkdir -p $(TOOLS_OUT) && \
 	echo '$(CC) $(USER_CFLAGS)' | cmp -s - $(FLAGS_STAMP) || \
