@@ -117,6 +117,9 @@ install: lib tools
 uninstall:
 	@env $(INSTALL_ENV) tools/install.sh uninstall
 
+install-test: lib tools
+	@tools/testing/install-test.sh
+
 sparse:
 	$(MAKE) module C=2
 
