@@ -26,7 +26,9 @@
  *
  * The header needs POSIX declarations (sigset_t): compile with _GNU_SOURCE
  * or _POSIX_C_SOURCE >= 200112L, as -std=c11 alone hides them.
- * Usable from C11 and C++.
+ * Usable from C11 and C++.  Installed (make install), build with
+ *	cc app.c $(pkg-config --cflags --libs zsync-k)
+ * libzsync-k needs nothing but libc.
  */
 #ifndef ZSYNC_K_H
 #define ZSYNC_K_H
