@@ -17,6 +17,12 @@
 #   make bench-native    executor benchmarks on the host (io_uring, blocking)
 #   make C=1             also run sparse over the module
 #   make checkpatch      run checkpatch.pl over the kernel sources
+#   make install         libraries, headers, .pc files, zsyncctl, zsync-run, examples,
+#                        udev rule, modprobe.d example; PREFIX (/usr/local), DESTDIR,
+#                        LIBDIR, ... below; see Documentation/admin-guide.rst
+#   make uninstall       remove exactly what make install installed (its manifest)
+#   make install-test    install into a scratch DESTDIR, build programs against it
+#                        with pkg-config, check the ABI, uninstall
 
 BUILD   ?= $(CURDIR)/build
 SHARED  ?= $(CURDIR)/../shared
@@ -34,8 +40,25 @@ USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	       -I$(CURDIR)/uapi -I$(CURDIR)/lib/include
 export BUILD SHARED KVER_61 CC AR USER_CFLAGS
 
+# make install / uninstall (tools/install.sh).  Every path is absolute and
+# DESTDIR, when set, is prepended to each.  udev and modprobe look in
+# neither /usr/local nor any other prefix, so their directories are system
+# paths; all can be overridden (e.g. LIBDIR=/usr/lib/x86_64-linux-gnu).
+include lib/version.mk
+PREFIX       ?= /usr/local
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+SBINDIR      ?= $(PREFIX)/sbin
+DOCDIR       ?= $(PREFIX)/share/doc/zsync-k
+UDEVRULESDIR ?= /lib/udev/rules.d
+MODPROBEDIR  ?= /etc/modprobe.d
+MANIFEST     ?= $(PREFIX)/share/zsync-k/install-manifest
+INSTALL_ENV  := $(foreach v,DESTDIR PREFIX LIBDIR INCLUDEDIR PKGCONFIGDIR SBINDIR DOCDIR \
+		  UDEVRULESDIR MODPROBEDIR MANIFEST BUILD ZK_VERSION ZK_SOVERSION,$(v)='$($(v))')
+
 .PHONY: all deps module lib tools selftests demo check bench checkpatch sparse clean \
-	native-test bench-native fuzz soak
+	native-test bench-native fuzz soak install uninstall install-test
 
 all: module lib tools selftests
 
@@ -87,6 +110,15 @@ bench-native: lib tools
 
 checkpatch:
 	@tools/testing/checkpatch.sh
+
+install: lib tools
+	@env $(INSTALL_ENV) tools/install.sh install
+
+uninstall:
+	@env $(INSTALL_ENV) tools/install.sh uninstall
+
+install-test: lib tools
+	@tools/testing/install-test.sh
 
 sparse:
 	$(MAKE) module C=2

@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
-# libzsync-k: static and shared library from lib/*.c.
+# libzsync-k and libzsync-k-io: static and shared libraries from lib/*.c.
 #
-#   make -f lib/lib.mk            $(BUILD)/lib/libzsync-k.a and libzsync-k.so
+#   make -f lib/lib.mk            $(BUILD)/lib/libzsync-k.{a,so}      the ring layer
+#                                 $(BUILD)/lib/libzsync-k-io.{a,so}   the executor layer
+#                                 (.so -> .so.0 -> .so.0.1.0; lib/version.mk), each
+#                                 checked by lib/abi-check.sh against its header
 #   make -f lib/lib.mk unit       build and run the native unit test (no module needed)
 #   make -f lib/lib.mk io-test    the executor-layer suite (io_uring, blocking backends)
 #   make -f lib/lib.mk native-test  io-test under ASan+UBSan, then under TSan
@@ -17,15 +20,31 @@ AR          ?= ar
 USER_CFLAGS ?= -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	       -I$(CURDIR)/uapi -I$(CURDIR)/lib/include
 
+include lib/version.mk
+
 LIB_OUT  := $(BUILD)/lib
+# Two libraries, so a program that only drives rings needs nothing but libc:
+#  - libzsync-k, the ring layer (zsync-k.h): ring.c and source.c;
+#  - libzsync-k-io, the executor layer (zsync-k-io.h): everything else.  It
+#    calls the ring layer only through zsync-k.h and needs liburing.
 # The green threads' context switch is assembly, one file per CPU
 # (lib/green_ctx_<arch>.S); the compiler's target picks which.
 ZK_ARCH  := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
-LIB_SRCS := $(sort $(wildcard lib/*.c)) $(wildcard lib/green_ctx_$(ZK_ARCH).S)
-LIB_OBJS := $(patsubst lib/%,$(LIB_OUT)/obj/%.o,$(basename $(LIB_SRCS)))
-LIB_PICS := $(patsubst lib/%,$(LIB_OUT)/pic/%.o,$(basename $(LIB_SRCS)))
-LIB_A    := $(LIB_OUT)/libzsync-k.a
-LIB_SO   := $(LIB_OUT)/libzsync-k.so
+RING_SRCS := lib/ring.c lib/source.c
+IO_SRCS   := $(filter-out $(RING_SRCS),$(sort $(wildcard lib/*.c))) \
+	     $(wildcard lib/green_ctx_$(ZK_ARCH).S)
+objs_of   = $(patsubst lib/%,$(LIB_OUT)/$(1)/%.o,$(basename $(2)))
+RING_OBJS := $(call objs_of,obj,$(RING_SRCS))
+RING_PICS := $(call objs_of,pic,$(RING_SRCS))
+IO_OBJS   := $(call objs_of,obj,$(IO_SRCS))
+IO_PICS   := $(call objs_of,pic,$(IO_SRCS))
+RING_A   := $(LIB_OUT)/libzsync-k.a
+IO_A     := $(LIB_OUT)/libzsync-k-io.a
+# The development symlinks; each points at .so.$(ZK_SOVERSION), which
+# points at the real file, .so.$(ZK_VERSION).
+RING_SO  := $(LIB_OUT)/libzsync-k.so
+IO_SO    := $(LIB_OUT)/libzsync-k-io.so
+ABI_OK   := $(LIB_OUT)/.abi-libzsync-k $(LIB_OUT)/.abi-libzsync-k-io
 # -MMD/-MP: header dependencies, so editing zsync-k.h or zsync.h rebuilds.
 DEPFLAGS := -MMD -MP
 # Objects also depend on the flags they were built with (see below).
@@ -60,7 +79,7 @@ CTX_A64_BIN  := $(LIB_OUT)/ctx-test-aarch64
 CTX_CFLAGS   := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -fno-omit-frame-pointer -Ilib
 
 .PHONY: all unit io-test native-test ctx-test ctx-test-aarch64
-all: $(LIB_A) $(LIB_SO)
+all: $(RING_A) $(RING_SO) $(IO_A) $(IO_SO) $(ABI_OK)
 
 # Rewrite the stamp only when the flags change, so a flags change rebuilds
 # everything and an unchanged one rebuilds nothing.
@@ -84,26 +103,52 @@ $(LIB_OUT)/pic/%.o: lib/%.S $(FLAGS_STAMP) lib/lib.mk
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -fPIC $(DEPFLAGS) -c $< -o $@
 
-$(LIB_A): $(LIB_OBJS)
+$(RING_A): $(RING_OBJS)
+$(IO_A): $(IO_OBJS)
+$(RING_A) $(IO_A):
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(LIB_SO): $(LIB_PICS)
-	$(CC) -shared -Wl,-soname,libzsync-k.so -o $@ $^ -luring -pthread
+# -z defs: every symbol must resolve at link time, so a missing library
+# (or a ring internal the executor layer should not use) fails here and
+# not in some user's program.  The version script lib/NAME.map exports the
+# public functions and makes everything else local.
+SO_LDFLAGS := -shared -Wl,-z,defs
+
+# shared_lib NAME, OBJECTS, LIBRARIES: NAME.so.$(ZK_VERSION) and its symlinks.
+define shared_lib
+$(LIB_OUT)/$(1).so.$(ZK_VERSION): $(2) lib/$(1).map $(filter $(LIB_OUT)/%,$(3)) lib/lib.mk
+	$(CC) $(SO_LDFLAGS) -Wl,-soname,$(1).so.$(ZK_SOVERSION) \
+		-Wl,--version-script=lib/$(1).map -o $$@ $(2) $(3)
+
+$(LIB_OUT)/$(1).so: $(LIB_OUT)/$(1).so.$(ZK_VERSION)
+	ln -sf $(1).so.$(ZK_VERSION) $(LIB_OUT)/$(1).so.$(ZK_SOVERSION)
+	ln -sf $(1).so.$(ZK_SOVERSION) $$@
+endef
+$(eval $(call shared_lib,libzsync-k,$(RING_PICS)))
+$(eval $(call shared_lib,libzsync-k-io,$(IO_PICS),$(RING_SO) -luring -pthread))
+
+# The exports must be exactly the header's functions (lib/abi-check.sh).
+ABI_CFLAGS := -I$(CURDIR)/uapi -I$(CURDIR)/lib/include
+$(LIB_OUT)/.abi-libzsync-k: lib/include/zsync-k.h
+$(LIB_OUT)/.abi-libzsync-k-io: lib/include/zsync-k-io.h
+$(LIB_OUT)/.abi-%: $(LIB_OUT)/%.so lib/%.map lib/abi-check.sh
+	CC=$(CC) lib/abi-check.sh $(filter %.h,$^) $< lib/$*.map $(ABI_CFLAGS)
+	@touch $@
 
 # The unit test replaces open/ioctl/mmap/munmap/close with a fake device
 # (-Wl,--wrap), so the real library code runs against a simulated kernel.
 UNIT_WRAP := -Wl,--wrap=open,--wrap=ioctl,--wrap=mmap,--wrap=munmap,--wrap=close
 
-$(UNIT_BIN): $(UNIT_SRC) $(LIB_A) $(FLAGS_STAMP) lib/lib.mk
+$(UNIT_BIN): $(UNIT_SRC) $(RING_A) $(FLAGS_STAMP) lib/lib.mk
 	$(CC) $(USER_CFLAGS) $(DEPFLAGS) -MF $@.d $(UNIT_SRC) -o $@ \
-		$(UNIT_WRAP) $(LIB_A)
+		$(UNIT_WRAP) $(RING_A)
 
 unit: $(UNIT_BIN)
 	$(UNIT_BIN)
 
-$(IOTEST_BIN): $(IOTEST_SRCS) lib/test/io-suite.h $(LIB_A) $(FLAGS_STAMP) lib/lib.mk
-	$(CC) $(USER_CFLAGS) -Ilib/test $(IOTEST_SRCS) -o $@ $(LIB_A) $(LIBURING_A) -pthread
+$(IOTEST_BIN): $(IOTEST_SRCS) lib/test/io-suite.h $(IO_A) $(RING_A) $(FLAGS_STAMP) lib/lib.mk
+	$(CC) $(USER_CFLAGS) -Ilib/test $(IOTEST_SRCS) -o $@ $(IO_A) $(RING_A) $(LIBURING_A) -pthread
 
 io-test: $(IOTEST_BIN)
 	$(IOTEST_RUN) $(IOTEST_BIN) $(IOTEST_ARGS)
@@ -133,4 +178,4 @@ native-test: ctx-test ctx-test-aarch64
 	$(MAKE) -f lib/lib.mk BUILD=$(BUILD)/tsan USER_CFLAGS="$(USER_CFLAGS) $(SAN_TSAN)" \
 		IOTEST_ARGS="$(TSAN_FULL_ARGS)" IOTEST_RUN="$(TSAN_RUN)" io-test
 
--include $(LIB_OBJS:.o=.d) $(LIB_PICS:.o=.d) $(UNIT_BIN).d
+-include $(RING_OBJS:.o=.d) $(RING_PICS:.o=.d) $(IO_OBJS:.o=.d) $(IO_PICS:.o=.d) $(UNIT_BIN).d

@@ -17,7 +17,10 @@ ST_OUT   := $(BUILD)/selftests
 ST_SRCS  := $(sort $(wildcard selftests/zsync/*.c))
 ST_BINS  := $(patsubst selftests/zsync/%.c,$(ST_OUT)/%,$(ST_SRCS))
 ST_HDRS  := $(wildcard selftests/zsync/*.h)
+# Both layers: a few tests use the executor layer (zsync-k-io.h), which
+# calls into the ring layer, so it comes first.
 LIB_A    := $(BUILD)/lib/libzsync-k.a
+LIBIO_A  := $(BUILD)/lib/libzsync-k-io.a
 
 # kselftest_harness.h and kselftest.h are taken from Debian's linux-source
 # package at build time, never committed.  `make deps` normally puts them in
@@ -36,7 +39,7 @@ HARNESS_RELAX := -Wno-unused-parameter
 
 ST_CFLAGS := $(USER_CFLAGS) $(HARNESS_RELAX) -I$(KSFT_DIR) -Iselftests/zsync -Ilib/test
 LIBURING_A := $(shell $(CC) -print-file-name=liburing.a)
-ST_LDLIBS := $(LIB_A) $(LIBURING_A) -pthread
+ST_LDLIBS := $(LIBIO_A) $(LIB_A) $(LIBURING_A) -pthread
 
 # Tests built from more than their own file: the executor suite is shared
 # with the native runner (lib/test/zk-io-test.c).
@@ -57,11 +60,11 @@ $(KSFT_HDRS) &:
 	   $$tmp/linux-source-6.1/tools/testing/selftests/kselftest.h $(KSFT_DIR)/; \
 	rc=$$?; rm -rf $$tmp; exit $$rc
 
-$(LIB_A):
-	@echo "selftests: $(LIB_A) missing; run 'make lib' first" >&2; exit 1
+$(LIB_A) $(LIBIO_A):
+	@echo "selftests: $@ missing; run 'make lib' first" >&2; exit 1
 
 .SECONDEXPANSION:
-$(ST_OUT)/%: selftests/zsync/%.c $(ST_HDRS) $(KSFT_HDRS) $(LIB_A) selftests/selftests.mk \
+$(ST_OUT)/%: selftests/zsync/%.c $(ST_HDRS) $(KSFT_HDRS) $(LIB_A) $(LIBIO_A) selftests/selftests.mk \
 		$$($$*_EXTRA)
 	@mkdir -p $(@D)
 	$(CC) $(ST_CFLAGS) -static $< $(filter %.c,$($*_EXTRA)) -o $@ $(ST_LDLIBS)

@@ -4,8 +4,9 @@
 #   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo,
 #                              zsync-bench-{nop,irq,exec,file,net,cgroup}, zsyncctl, zsync-run,
 #                              zsync-fuzz, zsync-soak and the examples,
-#                              $(BUILD)/tools/examples/zk-copy-<model>
-#   make -f tools/tools.mk examples-test   run each example on a few files and compare
+#                              $(BUILD)/tools/examples/zk-copy-<model>, zk-probe
+#   make -f tools/tools.mk examples-test   run each example on a few files and compare,
+#                              and zk-probe's host-only part
 #
 # Run from the top of the tree after lib/lib.mk (the top Makefile's `tools`
 # target does both).  BUILD, CC and USER_CFLAGS come from the top Makefile;
@@ -20,6 +21,8 @@ USER_CFLAGS ?= -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 
 TOOLS_OUT := $(BUILD)/tools
 LIBZK_A   := $(BUILD)/lib/libzsync-k.a
+# The executor layer; it calls into the ring layer, so it comes first.
+LIBZKIO_A := $(BUILD)/lib/libzsync-k-io.a
 # liburing-dev ships only the static archive we want; found via the
 # compiler's search path so a multiarch move does not break the build.
 LIBURING_A := $(shell $(CC) -print-file-name=liburing.a)
@@ -36,7 +39,7 @@ zsync-bench-net_LIBS := $(LIBZK_A) $(LIBURING_A)
 zsync-bench-irq_SRCS := tools/bench/zsync-bench-irq.c
 zsync-bench-irq_LIBS := $(LIBZK_A) $(LIBURING_A)
 zsync-bench-exec_SRCS := tools/bench/zsync-bench-exec.c
-zsync-bench-exec_LIBS := $(LIBZK_A) $(LIBURING_A)
+zsync-bench-exec_LIBS := $(LIBZKIO_A) $(LIBZK_A) $(LIBURING_A)
 zsync-bench-file_SRCS := tools/bench/zsync-bench-file.c
 zsync-bench-file_LIBS := $(LIBZK_A) $(LIBURING_A)
 zsync-bench-cgroup_SRCS := tools/bench/zsync-bench-cgroup.c
@@ -69,22 +72,30 @@ exec_macro_threads   := ZK_EXEC_THREADS
 exec_macro_green     := ZK_EXEC_GREEN
 exec_macro_stackless := ZK_EXEC_STACKLESS
 
-.PHONY: all examples-test
-all: $(TOOL_BINS) $(EXAMPLE_BINS)
+# A ring-only example: libzsync-k and libc, nothing else.
+PROBE_BIN := $(TOOLS_OUT)/examples/zk-probe
 
-$(TOOLS_OUT)/examples/zk-copy-%: tools/examples/zk-copy.c $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
+.PHONY: all examples-test
+all: $(TOOL_BINS) $(EXAMPLE_BINS) $(PROBE_BIN)
+
+$(TOOLS_OUT)/examples/zk-copy-%: tools/examples/zk-copy.c $(LIBZKIO_A) $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -DZK_EXAMPLE_EXECUTOR=$(exec_macro_$*) $< -o $@ \
-		$(LIBZK_A) $(LIBURING_A) -pthread
+		$(LIBZKIO_A) $(LIBZK_A) $(LIBURING_A) -pthread
 
-examples-test: $(EXAMPLE_BINS)
+$(PROBE_BIN): tools/examples/zk-probe.c $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $< -o $@ $(LIBZK_A)
+
+examples-test: $(EXAMPLE_BINS) $(PROBE_BIN)
 	@tools/examples/run-examples.sh $(TOOLS_OUT)/examples
+	@$(PROBE_BIN) --list | grep -qx '0 NOP' && echo "examples: zk-probe --list names the ops"
 
 $(shell mkdir -p $(TOOLS_OUT) && \
 	echo '$(CC) $(USER_CFLAGS)' | cmp -s - $(FLAGS_STAMP) || \
 	echo '$(CC) $(USER_CFLAGS)' > $(FLAGS_STAMP))
 
-$(LIBZK_A):
+$(LIBZK_A) $(LIBZKIO_A):
 	@echo "tools.mk: $@ is missing; build it first: make lib" >&2; exit 1
 
 $(LIBURING_A):

@@ -23,6 +23,9 @@
  *    caller of zk_io_init(), or a task): do not pass it to another thread.
  *    Primitives (channels, mutexes, ...) and tokens are shared freely.
  *
+ * Installed (make install), build with
+ *	cc app.c $(pkg-config --cflags --libs zsync-k-io)
+ * libzsync-k-io needs libzsync-k and liburing (pkg-config --static names them).
  * See Documentation/executors.rst.
  */
 #ifndef ZSYNC_K_IO_H

@@ -26,7 +26,9 @@
  *
  * The header needs POSIX declarations (sigset_t): compile with _GNU_SOURCE
  * or _POSIX_C_SOURCE >= 200112L, as -std=c11 alone hides them.
- * Usable from C11 and C++.
+ * Usable from C11 and C++.  Installed (make install), build with
+ *	cc app.c $(pkg-config --cflags --libs zsync-k)
+ * libzsync-k needs nothing but libc.
  */
 #ifndef ZSYNC_K_H
 #define ZSYNC_K_H
@@ -38,7 +40,14 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/types.h>
-#include <linux/zsync.h>
+/*
+ * The project's own copy of the uapi header (uapi/linux/zsync.h), under
+ * the library's include directory as liburing ships <liburing/io_uring.h>:
+ * the system's kernel headers do not have <linux/zsync.h>, and installing
+ * one into /usr/include/linux would clash with linux-libc-dev.  In the
+ * source tree lib/include/zsync-k/linux/ holds symlinks to uapi/linux/.
+ */
+#include <zsync-k/linux/zsync.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -140,8 +140,14 @@ int main(int argc, char **argv)
 	struct copy *copies;
 	struct zk_io *io;
 
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("usage: %s SRC... DSTDIR\n"
+		       "Copies each SRC into DSTDIR, one task per file; ZK_BACKEND picks\n"
+		       "the backend (auto, zsync, io_uring, blocking).\n", argv[0]);
+		return 0;
+	}
 	if (nfiles < 1) {
-		fprintf(stderr, "usage: %s SRC... DSTDIR\n", argv[0]);
+		fprintf(stderr, "usage: %s SRC... DSTDIR   (see --help)\n", argv[0]);
 		return 2;
 	}
 	ret = zk_io_opts_from_env(&opts);

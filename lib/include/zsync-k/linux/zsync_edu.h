@@ -1,0 +1,1 @@
+../../../../uapi/linux/zsync_edu.h

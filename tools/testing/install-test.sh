@@ -1,0 +1,338 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make install-test`: make install into a scratch DESTDIR, then use only
+# what was installed, as a user of the library would: build the installed
+# examples with pkg-config (shared and static), run their host-only parts,
+# check the libraries' SONAMEs, NEEDED entries and exports; then make
+# uninstall and check the scratch tree is empty.  Host-side, no module.
+set -uo pipefail
+
+usage() {
+	cat <<'EOF'
+Usage: tools/testing/install-test.sh [--keep]
+
+Installs into $BUILD/install-test/root (default layout, PREFIX=/usr/local),
+builds the installed zk-probe.c (ring layer) and zk-copy.c (executor layer)
+with `pkg-config --define-prefix [--static] --cflags --libs` and nothing
+else, and checks:
+  - every file is installed, the .so symlinks point the right way;
+  - SONAME, NEEDED (libzsync-k: libc only) and the exported symbols:
+    exactly the functions of the installed header, each versioned
+    (lib/abi-check.sh);
+  - no header comes from the source tree (gcc -H), every zsync-k library
+    linked comes from the scratch tree (-Wl,--trace);
+  - the programs run: zk-probe --list and its no-device error, zk-copy
+    copying files on the blocking and io_uring backends;
+  - the modprobe.d example names every module parameter in kmod/;
+  - a second install changes nothing, uninstall empties the scratch tree,
+    keeps a changed modprobe.d file and files it did not install.
+Prints one line per check, then "install-test: N passed, M failed"; exit
+status 1 if any failed.  --keep leaves $BUILD/install-test for a look.
+Logs: $BUILD/install-test/log.
+EOF
+}
+
+KEEP=0
+case "${1:-}" in
+-h|--help) usage; exit 0 ;;
+--keep) KEEP=1 ;;
+"") ;;
+*) echo "install-test: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+esac
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-$REPO/build}
+WORK=$BUILD/install-test
+ROOT=$WORK/root
+OUT=$WORK/out
+LOG=$WORK/log
+# The default layout is what is tested: forget any the caller set.
+unset MAKEFLAGS MAKEOVERRIDES MFLAGS PREFIX LIBDIR INCLUDEDIR PKGCONFIGDIR \
+      SBINDIR DOCDIR UDEVRULESDIR MODPROBEDIR MANIFEST DESTDIR
+P=/usr/local
+LIBDIR=$ROOT$P/lib
+INC=$ROOT$P/include
+EXAMPLES=$ROOT$P/share/doc/zsync-k/examples
+MODPROBE_CONF=$ROOT/etc/modprobe.d/zsync.conf
+CC=${CC:-gcc}
+CFLAGS=(-O2 -Wall -Wextra -Werror)
+# pkg-config as a user would call it, on the scratch copy: --define-prefix
+# reads the prefix from where the .pc file sits.
+PKGCONF=(env PKG_CONFIG_PATH="$LIBDIR/pkgconfig" pkg-config --define-prefix)
+
+PASSED=0 FAILED=0
+
+# check NAME CMD...: one line per check; the command's output goes to the log.
+check() {
+	local name=$1
+	shift
+	echo "=== $name: $*" >>"$LOG"
+	if "$@" >>"$LOG" 2>&1; then
+		echo "ok   $name"
+		PASSED=$((PASSED + 1))
+	else
+		echo "FAIL $name (see $LOG)"
+		FAILED=$((FAILED + 1))
+	fi
+}
+
+run_make() { make -C "$REPO" --no-print-directory "$@" DESTDIR="$ROOT"; }
+
+# --------------------------------------------------------------- the files
+
+expected_files() {
+	local lib
+	for lib in libzsync-k libzsync-k-io; do
+		echo "$P/lib/$lib.so.0.1.0" "$P/lib/$lib.so.0" "$P/lib/$lib.so" "$P/lib/$lib.a"
+		echo "$P/lib/pkgconfig/${lib#lib}.pc"
+	done
+	echo "$P/include/zsync-k.h" "$P/include/zsync-k-io.h"
+	echo "$P/include/zsync-k/linux/zsync.h" "$P/include/zsync-k/linux/zsync_edu.h"
+	echo "$P/sbin/zsyncctl" "$P/sbin/zsync-run"
+	echo "$P/share/doc/zsync-k/examples/zk-copy.c" "$P/share/doc/zsync-k/examples/zk-probe.c"
+	echo /lib/udev/rules.d/60-zsync.rules /etc/modprobe.d/zsync.conf
+	echo "$P/share/zsync-k/install-manifest"
+}
+
+all_installed() {
+	local f missing=0
+	for f in $(expected_files); do
+		[[ -e $ROOT$f ]] || { echo "missing: $f"; missing=1; }
+	done
+	return $missing
+}
+
+symlinks_right() {
+	local lib
+	for lib in libzsync-k libzsync-k-io; do
+		[[ $(readlink "$LIBDIR/$lib.so") == "$lib.so.0" &&
+		   $(readlink "$LIBDIR/$lib.so.0") == "$lib.so.0.1.0" ]] ||
+			{ echo "$lib: wrong symlinks"; return 1; }
+	done
+}
+
+# --------------------------------------------------------------- ELF
+
+dyn_field() { # LIBRARY FIELD: the values of one kind of dynamic entry, sorted
+	readelf -d "$1" | sed -n "s/.*($2).*\[\(.*\)\]/\1/p" | sort | paste -sd' '
+}
+
+has_dyn() { # FILE FIELD WANTED
+	local got
+	got=$(dyn_field "$1" "$2")
+	echo "$2 of $1: '$got', want '$3'"
+	[[ $got == "$3" ]]
+}
+
+abi_check() { # LIB HEADER MAP: and print the count into the log line
+	CC=$CC "$REPO/lib/abi-check.sh" "$INC/$2" "$LIBDIR/$1.so.0.1.0" "$REPO/lib/$3" -I"$INC"
+}
+
+exported_count() {
+	nm -D --defined-only "$LIBDIR/$1.so.0.1.0" | awk '$2 != "A"' | wc -l
+}
+
+# --------------------------------------------------------------- building
+
+# build NAME SOURCE PKG [--static] [CFLAGS...]: compile an installed example
+# with pkg-config's flags only; the header trace (-H) and the link trace
+# (--trace) are kept for headers_from_root and libs_from_root.
+build() {
+	local name=$1 src=$EXAMPLES/$2 pkg=$3 static=() pcstatic=() pcflags
+	shift 3
+	if [[ ${1:-} == --static ]]; then
+		static=(-static)
+		pcstatic=(--static)
+		shift
+	fi
+	pcflags=$("${PKGCONF[@]}" "${pcstatic[@]}" --cflags --libs "$pkg") || return 1
+	echo "flags: $pcflags"
+	# shellcheck disable=SC2086 # pkg-config's output is a list of words
+	"$CC" "${CFLAGS[@]}" "$@" "${static[@]}" -H -Wl,--trace "$src" -o "$OUT/$name" \
+		$pcflags >"$OUT/$name.trace" 2>&1
+	local rc=$?
+	cat "$OUT/$name.trace"
+	return $rc
+}
+
+# -H lines start with dots; none may name a file of the source tree other
+# than the scratch copy.
+headers_from_root() {
+	local bad
+	bad=$(grep -E '^\.+ ' "$OUT/$1.trace" | awk '{ print $2 }' |
+	      grep -F "$REPO/" | grep -vF "$ROOT/" || true)
+	[[ -z $bad ]] || { echo "from the source tree: $bad"; return 1; }
+	grep -qE "^\.+ $INC/zsync-k" "$OUT/$1.trace"
+}
+
+# --trace names each input file on a line of its own.
+libs_from_root() { # NAME LIBRARY...: each linked from the scratch tree, no other
+	local name=$1 lib linked
+	shift
+	linked=$(grep -E '^/.*/libzsync-k[^/]*$' "$OUT/$name.trace")
+	echo "linked: $linked"
+	for lib in "$@"; do
+		grep -qxF -e "$LIBDIR/$lib.so" -e "$LIBDIR/$lib.a" <<<"$linked" ||
+			{ echo "$lib not linked from $LIBDIR"; return 1; }
+	done
+	! grep -vF "$LIBDIR/" <<<"$linked"
+}
+
+no_dynamic_section() { readelf -d "$1" | grep -q 'There is no dynamic section'; }
+
+# --------------------------------------------------------------- running
+
+with_libs() { LD_LIBRARY_PATH=$LIBDIR "$@"; }
+
+probe_lists_ops() { "$@" --list | tee /dev/stderr | grep -qx '0 NOP'; }
+
+# Without a device the ring layer must report ENOENT and exit 1.
+probe_without_device() {
+	local out rc=0
+	out=$(ZSYNC_DEV=$WORK/no-such-device "$@" 2>&1) || rc=$?
+	echo "$out (exit $rc)"
+	[[ $rc -eq 1 && $out == *"No such file or directory"* ]]
+}
+
+loads_from_root() { # PROGRAM: ldd resolves libzsync-k* into the scratch tree
+	local lines
+	lines=$(with_libs ldd "$1" | grep libzsync-k)
+	echo "$lines"
+	[[ -n $lines ]] && ! grep -vF "$LIBDIR/" <<<"$lines"
+}
+
+copy_files() { # BACKEND PROGRAM...
+	local backend=$1 f
+	shift
+	rm -rf "$WORK/dst" && mkdir -p "$WORK/dst"
+	ZK_BACKEND=$backend "$@" "$WORK"/src/* "$WORK/dst" || return 1
+	for f in "$WORK"/src/*; do
+		cmp "$f" "$WORK/dst/$(basename "$f")" || return 1
+	done
+}
+
+make_sources() {
+	mkdir -p "$WORK/src"
+	head -c 300017 /dev/urandom >"$WORK/src/a"
+	head -c 65536 /dev/urandom >"$WORK/src/b"
+	: >"$WORK/src/empty"
+}
+
+# --------------------------------------------------------------- install
+
+# Every module_param in kmod/ appears as "#options MODULE NAME=" in the
+# modprobe.d example; the module is zsync_edu under its driver directory.
+conf_names_every_param() {
+	local file param module missing=0
+	while IFS=: read -r file param; do
+		module=zsync
+		[[ $file == */zsync_edu/* ]] && module=zsync_edu
+		grep -q "^#options $module $param=" "$MODPROBE_CONF" ||
+			{ echo "missing: $module $param"; missing=1; }
+	done < <(grep -rhoE --include='*.c' -H 'module_param[a-z_]*\([a-z_]+' "$REPO/kmod" |
+		 sed -E 's/module_param[a-z_]*\(//')
+	return $missing
+}
+
+reinstall_same() {
+	local before
+	before=$(sort "$ROOT$P/share/zsync-k/install-manifest")
+	run_make install >/dev/null || return 1
+	diff <(echo "$before") <(sort "$ROOT$P/share/zsync-k/install-manifest")
+}
+
+scratch_empty() {
+	local left
+	left=$(find "$ROOT" -mindepth 1)
+	[[ -z $left ]] || { echo "left over: $left"; return 1; }
+}
+
+# Uninstall keeps a file it did not install and a changed modprobe.d file
+# (and the directories they are in), and removes everything else.
+uninstall_keeps_foreign() {
+	local left want
+	run_make install >/dev/null || return 1
+	echo "# local change" >>"$MODPROBE_CONF"
+	: >"$LIBDIR/not-ours.so"
+	run_make uninstall || return 1
+	left=$(cd "$ROOT" && find . -type f -o -type l | sort | paste -sd' ')
+	want="./etc/modprobe.d/zsync.conf .$P/lib/not-ours.so"
+	echo "left: $left"
+	[[ $left == "$want" ]]
+}
+
+uninstall_twice_fails() { ! run_make uninstall; }
+
+main() {
+	rm -rf "$WORK"
+	mkdir -p "$ROOT" "$OUT"
+	: >"$LOG"
+	make_sources
+
+	check "make install DESTDIR=$ROOT" run_make install
+	check "every file installed" all_installed
+	check "libzsync-k.so -> .so.0 -> .so.0.1.0 (and -io)" symlinks_right
+	check "a second make install changes nothing" reinstall_same
+	check "modprobe.d example names every module_param in kmod/" conf_names_every_param
+
+	check "libzsync-k: SONAME libzsync-k.so.0" \
+		has_dyn "$LIBDIR/libzsync-k.so.0.1.0" SONAME libzsync-k.so.0
+	check "libzsync-k: NEEDED libc.so.6 only" \
+		has_dyn "$LIBDIR/libzsync-k.so.0.1.0" NEEDED libc.so.6
+	check "libzsync-k-io: SONAME libzsync-k-io.so.0" \
+		has_dyn "$LIBDIR/libzsync-k-io.so.0.1.0" SONAME libzsync-k-io.so.0
+	check "libzsync-k-io: NEEDED libc, liburing.so.2, libzsync-k.so.0" \
+		has_dyn "$LIBDIR/libzsync-k-io.so.0.1.0" NEEDED \
+		"libc.so.6 liburing.so.2 libzsync-k.so.0"
+	check "libzsync-k: exports = zsync-k.h's $(exported_count libzsync-k) functions, ZSYNC_K_0.1" \
+		abi_check libzsync-k zsync-k.h libzsync-k.map
+	check "libzsync-k-io: exports = zsync-k-io.h's $(exported_count libzsync-k-io) functions, ZSYNC_K_IO_0.1" \
+		abi_check libzsync-k-io zsync-k-io.h libzsync-k-io.map
+
+	# The ring layer alone: zsync-k.pc, libc.
+	check "zk-probe builds with pkg-config zsync-k" build zk-probe zk-probe.c zsync-k
+	check "zk-probe: headers from the install only (gcc -H)" headers_from_root zk-probe
+	check "zk-probe: libzsync-k linked from the install" libs_from_root zk-probe libzsync-k
+	check "zk-probe: NEEDED libc.so.6 libzsync-k.so.0" \
+		has_dyn "$OUT/zk-probe" NEEDED "libc.so.6 libzsync-k.so.0"
+	check "zk-probe: ldd finds libzsync-k in the install" loads_from_root "$OUT/zk-probe"
+	check "zk-probe --list" probe_lists_ops with_libs "$OUT/zk-probe"
+	check "zk-probe without a device: ENOENT, exit 1" probe_without_device with_libs "$OUT/zk-probe"
+	check "zk-probe builds with pkg-config --static zsync-k" \
+		build zk-probe-static zk-probe.c zsync-k --static
+	check "zk-probe-static: libzsync-k.a from the install" libs_from_root zk-probe-static libzsync-k
+	check "zk-probe-static: no dynamic section" no_dynamic_section "$OUT/zk-probe-static"
+	check "zk-probe-static --list" probe_lists_ops "$OUT/zk-probe-static"
+
+	# The executor layer: zsync-k-io.pc (zsync-k and liburing when static).
+	# The linker looks for libzsync-k-io's own NEEDED libzsync-k.so.0 where
+	# the loader would; in /usr/local/lib ld.so.conf has it, here
+	# LD_LIBRARY_PATH must (as for running).
+	check "zk-copy builds with pkg-config zsync-k-io" \
+		with_libs build zk-copy zk-copy.c zsync-k-io -DZK_EXAMPLE_EXECUTOR=ZK_EXEC_GREEN
+	check "zk-copy: headers from the install only (gcc -H)" headers_from_root zk-copy
+	check "zk-copy: libzsync-k-io linked from the install" libs_from_root zk-copy libzsync-k-io
+	check "zk-copy: NEEDED libc.so.6 libzsync-k-io.so.0" \
+		has_dyn "$OUT/zk-copy" NEEDED "libc.so.6 libzsync-k-io.so.0"
+	check "zk-copy: ldd finds both libraries in the install" loads_from_root "$OUT/zk-copy"
+	check "zk-copy copies files (blocking backend)" copy_files blocking with_libs "$OUT/zk-copy"
+	check "zk-copy copies files (io_uring backend)" copy_files io_uring with_libs "$OUT/zk-copy"
+	check "zk-copy builds with pkg-config --static zsync-k-io" \
+		build zk-copy-static zk-copy.c zsync-k-io --static -DZK_EXAMPLE_EXECUTOR=ZK_EXEC_THREADS
+	check "zk-copy-static: both archives from the install" \
+		libs_from_root zk-copy-static libzsync-k-io libzsync-k
+	check "zk-copy-static: no dynamic section" no_dynamic_section "$OUT/zk-copy-static"
+	check "zk-copy-static copies files (io_uring backend)" copy_files io_uring "$OUT/zk-copy-static"
+
+	check "make uninstall" run_make uninstall
+	check "the scratch tree is empty" scratch_empty
+	check "make uninstall again fails: nothing installed" uninstall_twice_fails
+	check "uninstall keeps a changed modprobe.d file and files not its own" uninstall_keeps_foreign
+
+	[[ $KEEP -eq 1 ]] || rm -rf "$WORK/root" "$WORK/out" "$WORK/src" "$WORK/dst"
+	echo "install-test: $PASSED passed, $FAILED failed"
+	[[ $FAILED -eq 0 ]]
+}
+
+main
