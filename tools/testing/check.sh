@@ -19,8 +19,10 @@ reporting a failure, binaries that left processes running, VMs that did
 not finish, failed module loads/unloads and kernel splats, and
 N = fail + error. Exit status non-zero if N > 0.
   --native        first run the host-side tests (no module needed): the
-                  library unit test and `make native-test` (executor suite
-                  under ASan+UBSan and TSan, context switches, examples);
+                  library unit test, `make native-test` (executor suite
+                  under ASan+UBSan and TSan, context switches, examples)
+                  and `make install-test` (install into a scratch root,
+                  build against it with pkg-config only, uninstall);
                   their results count in the totals (log: $BUILD/native.log)
   --tests "A B"   only these selftests (passed to vm-run.sh); no fuzz or soak
   --no-fuzz       skip the fuzzer and the soak
@@ -146,7 +148,8 @@ run_native() {
 	local log=$BUILD/native.log rc=0 p=0 f=0 s=0 n line
 	echo "check: native tests (log: $log) ..."
 	mkdir -p "$BUILD"
-	{ make -C "$REPO" -f lib/lib.mk unit && make -C "$REPO" native-test; } >"$log" 2>&1 </dev/null || rc=$?
+	{ make -C "$REPO" -f lib/lib.mk unit && make -C "$REPO" native-test &&
+	  make -C "$REPO" install-test; } >"$log" 2>&1 </dev/null || rc=$?
 	if grep -qE '^zk-unit: [0-9]+ checks, 0 failed' "$log"; then p=$((p + 1)); else f=$((f + 1)); fi
 	n=$(grep -cE '^ctx-test: .* ok' "$log" || true)
 	p=$((p + n))
@@ -158,6 +161,14 @@ run_native() {
 		s=$((s + $(sed -E 's/.*skip:([0-9]+).*/\1/' <<<"$line")))
 	done < <(grep -E '^# Totals: pass:[0-9]+ fail:[0-9]+ skip:[0-9]+' "$log")
 	if grep -qx 'examples: every model copied every file intact' "$log"; then p=$((p + 1)); else f=$((f + 1)); fi
+	# make install-test: each of its checks counts.
+	line=$(grep -E '^install-test: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n1 || true)
+	if [[ -n $line ]]; then
+		p=$((p + $(sed -E 's/^install-test: ([0-9]+) passed.*/\1/' <<<"$line")))
+		f=$((f + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+	else
+		f=$((f + 1))
+	fi
 	# A failure that none of the above counted (a build error, a crash).
 	if [[ $rc -ne 0 && $f -eq 0 ]]; then
 		f=1
