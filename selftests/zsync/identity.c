@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Every file op acts as the thread that submitted it (DESIGN.md section 4):
+ * Every file op acts as the thread that submitted it (Documentation/internals.rst,
+ * "Execution contexts and identity"):
  *
  *  - a chrooted process cannot OPENAT or STATX outside its root, through
  *    "..", absolute paths or symlinks, not even from a chain continuation;
