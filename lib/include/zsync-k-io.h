@@ -54,7 +54,9 @@ struct zk_wg;
 /* Runtime                                                             */
 /* ------------------------------------------------------------------ */
 
-/** enum zk_backend - what executes the I/O */
+/**
+ * enum zk_backend - what executes the I/O
+ */
 enum zk_backend {
 	ZK_BACKEND_AUTO = 0,	/* zsync if /dev/zsync opens, else io_uring, else blocking */
 	ZK_BACKEND_ZSYNC,	/* the module's rings; ops it lacks fall back to syscalls */
@@ -62,7 +64,9 @@ enum zk_backend {
 	ZK_BACKEND_BLOCKING,	/* plain syscalls, readiness by ppoll() */
 };
 
-/** enum zk_executor - what runs the tasks */
+/**
+ * enum zk_executor - what runs the tasks
+ */
 enum zk_executor {
 	ZK_EXEC_BLOCKING = 0,	/* zk_async() runs the task before returning */
 	ZK_EXEC_THREADS,	/* a pool of worker threads, one ring each */
@@ -120,13 +124,21 @@ int zk_io_init(struct zk_io **io, const struct zk_io_opts *opts);
  */
 void zk_io_exit(struct zk_io *io);
 
-/** zk_io_backend() - the backend @io actually uses (never AUTO) */
+/**
+ * zk_io_backend() - the backend @io actually uses (never AUTO)
+ */
 enum zk_backend zk_io_backend(const struct zk_io *io);
-/** zk_io_executor() - the executor of @io's runtime */
+/**
+ * zk_io_executor() - the executor of @io's runtime
+ */
 enum zk_executor zk_io_executor(const struct zk_io *io);
-/** zk_backend_name() - "zsync", "io_uring", "blocking" or "auto" */
+/**
+ * zk_backend_name() - "zsync", "io_uring", "blocking" or "auto"
+ */
 const char *zk_backend_name(enum zk_backend b);
-/** zk_executor_name() - "blocking", "threads", "green" or "stackless" */
+/**
+ * zk_executor_name() - "blocking", "threads", "green" or "stackless"
+ */
 const char *zk_executor_name(enum zk_executor e);
 
 /**
@@ -144,25 +156,43 @@ unsigned int zk_io_native_ops(const struct zk_io *io, unsigned int *total);
 /* Offset that means "the file position" (read(2)/write(2) semantics). */
 #define ZK_OFF_CURRENT	((uint64_t)-1)
 
-/** zk_read() - read up to @len bytes at @off; bytes read or -errno */
+/**
+ * zk_read() - read up to @len bytes at @off; bytes read or -errno
+ */
 ssize_t zk_read(struct zk_io *io, int fd, void *buf, size_t len, uint64_t off);
-/** zk_write() - write up to @len bytes at @off; bytes written or -errno */
+/**
+ * zk_write() - write up to @len bytes at @off; bytes written or -errno
+ */
 ssize_t zk_write(struct zk_io *io, int fd, const void *buf, size_t len, uint64_t off);
-/** zk_recv() - recv(2) with MSG_* @flags; bytes or -errno */
+/**
+ * zk_recv() - recv(2) with MSG_* @flags; bytes or -errno
+ */
 ssize_t zk_recv(struct zk_io *io, int fd, void *buf, size_t len, int flags);
-/** zk_send() - send(2) with MSG_* @flags; bytes or -errno */
+/**
+ * zk_send() - send(2) with MSG_* @flags; bytes or -errno
+ */
 ssize_t zk_send(struct zk_io *io, int fd, const void *buf, size_t len, int flags);
-/** zk_accept() - accept4(2) with SOCK_* @flags; the new fd or -errno */
+/**
+ * zk_accept() - accept4(2) with SOCK_* @flags; the new fd or -errno
+ */
 int zk_accept(struct zk_io *io, int fd, struct sockaddr *addr,
 	      socklen_t *addrlen, int flags);
-/** zk_connect() - connect(2); 0 or -errno */
+/**
+ * zk_connect() - connect(2); 0 or -errno
+ */
 int zk_connect(struct zk_io *io, int fd, const struct sockaddr *addr,
 	       socklen_t addrlen);
-/** zk_open() - openat(AT_FDCWD, ...); the fd or -errno */
+/**
+ * zk_open() - openat(AT_FDCWD, ...); the fd or -errno
+ */
 int zk_open(struct zk_io *io, const char *path, int flags, unsigned int mode);
-/** zk_close() - close(2); 0 or -errno */
+/**
+ * zk_close() - close(2); 0 or -errno
+ */
 int zk_close(struct zk_io *io, int fd);
-/** zk_fsync() - fsync(2); 0 or -errno */
+/**
+ * zk_fsync() - fsync(2); 0 or -errno
+ */
 int zk_fsync(struct zk_io *io, int fd);
 /**
  * zk_sleep() - sleep @ns nanoseconds
@@ -180,7 +210,9 @@ int zk_yield(struct zk_io *io);
 /* Futures                                                             */
 /* ------------------------------------------------------------------ */
 
-/** zk_task_fn - a task body; its return value is the future's result */
+/**
+ * typedef zk_task_fn - a task body; its return value is the future's result
+ */
 typedef int64_t (*zk_task_fn)(struct zk_io *io, void *arg);
 
 /**
@@ -241,10 +273,14 @@ int64_t zk_cancel(struct zk_io *io, struct zk_future *f);
  */
 void zk_future_free(struct zk_io *io, struct zk_future *f);
 
-/** zk_future_done() - whether @f has completed */
+/**
+ * zk_future_done() - whether @f has completed
+ */
 bool zk_future_done(const struct zk_future *f);
 
-/** zk_future_result() - result of a completed future (-EINPROGRESS if not) */
+/**
+ * zk_future_result() - result of a completed future (-EINPROGRESS if not)
+ */
 int64_t zk_future_result(const struct zk_future *f);
 
 /**
@@ -255,10 +291,24 @@ int64_t zk_future_result(const struct zk_future *f);
  */
 struct zk_future *zk_future_new(void);
 
-/*
- * Async forms: start the op on @f (idle, or completed and not yet reused)
- * and return 0 at once, or -errno if it could not start (then @f is
- * complete with that error).  Buffers must stay valid until @f completes.
+/**
+ * zk_read_async() - start an op on a future and return at once
+ * @io: the calling context
+ * @f: the future (idle, or completed and not yet reused)
+ * @fd: the file
+ * @buf: the buffer; it must stay valid until @f completes
+ * @len: its size
+ * @off: the file offset
+ *
+ * The async forms of zk_read(), zk_write(), zk_recv(), zk_send(),
+ * zk_accept(), zk_open(), zk_close() and zk_sleep(): zk_read_async(),
+ * zk_write_async(), zk_recv_async(), zk_send_async(), zk_accept_async(),
+ * zk_open_async(), zk_close_async() and zk_sleep_async() take the same
+ * arguments after @f.  @f completes with what the blocking form returns;
+ * zk_await() or zk_pending() waits for it, zk_select() for one of several.
+ * Buffers must stay valid until @f completes.
+ * Return: 0 once the op started, or -errno if it could not start (then @f
+ * is complete with that error).
  */
 int zk_read_async(struct zk_io *io, struct zk_future *f, int fd, void *buf,
 		  size_t len, uint64_t off);
@@ -283,7 +333,7 @@ int zk_sleep_async(struct zk_io *io, struct zk_future *f, int64_t ns);
 #define ZK_PENDING	INT64_MIN
 
 /**
- * zk_step_fn - one step of a state-machine task
+ * typedef zk_step_fn - one step of a state-machine task
  *
  * Called again and again until it returns something other than
  * ZK_PENDING, which becomes the task's result.  It keeps its state in
@@ -344,13 +394,19 @@ void zk_token_free(struct zk_token *t);
  */
 int zk_token_cancel(struct zk_io *io, struct zk_token *t);
 
-/** zk_token_cancelled() - whether @t (or an ancestor) was cancelled */
+/**
+ * zk_token_cancelled() - whether @t (or an ancestor) was cancelled
+ */
 bool zk_token_cancelled(const struct zk_token *t);
 
-/** zk_current_token() - the token of the running task (NULL at the root) */
+/**
+ * zk_current_token() - the token of the running task (NULL at the root)
+ */
 struct zk_token *zk_current_token(struct zk_io *io);
 
-/** zk_cancelled() - whether the running task's token is cancelled */
+/**
+ * zk_cancelled() - whether the running task's token is cancelled
+ */
 bool zk_cancelled(struct zk_io *io);
 
 /* ------------------------------------------------------------------ */
@@ -370,7 +426,9 @@ struct zk_chan *zk_chan_new(size_t elem_size, size_t capacity);
  */
 struct zk_chan *zk_chan_new_unbounded(size_t elem_size);
 
-/** zk_chan_free() - free a channel nobody uses any more */
+/**
+ * zk_chan_free() - free a channel nobody uses any more
+ */
 void zk_chan_free(struct zk_chan *ch);
 
 /**
@@ -386,9 +444,13 @@ int zk_chan_send(struct zk_io *io, struct zk_chan *ch, const void *elem);
  */
 int zk_chan_recv(struct zk_io *io, struct zk_chan *ch, void *elem);
 
-/** zk_chan_try_send() - send without waiting; -EAGAIN when it would wait */
+/**
+ * zk_chan_try_send() - send without waiting; -EAGAIN when it would wait
+ */
 int zk_chan_try_send(struct zk_io *io, struct zk_chan *ch, const void *elem);
-/** zk_chan_try_recv() - receive without waiting; -EAGAIN when empty */
+/**
+ * zk_chan_try_recv() - receive without waiting; -EAGAIN when empty
+ */
 int zk_chan_try_recv(struct zk_io *io, struct zk_chan *ch, void *elem);
 
 /**
@@ -397,12 +459,21 @@ int zk_chan_try_recv(struct zk_io *io, struct zk_chan *ch, void *elem);
  */
 int zk_chan_close(struct zk_io *io, struct zk_chan *ch);
 
-/** zk_chan_len() - elements buffered right now */
+/**
+ * zk_chan_len() - elements buffered right now
+ */
 size_t zk_chan_len(struct zk_chan *ch);
 
-/*
- * Async channel ops for state machines and select: @f completes with the
- * send/recv result; *@elem must stay valid until then.
+/**
+ * zk_chan_send_async() - zk_chan_send() or zk_chan_recv() on a future
+ * @io: the calling context
+ * @f: the future
+ * @ch: the channel
+ * @elem: the element to send (zk_chan_send_async()) or where to receive
+ *	(zk_chan_recv_async()); it must stay valid until @f completes
+ *
+ * For state machines and zk_select(): @f completes with the send or
+ * receive result.  Return: 0 once started, or -errno.
  */
 int zk_chan_send_async(struct zk_io *io, struct zk_future *f,
 		       struct zk_chan *ch, const void *elem);
@@ -413,18 +484,37 @@ int zk_chan_recv_async(struct zk_io *io, struct zk_future *f,
 /* Mutex, condition variable, semaphore, wait group                     */
 /* ------------------------------------------------------------------ */
 
-/* Each *_new() returns NULL with errno ENOMEM on failure. */
+/**
+ * zk_mutex_new() - a mutex for tasks; zk_mutex_free() frees it
+ *
+ * zk_mutex_free() frees one nobody holds or waits for (NULL is ignored).
+ * Return: the mutex, or NULL (errno ENOMEM).
+ */
 struct zk_mutex *zk_mutex_new(void);
 void zk_mutex_free(struct zk_mutex *m);
-/** zk_mutex_lock() - lock (FIFO handoff when contended); 0 or -ECANCELED */
+/**
+ * zk_mutex_lock() - lock (FIFO handoff when contended); 0 or -ECANCELED
+ */
 int zk_mutex_lock(struct zk_io *io, struct zk_mutex *m);
-/** zk_mutex_trylock() - 0, or -EBUSY when held */
+/**
+ * zk_mutex_trylock() - 0, or -EBUSY when held
+ */
 int zk_mutex_trylock(struct zk_io *io, struct zk_mutex *m);
-/** zk_mutex_unlock() - unlock (hands the mutex to the first waiter) */
+/**
+ * zk_mutex_unlock() - unlock (hands the mutex to the first waiter)
+ */
 void zk_mutex_unlock(struct zk_io *io, struct zk_mutex *m);
-/** zk_mutex_lock_async() - @f completes with 0 once @m is ours */
+/**
+ * zk_mutex_lock_async() - @f completes with 0 once @m is ours
+ */
 int zk_mutex_lock_async(struct zk_io *io, struct zk_future *f, struct zk_mutex *m);
 
+/**
+ * zk_cond_new() - a condition variable; zk_cond_free() frees it
+ *
+ * zk_cond_free() frees one nobody waits on (NULL is ignored).
+ * Return: the condition variable, or NULL (errno ENOMEM).
+ */
 struct zk_cond *zk_cond_new(void);
 void zk_cond_free(struct zk_cond *c);
 /**
@@ -432,31 +522,65 @@ void zk_cond_free(struct zk_cond *c);
  * Return: 0, or -ECANCELED (@m is locked again in both cases).
  */
 int zk_cond_wait(struct zk_io *io, struct zk_cond *c, struct zk_mutex *m);
-/** zk_cond_signal() - wake one waiter */
+/**
+ * zk_cond_signal() - wake one waiter
+ */
 void zk_cond_signal(struct zk_io *io, struct zk_cond *c);
-/** zk_cond_broadcast() - wake every waiter */
+/**
+ * zk_cond_broadcast() - wake every waiter
+ */
 void zk_cond_broadcast(struct zk_io *io, struct zk_cond *c);
 
+/**
+ * zk_sem_new() - a counting semaphore; zk_sem_free() frees it
+ * @count: the units it starts with
+ *
+ * zk_sem_free() frees one nobody waits on (NULL is ignored).
+ * Return: the semaphore, or NULL (errno ENOMEM).
+ */
 struct zk_sem *zk_sem_new(unsigned int count);
 void zk_sem_free(struct zk_sem *s);
-/** zk_sem_acquire() - take one unit; 0 or -ECANCELED */
+/**
+ * zk_sem_acquire() - take one unit; 0 or -ECANCELED
+ */
 int zk_sem_acquire(struct zk_io *io, struct zk_sem *s);
-/** zk_sem_try_acquire() - 0, or -EAGAIN when none is left */
+/**
+ * zk_sem_try_acquire() - 0, or -EAGAIN when none is left
+ */
 int zk_sem_try_acquire(struct zk_io *io, struct zk_sem *s);
-/** zk_sem_release() - give one unit back (to the first waiter, if any) */
+/**
+ * zk_sem_release() - give one unit back (to the first waiter, if any)
+ */
 void zk_sem_release(struct zk_io *io, struct zk_sem *s);
-/** zk_sem_acquire_async() - @f completes with 0 once a unit is ours */
+/**
+ * zk_sem_acquire_async() - @f completes with 0 once a unit is ours
+ */
 int zk_sem_acquire_async(struct zk_io *io, struct zk_future *f, struct zk_sem *s);
 
+/**
+ * zk_wg_new() - a wait group (a counter to wait for at zero);
+ * zk_wg_free() frees it
+ *
+ * zk_wg_free() frees one nobody waits on (NULL is ignored).
+ * Return: the wait group, its counter 0, or NULL (errno ENOMEM).
+ */
 struct zk_wg *zk_wg_new(void);
 void zk_wg_free(struct zk_wg *wg);
-/** zk_wg_add() - add @n (may be negative) to the counter; -EINVAL below 0 */
+/**
+ * zk_wg_add() - add @n (may be negative) to the counter; -EINVAL below 0
+ */
 int zk_wg_add(struct zk_io *io, struct zk_wg *wg, int n);
-/** zk_wg_done() - zk_wg_add(io, wg, -1) */
+/**
+ * zk_wg_done() - zk_wg_add(io, wg, -1)
+ */
 int zk_wg_done(struct zk_io *io, struct zk_wg *wg);
-/** zk_wg_wait() - wait until the counter is zero; 0 or -ECANCELED */
+/**
+ * zk_wg_wait() - wait until the counter is zero; 0 or -ECANCELED
+ */
 int zk_wg_wait(struct zk_io *io, struct zk_wg *wg);
-/** zk_wg_wait_async() - @f completes with 0 when the counter is zero */
+/**
+ * zk_wg_wait_async() - @f completes with 0 when the counter is zero
+ */
 int zk_wg_wait_async(struct zk_io *io, struct zk_future *f, struct zk_wg *wg);
 
 /* ------------------------------------------------------------------ */

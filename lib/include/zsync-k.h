@@ -481,7 +481,9 @@ static inline __u32 zk_cqe_source_value(const struct zsync_cqe *cqe)
 /* zk_sqe_set_*() may come before or after.                            */
 /* ------------------------------------------------------------------ */
 
-/** zk_prep_nop() - NOP: completes with res 0 */
+/**
+ * zk_prep_nop() - NOP: completes with res 0
+ */
 static inline void zk_prep_nop(struct zsync_sqe *sqe)
 {
 	sqe->opcode = ZSYNC_OP_NOP;
@@ -490,7 +492,9 @@ static inline void zk_prep_nop(struct zsync_sqe *sqe)
 	sqe->op_flags = 0;
 }
 
-/** zk_prep_nop_result() - NOP that completes with res @res */
+/**
+ * zk_prep_nop_result() - NOP that completes with res @res
+ */
 static inline void zk_prep_nop_result(struct zsync_sqe *sqe, int res)
 {
 	sqe->opcode = ZSYNC_OP_NOP;
@@ -604,7 +608,9 @@ static inline void zk_prep_poll_add(struct zsync_sqe *sqe, int fd,
 	sqe->op_flags = flags;
 }
 
-/** zk_prep_poll_remove() - POLL_REMOVE the POLL_ADD whose user_data is @user_data */
+/**
+ * zk_prep_poll_remove() - POLL_REMOVE the POLL_ADD whose user_data is @user_data
+ */
 static inline void zk_prep_poll_remove(struct zsync_sqe *sqe, __u64 user_data)
 {
 	sqe->opcode = ZSYNC_OP_POLL_REMOVE;
@@ -637,14 +643,18 @@ static inline void zk_prep_read(struct zsync_sqe *sqe, int fd, void *buf,
 	zk_prep_rw(sqe, ZSYNC_OP_READ, fd, buf, nbytes, off);
 }
 
-/** zk_prep_write() - WRITE @nbytes of @buf at @off; see zk_prep_read() */
+/**
+ * zk_prep_write() - WRITE @nbytes of @buf at @off; see zk_prep_read()
+ */
 static inline void zk_prep_write(struct zsync_sqe *sqe, int fd, const void *buf,
 				 unsigned int nbytes, __u64 off)
 {
 	zk_prep_rw(sqe, ZSYNC_OP_WRITE, fd, buf, nbytes, off);
 }
 
-/** zk_prep_readv() - READV into @nr_vecs buffers at @off */
+/**
+ * zk_prep_readv() - READV into @nr_vecs buffers at @off
+ */
 static inline void zk_prep_readv(struct zsync_sqe *sqe, int fd,
 				 const struct iovec *iovecs,
 				 unsigned int nr_vecs, __u64 off)
@@ -652,7 +662,9 @@ static inline void zk_prep_readv(struct zsync_sqe *sqe, int fd,
 	zk_prep_rw(sqe, ZSYNC_OP_READV, fd, iovecs, nr_vecs, off);
 }
 
-/** zk_prep_writev() - WRITEV from @nr_vecs buffers at @off */
+/**
+ * zk_prep_writev() - WRITEV from @nr_vecs buffers at @off
+ */
 static inline void zk_prep_writev(struct zsync_sqe *sqe, int fd,
 				  const struct iovec *iovecs,
 				  unsigned int nr_vecs, __u64 off)
@@ -660,13 +672,17 @@ static inline void zk_prep_writev(struct zsync_sqe *sqe, int fd,
 	zk_prep_rw(sqe, ZSYNC_OP_WRITEV, fd, iovecs, nr_vecs, off);
 }
 
-/** zk_rw_set_flags() - RWF_* flags (preadv2(2)) of a READ/WRITE/READV/WRITEV */
+/**
+ * zk_rw_set_flags() - RWF_* flags (preadv2(2)) of a READ/WRITE/READV/WRITEV
+ */
 static inline void zk_rw_set_flags(struct zsync_sqe *sqe, unsigned int rwf)
 {
 	sqe->op_flags = rwf;
 }
 
-/** zk_prep_fsync() - FSYNC @fd (@flags: ZSYNC_FSYNC_DATASYNC) */
+/**
+ * zk_prep_fsync() - FSYNC @fd (@flags: ZSYNC_FSYNC_DATASYNC)
+ */
 static inline void zk_prep_fsync(struct zsync_sqe *sqe, int fd, unsigned int flags)
 {
 	sqe->opcode = ZSYNC_OP_FSYNC;
@@ -692,7 +708,9 @@ static inline void zk_prep_openat(struct zsync_sqe *sqe, int dfd, const char *pa
 	sqe->len = mode;
 }
 
-/** zk_prep_close() - CLOSE @fd */
+/**
+ * zk_prep_close() - CLOSE @fd
+ */
 static inline void zk_prep_close(struct zsync_sqe *sqe, int fd)
 {
 	sqe->opcode = ZSYNC_OP_CLOSE;
@@ -769,21 +787,27 @@ static inline void zk_prep_sock_io(struct zsync_sqe *sqe, int op, int fd,
 	sqe->op_flags = (__u32)msg_flags;
 }
 
-/** zk_prep_send() - SEND @len bytes of @buf on @fd with MSG_* @msg_flags */
+/**
+ * zk_prep_send() - SEND @len bytes of @buf on @fd with MSG_* @msg_flags
+ */
 static inline void zk_prep_send(struct zsync_sqe *sqe, int fd, const void *buf,
 				size_t len, int msg_flags)
 {
 	zk_prep_sock_io(sqe, ZSYNC_OP_SEND, fd, buf, len, msg_flags);
 }
 
-/** zk_prep_recv() - RECV up to @len bytes into @buf from @fd */
+/**
+ * zk_prep_recv() - RECV up to @len bytes into @buf from @fd
+ */
 static inline void zk_prep_recv(struct zsync_sqe *sqe, int fd, void *buf,
 				size_t len, int msg_flags)
 {
 	zk_prep_sock_io(sqe, ZSYNC_OP_RECV, fd, buf, len, msg_flags);
 }
 
-/** zk_prep_sendmsg() - SENDMSG @msg on @fd */
+/**
+ * zk_prep_sendmsg() - SENDMSG @msg on @fd
+ */
 static inline void zk_prep_sendmsg(struct zsync_sqe *sqe, int fd,
 				   const struct msghdr *msg, int msg_flags)
 {
@@ -793,7 +817,9 @@ static inline void zk_prep_sendmsg(struct zsync_sqe *sqe, int fd,
 	sqe->op_flags = (__u32)msg_flags;
 }
 
-/** zk_prep_recvmsg() - RECVMSG into @msg from @fd */
+/**
+ * zk_prep_recvmsg() - RECVMSG into @msg from @fd
+ */
 static inline void zk_prep_recvmsg(struct zsync_sqe *sqe, int fd,
 				   struct msghdr *msg, int msg_flags)
 {
@@ -863,7 +889,9 @@ static inline void zk_prep_cgroup_set(struct zsync_sqe *sqe, int cgroup_fd,
 	sqe->len = len;
 }
 
-/** zk_prep_cgroup_set_str() - zk_prep_cgroup_set() of a NUL-terminated @value */
+/**
+ * zk_prep_cgroup_set_str() - zk_prep_cgroup_set() of a NUL-terminated @value
+ */
 static inline void zk_prep_cgroup_set_str(struct zsync_sqe *sqe, int cgroup_fd,
 					  const char *knob, const char *value)
 {
@@ -877,19 +905,25 @@ static inline void zk_prep_cgroup_op(struct zsync_sqe *sqe, int op, int cgroup_f
 	sqe->fd = cgroup_fd;
 }
 
-/** zk_prep_cgroup_freeze() - CGROUP_FREEZE: res 0 once the cgroup is frozen */
+/**
+ * zk_prep_cgroup_freeze() - CGROUP_FREEZE: res 0 once the cgroup is frozen
+ */
 static inline void zk_prep_cgroup_freeze(struct zsync_sqe *sqe, int cgroup_fd)
 {
 	zk_prep_cgroup_op(sqe, ZSYNC_OP_CGROUP_FREEZE, cgroup_fd);
 }
 
-/** zk_prep_cgroup_thaw() - CGROUP_THAW: res 0 once the cgroup is no longer frozen */
+/**
+ * zk_prep_cgroup_thaw() - CGROUP_THAW: res 0 once the cgroup is no longer frozen
+ */
 static inline void zk_prep_cgroup_thaw(struct zsync_sqe *sqe, int cgroup_fd)
 {
 	zk_prep_cgroup_op(sqe, ZSYNC_OP_CGROUP_THAW, cgroup_fd);
 }
 
-/** zk_prep_cgroup_kill() - CGROUP_KILL: SIGKILL everything, res 0 once empty */
+/**
+ * zk_prep_cgroup_kill() - CGROUP_KILL: SIGKILL everything, res 0 once empty
+ */
 static inline void zk_prep_cgroup_kill(struct zsync_sqe *sqe, int cgroup_fd)
 {
 	zk_prep_cgroup_op(sqe, ZSYNC_OP_CGROUP_KILL, cgroup_fd);
@@ -979,31 +1013,41 @@ static inline void zk_prep_source_signal(struct zsync_sqe *sqe, int source_fd,
 	sqe->len = value;
 }
 
-/** zk_sqe_set_data64() - user_data echoed back in the CQE */
+/**
+ * zk_sqe_set_data64() - user_data echoed back in the CQE
+ */
 static inline void zk_sqe_set_data64(struct zsync_sqe *sqe, __u64 data)
 {
 	sqe->user_data = data;
 }
 
-/** zk_sqe_set_data() - pointer echoed back in the CQE */
+/**
+ * zk_sqe_set_data() - pointer echoed back in the CQE
+ */
 static inline void zk_sqe_set_data(struct zsync_sqe *sqe, void *data)
 {
 	sqe->user_data = (__u64)(uintptr_t)data;
 }
 
-/** zk_sqe_set_flags() - set ZSYNC_SQE_* flags (replaces the old ones) */
+/**
+ * zk_sqe_set_flags() - set ZSYNC_SQE_* flags (replaces the old ones)
+ */
 static inline void zk_sqe_set_flags(struct zsync_sqe *sqe, unsigned int flags)
 {
 	sqe->flags = (__u8)flags;
 }
 
-/** zk_cqe_get_data64() - user_data of the request */
+/**
+ * zk_cqe_get_data64() - user_data of the request
+ */
 static inline __u64 zk_cqe_get_data64(const struct zsync_cqe *cqe)
 {
 	return cqe->user_data;
 }
 
-/** zk_cqe_get_data() - user_data of the request, as a pointer */
+/**
+ * zk_cqe_get_data() - user_data of the request, as a pointer
+ */
 static inline void *zk_cqe_get_data(const struct zsync_cqe *cqe)
 {
 	return (void *)(uintptr_t)cqe->user_data;
