@@ -17,9 +17,11 @@
 #   make bench-native    executor benchmarks on the host (io_uring, blocking)
 #   make C=1             also run sparse over the module
 #   make checkpatch      run checkpatch.pl over the kernel sources
+#   make man             manual pages into build/man/: section 3 from the headers'
+#                        kernel-doc comments, zsync(4), zsyncctl(8), zsync-run(8)
 #   make install         libraries, headers, .pc files, zsyncctl, zsync-run, examples,
-#                        udev rule, modprobe.d example; PREFIX (/usr/local), DESTDIR,
-#                        LIBDIR, ... below; see Documentation/admin-guide.rst
+#                        man pages, udev rule, modprobe.d example; PREFIX (/usr/local),
+#                        DESTDIR, LIBDIR, ... below; see Documentation/admin-guide.rst
 #   make uninstall       remove exactly what make install installed (its manifest)
 #   make install-test    install into a scratch DESTDIR, build programs against it
 #                        with pkg-config, check the ABI, uninstall
@@ -51,14 +53,15 @@ INCLUDEDIR   ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 SBINDIR      ?= $(PREFIX)/sbin
 DOCDIR       ?= $(PREFIX)/share/doc/zsync-k
+MANDIR       ?= $(PREFIX)/share/man
 UDEVRULESDIR ?= /lib/udev/rules.d
 MODPROBEDIR  ?= /etc/modprobe.d
 MANIFEST     ?= $(PREFIX)/share/zsync-k/install-manifest
-INSTALL_ENV  := $(foreach v,DESTDIR PREFIX LIBDIR INCLUDEDIR PKGCONFIGDIR SBINDIR DOCDIR \
+INSTALL_ENV  := $(foreach v,DESTDIR PREFIX LIBDIR INCLUDEDIR PKGCONFIGDIR SBINDIR DOCDIR MANDIR \
 		  UDEVRULESDIR MODPROBEDIR MANIFEST BUILD ZK_VERSION ZK_SOVERSION,$(v)='$($(v))')
 
 .PHONY: all deps module lib tools selftests demo check bench checkpatch sparse clean \
-	native-test bench-native fuzz soak install uninstall install-test
+	native-test bench-native fuzz soak install uninstall install-test man
 
 all: module lib tools selftests
 
@@ -111,13 +114,16 @@ bench-native: lib tools
 checkpatch:
 	@tools/testing/checkpatch.sh
 
-install: lib tools
+man:
+	@env BUILD='$(BUILD)' ZK_VERSION='$(ZK_VERSION)' tools/man.sh
+
+install: lib tools man
 	@env $(INSTALL_ENV) tools/install.sh install
 
 uninstall:
 	@env $(INSTALL_ENV) tools/install.sh uninstall
 
-install-test: lib tools
+install-test: lib tools man
 	@tools/testing/install-test.sh
 
 sparse:

@@ -3,7 +3,7 @@
 #
 # The work of `make install` and `make uninstall`.  Install copies the
 # libraries, headers, .pc files, zsyncctl and zsync-run, the examples'
-# sources, the udev rule and the modprobe.d example under $DESTDIR, and
+# sources, the man pages (built by `make man`), the udev rule and the modprobe.d example under $DESTDIR, and
 # records every file and every directory it created in a manifest; uninstall
 # removes what the manifest lists and nothing else.  A manifest, rather
 # than the list recomputed, is what lets uninstall remove the directories
@@ -21,7 +21,7 @@ uninstall  remove what $DESTDIR$MANIFEST lists, then the directories it
            lists that are empty; the manifest goes too
 
 The top Makefile passes every path (all absolute, none under DESTDIR):
-  PREFIX LIBDIR INCLUDEDIR PKGCONFIGDIR SBINDIR DOCDIR MANIFEST, and
+  PREFIX LIBDIR INCLUDEDIR PKGCONFIGDIR SBINDIR DOCDIR MANDIR MANIFEST, and
   UDEVRULESDIR MODPROBEDIR (empty: skip the udev rule, the modprobe.d file),
   and BUILD, ZK_VERSION, ZK_SOVERSION.  DESTDIR may be empty (then ldconfig
   runs after either step, as root).
@@ -31,7 +31,7 @@ EOF
 }
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PATH_VARS=(PREFIX LIBDIR INCLUDEDIR PKGCONFIGDIR SBINDIR DOCDIR MANIFEST)
+PATH_VARS=(PREFIX LIBDIR INCLUDEDIR PKGCONFIGDIR SBINDIR DOCDIR MANDIR MANIFEST)
 # Empty skips the file: a prefix of one's own cannot write these system dirs.
 OPTIONAL_DIRS=(UDEVRULESDIR MODPROBEDIR)
 TAB=$'\t'
@@ -57,7 +57,7 @@ sum() { sha256sum <"$1" | cut -d' ' -f1; }
 # One line per item, tab-separated: KIND MODE SOURCE DEST.  KIND is file,
 # link (SOURCE is the link's contents) or conf (a file an admin may edit).
 install_list() {
-	local lib pc h tool ex
+	local lib pc h tool ex page
 	for lib in libzsync-k libzsync-k-io; do
 		printf 'file\t0755\t%s\t%s\n' "$BUILD/lib/$lib.so.$ZK_VERSION" "$LIBDIR/$lib.so.$ZK_VERSION"
 		printf 'link\t-\t%s\t%s\n' "$lib.so.$ZK_VERSION" "$LIBDIR/$lib.so.$ZK_SOVERSION"
@@ -79,6 +79,11 @@ install_list() {
 	done
 	for ex in zk-copy.c zk-probe.c; do
 		printf 'file\t0644\t%s\t%s\n' "$REPO/tools/examples/$ex" "$DOCDIR/examples/$ex"
+	done
+	# Section 3 (.so link pages are files too, as liburing ships them), 4, 8.
+	for page in "$BUILD"/man/man[348]/*.[348]; do
+		[[ -e $page ]] || continue
+		printf 'file\t0644\t%s\t%s\n' "$page" "$MANDIR/$(basename "$(dirname "$page")")/$(basename "$page")"
 	done
 	[[ -z ${UDEVRULESDIR:-} ]] ||
 		printf 'file\t0644\t%s\t%s\n' "$REPO/udev/60-zsync.rules" "$UDEVRULESDIR/60-zsync.rules"
@@ -197,7 +202,8 @@ check_built() {
 	while IFS=$TAB read -r kind mode src dest; do
 		[[ $kind == link || -f $src ]] || missing+=("$src")
 	done < <(install_list)
-	[[ ${#missing[@]} -eq 0 ]] || die "not built: ${missing[*]}; run 'make' first"
+	compgen -G "$BUILD/man/man3/*.3" >/dev/null || missing+=("$BUILD/man/man3/*.3")
+	[[ ${#missing[@]} -eq 0 ]] || die "not built: ${missing[*]}; run 'make' and 'make man' first"
 }
 
 # The loader's cache must learn the new libraries; only for a live install.

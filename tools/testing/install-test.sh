@@ -25,8 +25,11 @@ else, and checks:
   - the programs run: zk-probe --list and its no-device error, zk-copy
     copying files on the blocking and io_uring backends;
   - the modprobe.d example names every module parameter in kmod/;
-  - a second install changes nothing, uninstall empties the scratch tree,
-    keeps a changed modprobe.d file and files it did not install.
+  - man pages: every function of lib/libzsync-k*.map has a section-3 page
+    (its own, or a .so link to its family's), every page's NAME names
+    functions the installed headers declare, every page renders without
+    groff warnings, zsyncctl(8) and zsync-run(8) name every option (and
+    command) their --help lists;
 Prints one line per check, then "install-test: N passed, M failed"; exit
 status 1 if any failed.  --keep leaves $BUILD/install-test for a look.
 Logs: $BUILD/install-test/log.
@@ -54,6 +57,7 @@ P=/usr/local
 LIBDIR=$ROOT$P/lib
 INC=$ROOT$P/include
 EXAMPLES=$ROOT$P/share/doc/zsync-k/examples
+MAN=$ROOT$P/share/man
 MODPROBE_CONF=$ROOT/etc/modprobe.d/zsync.conf
 CC=${CC:-gcc}
 CFLAGS=(-O2 -Wall -Wextra -Werror)
@@ -91,6 +95,8 @@ expected_files() {
 	echo "$P/include/zsync-k/linux/zsync.h" "$P/include/zsync-k/linux/zsync_edu.h"
 	echo "$P/sbin/zsyncctl" "$P/sbin/zsync-run"
 	echo "$P/share/doc/zsync-k/examples/zk-copy.c" "$P/share/doc/zsync-k/examples/zk-probe.c"
+	echo "$P/share/man/man3/zk_ring_init.3" "$P/share/man/man3/zk_io_init.3"
+	echo "$P/share/man/man4/zsync.4" "$P/share/man/man8/zsyncctl.8" "$P/share/man/man8/zsync-run.8"
 	echo /lib/udev/rules.d/60-zsync.rules /etc/modprobe.d/zsync.conf
 	echo "$P/share/zsync-k/install-manifest"
 }
@@ -264,6 +270,101 @@ uninstall_keeps_foreign() {
 
 uninstall_twice_fails() { ! run_make uninstall; }
 
+# --------------------------------------------------------------- man pages
+
+# The functions of both version scripts (what the libraries export).
+map_functions() {
+	sed -n '/global:/,/local:/p' "$REPO"/lib/libzsync-k.map "$REPO"/lib/libzsync-k-io.map |
+		grep -oE '^[[:space:]]*[A-Za-z_][A-Za-z0-9_]*;' | tr -d ' \t;' | sort -u
+}
+
+# The functions the installed headers declare, extern and static inline,
+# as the compiler sees them.
+declared_functions() {
+	local h
+	for h in zsync-k.h zsync-k-io.h; do
+		printf '#include <%s>\n' "$h" >"$OUT/decl.c"
+		"$CC" -D_GNU_SOURCE -I"$INC" -fsyntax-only -aux-info "$OUT/decl.aux" "$OUT/decl.c" ||
+			return 1
+		grep -F "/* $INC/$h:" "$OUT/decl.aux" |
+			sed -E 's/^.*\*\/ (extern|static) //; s/ \(.*$//; s/.*[ *]//'
+	done | sort -u
+}
+
+so_target() { sed -n 's|^\.so man3/\(.*\)\.3$|\1|p' "$1"; }
+
+# The names a page's NAME line lists, one per line ("a, b \- what").
+page_names() {
+	sed -n '/^\.SH NAME/{n;p;q}' "$1" | sed 's/ \\- .*//' | tr ',' '\n' | tr -d ' '
+}
+
+man_covers_map() {
+	local fn page target bad=0
+	for fn in $(map_functions); do
+		page=$MAN/man3/$fn.3
+		if [[ ! -f $page ]]; then
+			echo "no page: $fn"; bad=1; continue
+		fi
+		target=$(so_target "$page")
+		[[ -n $target ]] || continue
+		if [[ ! -f $MAN/man3/$target.3 || -n $(so_target "$MAN/man3/$target.3") ]]; then
+			echo "$fn.3: .so to a missing page $target.3"; bad=1
+		elif ! page_names "$MAN/man3/$target.3" | grep -qx "$fn"; then
+			echo "$target.3: NAME does not list $fn"; bad=1
+		fi
+	done
+	echo "$(map_functions | wc -l) functions in the .map files"
+	return $bad
+}
+
+man_names_declared() {
+	local page name bad=0 n=0
+	declared_functions >"$OUT/declared" || return 1
+	for page in "$MAN"/man3/*.3; do
+		n=$((n + 1))
+		if [[ -n $(so_target "$page") ]]; then
+			name=$(basename "$page" .3)
+			grep -qx "$name" "$OUT/declared" || { echo "$page: $name is not declared"; bad=1; }
+			continue
+		fi
+		[[ $(page_names "$page" | head -n1) == "$(basename "$page" .3)" ]] ||
+			{ echo "$page: NAME does not start with its file name"; bad=1; }
+		for name in $(page_names "$page"); do
+			grep -qx "$name" "$OUT/declared" || { echo "$page: $name is not declared"; bad=1; }
+		done
+	done
+	echo "$n pages"
+	[[ $n -gt 0 ]] && return $bad
+}
+
+# Every page formats without a groff warning; .so links resolve (man -l
+# resolves them against the current directory, the top of the man tree).
+man_renders() {
+	local page err bad=0
+	for page in "$MAN"/man[348]/*.[348]; do
+		err=$(cd "$MAN" && MANWIDTH=80 man --warnings -l "${page#"$MAN"/}" 2>&1 >"$OUT/page.txt")
+		if [[ -n $err || ! -s $OUT/page.txt ]]; then
+			echo "$page: ${err:-empty}"; bad=1
+		fi
+	done
+	return $bad
+}
+
+# Every long option of TOOL --help, and every command (zsyncctl's "cgroup
+# create", ...), appears in TOOL.8.
+man8_matches_help() {
+	local tool=$1 help text opt cmd bad=0
+	help=$("$ROOT$P/sbin/$tool" --help 2>&1)
+	text=$(sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' "$MAN/man8/$tool.8")
+	for opt in $(grep -oE -- '--[a-z][a-z-]*' <<<"$help" | sort -u); do
+		grep -qF -- "$opt" <<<"$text" || { echo "$tool.8: no $opt"; bad=1; }
+	done
+	while read -r cmd; do
+		grep -qF -- "$cmd" <<<"$text" || { echo "$tool.8: no command '$cmd'"; bad=1; }
+	done < <(sed -nE 's/^  ([a-z][a-z-]*( [a-z][a-z|-]*)?)( .*)?$/\1/p' <<<"$help")
+	return $bad
+}
+
 main() {
 	rm -rf "$WORK"
 	mkdir -p "$ROOT" "$OUT"
@@ -275,6 +376,13 @@ main() {
 	check "libzsync-k.so -> .so.0 -> .so.0.1.0 (and -io)" symlinks_right
 	check "a second make install changes nothing" reinstall_same
 	check "modprobe.d example names every module_param in kmod/" conf_names_every_param
+	check "man3: every function of the two .map files has a page or a .so link" man_covers_map
+	check "man3: every page's NAME names functions the installed headers declare" \
+		man_names_declared
+	check "man pages (3, 4, 8) render without groff warnings" man_renders
+	check "zsyncctl.8 names every option and command of zsyncctl --help" \
+		man8_matches_help zsyncctl
+	check "zsync-run.8 names every option of zsync-run --help" man8_matches_help zsync-run
 
 	check "libzsync-k: SONAME libzsync-k.so.0" \
 		has_dyn "$LIBDIR/libzsync-k.so.0.1.0" SONAME libzsync-k.so.0
