@@ -22,6 +22,9 @@
 #   make install         libraries, headers, .pc files, zsyncctl, zsync-run, examples,
 #                        man pages, udev rule, modprobe.d example; PREFIX (/usr/local),
 #                        DESTDIR, LIBDIR, ... below; see Documentation/admin-guide.rst
+#   make modules_install zsync.ko and zsync_edu.ko for KDIR into
+#                        INSTALL_MOD_PATH/lib/modules/KVER/INSTALL_MOD_DIR (updates)
+#   make dkms-source     the DKMS source tree build/dkms/zsync-k-VERSION (dkms add it)
 #   make uninstall       remove exactly what make install installed (its manifest)
 #   make install-test    install into a scratch DESTDIR, build programs against it
 #                        with pkg-config, check the ABI, uninstall
@@ -61,7 +64,8 @@ INSTALL_ENV  := $(foreach v,DESTDIR PREFIX LIBDIR INCLUDEDIR PKGCONFIGDIR SBINDI
 		  UDEVRULESDIR MODPROBEDIR MANIFEST BUILD ZK_VERSION ZK_SOVERSION,$(v)='$($(v))')
 
 .PHONY: all deps module lib tools selftests demo check bench checkpatch sparse clean \
-	native-test bench-native fuzz soak install uninstall install-test man
+	native-test bench-native fuzz soak install uninstall install-test man \
+	modules_install dkms-source
 
 all: module lib tools selftests
 
@@ -125,6 +129,31 @@ uninstall:
 
 install-test: lib tools man
 	@tools/testing/install-test.sh
+
+# Kbuild's modules_install of what `make module` built (or MODDIR, e.g. a
+# build/kmod/KERNEL tree of tools/testing/build-kmod.sh, built for the
+# same KDIR): INSTALL_MOD_PATH (a staging root) and INSTALL_MOD_DIR
+# (updates, so they win over any in-tree module of the same name) are
+# honoured; kbuild runs depmod (DEPMOD=true skips it).
+INSTALL_MOD_DIR ?= updates
+MODDIR ?= $(CURDIR)
+modules_install:
+	@test -d "$(KDIR)" || { echo "make: KDIR=$(KDIR) does not exist; run 'make deps' or set KDIR" >&2; exit 1; }
+	@test -f "$(MODDIR)/zsync.ko" || { echo "make: no $(MODDIR)/zsync.ko; run 'make module' first" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(MODDIR) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
+		$(if $(INSTALL_MOD_PATH),INSTALL_MOD_PATH=$(INSTALL_MOD_PATH)) modules_install
+
+# What DKMS builds from: dkms.conf and the module's sources only (dkms add
+# copies the whole directory it is given, build/ and all).
+DKMS_SRC := $(BUILD)/dkms/zsync-k-$(ZK_VERSION)
+dkms-source:
+	rm -rf $(DKMS_SRC)
+	mkdir -p $(DKMS_SRC)/lib
+	cp -R dkms.conf Kbuild kmod uapi $(DKMS_SRC)/
+	cp lib/version.mk $(DKMS_SRC)/lib/
+	find $(DKMS_SRC) \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
+		-o -name '.*.cmd' -o -name 'modules.order' -o -name 'Module.symvers' \) -delete
+	@echo "dkms-source: $(DKMS_SRC); as root: dkms add $(DKMS_SRC) && dkms install zsync-k/$(ZK_VERSION)"
 
 sparse:
 	$(MAKE) module C=2
