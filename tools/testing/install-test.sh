@@ -199,7 +199,13 @@ no_dynamic_section() { readelf -d "$1" | grep -q 'There is no dynamic section'; 
 
 with_libs() { LD_LIBRARY_PATH=$LIBDIR "$@"; }
 
-probe_lists_ops() { "$@" --list | tee /dev/stderr | grep -qx '0 NOP'; }
+# (Not tee /dev/stderr: that reopens the log with O_TRUNC and empties it.)
+probe_lists_ops() {
+	local out
+	out=$("$@" --list) || return 1
+	echo "$out"
+	grep -qx '0 NOP' <<<"$out"
+}
 
 # Without a device the ring layer must report ENOENT and exit 1.
 probe_without_device() {
