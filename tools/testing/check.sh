@@ -28,8 +28,8 @@ N = fail + error. Exit status non-zero if N > 0.
   --no-fuzz       skip the fuzzer and the soak
 After the selftests each kernel also runs one long job (vm-run.sh --fuzz,
 --soak), its KTAP counted like a selftest's:
-  6.1     zsync-fuzz for $FUZZ_SECS_61 s (default 150)
-  debug   zsync-fuzz --faults for $FUZZ_SECS_DEBUG s (default 240)
+  6.1     zsync-fuzz for $FUZZ_SECS_61 s (default 120)
+  debug   zsync-fuzz --faults for $FUZZ_SECS_DEBUG s (default 180)
   6.12    zsync-soak for $SOAK_SECS_612 s (default 120)
 $FUZZ_SEED fixes the fuzzer's seed (default: from the clock, printed).
 Per-kernel logs: $BUILD/vm/KERNEL/ (console.log, ktap.log, splats.txt).
@@ -96,8 +96,8 @@ extra_failures() {
 long_args() {
 	[[ $LONG -eq 1 ]] || return 0
 	case "$1" in
-	6.1) echo "--fuzz ${FUZZ_SECS_61:-150}" ;;
-	debug) echo "--fuzz ${FUZZ_SECS_DEBUG:-240} --fuzz-faults" ;;
+	6.1) echo "--fuzz ${FUZZ_SECS_61:-120}" ;;
+	debug) echo "--fuzz ${FUZZ_SECS_DEBUG:-180} --fuzz-faults" ;;
 	6.12) echo "--soak ${SOAK_SECS_612:-120}" ;;
 	esac
 	[[ -z ${FUZZ_SEED:-} ]] || echo "--fuzz-seed $FUZZ_SEED"
