@@ -277,4 +277,4 @@ module_exit(zsync_exit);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("zsync-k developers");
 MODULE_DESCRIPTION("zsync-k: per-process submission/completion rings for async kernel ops");
-MODULE_VERSION("0.1");
+MODULE_VERSION(ZSYNC_MODULE_VERSION);

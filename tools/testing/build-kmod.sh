@@ -70,6 +70,9 @@ sync_sources() {
 		echo "$SRC" >"$stamp"
 	fi
 	cp -p "$SRC/Kbuild" "$OUTDIR/Kbuild"
+	# Kbuild reads the version (MODULE_VERSION) from lib/version.mk.
+	mkdir -p "$OUTDIR/lib"
+	cp -p "$SRC/lib/version.mk" "$OUTDIR/lib/version.mk"
 	stale=$(LC_ALL=C comm -13 <(list_sources "$SRC") <(list_sources "$OUTDIR"))
 	if [[ -n $stale ]]; then
 		(cd "$OUTDIR" && xargs -d '\n' rm -f <<<"$stale")

@@ -444,3 +444,4 @@ module_exit(edu_exit);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("zsync-k developers");
 MODULE_DESCRIPTION("QEMU edu PCI device: DMA and factorial jobs completing through zsync sources");
+MODULE_VERSION(ZSYNC_MODULE_VERSION);
