@@ -28,6 +28,8 @@
 #   make uninstall       remove exactly what make install installed (its manifest)
 #   make install-test    install into a scratch DESTDIR, build programs against it
 #                        with pkg-config, check the ABI, uninstall
+#   make deb             Debian packages into build/deb/ (dpkg-buildpackage, debhelper,
+#                        dh-dkms), then lintian on them; see Documentation/admin-guide.rst
 
 BUILD   ?= $(CURDIR)/build
 SHARED  ?= $(CURDIR)/../shared
@@ -41,8 +43,10 @@ C       ?= 0
 
 CC      := gcc
 AR      := ar
+# CPPFLAGS, CFLAGS and LDFLAGS, when given (a distribution's build flags,
+# e.g. dpkg-buildflags' hardening in `make deb`), come after our own.
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
-	       -I$(CURDIR)/uapi -I$(CURDIR)/lib/include
+	       -I$(CURDIR)/uapi -I$(CURDIR)/lib/include $(CPPFLAGS) $(CFLAGS)
 export BUILD SHARED KVER_61 CC AR USER_CFLAGS
 
 # make install / uninstall (tools/install.sh).  Every path is absolute and
@@ -65,7 +69,7 @@ INSTALL_ENV  := $(foreach v,DESTDIR PREFIX LIBDIR INCLUDEDIR PKGCONFIGDIR SBINDI
 
 .PHONY: all deps module lib tools selftests demo check bench checkpatch sparse clean \
 	native-test bench-native fuzz soak install uninstall install-test man \
-	modules_install dkms-source
+	modules_install dkms-source deb
 
 all: module lib tools selftests
 
@@ -121,7 +125,8 @@ checkpatch:
 man:
 	@env BUILD='$(BUILD)' ZK_VERSION='$(ZK_VERSION)' tools/man.sh
 
-install: lib tools man
+install: lib man
+	$(MAKE) -f tools/tools.mk installed
 	@env $(INSTALL_ENV) tools/install.sh install
 
 uninstall:
@@ -154,6 +159,9 @@ dkms-source:
 	find $(DKMS_SRC) \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
 		-o -name '.*.cmd' -o -name 'modules.order' -o -name 'Module.symvers' \) -delete
 	@echo "dkms-source: $(DKMS_SRC); as root: dkms add $(DKMS_SRC) && dkms install zsync-k/$(ZK_VERSION)"
+
+deb:
+	@tools/deb.sh
 
 sparse:
 	$(MAKE) module C=2

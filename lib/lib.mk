@@ -113,7 +113,7 @@ $(RING_A) $(IO_A):
 # (or a ring internal the executor layer should not use) fails here and
 # not in some user's program.  The version script lib/NAME.map exports the
 # public functions and makes everything else local.
-SO_LDFLAGS := -shared -Wl,-z,defs
+SO_LDFLAGS := -shared -Wl,-z,defs $(LDFLAGS)
 
 # shared_lib NAME, OBJECTS, LIBRARIES: NAME.so.$(ZK_VERSION) and its symlinks.
 define shared_lib

@@ -58,6 +58,16 @@ zsync-soak_SRCS      := tools/fuzz/zsync-soak.c tools/fuzz/soak-sys.c tools/fuzz
 			tools/fuzz/soak-worker.c tools/fuzz/soak-net.c tools/fuzz/soak-cgroup.c
 zsync-soak_LIBS      := $(LIBZK_A)
 
+# TOOLS_LINK=shared links the tools `make install` installs against
+# libzsync-k.so.0, as a distribution ships them (`make deb`); by default
+# every tool is static, to run in the VM's busybox initramfs.
+TOOLS_LINK      ?= static
+INSTALLED_TOOLS := zsyncctl zsync-run
+ifeq ($(TOOLS_LINK),shared)
+$(foreach t,$(INSTALLED_TOOLS),$(eval $(t)_LIBS := $(BUILD)/lib/libzsync-k.so))
+endif
+tool_static = $(if $(and $(filter shared,$(TOOLS_LINK)),$(filter $(1),$(INSTALLED_TOOLS))),,-static)
+
 TOOLS     := zsync-demo zsync-bench-nop zsync-bench-irq zsync-bench-exec zsync-bench-file \
 	     zsync-bench-net zsync-bench-cgroup zsyncctl zsync-run zsync-fuzz zsync-soak
 TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
@@ -75,8 +85,11 @@ exec_macro_stackless := ZK_EXEC_STACKLESS
 # A ring-only example: libzsync-k and libc, nothing else.
 PROBE_BIN := $(TOOLS_OUT)/examples/zk-probe
 
-.PHONY: all examples-test
+.PHONY: all installed examples-test
 all: $(TOOL_BINS) $(EXAMPLE_BINS) $(PROBE_BIN)
+
+# What `make install` installs: zsyncctl and zsync-run.
+installed: $(addprefix $(TOOLS_OUT)/,$(INSTALLED_TOOLS))
 
 $(TOOLS_OUT)/examples/zk-copy-%: tools/examples/zk-copy.c $(LIBZKIO_A) $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
 	@mkdir -p $(@D)
@@ -105,10 +118,12 @@ $(TOOLS_OUT)/obj/%.o: tools/%.c $(FLAGS_STAMP) tools/tools.mk
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-# Relink when the objects or the archives they use change.
+
+# Relink when the objects or the libraries they use change.
 define tool_rule
 $(TOOLS_OUT)/$(1): $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$($(1)_SRCS)) $($(1)_LIBS)
-	$$(CC) -static $($(1)_LDFLAGS) -o $$@ $$(filter %.o,$$^) $($(1)_LIBS) -pthread
+	$$(CC) $(call tool_static,$(1)) $(LDFLAGS) $($(1)_LDFLAGS) -o $$@ $$(filter %.o,$$^) \
+		$($(1)_LIBS) -pthread
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 
