@@ -42,7 +42,8 @@ PACKAGES=(build-essential gcc make pkg-config linux-headers-amd64
 	  linux-headers-6.12-amd64 qemu-system-x86 busybox-static cpio gzip
 	  xz-utils kmod liburing-dev libbpf-dev linux-source-6.1 sparse
 	  util-linux perl gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-	  qemu-user-static dkms openssl man-db)
+	  qemu-user-static dkms openssl man-db debhelper dh-dkms lintian
+	  dpkg-dev fakeroot)
 
 log() { echo "deps: $*"; }
 die() { echo "deps: error: $*" >&2; exit 1; }
