@@ -5,7 +5,8 @@
 #                                 $(BUILD)/lib/libzsync-k-io.{a,so}   the executor layer
 #                                 (.so -> .so.0 -> .so.0.1.0; lib/version.mk), each
 #                                 checked by lib/abi-check.sh against its header
-#   make -f lib/lib.mk unit       build and run the native unit test (no module needed)
+#   make -f lib/lib.mk unit       build and run the native unit test (no module needed;
+#                                 the kselftest harness, from build/ksft)
 #   make -f lib/lib.mk io-test    the executor-layer suite (io_uring, blocking backends)
 #   make -f lib/lib.mk native-test  io-test under ASan+UBSan, then under TSan
 #
@@ -21,6 +22,8 @@ USER_CFLAGS ?= -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	       -I$(CURDIR)/uapi -I$(CURDIR)/lib/include
 
 include lib/version.mk
+# The unit test's kselftest harness: KSFT_HDRS, KSFT_CFLAGS.
+include selftests/ksft.mk
 
 LIB_OUT  := $(BUILD)/lib
 # Two libraries, so a program that only drives rings needs nothing but libc:
@@ -138,10 +141,11 @@ $(LIB_OUT)/.abi-%: $(LIB_OUT)/%.so lib/%.map lib/abi-check.sh
 
 # The unit test replaces open/ioctl/mmap/munmap/close with a fake device
 # (-Wl,--wrap), so the real library code runs against a simulated kernel.
+# It reports through the kselftest harness (KTAP, "# Totals:").
 UNIT_WRAP := -Wl,--wrap=open,--wrap=ioctl,--wrap=mmap,--wrap=munmap,--wrap=close
 
-$(UNIT_BIN): $(UNIT_SRC) $(RING_A) $(FLAGS_STAMP) lib/lib.mk
-	$(CC) $(USER_CFLAGS) $(DEPFLAGS) -MF $@.d $(UNIT_SRC) -o $@ \
+$(UNIT_BIN): $(UNIT_SRC) $(KSFT_HDRS) $(RING_A) $(FLAGS_STAMP) lib/lib.mk selftests/ksft.mk
+	$(CC) $(USER_CFLAGS) $(KSFT_CFLAGS) $(DEPFLAGS) -MF $@.d $(UNIT_SRC) -o $@ \
 		$(UNIT_WRAP) $(RING_A)
 
 unit: $(UNIT_BIN)

@@ -22,22 +22,9 @@ ST_HDRS  := $(wildcard selftests/zsync/*.h)
 LIB_A    := $(BUILD)/lib/libzsync-k.a
 LIBIO_A  := $(BUILD)/lib/libzsync-k-io.a
 
-# kselftest_harness.h and kselftest.h are taken from Debian's linux-source
-# package at build time, never committed.  `make deps` normally puts them in
-# $(BUILD)/ksft; if it has not run, extract them here (once, then cached).
-KSFT_DIR     := $(BUILD)/ksft
-KSFT_HDRS    := $(KSFT_DIR)/kselftest_harness.h $(KSFT_DIR)/kselftest.h
-LINUX_SRC_TAR ?= /usr/src/linux-source-6.1.tar.xz
-KSFT_MEMBERS := linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
-		linux-source-6.1/tools/testing/selftests/kselftest.h
+include selftests/ksft.mk
 
-# The 6.1 harness header trips exactly one of our warnings: its TEST()
-# wrapper never uses its `variant` parameter and its SIGALRM handler never
-# uses `ucontext` (both inside macros/functions we cannot annotate).  Relax
-# only that warning, and only for these test binaries.
-HARNESS_RELAX := -Wno-unused-parameter
-
-ST_CFLAGS := $(USER_CFLAGS) $(HARNESS_RELAX) -I$(KSFT_DIR) -Iselftests/zsync -Ilib/test
+ST_CFLAGS := $(USER_CFLAGS) $(KSFT_CFLAGS) -Iselftests/zsync -Ilib/test
 LIBURING_A := $(shell $(CC) -print-file-name=liburing.a)
 ST_LDLIBS := $(LIBIO_A) $(LIB_A) $(LIBURING_A) -pthread
 
@@ -48,23 +35,11 @@ executors_EXTRA := lib/test/io-suite-core.c lib/test/io-suite-prims.c lib/test/i
 .PHONY: all
 all: $(ST_BINS)
 
-# A grouped target (&:), so one tar pass yields both headers; --occurrence
-# lets tar stop once both members are found instead of reading ~130 MB.
-$(KSFT_HDRS) &:
-	@test -f $(LINUX_SRC_TAR) || { echo "selftests: $(LINUX_SRC_TAR) missing; run 'make deps'" >&2; exit 1; }
-	@echo "  EXTRACT kselftest headers from $(LINUX_SRC_TAR)"
-	@mkdir -p $(KSFT_DIR)
-	@tmp=$$(mktemp -d) && \
-	tar -xJf $(LINUX_SRC_TAR) -C $$tmp --occurrence $(KSFT_MEMBERS) && \
-	cp $$tmp/linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
-	   $$tmp/linux-source-6.1/tools/testing/selftests/kselftest.h $(KSFT_DIR)/; \
-	rc=$$?; rm -rf $$tmp; exit $$rc
-
 $(LIB_A) $(LIBIO_A):
 	@echo "selftests: $@ missing; run 'make lib' first" >&2; exit 1
 
 .SECONDEXPANSION:
-$(ST_OUT)/%: selftests/zsync/%.c $(ST_HDRS) $(KSFT_HDRS) $(LIB_A) $(LIBIO_A) selftests/selftests.mk \
+$(ST_OUT)/%: selftests/zsync/%.c $(ST_HDRS) $(KSFT_HDRS) $(LIB_A) $(LIBIO_A) selftests/selftests.mk selftests/ksft.mk \
 		$$($$*_EXTRA)
 	@mkdir -p $(@D)
 	$(CC) $(ST_CFLAGS) -static $< $(filter %.c,$($*_EXTRA)) -o $@ $(ST_LDLIBS)

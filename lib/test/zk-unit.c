@@ -8,6 +8,10 @@
  * with a CQ overflow list and an overflow limit), so the real ring code
  * (space accounting, index wrap, publish/resubmit, overflow flushing,
  * wait/timeout paths, ioctl argument marshalling) is checked end to end.
+ *
+ * The cases run under the kselftest harness (kselftest_harness.h, built
+ * with selftests/ksft.mk's flags), which reports KTAP: one "ok N" or
+ * "not ok N" line per case and "# Totals: ..." at the end.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,6 +26,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "kselftest_harness.h"
 #include "zsync-k.h"
 
 #define FAKE_PATH	"/fake/zsync"
@@ -64,11 +69,6 @@ static struct fake_dev {
 	struct zsync_restriction restriction;
 	bool enabled;
 } dev = { .fd = -1 };
-
-static void fake_reset(void)
-{
-	dev = (struct fake_dev){ .fd = -1 };
-}
 
 /* ---- the simulated kernel ------------------------------------------- */
 
@@ -301,25 +301,10 @@ int __wrap_close(int fd)
 
 /* ---- the tests -------------------------------------------------------- */
 
-static int failures, checks;
-
-#define CHECK(cond) do {							\
-	checks++;								\
-	if (!(cond)) {								\
-		failures++;							\
-		fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);\
-	}									\
-} while (0)
-
-#define CHECK_EQ(a, b) do {							\
-	long long _a = (long long)(a), _b = (long long)(b);			\
-	checks++;								\
-	if (_a != _b) {								\
-		failures++;							\
-		fprintf(stderr, "FAIL %s:%d: %s == %lld, expected %s == %lld\n",\
-			__FILE__, __LINE__, #a, _a, #b, _b);			\
-	}									\
-} while (0)
+/*
+ * The harness runs each test in a child of its own, so every test starts
+ * from the untouched fake device above and needs no cleanup to isolate it.
+ */
 
 static int count_fds(void)
 {
@@ -334,298 +319,413 @@ static int count_fds(void)
 	return n;
 }
 
-static void fake_ring(struct zk_ring *ring, unsigned int entries)
+/* A ring on the fake device, of @entries (rounded up by SETUP). */
+static void fake_ring(struct __test_metadata *_metadata, struct zk_ring *ring,
+		      unsigned int entries)
 {
-	int ret;
-
 	setenv("ZSYNC_DEV", FAKE_PATH, 1);
-	ret = zk_ring_init(entries, ring, 0);
-	CHECK_EQ(ret, 0);
-	if (ret) {
-		fprintf(stderr, "cannot set up the fake ring, giving up\n");
-		exit(1);
-	}
+	ASSERT_EQ(0, zk_ring_init(entries, ring, 0))
+		TH_LOG("cannot set up a ring of %u on the fake device", entries);
 }
 
-static void close_ring(struct zk_ring *ring)
+/* Tear the ring down: every region unmapped, the fd closed once. */
+static void close_ring(struct __test_metadata *_metadata, struct zk_ring *ring)
 {
 	zk_ring_exit(ring);
-	CHECK_EQ(dev.mapped, 0);
-	CHECK_EQ(dev.closes, 1);
-	free(dev.sq);
-	free(dev.cq);
-	free(dev.sqes);
-	fake_reset();
+	EXPECT_EQ(0, dev.mapped);
+	EXPECT_EQ(1, dev.closes);
 }
 
-static void test_open_errors(void)
-{
-	struct zk_ring ring;
-	int fds = count_fds();
-
-	setenv("ZSYNC_DEV", "/nonexistent/zsync", 1);
-	CHECK_EQ(zk_ring_init(8, &ring, 0), -ENOENT);
-	CHECK_EQ(ring.fd, -1);
-	/* A file that is not the device: SETUP fails, the fd is not leaked. */
-	setenv("ZSYNC_DEV", "/dev/null", 1);
-	CHECK_EQ(zk_ring_init(8, &ring, 0), -ENOTTY);
-	CHECK_EQ(ring.fd, -1);
-	CHECK_EQ(count_fds(), fds);
-	zk_ring_exit(&ring);	/* harmless on a failed ring */
-	/* Kernel refusal of the parameters comes back as its errno. */
-	setenv("ZSYNC_DEV", FAKE_PATH, 1);
-	CHECK_EQ(zk_ring_init(0, &ring, 0), -EINVAL);
-	CHECK_EQ(dev.closes, 1);
-	CHECK_EQ(count_fds(), fds);
-	fake_reset();
-}
-
-static void test_layout_mismatch(void)
-{
-	struct zk_ring ring;
-	int fds = count_fds();
-
-	dev.corrupt_mask = true;
-	setenv("ZSYNC_DEV", FAKE_PATH, 1);
-	CHECK_EQ(zk_ring_init(4, &ring, 0), -EPROTO);
-	CHECK_EQ(dev.mapped, 0);
-	CHECK_EQ(count_fds(), fds);
-	free(dev.sq);
-	free(dev.cq);
-	free(dev.sqes);
-	fake_reset();
-}
-
-static void test_sq_accounting(void)
-{
-	struct zk_ring ring;
-	struct zsync_sqe *sqe;
-	unsigned int i;
-
-	fake_ring(&ring, 3);
-	CHECK_EQ(ring.sq.entries, 4);
-	CHECK_EQ(ring.cq.entries, 8);
-	CHECK_EQ(zk_sq_space_left(&ring), 4);
-	CHECK_EQ(zk_submit(&ring), 0);		/* nothing pending: no syscall */
-	CHECK_EQ(dev.enters, 0);
-
-	for (i = 0; i < 4; i++) {
-		sqe = zk_get_sqe(&ring);
-		CHECK(sqe != NULL);
-		if (!sqe)
-			break;
-		zk_prep_nop(sqe);
-		zk_sqe_set_data64(sqe, 100 + i);
-		CHECK_EQ(zk_sq_space_left(&ring), 3 - i);
-	}
-	CHECK(zk_get_sqe(&ring) == NULL);
-	/* Nothing is visible to the kernel before zk_submit(). */
-	CHECK_EQ(dev.sq->tail, 0);
-	CHECK_EQ(zk_submit(&ring), 4);
-	CHECK_EQ(dev.last_enter.to_submit, 4);
-	CHECK_EQ(dev.last_enter.flags, 0);
-	CHECK_EQ(dev.sq->tail, 4);
-	CHECK_EQ(zk_sq_space_left(&ring), 4);
-	CHECK_EQ(zk_cq_ready(&ring), 4);
-	close_ring(&ring);
-}
-
-static void test_get_sqe_zeroes(void)
-{
-	struct zk_ring ring;
-	struct zsync_sqe *sqe;
-
-	fake_ring(&ring, 1);
-	memset(ring.sq.sqes, 0xff, sizeof(struct zsync_sqe));
-	sqe = zk_get_sqe(&ring);
-	CHECK(sqe && sqe->resv[0] == 0 && sqe->resv[1] == 0 && sqe->addr2 == 0 &&
-	      sqe->user_data == 0 && sqe->flags == 0 && sqe->resv0 == 0);
-	close_ring(&ring);
-}
-
-/* Free-running indices crossing UINT32_MAX must not confuse anything. */
-static void test_index_wrap(void)
-{
-	struct zk_ring ring;
-	struct zsync_cqe *cqe;
-	unsigned int round, i, head, seen;
-	__u64 next = 0, expect = 0;
-
-	dev.start_index = 0xfffffff0u;
-	fake_ring(&ring, 4);
-	for (round = 0; round < 20; round++) {
-		for (i = 0; i < 3; i++) {
-			struct zsync_sqe *sqe = zk_get_sqe(&ring);
-
-			CHECK(sqe != NULL);
-			if (!sqe)
-				return;
-			zk_prep_nop(sqe);
-			zk_sqe_set_data64(sqe, next++);
-		}
-		CHECK_EQ(zk_submit_and_wait(&ring, 3), 3);
-		CHECK_EQ(dev.last_enter.min_complete, 3);
-		CHECK_EQ(dev.last_enter.flags, ZSYNC_ENTER_GETEVENTS);
-		seen = 0;
-		zk_for_each_cqe(&ring, head, cqe) {
-			CHECK_EQ(cqe->user_data, expect);
-			CHECK_EQ(cqe->res, 0);
-			expect++;
-			seen++;
-		}
-		CHECK_EQ(seen, 3);
-		zk_cq_advance(&ring, seen);
-		CHECK_EQ(zk_cq_ready(&ring), 0);
-		CHECK_EQ(zk_sq_space_left(&ring), 4);
-	}
-	CHECK(ring.sq.sqe_tail < 0x100);	/* it did wrap */
-	close_ring(&ring);
-}
-
-/* An ENTER that consumed nothing leaves the SQEs to be submitted again. */
-static void test_busy_resubmit(void)
-{
-	struct zk_ring ring;
-	struct zsync_cqe *cqe;
-	int i;
-
-	fake_ring(&ring, 4);
-	for (i = 0; i < 2; i++) {
-		zk_prep_nop(zk_get_sqe(&ring));
-		zk_sqe_set_data64(&ring.sq.sqes[i], 7 + i);
-	}
-	dev.refuse_busy = true;
-	CHECK_EQ(zk_submit(&ring), -EBUSY);
-	CHECK_EQ(zk_sq_space_left(&ring), 2);	/* still occupied */
-	zk_prep_nop(zk_get_sqe(&ring));
-	CHECK_EQ(zk_submit(&ring), 3);
-	CHECK_EQ(dev.last_enter.to_submit, 3);
-	CHECK_EQ(zk_peek_cqe(&ring, &cqe), 0);
-	CHECK(cqe && cqe->user_data == 7);
-	zk_cqe_seen(&ring, cqe);
-	CHECK_EQ(zk_cq_ready(&ring), 2);
-	close_ring(&ring);
-}
-
-static void submit_nops(struct zk_ring *ring, unsigned int n, __u64 *ud)
+/* Get @n SQEs and prepare each as a NOP, user_data counting up from *@ud. */
+static void queue_nops(struct __test_metadata *_metadata, struct zk_ring *ring,
+		       unsigned int n, __u64 *ud)
 {
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
 		struct zsync_sqe *sqe = zk_get_sqe(ring);
 
+		ASSERT_NE(NULL, sqe) TH_LOG("SQ full after %u of %u", i, n);
 		zk_prep_nop(sqe);
 		zk_sqe_set_data64(sqe, (*ud)++);
 	}
-	CHECK_EQ(zk_submit(ring), (int)n);
 }
 
-/* CQEs that overflowed come back, in order, through peek and wait. */
-static void test_overflow(void)
+static void submit_nops(struct __test_metadata *_metadata, struct zk_ring *ring,
+			unsigned int n, __u64 *ud)
+{
+	queue_nops(_metadata, ring, n, ud);
+	ASSERT_EQ((int)n, zk_submit(ring));
+}
+
+TEST(open_missing_device)
+{
+	struct zk_ring ring;
+
+	setenv("ZSYNC_DEV", "/nonexistent/zsync", 1);
+	EXPECT_EQ(-ENOENT, zk_ring_init(8, &ring, 0));
+	EXPECT_EQ(-1, ring.fd);
+}
+
+/* A file that is not the device: SETUP fails, the fd is not leaked. */
+TEST(open_not_the_device)
+{
+	struct zk_ring ring;
+	int fds = count_fds();
+
+	ASSERT_LT(0, fds);
+	setenv("ZSYNC_DEV", "/dev/null", 1);
+	EXPECT_EQ(-ENOTTY, zk_ring_init(8, &ring, 0));
+	EXPECT_EQ(-1, ring.fd);
+	EXPECT_EQ(fds, count_fds());
+	zk_ring_exit(&ring);	/* harmless on a failed ring */
+	EXPECT_EQ(fds, count_fds());
+}
+
+/* Kernel refusal of the parameters comes back as its errno. */
+TEST(setup_refused)
+{
+	struct zk_ring ring;
+	int fds = count_fds();
+
+	ASSERT_LT(0, fds);
+	setenv("ZSYNC_DEV", FAKE_PATH, 1);
+	EXPECT_EQ(-EINVAL, zk_ring_init(0, &ring, 0));
+	EXPECT_EQ(1, dev.closes);
+	EXPECT_EQ(fds, count_fds());
+}
+
+/* A mapping that disagrees with what SETUP said is refused and undone. */
+TEST(layout_mismatch)
+{
+	struct zk_ring ring;
+	int fds = count_fds();
+
+	ASSERT_LT(0, fds);
+	dev.corrupt_mask = true;
+	setenv("ZSYNC_DEV", FAKE_PATH, 1);
+	EXPECT_EQ(-EPROTO, zk_ring_init(4, &ring, 0));
+	EXPECT_EQ(0, dev.mapped);
+	EXPECT_EQ(fds, count_fds());
+}
+
+TEST(entries_rounded_up)
+{
+	struct zk_ring ring;
+
+	fake_ring(_metadata, &ring, 3);
+	EXPECT_EQ(4u, ring.sq.entries);
+	EXPECT_EQ(8u, ring.cq.entries);
+	EXPECT_EQ(4u, zk_sq_space_left(&ring));
+	close_ring(_metadata, &ring);
+}
+
+/* Free-running indices crossing UINT32_MAX must not confuse anything. */
+TEST(index_wrap)
 {
 	struct zk_ring ring;
 	struct zsync_cqe *cqe;
-	__u64 ud = 1, expect;
-	int enters;
+	unsigned int round, head, seen;
+	__u64 next = 0, expect = 0;
 
-	fake_ring(&ring, 4);		/* CQ of 8 */
-	submit_nops(&ring, 4, &ud);
-	submit_nops(&ring, 4, &ud);
-	CHECK(!zk_cq_overflowed(&ring));
-	submit_nops(&ring, 4, &ud);
-	CHECK(zk_cq_overflowed(&ring));
-	CHECK_EQ(zk_cq_ready(&ring), 8);
-	CHECK_EQ(*ring.cq.koverflow, 4);
-
-	/* Peek does not enter while CQEs are ready. */
-	enters = dev.enters;
-	for (expect = 1; expect <= 8; expect++) {
-		CHECK_EQ(zk_peek_cqe(&ring, &cqe), 0);
-		CHECK_EQ(cqe->user_data, expect);
-		zk_cqe_seen(&ring, cqe);
+	dev.start_index = 0xfffffff0u;
+	fake_ring(_metadata, &ring, 4);
+	for (round = 0; round < 20; round++) {
+		queue_nops(_metadata, &ring, 3, &next);
+		ASSERT_EQ(3, zk_submit_and_wait(&ring, 3)) TH_LOG("round %u", round);
+		EXPECT_EQ(3u, dev.last_enter.min_complete);
+		EXPECT_EQ((unsigned int)ZSYNC_ENTER_GETEVENTS, dev.last_enter.flags);
+		seen = 0;
+		zk_for_each_cqe(&ring, head, cqe) {
+			EXPECT_EQ(expect, cqe->user_data) TH_LOG("round %u", round);
+			EXPECT_EQ(0, cqe->res);
+			expect++;
+			seen++;
+		}
+		ASSERT_EQ(3u, seen) TH_LOG("round %u", round);
+		zk_cq_advance(&ring, seen);
+		EXPECT_EQ(0u, zk_cq_ready(&ring));
+		EXPECT_EQ(4u, zk_sq_space_left(&ring));
 	}
-	CHECK_EQ(dev.enters, enters);
-	/* CQ empty, overflow set: peek flushes. */
-	CHECK_EQ(zk_peek_cqe(&ring, &cqe), 0);
-	CHECK_EQ(dev.enters, enters + 1);
-	CHECK_EQ(dev.last_enter.to_submit, 0);
-	CHECK_EQ(dev.last_enter.min_complete, 0);
-	CHECK_EQ(cqe->user_data, 9);
-	CHECK(!zk_cq_overflowed(&ring));
-	zk_cq_advance(&ring, zk_cq_ready(&ring));
-	CHECK_EQ(zk_peek_cqe(&ring, &cqe), -EAGAIN);
-	CHECK(cqe == NULL);
-
-	/* wait_cqe_nr flushes too, then needs no blocking wait. */
-	submit_nops(&ring, 4, &ud);
-	submit_nops(&ring, 4, &ud);
-	submit_nops(&ring, 4, &ud);
-	zk_cq_advance(&ring, 8);
-	enters = dev.enters;
-	CHECK_EQ(zk_wait_cqe_nr(&ring, &cqe, 3), 0);
-	CHECK_EQ(dev.enters, enters + 1);
-	CHECK_EQ(cqe->user_data, 21);
-	CHECK_EQ(zk_cq_ready(&ring), 4);
-	close_ring(&ring);
+	EXPECT_GT(0x100u, ring.sq.sqe_tail);	/* it did wrap */
+	close_ring(_metadata, &ring);
 }
 
-static void test_wait_paths(void)
-{
+/* A ring of 4 (CQ of 8) on the fake device; the teardown checks close_ring(). */
+FIXTURE(ring) {
 	struct zk_ring ring;
-	struct zsync_cqe *cqe = (struct zsync_cqe *)&ring;
+};
+
+FIXTURE_SETUP(ring)
+{
+	fake_ring(_metadata, &self->ring, 4);
+}
+
+FIXTURE_TEARDOWN(ring)
+{
+	close_ring(_metadata, &self->ring);
+}
+
+/* Nothing pending: zk_submit() makes no syscall. */
+TEST_F(ring, submit_nothing)
+{
+	EXPECT_EQ(0, zk_submit(&self->ring));
+	EXPECT_EQ(0, dev.enters);
+}
+
+TEST_F(ring, sq_fills_up)
+{
+	__u64 ud = 100;
+	unsigned int i;
+
+	for (i = 0; i < 4; i++) {
+		queue_nops(_metadata, &self->ring, 1, &ud);
+		EXPECT_EQ(3 - i, zk_sq_space_left(&self->ring));
+	}
+	EXPECT_EQ(NULL, zk_get_sqe(&self->ring));
+}
+
+/* Nothing is visible to the kernel before zk_submit(), which hands over all. */
+TEST_F(ring, submit_publishes)
+{
+	__u64 ud = 100;
+
+	queue_nops(_metadata, &self->ring, 4, &ud);
+	EXPECT_EQ(0u, dev.sq->tail);
+	EXPECT_EQ(4, zk_submit(&self->ring));
+	EXPECT_EQ(4u, dev.last_enter.to_submit);
+	EXPECT_EQ(0u, dev.last_enter.flags);
+	EXPECT_EQ(4u, dev.sq->tail);
+	EXPECT_EQ(4u, zk_sq_space_left(&self->ring));
+	EXPECT_EQ(4u, zk_cq_ready(&self->ring));
+}
+
+TEST_F(ring, get_sqe_zeroes)
+{
+	struct zsync_sqe *sqe;
+
+	memset(self->ring.sq.sqes, 0xff, sizeof(struct zsync_sqe));
+	sqe = zk_get_sqe(&self->ring);
+	ASSERT_EQ(self->ring.sq.sqes, sqe);
+	EXPECT_EQ(0u, sqe->resv[0]);
+	EXPECT_EQ(0u, sqe->resv[1]);
+	EXPECT_EQ(0u, sqe->addr2);
+	EXPECT_EQ(0u, sqe->user_data);
+	EXPECT_EQ(0u, sqe->flags);
+	EXPECT_EQ(0u, sqe->resv0);
+}
+
+/* An ENTER that consumed nothing leaves the SQEs to be submitted again. */
+TEST_F(ring, busy_resubmit)
+{
+	struct zsync_cqe *cqe;
+	__u64 ud = 7;
+
+	queue_nops(_metadata, &self->ring, 2, &ud);
+	dev.refuse_busy = true;
+	EXPECT_EQ(-EBUSY, zk_submit(&self->ring));
+	EXPECT_EQ(2u, zk_sq_space_left(&self->ring));	/* still occupied */
+	queue_nops(_metadata, &self->ring, 1, &ud);
+	EXPECT_EQ(3, zk_submit(&self->ring));
+	EXPECT_EQ(3u, dev.last_enter.to_submit);
+	ASSERT_EQ(0, zk_peek_cqe(&self->ring, &cqe));
+	EXPECT_EQ(7u, cqe->user_data);
+	zk_cqe_seen(&self->ring, cqe);
+	EXPECT_EQ(2u, zk_cq_ready(&self->ring));
+}
+
+/* CQ of 8: the first 8 NOPs fit, the next 4 overflow. */
+TEST_F(ring, overflow_flagged)
+{
+	__u64 ud = 1;
+
+	submit_nops(_metadata, &self->ring, 4, &ud);
+	submit_nops(_metadata, &self->ring, 4, &ud);
+	EXPECT_FALSE(zk_cq_overflowed(&self->ring));
+	submit_nops(_metadata, &self->ring, 4, &ud);
+	EXPECT_TRUE(zk_cq_overflowed(&self->ring));
+	EXPECT_EQ(8u, zk_cq_ready(&self->ring));
+	EXPECT_EQ(4u, *self->ring.cq.koverflow);
+}
+
+TEST_F(ring, wait_timeout)
+{
+	struct zsync_cqe *cqe = (struct zsync_cqe *)&self->ring;
 	struct zsync_timespec ts = { 0, 1000000 };
+
+	EXPECT_EQ(-ETIME, zk_wait_cqe_timeout(&self->ring, &cqe, &ts));
+	EXPECT_EQ(NULL, cqe);
+	EXPECT_EQ((__u64)(uintptr_t)&ts, dev.last_enter.timeout);
+	EXPECT_EQ(1u, dev.last_enter.min_complete);
+}
+
+/* Without a timeout the fake reports -EINTR, as a signal would. */
+TEST_F(ring, wait_interrupted)
+{
+	struct zsync_cqe *cqe;
+
+	EXPECT_EQ(-EINTR, zk_wait_cqe(&self->ring, &cqe));
+	EXPECT_EQ(0u, dev.last_enter.timeout);
+}
+
+/* wait_nr 0 is a peek: nothing ready is -EAGAIN at once. */
+TEST_F(ring, wait_nr_zero)
+{
+	struct zsync_cqe *cqe = (struct zsync_cqe *)&self->ring;
+
+	EXPECT_EQ(-EAGAIN, zk_wait_cqe_nr(&self->ring, &cqe, 0));
+	EXPECT_EQ(NULL, cqe);
+	EXPECT_EQ(0, dev.enters);
+}
+
+/* zk_enter() passes the sigmask and wait_res; it publishes nothing itself. */
+TEST_F(ring, enter_sigmask)
+{
 	sigset_t mask;
 	int wait_res = 1;
 
-	fake_ring(&ring, 2);
-	CHECK_EQ(zk_wait_cqe_timeout(&ring, &cqe, &ts), -ETIME);
-	CHECK(cqe == NULL);
-	CHECK_EQ(dev.last_enter.timeout, (__u64)(uintptr_t)&ts);
-	CHECK_EQ(dev.last_enter.min_complete, 1);
-	/* Without a timeout the fake reports -EINTR, as a signal would. */
-	CHECK_EQ(zk_wait_cqe(&ring, &cqe), -EINTR);
-
-	zk_prep_nop_result(zk_get_sqe(&ring), -EIO);
-	zk_sqe_set_data64(&ring.sq.sqes[0], 5);
+	ASSERT_NE(NULL, zk_get_sqe(&self->ring));
 	sigemptyset(&mask);
-	CHECK_EQ(zk_enter(&ring, 1, 1, ZSYNC_ENTER_GETEVENTS, &mask, NULL,
-			  &wait_res), -EINTR);	/* unpublished: consumes 0 */
-	CHECK_EQ(wait_res, -EINTR);
-	CHECK_EQ(dev.last_enter.sigmask, (__u64)(uintptr_t)&mask);
-	CHECK_EQ(dev.last_enter.sigmask_size, 8);
-	CHECK_EQ(zk_submit(&ring), 1);
-	CHECK_EQ(zk_wait_cqe_timeout(&ring, &cqe, &ts), 0);
-	CHECK(cqe && cqe->res == -EIO && zk_cqe_get_data64(cqe) == 5);
-	zk_cqe_seen(&ring, cqe);
-	CHECK_EQ(zk_wait_cqe_nr(&ring, &cqe, 0), -EAGAIN);
-	close_ring(&ring);
+	EXPECT_EQ(-EINTR, zk_enter(&self->ring, 1, 1, ZSYNC_ENTER_GETEVENTS, &mask,
+				   NULL, &wait_res));	/* unpublished: consumes 0 */
+	EXPECT_EQ(-EINTR, wait_res);
+	EXPECT_EQ((__u64)(uintptr_t)&mask, dev.last_enter.sigmask);
+	EXPECT_EQ(8u, dev.last_enter.sigmask_size);
+	EXPECT_EQ(1, zk_submit(&self->ring));	/* the SQE was still pending */
 }
 
-static void test_prep_helpers(void)
+TEST_F(ring, wait_returns_cqe)
 {
-	struct zsync_sqe sqe;
-	struct zsync_timespec ts = { 1, 2 };
-	int x;
+	struct zsync_cqe *cqe;
+	struct zsync_sqe *sqe;
+	struct zsync_timespec ts = { 0, 1000000 };
 
-	memset(&sqe, 0, sizeof(sqe));
-	zk_sqe_set_data64(&sqe, 99);
-	zk_sqe_set_flags(&sqe, ZSYNC_SQE_LINK);
-	zk_prep_timeout(&sqe, &ts, 3, ZSYNC_TIMEOUT_ABS);
-	CHECK(sqe.opcode == ZSYNC_OP_TIMEOUT && sqe.addr == (uintptr_t)&ts &&
-	      sqe.off == 3 && sqe.op_flags == ZSYNC_TIMEOUT_ABS);
-	CHECK(sqe.user_data == 99 && sqe.flags == ZSYNC_SQE_LINK);
-	zk_prep_link_timeout(&sqe, &ts, 0);
-	CHECK(sqe.opcode == ZSYNC_OP_LINK_TIMEOUT && sqe.off == 0);
-	zk_prep_cancel(&sqe, 1234, ZSYNC_CANCEL_ALL);
-	CHECK(sqe.opcode == ZSYNC_OP_CANCEL && sqe.addr == 1234 &&
-	      sqe.op_flags == ZSYNC_CANCEL_ALL);
-	zk_prep_cancel_fd(&sqe, 7, 0);
-	CHECK(sqe.fd == 7 && sqe.addr == 0 && sqe.op_flags == ZSYNC_CANCEL_FD);
-	zk_prep_nop_result(&sqe, -ECANCELED);
-	CHECK((__s32)sqe.len == -ECANCELED &&
-	      sqe.op_flags == ZSYNC_NOP_INJECT_RESULT && sqe.fd == 0);
-	zk_sqe_set_data(&sqe, &x);
-	CHECK(zk_cqe_get_data(&(struct zsync_cqe){ sqe.user_data, 0, 0 }) == &x);
+	sqe = zk_get_sqe(&self->ring);
+	ASSERT_NE(NULL, sqe);
+	zk_prep_nop_result(sqe, -EIO);
+	zk_sqe_set_data64(sqe, 5);
+	EXPECT_EQ(1, zk_submit(&self->ring));
+	ASSERT_EQ(0, zk_wait_cqe_timeout(&self->ring, &cqe, &ts));
+	ASSERT_NE(NULL, cqe);
+	EXPECT_EQ(-EIO, cqe->res);
+	EXPECT_EQ(5u, zk_cqe_get_data64(cqe));
+	zk_cqe_seen(&self->ring, cqe);
+	EXPECT_EQ(0u, zk_cq_ready(&self->ring));
+}
+
+TEST_F(ring, register_eventfd)
+{
+	EXPECT_EQ(0, zk_register_eventfd(&self->ring, 42));
+	EXPECT_EQ(42, dev.eventfd);
+	EXPECT_EQ(0, zk_unregister_eventfd(&self->ring));
+	EXPECT_EQ(-1, dev.eventfd);
+}
+
+TEST_F(ring, restrict_ops)
+{
+	struct zsync_restriction r;
+
+	memset(&r, 0, sizeof(r));
+	zk_restriction_allow_op(&r, ZSYNC_OP_NOP);
+	zk_restriction_allow_op(&r, ZSYNC_OP_CANCEL);
+	zk_restriction_allow_op(&r, 200);
+	r.allowed_sqe_flags = ZSYNC_SQE_LINK;
+	EXPECT_EQ(0, zk_restrict(&self->ring, &r));
+	EXPECT_EQ((1ULL << ZSYNC_OP_NOP) | (1ULL << ZSYNC_OP_CANCEL),
+		  dev.restriction.allowed_ops[0]);
+	EXPECT_EQ(0u, dev.restriction.allowed_ops[1]);
+	EXPECT_EQ(0u, dev.restriction.allowed_ops[2]);
+	EXPECT_EQ(1ULL << (200 - 192), dev.restriction.allowed_ops[3]);
+	EXPECT_EQ(ZSYNC_SQE_LINK, dev.restriction.allowed_sqe_flags);
+}
+
+TEST_F(ring, enable)
+{
+	EXPECT_EQ(0, zk_enable(&self->ring));
+	EXPECT_TRUE(dev.enabled);
+}
+
+/* The ring above with NOPs 1..8 in its CQ and 9..12 overflowed. */
+FIXTURE(overflow) {
+	struct zk_ring ring;
+	int enters;		/* ENTERs made to get there */
+};
+
+FIXTURE_SETUP(overflow)
+{
+	__u64 ud = 1;
+
+	fake_ring(_metadata, &self->ring, 4);
+	submit_nops(_metadata, &self->ring, 4, &ud);
+	submit_nops(_metadata, &self->ring, 4, &ud);
+	submit_nops(_metadata, &self->ring, 4, &ud);
+	ASSERT_TRUE(zk_cq_overflowed(&self->ring));
+	ASSERT_EQ(8u, zk_cq_ready(&self->ring));
+	self->enters = dev.enters;
+}
+
+FIXTURE_TEARDOWN(overflow)
+{
+	close_ring(_metadata, &self->ring);
+}
+
+/* Peek does not enter while CQEs are ready, and returns them in order. */
+TEST_F(overflow, peek_ready_first)
+{
+	struct zsync_cqe *cqe;
+	__u64 expect;
+
+	for (expect = 1; expect <= 8; expect++) {
+		ASSERT_EQ(0, zk_peek_cqe(&self->ring, &cqe));
+		EXPECT_EQ(expect, cqe->user_data);
+		zk_cqe_seen(&self->ring, cqe);
+	}
+	EXPECT_EQ(self->enters, dev.enters);
+	EXPECT_TRUE(zk_cq_overflowed(&self->ring));
+}
+
+/* CQ empty, overflow set: peek flushes, with an ENTER that waits for nothing. */
+TEST_F(overflow, peek_flushes)
+{
+	struct zsync_cqe *cqe;
+
+	zk_cq_advance(&self->ring, 8);
+	ASSERT_EQ(0, zk_peek_cqe(&self->ring, &cqe));
+	EXPECT_EQ(self->enters + 1, dev.enters);
+	EXPECT_EQ(0u, dev.last_enter.to_submit);
+	EXPECT_EQ(0u, dev.last_enter.min_complete);
+	EXPECT_EQ(9u, cqe->user_data);
+	EXPECT_FALSE(zk_cq_overflowed(&self->ring));
+	EXPECT_EQ(4u, zk_cq_ready(&self->ring));
+	zk_cq_advance(&self->ring, 4);
+	EXPECT_EQ(-EAGAIN, zk_peek_cqe(&self->ring, &cqe));
+	EXPECT_EQ(NULL, cqe);
+}
+
+/* wait_cqe_nr flushes too, then needs no blocking wait. */
+TEST_F(overflow, wait_flushes)
+{
+	struct zsync_cqe *cqe;
+
+	zk_cq_advance(&self->ring, 8);
+	ASSERT_EQ(0, zk_wait_cqe_nr(&self->ring, &cqe, 3));
+	EXPECT_EQ(self->enters + 1, dev.enters);
+	EXPECT_EQ(9u, cqe->user_data);
+	EXPECT_EQ(4u, zk_cq_ready(&self->ring));
+}
+
+/* ---- the prep helpers, on an SQE the harness zeroes for each test ----- */
+
+FIXTURE(prep) {
+	struct zsync_sqe s;
+};
+
+FIXTURE_SETUP(prep)
+{
+}
+
+FIXTURE_TEARDOWN(prep)
+{
 }
 
 /* Every field of @sqe that is not named in @fields is zero. */
@@ -635,178 +735,380 @@ static void test_prep_helpers(void)
 #define F_LEN	(1u << 3)
 #define F_OPF	(1u << 4)
 #define F_ADDR2	(1u << 5)
-static int only_fields(const struct zsync_sqe *sqe, unsigned int fields)
+static void expect_only_fields(struct __test_metadata *_metadata,
+			       const struct zsync_sqe *sqe, unsigned int fields)
 {
-	return (sqe->fd == 0 || (fields & F_FD)) &&
-	       (sqe->off == 0 || (fields & F_OFF)) &&
-	       (sqe->addr == 0 || (fields & F_ADDR)) &&
-	       (sqe->len == 0 || (fields & F_LEN)) &&
-	       (sqe->op_flags == 0 || (fields & F_OPF)) &&
-	       (sqe->addr2 == 0 || (fields & F_ADDR2)) &&
-	       sqe->flags == 0 && sqe->user_data == 0 && sqe->resv0 == 0 &&
-	       sqe->resv[0] == 0 && sqe->resv[1] == 0;
+	if (!(fields & F_FD))
+		EXPECT_EQ(0, sqe->fd);
+	if (!(fields & F_OFF))
+		EXPECT_EQ(0u, sqe->off);
+	if (!(fields & F_ADDR))
+		EXPECT_EQ(0u, sqe->addr);
+	if (!(fields & F_LEN))
+		EXPECT_EQ(0u, sqe->len);
+	if (!(fields & F_OPF))
+		EXPECT_EQ(0u, sqe->op_flags);
+	if (!(fields & F_ADDR2))
+		EXPECT_EQ(0u, sqe->addr2);
+	EXPECT_EQ(0u, sqe->flags);
+	EXPECT_EQ(0u, sqe->user_data);
+	EXPECT_EQ(0u, sqe->resv0);
+	EXPECT_EQ(0u, sqe->resv[0]);
+	EXPECT_EQ(0u, sqe->resv[1]);
 }
 
-/* The file, net, poll, msg and source helpers set their op's fields and nothing else. */
-static void test_prep_io_helpers(void)
+/* The op's own fields are set; user_data and flags set before are kept. */
+TEST_F(prep, timeout)
+{
+	struct zsync_timespec ts = { 1, 2 };
+
+	zk_sqe_set_data64(&self->s, 99);
+	zk_sqe_set_flags(&self->s, ZSYNC_SQE_LINK);
+	zk_prep_timeout(&self->s, &ts, 3, ZSYNC_TIMEOUT_ABS);
+	EXPECT_EQ(ZSYNC_OP_TIMEOUT, self->s.opcode);
+	EXPECT_EQ((uintptr_t)&ts, self->s.addr);
+	EXPECT_EQ(3u, self->s.off);
+	EXPECT_EQ(ZSYNC_TIMEOUT_ABS, self->s.op_flags);
+	EXPECT_EQ(99u, self->s.user_data);
+	EXPECT_EQ(ZSYNC_SQE_LINK, self->s.flags);
+}
+
+/* Over a TIMEOUT's SQE: the count goes back to 0. */
+TEST_F(prep, link_timeout)
+{
+	struct zsync_timespec ts = { 1, 2 };
+
+	zk_prep_timeout(&self->s, &ts, 3, ZSYNC_TIMEOUT_ABS);
+	zk_prep_link_timeout(&self->s, &ts, 0);
+	EXPECT_EQ(ZSYNC_OP_LINK_TIMEOUT, self->s.opcode);
+	EXPECT_EQ((uintptr_t)&ts, self->s.addr);
+	EXPECT_EQ(0u, self->s.off);
+	EXPECT_EQ(0u, self->s.op_flags);
+}
+
+TEST_F(prep, cancel)
+{
+	zk_prep_cancel(&self->s, 1234, ZSYNC_CANCEL_ALL);
+	EXPECT_EQ(ZSYNC_OP_CANCEL, self->s.opcode);
+	EXPECT_EQ(1234u, self->s.addr);
+	EXPECT_EQ(ZSYNC_CANCEL_ALL, self->s.op_flags);
+	expect_only_fields(_metadata, &self->s, F_ADDR | F_OPF);
+}
+
+/* Over a CANCEL by user_data: the user_data to match goes back to 0. */
+TEST_F(prep, cancel_fd)
+{
+	zk_prep_cancel(&self->s, 1234, ZSYNC_CANCEL_ALL);
+	zk_prep_cancel_fd(&self->s, 7, 0);
+	EXPECT_EQ(ZSYNC_OP_CANCEL, self->s.opcode);
+	EXPECT_EQ(7, self->s.fd);
+	EXPECT_EQ(0u, self->s.addr);
+	EXPECT_EQ(ZSYNC_CANCEL_FD, self->s.op_flags);
+}
+
+/* Over a CANCEL of an fd: the fd goes back to 0. */
+TEST_F(prep, nop_result)
+{
+	zk_prep_cancel_fd(&self->s, 7, 0);
+	zk_prep_nop_result(&self->s, -ECANCELED);
+	EXPECT_EQ(ZSYNC_OP_NOP, self->s.opcode);
+	EXPECT_EQ(-ECANCELED, (__s32)self->s.len);
+	EXPECT_EQ(ZSYNC_NOP_INJECT_RESULT, self->s.op_flags);
+	EXPECT_EQ(0, self->s.fd);
+}
+
+TEST_F(prep, data_pointer)
+{
+	int x;
+
+	zk_sqe_set_data(&self->s, &x);
+	EXPECT_EQ(&x, zk_cqe_get_data(&(struct zsync_cqe){ self->s.user_data, 0, 0 }));
+}
+
+TEST_F(prep, msg_ring)
+{
+	zk_prep_msg_ring(&self->s, 5, 77, -3);
+	EXPECT_EQ(ZSYNC_OP_MSG_RING, self->s.opcode);
+	EXPECT_EQ(5, self->s.fd);
+	EXPECT_EQ(77u, self->s.off);
+	EXPECT_EQ(-3, (__s32)self->s.len);
+	expect_only_fields(_metadata, &self->s, F_FD | F_OFF | F_LEN);
+}
+
+TEST_F(prep, poll_add)
+{
+	zk_prep_poll_add(&self->s, 6, 0x5, ZSYNC_POLL_MULTISHOT);
+	EXPECT_EQ(ZSYNC_OP_POLL_ADD, self->s.opcode);
+	EXPECT_EQ(6, self->s.fd);
+	EXPECT_EQ(0x5u, self->s.len);
+	EXPECT_EQ(ZSYNC_POLL_MULTISHOT, self->s.op_flags);
+	expect_only_fields(_metadata, &self->s, F_FD | F_LEN | F_OPF);
+}
+
+TEST_F(prep, poll_remove)
+{
+	zk_prep_poll_remove(&self->s, 42);
+	EXPECT_EQ(ZSYNC_OP_POLL_REMOVE, self->s.opcode);
+	EXPECT_EQ(42u, self->s.addr);
+	expect_only_fields(_metadata, &self->s, F_ADDR);
+}
+
+TEST_F(prep, read)
+{
+	char buf[8];
+
+	zk_prep_read(&self->s, 3, buf, 8, ZSYNC_OFF_CURRENT);
+	EXPECT_EQ(ZSYNC_OP_READ, self->s.opcode);
+	EXPECT_EQ(3, self->s.fd);
+	EXPECT_EQ((uintptr_t)buf, self->s.addr);
+	EXPECT_EQ(8u, self->s.len);
+	EXPECT_EQ(ZSYNC_OFF_CURRENT, self->s.off);
+	expect_only_fields(_metadata, &self->s, F_FD | F_ADDR | F_LEN | F_OFF);
+}
+
+TEST_F(prep, write)
+{
+	char buf[8];
+
+	zk_prep_write(&self->s, 3, buf, 4, 16);
+	EXPECT_EQ(ZSYNC_OP_WRITE, self->s.opcode);
+	EXPECT_EQ(16u, self->s.off);
+	EXPECT_EQ(4u, self->s.len);
+}
+
+TEST_F(prep, readv)
 {
 	struct iovec iov[2];
-	struct sockaddr sa;
-	struct msghdr msg;
-	socklen_t sl;
+
+	zk_prep_readv(&self->s, 3, iov, 2, 0);
+	EXPECT_EQ(ZSYNC_OP_READV, self->s.opcode);
+	EXPECT_EQ((uintptr_t)iov, self->s.addr);
+	EXPECT_EQ(2u, self->s.len);
+}
+
+TEST_F(prep, writev_flags)
+{
+	struct iovec iov[2];
+
+	zk_prep_writev(&self->s, 3, iov, 2, 0);
+	zk_rw_set_flags(&self->s, 4);
+	EXPECT_EQ(ZSYNC_OP_WRITEV, self->s.opcode);
+	EXPECT_EQ(4u, self->s.op_flags);
+}
+
+TEST_F(prep, fsync)
+{
+	zk_prep_fsync(&self->s, 3, ZSYNC_FSYNC_DATASYNC);
+	EXPECT_EQ(ZSYNC_OP_FSYNC, self->s.opcode);
+	EXPECT_EQ(ZSYNC_FSYNC_DATASYNC, self->s.op_flags);
+	expect_only_fields(_metadata, &self->s, F_FD | F_OPF);
+}
+
+TEST_F(prep, openat)
+{
+	zk_prep_openat(&self->s, -100, "p", 0101, 0600);
+	EXPECT_EQ(ZSYNC_OP_OPENAT, self->s.opcode);
+	EXPECT_EQ(-100, self->s.fd);
+	EXPECT_EQ(0101u, self->s.op_flags);
+	EXPECT_EQ(0600u, self->s.len);
+	expect_only_fields(_metadata, &self->s, F_FD | F_ADDR | F_LEN | F_OPF);
+}
+
+TEST_F(prep, statx)
+{
 	char buf[8];
-	struct zsync_sqe s;
 
-#define FRESH() memset(&s, 0, sizeof(s))
-	FRESH(); zk_prep_msg_ring(&s, 5, 77, -3);
-	CHECK(s.opcode == ZSYNC_OP_MSG_RING && s.fd == 5 && s.off == 77 &&
-	      (__s32)s.len == -3 && only_fields(&s, F_FD | F_OFF | F_LEN));
-	FRESH(); zk_prep_poll_add(&s, 6, 0x5, ZSYNC_POLL_MULTISHOT);
-	CHECK(s.opcode == ZSYNC_OP_POLL_ADD && s.fd == 6 && s.len == 0x5 &&
-	      s.op_flags == ZSYNC_POLL_MULTISHOT && only_fields(&s, F_FD | F_LEN | F_OPF));
-	FRESH(); zk_prep_poll_remove(&s, 42);
-	CHECK(s.opcode == ZSYNC_OP_POLL_REMOVE && s.addr == 42 && only_fields(&s, F_ADDR));
-	FRESH(); zk_prep_read(&s, 3, buf, 8, ZSYNC_OFF_CURRENT);
-	CHECK(s.opcode == ZSYNC_OP_READ && s.fd == 3 && s.addr == (uintptr_t)buf &&
-	      s.len == 8 && s.off == ZSYNC_OFF_CURRENT &&
-	      only_fields(&s, F_FD | F_ADDR | F_LEN | F_OFF));
-	FRESH(); zk_prep_write(&s, 3, buf, 4, 16);
-	CHECK(s.opcode == ZSYNC_OP_WRITE && s.off == 16 && s.len == 4);
-	FRESH(); zk_prep_readv(&s, 3, iov, 2, 0);
-	CHECK(s.opcode == ZSYNC_OP_READV && s.addr == (uintptr_t)iov && s.len == 2);
-	FRESH(); zk_prep_writev(&s, 3, iov, 2, 0);
-	zk_rw_set_flags(&s, 4);
-	CHECK(s.opcode == ZSYNC_OP_WRITEV && s.op_flags == 4);
-	FRESH(); zk_prep_fsync(&s, 3, ZSYNC_FSYNC_DATASYNC);
-	CHECK(s.opcode == ZSYNC_OP_FSYNC && s.op_flags == ZSYNC_FSYNC_DATASYNC &&
-	      only_fields(&s, F_FD | F_OPF));
-	FRESH(); zk_prep_openat(&s, -100, "p", 0101, 0600);
-	CHECK(s.opcode == ZSYNC_OP_OPENAT && s.fd == -100 && s.op_flags == 0101 &&
-	      s.len == 0600 && only_fields(&s, F_FD | F_ADDR | F_LEN | F_OPF));
-	FRESH(); zk_prep_close(&s, 9);
-	CHECK(s.opcode == ZSYNC_OP_CLOSE && s.fd == 9 && only_fields(&s, F_FD));
-	FRESH(); zk_prep_statx(&s, 4, "p", 0x100, 0x7ff, (struct statx *)buf);
-	CHECK(s.opcode == ZSYNC_OP_STATX && s.addr2 == (uintptr_t)buf && s.len == 0x7ff &&
-	      s.op_flags == 0x100 && only_fields(&s, F_FD | F_ADDR | F_LEN | F_OPF | F_ADDR2));
-	FRESH(); zk_prep_accept(&s, 4, &sa, &sl, 04000, ZSYNC_ACCEPT_MULTISHOT);
-	CHECK(s.opcode == ZSYNC_OP_ACCEPT && s.addr == (uintptr_t)&sa &&
-	      s.addr2 == (uintptr_t)&sl && s.len == 04000 &&
-	      s.op_flags == ZSYNC_ACCEPT_MULTISHOT);
-	FRESH(); zk_prep_connect(&s, 4, &sa, sizeof(sa));
-	CHECK(s.opcode == ZSYNC_OP_CONNECT && s.len == sizeof(sa) &&
-	      only_fields(&s, F_FD | F_ADDR | F_LEN));
-	FRESH(); zk_prep_send(&s, 4, buf, 8, 0x40);
-	CHECK(s.opcode == ZSYNC_OP_SEND && s.len == 8 && s.op_flags == 0x40 &&
-	      only_fields(&s, F_FD | F_ADDR | F_LEN | F_OPF));
-	FRESH(); zk_prep_recv(&s, 4, buf, 8, 0);
-	CHECK(s.opcode == ZSYNC_OP_RECV && s.addr == (uintptr_t)buf);
-	FRESH(); zk_prep_sendmsg(&s, 4, &msg, 0);
-	CHECK(s.opcode == ZSYNC_OP_SENDMSG && s.addr == (uintptr_t)&msg &&
-	      only_fields(&s, F_FD | F_ADDR | F_OPF));
-	FRESH(); zk_prep_recvmsg(&s, 4, &msg, 0x100);
-	CHECK(s.opcode == ZSYNC_OP_RECVMSG && s.op_flags == 0x100);
-	FRESH(); zk_prep_shutdown(&s, 4, 1);
-	CHECK(s.opcode == ZSYNC_OP_SHUTDOWN && s.len == 1 && only_fields(&s, F_FD | F_LEN));
-	FRESH(); zk_prep_source_wait(&s, 6);
-	CHECK(s.opcode == ZSYNC_OP_SOURCE_WAIT && s.fd == 6 && only_fields(&s, F_FD));
-	FRESH(); zk_prep_source_signal(&s, 6, 0x80000001u);
-	CHECK(s.opcode == ZSYNC_OP_SOURCE_SIGNAL && s.fd == 6 && s.len == 0x80000001u &&
-	      only_fields(&s, F_FD | F_LEN));
-	{
-		struct zsync_cqe c = { .res = 0x7fffffff,
-				       .flags = ZSYNC_CQE_F_MORE | ZSYNC_CQE_F_VALUE_BIT31 };
+	zk_prep_statx(&self->s, 4, "p", 0x100, 0x7ff, (struct statx *)buf);
+	EXPECT_EQ(ZSYNC_OP_STATX, self->s.opcode);
+	EXPECT_EQ((uintptr_t)buf, self->s.addr2);
+	EXPECT_EQ(0x7ffu, self->s.len);
+	EXPECT_EQ(0x100u, self->s.op_flags);
+	expect_only_fields(_metadata, &self->s, F_FD | F_ADDR | F_LEN | F_OPF | F_ADDR2);
+}
 
-		CHECK(zk_cqe_source_value(&c) == 0xffffffffu);
-		c.res = 5;
-		c.flags = ZSYNC_CQE_F_MORE;
-		CHECK(zk_cqe_source_value(&c) == 5);
-	}
-#undef FRESH
+TEST_F(prep, accept)
+{
+	struct sockaddr sa;
+	socklen_t sl;
+
+	zk_prep_accept(&self->s, 4, &sa, &sl, 04000, ZSYNC_ACCEPT_MULTISHOT);
+	EXPECT_EQ(ZSYNC_OP_ACCEPT, self->s.opcode);
+	EXPECT_EQ((uintptr_t)&sa, self->s.addr);
+	EXPECT_EQ((uintptr_t)&sl, self->s.addr2);
+	EXPECT_EQ(04000u, self->s.len);
+	EXPECT_EQ(ZSYNC_ACCEPT_MULTISHOT, self->s.op_flags);
+}
+
+TEST_F(prep, connect)
+{
+	struct sockaddr sa;
+
+	zk_prep_connect(&self->s, 4, &sa, sizeof(sa));
+	EXPECT_EQ(ZSYNC_OP_CONNECT, self->s.opcode);
+	EXPECT_EQ(sizeof(sa), self->s.len);
+	expect_only_fields(_metadata, &self->s, F_FD | F_ADDR | F_LEN);
+}
+
+TEST_F(prep, send)
+{
+	char buf[8];
+
+	zk_prep_send(&self->s, 4, buf, 8, 0x40);
+	EXPECT_EQ(ZSYNC_OP_SEND, self->s.opcode);
+	EXPECT_EQ(8u, self->s.len);
+	EXPECT_EQ(0x40u, self->s.op_flags);
+	expect_only_fields(_metadata, &self->s, F_FD | F_ADDR | F_LEN | F_OPF);
+}
+
+TEST_F(prep, recv)
+{
+	char buf[8];
+
+	zk_prep_recv(&self->s, 4, buf, 8, 0);
+	EXPECT_EQ(ZSYNC_OP_RECV, self->s.opcode);
+	EXPECT_EQ((uintptr_t)buf, self->s.addr);
+}
+
+TEST_F(prep, sendmsg)
+{
+	struct msghdr msg;
+
+	zk_prep_sendmsg(&self->s, 4, &msg, 0);
+	EXPECT_EQ(ZSYNC_OP_SENDMSG, self->s.opcode);
+	EXPECT_EQ((uintptr_t)&msg, self->s.addr);
+	expect_only_fields(_metadata, &self->s, F_FD | F_ADDR | F_OPF);
+}
+
+TEST_F(prep, recvmsg)
+{
+	struct msghdr msg;
+
+	zk_prep_recvmsg(&self->s, 4, &msg, 0x100);
+	EXPECT_EQ(ZSYNC_OP_RECVMSG, self->s.opcode);
+	EXPECT_EQ(0x100u, self->s.op_flags);
+}
+
+TEST_F(prep, shutdown)
+{
+	zk_prep_shutdown(&self->s, 4, 1);
+	EXPECT_EQ(ZSYNC_OP_SHUTDOWN, self->s.opcode);
+	EXPECT_EQ(1u, self->s.len);
+	expect_only_fields(_metadata, &self->s, F_FD | F_LEN);
+}
+
+TEST_F(prep, source_signal)
+{
+	zk_prep_source_signal(&self->s, 6, 0x80000001u);
+	EXPECT_EQ(ZSYNC_OP_SOURCE_SIGNAL, self->s.opcode);
+	EXPECT_EQ(6, self->s.fd);
+	EXPECT_EQ(0x80000001u, self->s.len);
+	expect_only_fields(_metadata, &self->s, F_FD | F_LEN);
 }
 
 /* The cgroup and namespace helpers set exactly the fields their op reads. */
-static void test_prep_cgroup_ns_helpers(void)
+TEST_F(prep, cgroup_attach)
+{
+	zk_prep_cgroup_attach(&self->s, 3, 1234);
+	EXPECT_EQ(ZSYNC_OP_CGROUP_ATTACH, self->s.opcode);
+	EXPECT_EQ(3, self->s.fd);
+	EXPECT_EQ(1234u, self->s.len);
+	expect_only_fields(_metadata, &self->s, F_FD | F_LEN);
+}
+
+TEST_F(prep, cgroup_attach_pidfd)
+{
+	zk_prep_cgroup_attach_pidfd(&self->s, 3, 7);
+	EXPECT_EQ(ZSYNC_OP_CGROUP_ATTACH, self->s.opcode);
+	EXPECT_EQ(7u, self->s.len);
+	EXPECT_EQ(ZSYNC_CGROUP_ATTACH_PIDFD, self->s.op_flags);
+	expect_only_fields(_metadata, &self->s, F_FD | F_LEN | F_OPF);
+}
+
+TEST_F(prep, cgroup_set_str)
+{
+	zk_prep_cgroup_set_str(&self->s, 3, "pids.max", "10");
+	EXPECT_EQ(ZSYNC_OP_CGROUP_SET, self->s.opcode);
+	EXPECT_EQ(3, self->s.fd);
+	ASSERT_EQ(2u, self->s.len);
+	ASSERT_NE(0u, self->s.addr);
+	ASSERT_NE(0u, self->s.addr2);
+	EXPECT_STREQ("pids.max", (const char *)(uintptr_t)self->s.addr);
+	EXPECT_EQ(0, memcmp((const void *)(uintptr_t)self->s.addr2, "10", 2));
+	expect_only_fields(_metadata, &self->s, F_FD | F_ADDR | F_ADDR2 | F_LEN);
+}
+
+TEST_F(prep, cgroup_wait)
+{
+	zk_prep_cgroup_wait(&self->s, 4, ZSYNC_CGROUP_FROZEN);
+	EXPECT_EQ(ZSYNC_OP_CGROUP_WAIT, self->s.opcode);
+	EXPECT_EQ(ZSYNC_CGROUP_FROZEN, self->s.len);
+	expect_only_fields(_metadata, &self->s, F_FD | F_LEN);
+}
+
+TEST_F(prep, ns_socket)
+{
+	zk_prep_ns_socket(&self->s, 6, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 17);
+	EXPECT_EQ(ZSYNC_OP_NS_SOCKET, self->s.opcode);
+	EXPECT_EQ(6, self->s.fd);
+	EXPECT_EQ((unsigned int)AF_INET, self->s.len);
+	EXPECT_EQ((unsigned int)(SOCK_STREAM | SOCK_CLOEXEC), self->s.op_flags);
+	EXPECT_EQ(17u, self->s.off);
+	expect_only_fields(_metadata, &self->s, F_FD | F_OFF | F_LEN | F_OPF);
+}
+
+TEST_F(prep, ns_info)
 {
 	struct zsync_ns_info info;
+
+	zk_prep_ns_info(&self->s, 6, &info);
+	EXPECT_EQ(ZSYNC_OP_NS_INFO, self->s.opcode);
+	EXPECT_EQ((uintptr_t)&info, self->s.addr);
+	expect_only_fields(_metadata, &self->s, F_FD | F_ADDR);
+}
+
+/* The ops that act on an fd and read nothing else, one variant each. */
+FIXTURE(fd_op) {
 	struct zsync_sqe s;
-	unsigned int op;
+};
 
-#define FRESH() memset(&s, 0, sizeof(s))
-	FRESH(); zk_prep_cgroup_attach(&s, 3, 1234);
-	CHECK(s.opcode == ZSYNC_OP_CGROUP_ATTACH && s.fd == 3 && s.len == 1234 &&
-	      s.op_flags == 0 && only_fields(&s, F_FD | F_LEN));
-	FRESH(); zk_prep_cgroup_attach_pidfd(&s, 3, 7);
-	CHECK(s.opcode == ZSYNC_OP_CGROUP_ATTACH && s.len == 7 &&
-	      s.op_flags == ZSYNC_CGROUP_ATTACH_PIDFD && only_fields(&s, F_FD | F_LEN | F_OPF));
-	FRESH(); zk_prep_cgroup_set_str(&s, 3, "pids.max", "10");
-	CHECK(s.opcode == ZSYNC_OP_CGROUP_SET && s.fd == 3 && s.len == 2 &&
-	      !strcmp((const char *)(uintptr_t)s.addr, "pids.max") &&
-	      !memcmp((const void *)(uintptr_t)s.addr2, "10", 2) &&
-	      only_fields(&s, F_FD | F_ADDR | F_ADDR2 | F_LEN));
-	for (op = ZSYNC_OP_CGROUP_FREEZE; op <= ZSYNC_OP_CGROUP_KILL; op++) {
-		FRESH();
-		if (op == ZSYNC_OP_CGROUP_FREEZE)
-			zk_prep_cgroup_freeze(&s, 4);
-		else if (op == ZSYNC_OP_CGROUP_THAW)
-			zk_prep_cgroup_thaw(&s, 4);
-		else
-			zk_prep_cgroup_kill(&s, 4);
-		CHECK(s.opcode == op && s.fd == 4 && only_fields(&s, F_FD));
-	}
-	FRESH(); zk_prep_cgroup_wait(&s, 4, ZSYNC_CGROUP_FROZEN);
-	CHECK(s.opcode == ZSYNC_OP_CGROUP_WAIT && s.len == ZSYNC_CGROUP_FROZEN &&
-	      only_fields(&s, F_FD | F_LEN));
-	FRESH(); zk_prep_pidfd_wait(&s, 5);
-	CHECK(s.opcode == ZSYNC_OP_PIDFD_WAIT && s.fd == 5 && only_fields(&s, F_FD));
-	FRESH(); zk_prep_ns_socket(&s, 6, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 17);
-	CHECK(s.opcode == ZSYNC_OP_NS_SOCKET && s.fd == 6 && s.len == AF_INET &&
-	      s.op_flags == (SOCK_STREAM | SOCK_CLOEXEC) && s.off == 17 &&
-	      only_fields(&s, F_FD | F_OFF | F_LEN | F_OPF));
-	FRESH(); zk_prep_ns_info(&s, 6, &info);
-	CHECK(s.opcode == ZSYNC_OP_NS_INFO && s.addr == (uintptr_t)&info &&
-	      only_fields(&s, F_FD | F_ADDR));
-#undef FRESH
-}
+FIXTURE_VARIANT(fd_op) {
+	void (*prep)(struct zsync_sqe *sqe, int fd);
+	int opcode;
+};
 
-static void test_registration(void)
+FIXTURE_VARIANT_ADD(fd_op, close) { zk_prep_close, ZSYNC_OP_CLOSE };
+FIXTURE_VARIANT_ADD(fd_op, source_wait) { zk_prep_source_wait, ZSYNC_OP_SOURCE_WAIT };
+FIXTURE_VARIANT_ADD(fd_op, cgroup_freeze) { zk_prep_cgroup_freeze, ZSYNC_OP_CGROUP_FREEZE };
+FIXTURE_VARIANT_ADD(fd_op, cgroup_thaw) { zk_prep_cgroup_thaw, ZSYNC_OP_CGROUP_THAW };
+FIXTURE_VARIANT_ADD(fd_op, cgroup_kill) { zk_prep_cgroup_kill, ZSYNC_OP_CGROUP_KILL };
+FIXTURE_VARIANT_ADD(fd_op, pidfd_wait) { zk_prep_pidfd_wait, ZSYNC_OP_PIDFD_WAIT };
+
+FIXTURE_SETUP(fd_op)
 {
-	struct zk_ring ring;
-	struct zsync_restriction r;
-
-	fake_ring(&ring, 2);
-	CHECK_EQ(zk_register_eventfd(&ring, 42), 0);
-	CHECK_EQ(dev.eventfd, 42);
-	CHECK_EQ(zk_unregister_eventfd(&ring), 0);
-	CHECK_EQ(dev.eventfd, -1);
-	memset(&r, 0, sizeof(r));
-	zk_restriction_allow_op(&r, ZSYNC_OP_NOP);
-	zk_restriction_allow_op(&r, ZSYNC_OP_CANCEL);
-	zk_restriction_allow_op(&r, 200);
-	r.allowed_sqe_flags = ZSYNC_SQE_LINK;
-	CHECK_EQ(zk_restrict(&ring, &r), 0);
-	CHECK_EQ(dev.restriction.allowed_ops[0],
-		 (1ULL << ZSYNC_OP_NOP) | (1ULL << ZSYNC_OP_CANCEL));
-	CHECK_EQ(dev.restriction.allowed_ops[3], 1ULL << (200 - 192));
-	CHECK_EQ(dev.restriction.allowed_sqe_flags, ZSYNC_SQE_LINK);
-	CHECK_EQ(zk_enable(&ring), 0);
-	CHECK(dev.enabled);
-	close_ring(&ring);
 }
 
-int main(void)
+FIXTURE_TEARDOWN(fd_op)
 {
-	test_open_errors();
-	test_layout_mismatch();
-	test_sq_accounting();
-	test_get_sqe_zeroes();
-	test_index_wrap();
-	test_busy_resubmit();
-	test_overflow();
-	test_wait_paths();
-	test_prep_helpers();
-	test_prep_io_helpers();
-	test_prep_cgroup_ns_helpers();
-	test_registration();
-	printf("zk-unit: %d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
 }
+
+TEST_F(fd_op, prep)
+{
+	variant->prep(&self->s, 9);
+	EXPECT_EQ(variant->opcode, self->s.opcode);
+	EXPECT_EQ(9, self->s.fd);
+	expect_only_fields(_metadata, &self->s, F_FD);
+}
+
+/* A source's 32-bit value: bit 31 travels in the CQE flags. */
+TEST(cqe_source_value)
+{
+	struct zsync_cqe c = { .res = 0x7fffffff,
+			       .flags = ZSYNC_CQE_F_MORE | ZSYNC_CQE_F_VALUE_BIT31 };
+
+	EXPECT_EQ(0xffffffffu, zk_cqe_source_value(&c));
+	c.res = 5;
+	c.flags = ZSYNC_CQE_F_MORE;
+	EXPECT_EQ(5u, zk_cqe_source_value(&c));
+}
+
+TEST_HARNESS_MAIN

@@ -19,8 +19,9 @@ reporting a failure, binaries that left processes running, VMs that did
 not finish, failed module loads/unloads and kernel splats, and
 N = fail + error. Exit status non-zero if N > 0.
   --native        first run the host-side tests (no module needed): the
-                  library unit test, `make native-test` (executor suite
-                  under ASan+UBSan and TSan, context switches, examples)
+                  library unit test (each of its kselftest cases counts),
+                  `make native-test` (executor suite under ASan+UBSan and
+                  TSan, context switches, examples)
                   and `make install-test` (install into a scratch root,
                   build against it with pkg-config only, uninstall);
                   their results count in the totals (log: $BUILD/native.log)
@@ -142,23 +143,45 @@ run_kernel() {
 	fi
 }
 
-# Host-side tests: each suite's "# Totals:" counts its cases; the unit
-# test, each context-switch test and the examples count as one test each.
+# ktap_value LINE KEY: KEY's number in a kselftest "# Totals:" LINE.
+ktap_value() { sed -E "s/.* $2:([0-9]+).*/\1/" <<<"$1"; }
+
+# Host-side tests: each suite's "# Totals:" counts its cases (the unit
+# test's is the kselftest harness's, all six keys); each context-switch
+# test and the examples count as one test each.
 run_native() {
-	local log=$BUILD/native.log rc=0 p=0 f=0 s=0 n line
+	local log=$BUILD/native.log rc=0 urc=0 p=0 f=0 s=0 x=0 y=0 e=0 n line
 	echo "check: native tests (log: $log) ..."
 	mkdir -p "$BUILD"
-	{ make -C "$REPO" -f lib/lib.mk unit && make -C "$REPO" native-test &&
-	  make -C "$REPO" install-test; } >"$log" 2>&1 </dev/null || rc=$?
-	if grep -qE '^zk-unit: [0-9]+ checks, 0 failed' "$log"; then p=$((p + 1)); else f=$((f + 1)); fi
+	# The unit test first, on its own, so that its "# Totals:" line and
+	# exit status are its own; a failure there does not stop the rest.
+	make -C "$REPO" -f lib/lib.mk unit >"$log" 2>&1 </dev/null || urc=$?
+	line=$(grep -E '^# Totals: pass:[0-9]+ fail:[0-9]+ xfail:[0-9]+ xpass:[0-9]+ skip:[0-9]+ error:[0-9]+$' \
+		"$log" | tail -n1 || true)
+	if [[ -n $line ]]; then
+		p=$((p + $(ktap_value "$line" pass)))
+		f=$((f + $(ktap_value "$line" fail)))
+		x=$((x + $(ktap_value "$line" xfail)))
+		y=$((y + $(ktap_value "$line" xpass)))
+		s=$((s + $(ktap_value "$line" skip)))
+		e=$((e + $(ktap_value "$line" error)))
+	fi
+	# No totals (a build error, a crash), or a non-zero exit that they
+	# do not account for: one more failure.
+	if [[ -z $line || ( $urc -ne 0 && $f -eq 0 && $e -eq 0 ) ]]; then
+		echo "check: native: zk-unit failed without counting it (exit $urc)" | tee -a "$log"
+		f=$((f + 1))
+	fi
+	{ make -C "$REPO" native-test && make -C "$REPO" install-test; } >>"$log" 2>&1 </dev/null || rc=$?
+	[[ $rc -ne 0 ]] || rc=$urc
 	n=$(grep -cE '^ctx-test: .* ok' "$log" || true)
 	p=$((p + n))
 	n=$(grep -cE '^ctx-test-aarch64: SKIP' "$log" || true)
 	s=$((s + n))
 	while read -r line; do
-		p=$((p + $(sed -E 's/.*pass:([0-9]+).*/\1/' <<<"$line")))
-		f=$((f + $(sed -E 's/.*fail:([0-9]+).*/\1/' <<<"$line")))
-		s=$((s + $(sed -E 's/.*skip:([0-9]+).*/\1/' <<<"$line")))
+		p=$((p + $(ktap_value "$line" pass)))
+		f=$((f + $(ktap_value "$line" fail)))
+		s=$((s + $(ktap_value "$line" skip)))
 	done < <(grep -E '^# Totals: pass:[0-9]+ fail:[0-9]+ skip:[0-9]+' "$log")
 	if grep -qx 'examples: every model copied every file intact' "$log"; then p=$((p + 1)); else f=$((f + 1)); fi
 	# make install-test: each of its checks counts.
@@ -170,15 +193,19 @@ run_native() {
 		f=$((f + 1))
 	fi
 	# A failure that none of the above counted (a build error, a crash).
-	if [[ $rc -ne 0 && $f -eq 0 ]]; then
+	if [[ $rc -ne 0 && $f -eq 0 && $e -eq 0 ]]; then
 		f=1
 		tail -n 20 "$log" | sed 's/^/    /'
 	fi
 	grep -E '^not ok ' "$log" | head -n 20 | sed 's/^/    /' || true
 	TOTAL[pass]=$((TOTAL[pass] + p))
 	TOTAL[fail]=$((TOTAL[fail] + f))
+	TOTAL[xfail]=$((TOTAL[xfail] + x))
+	TOTAL[xpass]=$((TOTAL[xpass] + y))
 	TOTAL[skip]=$((TOTAL[skip] + s))
-	line="check: native: $([[ $f -eq 0 ]] && echo pass || echo fail) pass:$p fail:$f skip:$s (make exit $rc)"
+	TOTAL[error]=$((TOTAL[error] + e))
+	line="check: native: $([[ $f -eq 0 && $e -eq 0 ]] && echo pass || echo fail)"
+	line+=" pass:$p fail:$f skip:$s error:$e (make exit $rc)"
 	SUMMARIES+=("$line")
 	echo "$line"
 }
