@@ -30,6 +30,9 @@
 #                        with pkg-config, check the ABI, uninstall
 #   make deb             Debian packages into build/deb/ (dpkg-buildpackage, debhelper,
 #                        dh-dkms), then lintian on them; see Documentation/admin-guide.rst
+#   make deb-test        make deb, unpack into a throwaway dpkg root, dkms build for 6.1
+#                        and 6.12, build examples with pkg-config, run them in a 6.1 VM
+#                        with the DKMS-built module
 
 BUILD   ?= $(CURDIR)/build
 SHARED  ?= $(CURDIR)/../shared
@@ -69,7 +72,7 @@ INSTALL_ENV  := $(foreach v,DESTDIR PREFIX LIBDIR INCLUDEDIR PKGCONFIGDIR SBINDI
 
 .PHONY: all deps module lib tools selftests demo check bench checkpatch sparse clean \
 	native-test bench-native fuzz soak install uninstall install-test man \
-	modules_install dkms-source deb
+	modules_install dkms-source deb deb-test
 
 all: module lib tools selftests
 
@@ -162,6 +165,9 @@ dkms-source:
 
 deb:
 	@tools/deb.sh
+
+deb-test:
+	@tools/testing/deb-test.sh
 
 sparse:
 	$(MAKE) module C=2

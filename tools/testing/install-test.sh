@@ -30,12 +30,6 @@ else, and checks:
     functions the installed headers declare, every page renders without
     groff warnings, zsyncctl(8) and zsync-run(8) name every option (and
     command) their --help lists;
-  - DKMS: make dkms-source, then dkms add and dkms build for the 6.1 and
-    the 6.12 headers in a throwaway DKMS tree under $BUILD/install-test
-    (--dkmstree, --sourcetree, --installtree, a throwaway signing key),
-    each producing zsync.ko and zsync_edu.ko; modinfo of the 6.1 zsync.ko
-    shows a version, a description and every module parameter; nothing
-    is left outside $BUILD;
   - a second install changes nothing, uninstall empties the scratch tree,
     keeps a changed modprobe.d file and files it did not install.
 Prints one line per check, then "install-test: N passed, M failed"; exit
@@ -73,21 +67,7 @@ CFLAGS=(-O2 -Wall -Wextra -Werror)
 # reads the prefix from where the .pc file sits.
 PKGCONF=(env PKG_CONFIG_PATH="$LIBDIR/pkgconfig" pkg-config --define-prefix)
 
-PASSED=0 FAILED=0
-
-# check NAME CMD...: one line per check; the command's output goes to the log.
-check() {
-	local name=$1
-	shift
-	echo "=== $name: $*" >>"$LOG"
-	if "$@" >>"$LOG" 2>&1; then
-		echo "ok   $name"
-		PASSED=$((PASSED + 1))
-	else
-		echo "FAIL $name (see $LOG)"
-		FAILED=$((FAILED + 1))
-	fi
-}
+. "$REPO/tools/testing/checks.sh"
 
 run_make() { make -C "$REPO" --no-print-directory "$@" DESTDIR="$ROOT"; }
 
@@ -379,71 +359,6 @@ man8_matches_help() {
 	return $bad
 }
 
-# --------------------------------------------------------------- DKMS
-
-DKMS=$WORK/dkms
-DKMS_ARGS=(--dkmstree "$DKMS/tree" --sourcetree "$DKMS/src" --installtree "$DKMS/inst")
-DKMS_VER=$(sed -n 's/^ZK_VERSION[[:space:]]*:=[[:space:]]*//p' "$REPO/lib/version.mk")
-
-# The kernel release a headers metapackage (linux-headers-amd64, ...)
-# points at, as the top Makefile finds KDIR.
-headers_release() {
-	dpkg-query -W -f='${Depends}' "$1" 2>/dev/null |
-		sed -n 's/.*linux-headers-\([^ ,]*\).*/\1/p'
-}
-
-# What dkms writes by default, outside $BUILD: none of it may appear.
-system_dkms_state() {
-	ls -d /var/lib/dkms/zsync-k /var/lib/dkms/mok.key /var/lib/dkms/mok.pub \
-	      /usr/src/zsync-k-* /lib/modules/*/updates/dkms/zsync*.ko* 2>/dev/null
-}
-
-dkms_run() {
-	# A throwaway signing key: dkms would create /var/lib/dkms/mok.key.
-	env mok_signing_key="$DKMS/mok.key" mok_certificate="$DKMS/mok.pub" dkms "$@" "${DKMS_ARGS[@]}"
-}
-
-dkms_add() {
-	command -v dkms >/dev/null || { echo "dkms is not installed: make deps"; return 1; }
-	mkdir -p "$DKMS/tree" "$DKMS/src" "$DKMS/inst"
-	make -C "$REPO" --no-print-directory dkms-source BUILD="$BUILD" &&
-		dkms_run add "$BUILD/dkms/zsync-k-$DKMS_VER"
-}
-
-# dkms_build KVER: both modules built against /usr/src/linux-headers-KVER.
-dkms_build() {
-	local kver=$1 start=$SECONDS mod dir
-	[[ -n $kver && -d /usr/src/linux-headers-$kver ]] ||
-		{ echo "no headers for '$kver': make deps"; return 1; }
-	dkms_run build "zsync-k/$DKMS_VER" -k "$kver" \
-		--kernelsourcedir "/usr/src/linux-headers-$kver" || return 1
-	echo "dkms build $kver: $((SECONDS - start)) s"
-	dir=$DKMS/tree/zsync-k/$DKMS_VER/$kver/$(uname -m)/module
-	for mod in zsync zsync_edu; do
-		compgen -G "$dir/$mod.ko*" >/dev/null || { echo "no $dir/$mod.ko"; return 1; }
-	done
-	ls -l "$dir"
-}
-
-modinfo_complete() {
-	local ko=$1 param missing=0
-	ko=$(compgen -G "$ko*" | head -n1)
-	[[ -n $ko ]] || return 1
-	modinfo "$ko"
-	[[ -n $(modinfo -F version "$ko") ]] || { echo "no version"; missing=1; }
-	[[ -n $(modinfo -F description "$ko") ]] || { echo "no description"; missing=1; }
-	for param in $(grep -hoE 'module_param[a-z_]*\([a-z_]+' "$REPO"/kmod/*.c |
-		       sed -E 's/module_param[a-z_]*\(//'); do
-		modinfo -F parm "$ko" | grep -q "^$param:" || { echo "no parm $param"; missing=1; }
-	done
-	return $missing
-}
-
-same_system_state() {
-	system_dkms_state >"$DKMS/state.after"
-	diff "$DKMS/state.before" "$DKMS/state.after"
-}
-
 main() {
 	rm -rf "$WORK"
 	mkdir -p "$ROOT" "$OUT"
@@ -512,26 +427,12 @@ main() {
 	check "zk-copy-static: no dynamic section" no_dynamic_section "$OUT/zk-copy-static"
 	check "zk-copy-static copies files (io_uring backend)" copy_files io_uring "$OUT/zk-copy-static"
 
-	# DKMS in a throwaway tree: its own dkms, source and install trees.
-	mkdir -p "$DKMS"
-	system_dkms_state >"$DKMS/state.before"
-	local k61 k612
-	k61=$(headers_release linux-headers-amd64)
-	k612=$(headers_release linux-headers-6.12-amd64)
-	check "make dkms-source; dkms add (throwaway DKMS tree)" dkms_add
-	check "dkms build -k $k61: zsync.ko, zsync_edu.ko" dkms_build "$k61"
-	check "dkms build -k $k612: zsync.ko, zsync_edu.ko" dkms_build "$k612"
-	check "modinfo zsync.ko ($k61): version, description, every parameter" \
-		modinfo_complete "$DKMS/tree/zsync-k/$DKMS_VER/$k61/$(uname -m)/module/zsync.ko"
-	check "dkms left nothing outside $BUILD" same_system_state
-
 	check "make uninstall" run_make uninstall
 	check "the scratch tree is empty" scratch_empty
 	check "make uninstall again fails: nothing installed" uninstall_twice_fails
 	check "uninstall keeps a changed modprobe.d file and files not its own" uninstall_keeps_foreign
 
-	[[ $KEEP -eq 1 ]] || rm -rf "$WORK/root" "$WORK/out" "$WORK/src" "$WORK/dst" "$DKMS" \
-		"$BUILD/dkms"
+	[[ $KEEP -eq 1 ]] || rm -rf "$WORK/root" "$WORK/out" "$WORK/src" "$WORK/dst"
 	echo "install-test: $PASSED passed, $FAILED failed"
 	[[ $FAILED -eq 0 ]]
 }

@@ -30,6 +30,10 @@ boots it with qemu-system-x86_64 -accel tcg and reports.
   --test-timeout SECS  limit for one binary inside the VM (default: the VM
                        limit minus 120 s; 0 = none)
   --mem MB             guest memory (default 2048)
+  --modules DIR        load zsync.ko and zsync_edu.ko from DIR (e.g. a DKMS
+                       build; .ko, .ko.xz or .ko.zst) instead of building them
+  --overlay DIR        copy DIR's tree into the initramfs root (after the
+                       tools), with the shared libraries its programs need
   --out DIR            where the initramfs and logs go ($BUILD/vm/NAME)
   -q, --quiet          do not print the test output (ktap.log) at the end
 
@@ -53,7 +57,7 @@ BUILD=${BUILD:-$REPO/build}
 QEMU=${QEMU:-qemu-system-x86_64}
 
 KERNEL='' MODE=check TESTS_SET=0 TESTS='' TIMEOUT='' BINTO='' OUT='' QUIET=0 MEM=2048
-FUZZ_SECS=0 FUZZ_FAULTS=0 FUZZ_SEED='' FUZZ_ARGS='' SOAK_SECS=0
+FUZZ_SECS=0 FUZZ_FAULTS=0 FUZZ_SEED='' FUZZ_ARGS='' SOAK_SECS=0 MODULES='' OVERLAY=''
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	-h|--help) usage; exit 0 ;;
@@ -70,6 +74,8 @@ while [[ $# -gt 0 ]]; do
 	--fuzz-args) FUZZ_ARGS=${2?--fuzz-args needs arguments}; shift 2 ;;
 	--soak) SOAK_SECS=${2:?--soak needs seconds}; shift 2 ;;
 	--mem) MEM=${2:?--mem needs megabytes}; shift 2 ;;
+	--modules) MODULES=${2:?--modules needs a directory}; shift 2 ;;
+	--overlay) OVERLAY=${2:?--overlay needs a directory}; shift 2 ;;
 	-q|--quiet) QUIET=1; shift ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
@@ -78,6 +84,8 @@ done
 [[ -z $TIMEOUT || $TIMEOUT =~ ^[0-9]+$ ]] || die "--timeout must be a number of seconds"
 [[ -z $BINTO || $BINTO =~ ^[0-9]+$ ]] || die "--test-timeout must be a number of seconds"
 [[ $MEM =~ ^[0-9]+$ ]] || die "--mem must be a number of megabytes"
+[[ -z $MODULES || -d $MODULES ]] || die "--modules: no directory '$MODULES'"
+[[ -z $OVERLAY || -d $OVERLAY ]] || die "--overlay: no directory '$OVERLAY'"
 [[ $FUZZ_SECS =~ ^[0-9]+$ && $SOAK_SECS =~ ^[0-9]+$ ]] || die "--fuzz/--soak take a number of seconds"
 [[ -z $FUZZ_SEED || $FUZZ_SEED =~ ^(0x[0-9a-fA-F]+|[0-9]+)$ ]] || die "--fuzz-seed must be a number"
 if [[ -z $TIMEOUT ]]; then
@@ -106,16 +114,57 @@ build_module() {
 	[[ -f $KMOD_OUT/zsync.ko ]] || die "no $KMOD_OUT/zsync.ko after the build"
 }
 
+# --modules DIR: the modules someone else built (DKMS), decompressed, as
+# busybox's insmod takes only plain .ko files.
+take_modules() {
+	local m name
+	log "modules from $MODULES"
+	KMOD_OUT=$OUT/modules
+	rm -rf "$KMOD_OUT"
+	mkdir -p "$KMOD_OUT"
+	for m in "$MODULES"/*.ko*; do
+		[[ -e $m ]] || continue
+		name=$(basename "$m")
+		case "$name" in
+		*.ko.xz) xz -dc "$m" >"$KMOD_OUT/${name%.xz}" ;;
+		*.ko.zst) zstd -qdc "$m" >"$KMOD_OUT/${name%.zst}" ;;
+		*.ko) cp "$m" "$KMOD_OUT/" ;;
+		esac
+	done
+	[[ -f $KMOD_OUT/zsync.ko ]] || die "--modules: no zsync.ko in $MODULES"
+}
+
 # Copy the shared libraries (and the loader) a dynamic binary needs, at the
 # same paths, so the loader finds them; static binaries need nothing.
+# LIBS_FROM (--overlay's tree) is searched first; a library found there
+# goes to its path inside that tree.
 copy_libs() {
-	local bin=$1 lib
-	ldd "$bin" >/dev/null 2>&1 || return 0
+	local bin=$1 lib dst
+	env ${LIBS_FROM:+LD_LIBRARY_PATH="$LIBS_FROM"} ldd "$bin" >/dev/null 2>&1 || return 0
 	while read -r lib; do
-		[[ -e $ROOT$lib ]] && continue
-		mkdir -p "$ROOT$(dirname "$lib")"
-		cp -L "$lib" "$ROOT$lib"
-	done < <(ldd "$bin" | awk '/=> \// { print $3; next } /^[ \t]*\// { print $1 }')
+		dst=$lib
+		[[ -z ${LIBS_FROM_ROOT:-} || $lib != "$LIBS_FROM_ROOT"/* ]] ||
+			dst=${lib#"$LIBS_FROM_ROOT"}
+		[[ -e $ROOT$dst ]] && continue
+		mkdir -p "$ROOT$(dirname "$dst")"
+		cp -L "$lib" "$ROOT$dst"
+	done < <(env ${LIBS_FROM:+LD_LIBRARY_PATH="$LIBS_FROM"} ldd "$bin" |
+		 awk '/=> \// { print $3; next } /^[ \t]*\// { print $1 }')
+}
+
+# --overlay DIR: its files as they are, then the libraries of its ELF
+# programs (its own lib directories first).
+apply_overlay() {
+	local f dirs
+	log "overlay $OVERLAY"
+	cp -a "$OVERLAY"/. "$ROOT"/
+	LIBS_FROM_ROOT=$(cd "$OVERLAY" && pwd)
+	dirs=$(find "$LIBS_FROM_ROOT" -name '*.so.*' -printf '%h\n' | sort -u | paste -sd:)
+	LIBS_FROM=$dirs
+	while read -r f; do
+		head -c 4 "$f" | grep -q 'ELF' && copy_libs "$f"
+	done < <(find "$LIBS_FROM_ROOT" -type f -perm -u+x)
+	LIBS_FROM='' LIBS_FROM_ROOT=''
 }
 
 install_bin() {
@@ -251,6 +300,7 @@ build_initramfs() {
 	done
 	# lsns(8), which the namespace selftests cross-check against.
 	[[ -x /usr/bin/lsns ]] && install_bin /usr/bin/lsns /usr/bin/lsns
+	[[ -z $OVERLAY ]] || apply_overlay
 	case "$MODE" in
 	demo) [[ -x $ROOT/bin/zsync-demo ]] || die "no zsync-demo under $BUILD/tools (run 'make tools')" ;;
 	bench) compgen -G "$ROOT/bin/zsync-bench*" >/dev/null ||
@@ -428,7 +478,7 @@ judge() {
 	[[ $RESULT == pass ]]
 }
 
-build_module
+if [[ -n $MODULES ]]; then take_modules; else build_module; fi
 build_initramfs
 run_vm
 collect_results
