@@ -21,6 +21,7 @@
 #include <linux/sockios.h>
 
 #include "zsync-k.h"
+#include "../common/json.h"
 
 enum ctl_exit {
 	EXIT_OK		= 0,
@@ -92,22 +93,6 @@ static void usage(FILE *f)
 		prog);
 }
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int usage_error(const char *fmt, ...)
@@ -137,7 +122,7 @@ static void print_res(int res)
 		printf("\"res\":%d", res);
 		if (res < 0) {
 			printf(",\"error\":");
-			json_str(strerror(-res));
+			json_string(stdout, strerror(-res));
 		}
 	} else if (res < 0) {
 		printf("error: %s", strerror(-res));
@@ -237,7 +222,7 @@ static void print_ops(const struct zsync_probe *p)
 			continue;
 		if (json) {
 			printf("%s{\"opcode\":%u,\"name\":", first ? "" : ",", i);
-			json_str(zk_op_name(i) ? zk_op_name(i) : "?");
+			json_string(stdout, zk_op_name(i) ? zk_op_name(i) : "?");
 			printf(",\"disabled\":%s}", zk_probe_op_disabled(p, i) ? "true" : "false");
 		} else {
 			printf(" %s%s", zk_op_name(i) ? zk_op_name(i) : "?",
@@ -285,13 +270,13 @@ static int cmd_status(void)
 	st.rings_open--;
 	if (json) {
 		printf("{\"module_version\":");
-		json_str(version);
+		json_string(stdout, version);
 		printf(",\"abi_version\":%u,\"features\":[", p.abi_version);
 		print_features(p.features);
 		printf("],\"ops\":[");
 		print_ops(&p);
 		printf("],\"disabled_families\":");
-		json_str(disabled);
+		json_string(stdout, disabled);
 		printf(",\"rings_open\":%llu,\"rings_total\":%llu,\"sqes\":%llu,\"cqes\":%llu,"
 		       "\"cqes_overflowed\":%llu,\"ops_disabled\":%llu}\n",
 		       st.rings_open, st.rings_total, st.sqes, st.cqes, st.cqes_overflowed,
@@ -366,15 +351,15 @@ static int set_knobs(const char *path, int dfd, int argc, char **argv)
 	}
 	if (json) {
 		printf("{\"path\":");
-		json_str(path);
+		json_string(stdout, path);
 		printf(",\"knobs\":[");
 	}
 	for (i = 0; i < argc; i++) {
 		if (json) {
 			printf("%s{\"knob\":", i ? "," : "");
-			json_str(argv[i]);
+			json_string(stdout, argv[i]);
 			printf(",\"value\":");
-			json_str(values[i]);
+			json_string(stdout, values[i]);
 			putchar(',');
 			print_res(res[i]);
 			putchar('}');
@@ -454,7 +439,7 @@ static int cmd_cgroup_attach(int argc, char **argv)
 	ret = submit_all(res, n);
 	if (json) {
 		printf("{\"path\":");
-		json_str(argv[0]);
+		json_string(stdout, argv[0]);
 		printf(",\"pids\":[");
 	}
 	for (i = 0; i < n && !ret; i++) {
@@ -507,7 +492,7 @@ static int cmd_cgroup_control(int op, const char *what, int argc, char **argv,
 		res = -ETIME;
 	if (json) {
 		printf("{\"path\":");
-		json_str(argv[0]);
+		json_string(stdout, argv[0]);
 		printf(",\"op\":\"%s\",", what);
 		print_res(res);
 		printf("}\n");
@@ -552,7 +537,7 @@ static int cmd_cgroup_wait(int argc, char **argv, unsigned long count, unsigned 
 	}
 	if (json) {
 		printf("{\"path\":");
-		json_str(argv[0]);
+		json_string(stdout, argv[0]);
 		printf(",\"states\":[");
 	}
 	while (more && (!count || seen < count)) {
@@ -651,7 +636,7 @@ static int cmd_ns_info(int argc, char **argv)
 	for (i = 0; i < argc; i++) {
 		if (json) {
 			printf("%s{\"path\":", i ? "," : "");
-			json_str(argv[i]);
+			json_string(stdout, argv[i]);
 			putchar(',');
 		} else {
 			printf("%s: ", argv[i]);
@@ -714,7 +699,7 @@ static int cmd_ns_socket_test(int argc, char **argv)
 	}
 	if (json) {
 		printf("{\"netns\":");
-		json_str(argv[0]);
+		json_string(stdout, argv[0]);
 		printf(",\"netns_ino\":%llu,", (unsigned long long)want.st_ino);
 		print_res(res);
 		printf(",\"socket_in_netns\":%s}\n", match ? "true" : "false");
