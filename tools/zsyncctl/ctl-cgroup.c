@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zsyncctl cgroup ...: create, set, attach, freeze, thaw, kill and wait,
+ * each one submission of cgroup ops on the ring.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open	434
+#endif
+
+static int open_cgroup(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+	return fd;
+}
+
+/* Splits "KNOB=VALUE" (checked by check_knob_args()) in place. */
+static void split_knob(char *arg, char **value)
+{
+	char *eq = strchr(arg, '=');
+
+	*eq = '\0';
+	*value = eq + 1;
+}
+
+/* Usage check before anything is touched: every argument is KNOB=VALUE. */
+static int check_knob_args(int argc, char **argv)
+{
+	int i;
+
+	if (argc > RING_ENTRIES)
+		return usage_error("at most %d knobs", RING_ENTRIES);
+	for (i = 0; i < argc; i++)
+		if (!strchr(argv[i], '=') || argv[i][0] == '=')
+			return usage_error("'%s' is not KNOB=VALUE", argv[i]);
+	return EXIT_OK;
+}
+
+/* Sets every KNOB=VALUE of @argv in one submission and prints each result. */
+static int set_knobs(const char *path, int dfd, int argc, char **argv)
+{
+	char *values[RING_ENTRIES];
+	int res[RING_ENTRIES], i, ret, worst = EXIT_OK;
+
+	for (i = 0; i < argc; i++) {
+		struct zsync_sqe *sqe;
+
+		split_knob(argv[i], &values[i]);
+		sqe = sqe_get();
+		zk_prep_cgroup_set_str(sqe, dfd, argv[i], values[i]);
+		zk_sqe_set_data64(sqe, i);
+	}
+	ret = submit_all(res, argc);
+	if (ret) {
+		fprintf(stderr, "%s: submit: %s\n", prog, strerror(-ret));
+		return EXIT_FAILED;
+	}
+	if (json) {
+		printf("{\"path\":");
+		json_string(stdout, path);
+		printf(",\"knobs\":[");
+	}
+	for (i = 0; i < argc; i++) {
+		if (json) {
+			printf("%s{\"knob\":", i ? "," : "");
+			json_string(stdout, argv[i]);
+			printf(",\"value\":");
+			json_string(stdout, values[i]);
+			putchar(',');
+			print_res(res[i]);
+			putchar('}');
+		} else {
+			printf("%s/%s = %s: ", path, argv[i], values[i]);
+			print_res(res[i]);
+			putchar('\n');
+		}
+		if (exit_for(res[i]) > worst)
+			worst = exit_for(res[i]);
+	}
+	if (json)
+		printf("]}\n");
+	else if (!argc)
+		printf("%s: created\n", path);
+	return worst;
+}
+
+/* cgroup create PATH [KNOB=VALUE...] and cgroup set PATH KNOB=VALUE... */
+static int cmd_cgroup_knobs(int argc, char **argv, bool create)
+{
+	int dfd, ret;
+
+	if (argc < (create ? 1 : 2))
+		return usage_error("cgroup %s needs a PATH%s", create ? "create" : "set",
+				   create ? "" : " and KNOB=VALUE");
+	ret = check_knob_args(argc - 1, argv + 1);
+	if (ret)
+		return ret;
+	if (create && mkdir(argv[0], 0755)) {
+		fprintf(stderr, "%s: mkdir %s: %s\n", prog, argv[0], strerror(errno));
+		return EXIT_FAILED;
+	}
+	dfd = open_cgroup(argv[0]);
+	if (dfd < 0)
+		return EXIT_FAILED;
+	ret = set_knobs(argv[0], dfd, argc - 1, argv + 1);
+	close(dfd);
+	return ret;
+}
+
+/* Each PID through a pidfd, so a process that exits meanwhile is never confused. */
+static int cmd_cgroup_attach(int argc, char **argv)
+{
+	int pidfds[RING_ENTRIES], res[RING_ENTRIES], i, n = argc - 1, dfd, ret, worst = 0;
+	unsigned long pid;
+
+	if (argc < 2)
+		return usage_error("cgroup attach needs a PATH and PIDs");
+	if (n > RING_ENTRIES)
+		return usage_error("at most %d PIDs", RING_ENTRIES);
+	dfd = open_cgroup(argv[0]);
+	if (dfd < 0)
+		return EXIT_FAILED;
+	for (i = 0; i < n; i++) {
+		struct zsync_sqe *sqe;
+
+		if (!parse_uint(argv[i + 1], INT_MAX, &pid))
+			return usage_error("'%s' is not a PID", argv[i + 1]);
+		pidfds[i] = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+		sqe = sqe_get();
+		if (pidfds[i] < 0)
+			zk_prep_nop_result(sqe, -errno);
+		else
+			zk_prep_cgroup_attach_pidfd(sqe, dfd, pidfds[i]);
+		zk_sqe_set_data64(sqe, i);
+	}
+	ret = submit_all(res, n);
+	if (json) {
+		printf("{\"path\":");
+		json_string(stdout, argv[0]);
+		printf(",\"pids\":[");
+	}
+	for (i = 0; i < n && !ret; i++) {
+		if (json)
+			printf("%s{\"pid\":%s,", i ? "," : "", argv[i + 1]);
+		else
+			printf("%s -> %s: ", argv[i + 1], argv[0]);
+		print_res(res[i]);
+		printf(json ? "}" : "\n");
+		if (exit_for(res[i]) > worst)
+			worst = exit_for(res[i]);
+	}
+	if (json)
+		printf("]}\n");
+	for (i = 0; i < n; i++)
+		if (pidfds[i] >= 0)
+			close(pidfds[i]);
+	close(dfd);
+	if (ret) {
+		fprintf(stderr, "%s: submit: %s\n", prog, strerror(-ret));
+		return EXIT_FAILED;
+	}
+	return worst;
+}
+
+/* FREEZE, THAW, KILL: one op, optionally guarded by --timeout. */
+static int cmd_cgroup_control(int op, const char *what, int argc, char **argv,
+			      unsigned int timeout_ms)
+{
+	struct zsync_sqe *sqe;
+	int dfd, res = 0, ret;
+
+	if (argc != 1)
+		return usage_error("cgroup %s needs exactly one PATH", what);
+	dfd = open_cgroup(argv[0]);
+	if (dfd < 0)
+		return EXIT_FAILED;
+	sqe = sqe_get();
+	zk_prep_cgroup_op(sqe, op, dfd);
+	zk_sqe_set_data64(sqe, 0);
+	guard(sqe, timeout_ms);
+	ret = submit_all(&res, 1);
+	close(dfd);
+	if (ret) {
+		fprintf(stderr, "%s: submit: %s\n", prog, strerror(-ret));
+		return EXIT_FAILED;
+	}
+	/* The guard's CQE is not waited for: a cancelled op means it fired. */
+	if (timeout_ms && res == -ECANCELED)
+		res = -ETIME;
+	if (json) {
+		printf("{\"path\":");
+		json_string(stdout, argv[0]);
+		printf(",\"op\":\"%s\",", what);
+		print_res(res);
+		printf("}\n");
+	} else {
+		printf("%s: %s ", argv[0], what);
+		print_res(res);
+		putchar('\n');
+	}
+	return res == -ETIME ? EXIT_TIMEOUT : exit_for(res);
+}
+
+static void print_state(int state)
+{
+	if (json)
+		printf("{\"populated\":%d,\"frozen\":%d}", !!(state & ZSYNC_CGROUP_POPULATED),
+		       !!(state & ZSYNC_CGROUP_FROZEN));
+	else
+		printf("populated %d frozen %d\n", !!(state & ZSYNC_CGROUP_POPULATED),
+		       !!(state & ZSYNC_CGROUP_FROZEN));
+	fflush(stdout);
+}
+
+/* CGROUP_WAIT until @count CQEs (0: forever) or @timeout_ms; then CANCEL. */
+static int cmd_cgroup_wait(int argc, char **argv, unsigned long count, unsigned int timeout_ms)
+{
+	struct zsync_timespec ts = { timeout_ms / 1000, (timeout_ms % 1000) * 1000000LL };
+	struct zsync_cqe *cqe;
+	unsigned long seen = 0;
+	int dfd, ret, code = EXIT_OK;
+	bool more = true;
+
+	if (argc != 1)
+		return usage_error("cgroup wait needs exactly one PATH");
+	dfd = open_cgroup(argv[0]);
+	if (dfd < 0)
+		return EXIT_FAILED;
+	zk_prep_cgroup_wait(sqe_get(), dfd, ZSYNC_CGROUP_STATE_ALL);
+	ret = zk_submit(&ring);
+	if (ret < 0) {
+		fprintf(stderr, "%s: submit: %s\n", prog, strerror(-ret));
+		return EXIT_FAILED;
+	}
+	if (json) {
+		printf("{\"path\":");
+		json_string(stdout, argv[0]);
+		printf(",\"states\":[");
+	}
+	while (more && (!count || seen < count)) {
+		ret = zk_wait_cqe_timeout(&ring, &cqe, timeout_ms ? &ts : NULL);
+		if (ret == -ETIME) {
+			code = EXIT_TIMEOUT;
+			break;
+		}
+		if (ret) {
+			code = EXIT_FAILED;
+			break;
+		}
+		more = cqe->flags & ZSYNC_CQE_F_MORE;
+		if (cqe->res >= 0) {
+			if (json && seen)
+				putchar(',');
+			print_state(cqe->res);
+			seen++;
+		} else {
+			code = exit_for(cqe->res);
+			fprintf(stderr, "%s: CGROUP_WAIT: %s\n", prog, strerror(-cqe->res));
+		}
+		zk_cqe_seen(&ring, cqe);
+	}
+	if (json)
+		printf("]}\n");
+	close(dfd);
+	return code;
+}
+
+int cmd_cgroup(int argc, char **argv, unsigned int timeout_ms, unsigned long count)
+{
+	int ret;
+
+	if (argc < 1)
+		return usage_error("cgroup needs a subcommand");
+	ret = ring_up();
+	if (ret)
+		return ret;
+	if (!strcmp(argv[0], "create") || !strcmp(argv[0], "set"))
+		return cmd_cgroup_knobs(argc - 1, argv + 1, !strcmp(argv[0], "create"));
+	if (!strcmp(argv[0], "attach"))
+		return cmd_cgroup_attach(argc - 1, argv + 1);
+	if (!strcmp(argv[0], "freeze"))
+		return cmd_cgroup_control(ZSYNC_OP_CGROUP_FREEZE, "freeze", argc - 1, argv + 1,
+					  timeout_ms);
+	if (!strcmp(argv[0], "thaw"))
+		return cmd_cgroup_control(ZSYNC_OP_CGROUP_THAW, "thaw", argc - 1, argv + 1,
+					  timeout_ms);
+	if (!strcmp(argv[0], "kill"))
+		return cmd_cgroup_control(ZSYNC_OP_CGROUP_KILL, "kill", argc - 1, argv + 1,
+					  timeout_ms);
+	if (!strcmp(argv[0], "wait"))
+		return cmd_cgroup_wait(argc - 1, argv + 1, count, timeout_ms);
+	return usage_error("unknown cgroup subcommand '%s'", argv[0]);
+}
+
