@@ -18,12 +18,13 @@
 #define SYS_pidfd_open	434
 #endif
 
+/* A directory fd on @path, or -1 with the failure reported. */
 static int open_cgroup(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = errno;
 
 	if (fd < 0)
-		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+		ctl_fail(EXIT_FAILED, err, "%s: %s", path, strerror(err));
 	return fd;
 }
 
@@ -64,10 +65,8 @@ static int set_knobs(const char *path, int dfd, int argc, char **argv)
 		zk_sqe_set_data64(sqe, i);
 	}
 	ret = submit_all(res, argc);
-	if (ret) {
-		fprintf(stderr, "%s: submit: %s\n", prog, strerror(-ret));
-		return EXIT_FAILED;
-	}
+	if (ret)
+		return submit_failed(ret);
 	if (json) {
 		printf("{\"path\":");
 		json_string(stdout, path);
@@ -109,8 +108,9 @@ static int cmd_cgroup_knobs(int argc, char **argv, bool create)
 	if (ret)
 		return ret;
 	if (create && mkdir(argv[0], 0755)) {
-		fprintf(stderr, "%s: mkdir %s: %s\n", prog, argv[0], strerror(errno));
-		return EXIT_FAILED;
+		int err = errno;
+
+		return ctl_fail(EXIT_FAILED, err, "mkdir %s: %s", argv[0], strerror(err));
 	}
 	dfd = open_cgroup(argv[0]);
 	if (dfd < 0)
@@ -124,22 +124,22 @@ static int cmd_cgroup_knobs(int argc, char **argv, bool create)
 static int cmd_cgroup_attach(int argc, char **argv)
 {
 	int pidfds[RING_ENTRIES], res[RING_ENTRIES], i, n = argc - 1, dfd, ret, worst = 0;
-	unsigned long pid;
+	unsigned long pids[RING_ENTRIES];
 
 	if (argc < 2)
 		return usage_error("cgroup attach needs a PATH and PIDs");
 	if (n > RING_ENTRIES)
 		return usage_error("at most %d PIDs", RING_ENTRIES);
+	for (i = 0; i < n; i++)
+		if (!parse_uint(argv[i + 1], INT_MAX, &pids[i]))
+			return usage_error("'%s' is not a PID", argv[i + 1]);
 	dfd = open_cgroup(argv[0]);
 	if (dfd < 0)
 		return EXIT_FAILED;
 	for (i = 0; i < n; i++) {
-		struct zsync_sqe *sqe;
+		struct zsync_sqe *sqe = sqe_get();
 
-		if (!parse_uint(argv[i + 1], INT_MAX, &pid))
-			return usage_error("'%s' is not a PID", argv[i + 1]);
-		pidfds[i] = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
-		sqe = sqe_get();
+		pidfds[i] = (int)syscall(SYS_pidfd_open, (pid_t)pids[i], 0);
 		if (pidfds[i] < 0)
 			zk_prep_nop_result(sqe, -errno);
 		else
@@ -147,16 +147,22 @@ static int cmd_cgroup_attach(int argc, char **argv)
 		zk_sqe_set_data64(sqe, i);
 	}
 	ret = submit_all(res, n);
+	for (i = 0; i < n; i++)
+		if (pidfds[i] >= 0)
+			close(pidfds[i]);
+	close(dfd);
+	if (ret)
+		return submit_failed(ret);
 	if (json) {
 		printf("{\"path\":");
 		json_string(stdout, argv[0]);
 		printf(",\"pids\":[");
 	}
-	for (i = 0; i < n && !ret; i++) {
+	for (i = 0; i < n; i++) {
 		if (json)
-			printf("%s{\"pid\":%s,", i ? "," : "", argv[i + 1]);
+			printf("%s{\"pid\":%lu,", i ? "," : "", pids[i]);
 		else
-			printf("%s -> %s: ", argv[i + 1], argv[0]);
+			printf("%lu -> %s: ", pids[i], argv[0]);
 		print_res(res[i]);
 		printf(json ? "}" : "\n");
 		if (exit_for(res[i]) > worst)
@@ -164,14 +170,6 @@ static int cmd_cgroup_attach(int argc, char **argv)
 	}
 	if (json)
 		printf("]}\n");
-	for (i = 0; i < n; i++)
-		if (pidfds[i] >= 0)
-			close(pidfds[i]);
-	close(dfd);
-	if (ret) {
-		fprintf(stderr, "%s: submit: %s\n", prog, strerror(-ret));
-		return EXIT_FAILED;
-	}
 	return worst;
 }
 
@@ -193,13 +191,15 @@ static int cmd_cgroup_control(int op, const char *what, int argc, char **argv,
 	guard(sqe, timeout_ms);
 	ret = submit_all(&res, 1);
 	close(dfd);
-	if (ret) {
-		fprintf(stderr, "%s: submit: %s\n", prog, strerror(-ret));
-		return EXIT_FAILED;
-	}
+	if (ret)
+		return submit_failed(ret);
 	/* The guard's CQE is not waited for: a cancelled op means it fired. */
 	if (timeout_ms && res == -ECANCELED)
-		res = -ETIME;
+		return ctl_fail(EXIT_TIMEOUT, ETIME, "cgroup %s %s: not done after %u ms (--timeout)",
+				what, argv[0], timeout_ms);
+	if (res < 0)
+		return ctl_fail(exit_for(res), -res, "cgroup %s %s: %s", what, argv[0],
+				strerror(-res));
 	if (json) {
 		printf("{\"path\":");
 		json_string(stdout, argv[0]);
@@ -211,7 +211,7 @@ static int cmd_cgroup_control(int op, const char *what, int argc, char **argv,
 		print_res(res);
 		putchar('\n');
 	}
-	return res == -ETIME ? EXIT_TIMEOUT : exit_for(res);
+	return EXIT_OK;
 }
 
 static void print_state(int state)
@@ -241,10 +241,8 @@ static int cmd_cgroup_wait(int argc, char **argv, unsigned long count, unsigned 
 		return EXIT_FAILED;
 	zk_prep_cgroup_wait(sqe_get(), dfd, ZSYNC_CGROUP_STATE_ALL);
 	ret = zk_submit(&ring);
-	if (ret < 0) {
-		fprintf(stderr, "%s: submit: %s\n", prog, strerror(-ret));
-		return EXIT_FAILED;
-	}
+	if (ret < 0)
+		return submit_failed(ret);
 	if (json) {
 		printf("{\"path\":");
 		json_string(stdout, argv[0]);

@@ -54,10 +54,8 @@ static int cmd_ns_info(int argc, char **argv)
 		zk_sqe_set_data64(sqe, i);
 	}
 	ret = submit_all(res, argc);
-	if (ret) {
-		fprintf(stderr, "%s: submit: %s\n", prog, strerror(-ret));
-		return EXIT_FAILED;
-	}
+	if (ret)
+		return submit_failed(ret);
 	if (json)
 		printf("{\"namespaces\":[");
 	for (i = 0; i < argc; i++) {
@@ -108,22 +106,25 @@ static int cmd_ns_socket_test(int argc, char **argv)
 	}
 	nsfd = open(argv[0], O_RDONLY | O_CLOEXEC);
 	if (nsfd < 0 || fstat(nsfd, &want)) {
-		fprintf(stderr, "%s: %s: %s\n", prog, argv[0], strerror(errno));
-		return EXIT_FAILED;
+		int err = errno;
+
+		return ctl_fail(EXIT_FAILED, err, "%s: %s", argv[0], strerror(err));
 	}
 	zk_prep_ns_socket(sqe_get(), nsfd, family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	ret = submit_all(&res, 1);
+	close(nsfd);
 	if (ret)
-		res = ret;
-	if (res >= 0) {
-		skns = ioctl(res, SIOCGSKNS);
-		match = skns >= 0 && !fstat(skns, &got) && got.st_ino == want.st_ino &&
-			got.st_dev == want.st_dev;
-		if (skns >= 0)
-			close(skns);
-		close(res);
-		res = 0;
-	}
+		return submit_failed(ret);
+	if (res < 0)
+		return ctl_fail(exit_for(res), -res, "ns socket-test %s: NS_SOCKET: %s", argv[0],
+				strerror(-res));
+	skns = ioctl(res, SIOCGSKNS);
+	match = skns >= 0 && !fstat(skns, &got) && got.st_ino == want.st_ino &&
+		got.st_dev == want.st_dev;
+	if (skns >= 0)
+		close(skns);
+	close(res);
+	res = 0;
 	if (json) {
 		printf("{\"netns\":");
 		json_string(stdout, argv[0]);
@@ -133,12 +134,9 @@ static int cmd_ns_socket_test(int argc, char **argv)
 	} else {
 		printf("%s (%llu): NS_SOCKET ", argv[0], (unsigned long long)want.st_ino);
 		print_res(res);
-		printf(res < 0 ? "\n" : match ? ", socket is in that namespace\n" :
+		printf(match ? ", socket is in that namespace\n" :
 		       ", socket is NOT in that namespace\n");
 	}
-	close(nsfd);
-	if (res < 0)
-		return exit_for(res);
 	return match ? EXIT_OK : EXIT_FAILED;
 }
 

@@ -29,6 +29,14 @@ extern const char *prog;	/* argv[0], for messages */
 extern struct zk_ring ring;	/* after ring_up() */
 
 /* ---- output (zsyncctl.c) ---- */
+
+/*
+ * A failure of the whole command: the message on stderr and, with --json,
+ * one error object on stdout ({"error","errno","errname","exit"}; errno and
+ * errname only when @err, a positive errno, is not 0).  Returns @code.
+ */
+int ctl_fail(int code, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* ctl_fail(EXIT_USAGE, 0, ...), with "(see --help)" on stderr. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int exit_for(int res);
 void print_res(int res);
@@ -39,6 +47,8 @@ int ring_up(void);
 struct zsync_sqe *sqe_get(void);
 void guard(struct zsync_sqe *sqe, unsigned int ms);
 int submit_all(int *res, unsigned int n);
+/* ctl_fail() for a failed submission (-errno @ret). */
+int submit_failed(int ret);
 
 /* ---- command families ---- */
 int cmd_cgroup(int argc, char **argv, unsigned int timeout_ms, unsigned long count);

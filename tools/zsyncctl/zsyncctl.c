@@ -64,16 +64,61 @@ static void usage(FILE *f)
 		prog);
 }
 
-int usage_error(const char *fmt, ...)
+/* The errno's name ("ENOENT") as a JSON string, or null if it has none. */
+static void json_errname(int err)
+{
+	const char *name = strerrorname_np(err);
+
+	if (name)
+		json_string(stdout, name);
+	else
+		printf("null");
+}
+
+/*
+ * A failure of the whole command, reported once: "PROG: MESSAGE[HINT]" on
+ * stderr and, with --json, the error object on stdout (one line):
+ *   {"error":MESSAGE,"errno":N,"errname":"ENAME","exit":CODE}
+ * errno and errname only when @err (a positive errno) is not 0.
+ */
+static int vreport(int code, int err, const char *hint, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, "%s: %s%s\n", prog, msg, hint);
+	if (json) {
+		printf("{\"error\":");
+		json_string(stdout, msg);
+		if (err) {
+			printf(",\"errno\":%d,\"errname\":", err);
+			json_errname(err);
+		}
+		printf(",\"exit\":%d}\n", code);
+		fflush(stdout);
+	}
+	return code;
+}
+
+int ctl_fail(int code, int err, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	code = vreport(code, err, "", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see --help)\n");
-	return EXIT_USAGE;
+	return code;
+}
+
+int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	int code;
+
+	va_start(ap, fmt);
+	code = vreport(EXIT_USAGE, 0, " (see --help)", fmt, ap);
+	va_end(ap);
+	return code;
 }
 
 /* The exit code for a failed op: -EOPNOTSUPP is a disabled family. */
@@ -84,7 +129,10 @@ int exit_for(int res)
 	return res < 0 ? EXIT_FAILED : EXIT_OK;
 }
 
-/* "res" (and "error") members of a JSON result object, or a text suffix. */
+/*
+ * "res" (and "error", "errname") members of an item of a JSON result
+ * object, or a text suffix.
+ */
 void print_res(int res)
 {
 	if (json) {
@@ -92,6 +140,8 @@ void print_res(int res)
 		if (res < 0) {
 			printf(",\"error\":");
 			json_string(stdout, strerror(-res));
+			printf(",\"errname\":");
+			json_errname(-res);
 		}
 	} else if (res < 0) {
 		printf("error: %s", strerror(-res));
@@ -114,24 +164,28 @@ bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 int ring_up(void)
 {
 	int ret = zk_ring_init(RING_ENTRIES, &ring, 0);
+	const char *dev = getenv("ZSYNC_DEV");
 
 	if (ret == 0)
 		return EXIT_OK;
-	fprintf(stderr, "%s: cannot open a zsync ring: %s%s\n", prog, strerror(-ret),
-		ret == -ENOENT ? " (is zsync.ko loaded?)" : "");
-	return EXIT_UNAVAIL;
+	return ctl_fail(EXIT_UNAVAIL, -ret, "cannot open a zsync ring on %s: %s%s",
+			dev && *dev ? dev : "/dev/zsync", strerror(-ret),
+			ret == -ENOENT ? " (is zsync.ko loaded?)" : "");
 }
 
 struct zsync_sqe *sqe_get(void)
 {
 	struct zsync_sqe *sqe = zk_get_sqe(&ring);
 
-	if (!sqe) {
-		fprintf(stderr, "%s: more than %d operations in one command\n", prog,
-			RING_ENTRIES);
-		exit(EXIT_USAGE);
-	}
+	if (!sqe)
+		exit(ctl_fail(EXIT_USAGE, 0, "more than %d operations in one command",
+			      RING_ENTRIES));
 	return sqe;
+}
+
+int submit_failed(int ret)
+{
+	return ctl_fail(EXIT_FAILED, -ret, "submit: %s", strerror(-ret));
 }
 
 /* Guards the SQE just prepared with a LINK_TIMEOUT of @ms (0: none). */
@@ -238,10 +292,8 @@ static int cmd_status(void)
 	ret = zk_probe(&ring, &p);
 	if (!ret)
 		ret = zk_stats(&ring, &st);
-	if (ret) {
-		fprintf(stderr, "%s: PROBE/STATS: %s\n", prog, strerror(-ret));
-		return EXIT_UNAVAIL;
-	}
+	if (ret)
+		return ctl_fail(EXIT_UNAVAIL, -ret, "PROBE/STATS: %s", strerror(-ret));
 	read_sysfs("/sys/module/zsync/version", version, sizeof(version));
 	read_sysfs("/sys/module/zsync/parameters/disable_families", disabled, sizeof(disabled));
 	/* Our own ring is one of the open ones; report the others. */
@@ -285,39 +337,59 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long timeout_ms = 0, count = 0;
+	bool help = false;
+	char bad[160] = "";
 	int c;
 
 	prog = argv[0];
-	/* Options may come anywhere (getopt permutes the arguments). */
-	while ((c = getopt_long(argc, argv, "jt:c:h", opts, NULL)) != -1) {
+	/*
+	 * Options may come anywhere (getopt permutes the arguments).  A bad
+	 * one is reported after the loop, once --json is known.
+	 */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":jt:c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
 			break;
 		case 't':
-			if (!parse_uint(optarg, 24 * 3600 * 1000UL, &timeout_ms))
-				return usage_error("bad --timeout '%s'", optarg);
+			if (!parse_uint(optarg, 24 * 3600 * 1000UL, &timeout_ms) && !bad[0])
+				snprintf(bad, sizeof(bad), "bad --timeout '%s'", optarg);
 			break;
 		case 'c':
-			if (!parse_uint(optarg, ULONG_MAX, &count))
-				return usage_error("bad --count '%s'", optarg);
+			if (!parse_uint(optarg, ULONG_MAX, &count) && !bad[0])
+				snprintf(bad, sizeof(bad), "bad --count '%s'", optarg);
 			break;
 		case 'h':
-			usage(stdout);
-			return EXIT_OK;
+			help = true;
+			break;
+		case ':':
+			if (!bad[0])
+				snprintf(bad, sizeof(bad), "option '%s' needs an argument",
+					 argv[optind - 1]);
+			break;
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			if (bad[0])
+				break;
+			if (optopt)
+				snprintf(bad, sizeof(bad), "unknown option '-%c'", optopt);
+			else
+				snprintf(bad, sizeof(bad), "unknown option '%s'", argv[optind - 1]);
 		}
+	}
+	if (bad[0])
+		return usage_error("%s", bad);
+	if (help) {
+		usage(stdout);
+		return EXIT_OK;
 	}
 	if (optind >= argc)
 		return usage_error("missing COMMAND");
-	if (!strcmp(argv[optind], "status") && optind + 1 == argc)
-		return cmd_status();
+	if (!strcmp(argv[optind], "status"))
+		return optind + 1 == argc ? cmd_status() : usage_error("status takes no arguments");
 	if (!strcmp(argv[optind], "cgroup"))
 		return cmd_cgroup(argc - optind - 1, argv + optind + 1, timeout_ms, count);
 	if (!strcmp(argv[optind], "ns"))
 		return cmd_ns(argc - optind - 1, argv + optind + 1);
 	return usage_error("unknown command '%s'", argv[optind]);
 }
-
