@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -195,8 +197,9 @@ static int cmd_cgroup_control(int op, const char *what, int argc, char **argv,
 		return submit_failed(ret);
 	/* The guard's CQE is not waited for: a cancelled op means it fired. */
 	if (timeout_ms && res == -ECANCELED)
-		return ctl_fail(EXIT_TIMEOUT, ETIME, "cgroup %s %s: not done after %u ms (--timeout)",
-				what, argv[0], timeout_ms);
+		return ctl_fail(EXIT_TIMEOUT, ETIME,
+				"cgroup %s %s: not done after %u ms (--timeout)", what, argv[0],
+				timeout_ms);
 	if (res < 0)
 		return ctl_fail(exit_for(res), -res, "cgroup %s %s: %s", what, argv[0],
 				strerror(-res));
@@ -214,25 +217,43 @@ static int cmd_cgroup_control(int op, const char *what, int argc, char **argv,
 	return EXIT_OK;
 }
 
-static void print_state(int state)
+/* One line per state: text, or one JSON object (JSON Lines); flushed at once. */
+static void print_state(const char *path, int state)
 {
-	if (json)
-		printf("{\"populated\":%d,\"frozen\":%d}", !!(state & ZSYNC_CGROUP_POPULATED),
-		       !!(state & ZSYNC_CGROUP_FROZEN));
-	else
-		printf("populated %d frozen %d\n", !!(state & ZSYNC_CGROUP_POPULATED),
-		       !!(state & ZSYNC_CGROUP_FROZEN));
+	int populated = !!(state & ZSYNC_CGROUP_POPULATED);
+	int frozen = !!(state & ZSYNC_CGROUP_FROZEN);
+
+	if (json) {
+		printf("{\"path\":");
+		json_string(stdout, path);
+		printf(",\"populated\":%d,\"frozen\":%d}\n", populated, frozen);
+	} else {
+		printf("populated %d frozen %d\n", populated, frozen);
+	}
 	fflush(stdout);
 }
 
-/* CGROUP_WAIT until @count CQEs (0: forever) or @timeout_ms; then CANCEL. */
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * CGROUP_WAIT: a line per state until @count of them (0: no limit), or
+ * until @timeout_ms (0: none) have passed in all.  Exiting closes the
+ * ring, which cancels the op.
+ */
 static int cmd_cgroup_wait(int argc, char **argv, unsigned long count, unsigned int timeout_ms)
 {
-	struct zsync_timespec ts = { timeout_ms / 1000, (timeout_ms % 1000) * 1000000LL };
+	int64_t deadline = now_ms() + timeout_ms, left;
+	struct zsync_timespec ts;
 	struct zsync_cqe *cqe;
 	unsigned long seen = 0;
-	int dfd, ret, code = EXIT_OK;
-	bool more = true;
+	int dfd, ret, res;
+	bool more;
 
 	if (argc != 1)
 		return usage_error("cgroup wait needs exactly one PATH");
@@ -243,37 +264,33 @@ static int cmd_cgroup_wait(int argc, char **argv, unsigned long count, unsigned 
 	ret = zk_submit(&ring);
 	if (ret < 0)
 		return submit_failed(ret);
-	if (json) {
-		printf("{\"path\":");
-		json_string(stdout, argv[0]);
-		printf(",\"states\":[");
-	}
-	while (more && (!count || seen < count)) {
+	while (!count || seen < count) {
+		left = deadline - now_ms();
+		ts.tv_sec = left > 0 ? left / 1000 : 0;
+		ts.tv_nsec = left > 0 ? left % 1000 * 1000000 : 0;
 		ret = zk_wait_cqe_timeout(&ring, &cqe, timeout_ms ? &ts : NULL);
-		if (ret == -ETIME) {
-			code = EXIT_TIMEOUT;
-			break;
-		}
-		if (ret) {
-			code = EXIT_FAILED;
-			break;
-		}
+		if (ret == -EINTR)
+			continue;
+		if (ret == -ETIME)
+			return ctl_fail(EXIT_TIMEOUT, ETIME, "cgroup wait %s: %u ms passed (--timeout)",
+					argv[0], timeout_ms);
+		if (ret)
+			return ctl_fail(EXIT_FAILED, -ret, "cgroup wait %s: %s", argv[0],
+					strerror(-ret));
+		res = cqe->res;
 		more = cqe->flags & ZSYNC_CQE_F_MORE;
-		if (cqe->res >= 0) {
-			if (json && seen)
-				putchar(',');
-			print_state(cqe->res);
-			seen++;
-		} else {
-			code = exit_for(cqe->res);
-			fprintf(stderr, "%s: CGROUP_WAIT: %s\n", prog, strerror(-cqe->res));
-		}
 		zk_cqe_seen(&ring, cqe);
+		if (res < 0)
+			return ctl_fail(exit_for(res), -res, "cgroup wait %s: CGROUP_WAIT: %s",
+					argv[0], strerror(-res));
+		print_state(argv[0], res);
+		seen++;
+		if (!more)
+			return ctl_fail(EXIT_FAILED, 0, "cgroup wait %s: CGROUP_WAIT ended",
+					argv[0]);
 	}
-	if (json)
-		printf("]}\n");
 	close(dfd);
-	return code;
+	return EXIT_OK;
 }
 
 int cmd_cgroup(int argc, char **argv, unsigned int timeout_ms, unsigned long count)
