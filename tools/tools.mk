@@ -19,6 +19,8 @@ endif
 USER_CFLAGS ?= -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	       -I$(CURDIR)/uapi -I$(CURDIR)/lib/include
 
+include lib/version.mk
+
 TOOLS_OUT := $(BUILD)/tools
 LIBZK_A   := $(BUILD)/lib/libzsync-k.a
 # The executor layer; it calls into the ring layer, so it comes first.
@@ -103,7 +105,11 @@ $(LIBURING_A):
 
 $(TOOLS_OUT)/obj/%.o: tools/%.c $(FLAGS_STAMP) tools/tools.mk
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(CC) $(USER_CFLAGS) $(OBJ_CPPFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# zsyncctl --version: the version of lib/version.mk, never written in the source.
+$(TOOLS_OUT)/obj/zsyncctl/zsyncctl.o: OBJ_CPPFLAGS := -DZSYNCCTL_VERSION='"$(ZK_VERSION)"'
+$(TOOLS_OUT)/obj/zsyncctl/zsyncctl.o: lib/version.mk
 
 # Relink when the objects or the archives they use change.
 define tool_rule

@@ -13,8 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl.h"
+
+#ifndef ZSYNCCTL_VERSION
+#error "ZSYNCCTL_VERSION (lib/version.mk's ZK_VERSION) is passed by tools/tools.mk"
+#endif
 
 #define UD_TIMEOUT	(~0ULL)
 
@@ -58,6 +63,7 @@ static void usage(FILE *f)
 		"\n"
 		"Options: --json  one JSON object on stdout\n"
 		"         --timeout MS  (freeze, thaw, kill, wait) give up after MS ms\n"
+		"         --version, -V  zsyncctl's version, and the module's if loaded\n"
 		"         --help\n"
 		"Exit status: 0 ok, 1 an operation failed, 2 usage, 3 zsync or the op\n"
 		"unavailable (module not loaded, op disabled), 4 timeout.\n",
@@ -244,6 +250,16 @@ static void read_sysfs(const char *path, char *buf, size_t sz)
 	}
 }
 
+/* The loaded module's version in @buf ("" if it has none), or NULL: not loaded. */
+static const char *module_version(char *buf, size_t sz)
+{
+	buf[0] = '\0';
+	if (access("/sys/module/zsync", F_OK))
+		return NULL;
+	read_sysfs("/sys/module/zsync/version", buf, sz);
+	return buf;
+}
+
 static void print_ops(const struct zsync_probe *p)
 {
 	bool first = true;
@@ -294,7 +310,7 @@ static int cmd_status(void)
 		ret = zk_stats(&ring, &st);
 	if (ret)
 		return ctl_fail(EXIT_UNAVAIL, -ret, "PROBE/STATS: %s", strerror(-ret));
-	read_sysfs("/sys/module/zsync/version", version, sizeof(version));
+	module_version(version, sizeof(version));
 	read_sysfs("/sys/module/zsync/parameters/disable_families", disabled, sizeof(disabled));
 	/* Our own ring is one of the open ones; report the others. */
 	st.rings_open--;
@@ -327,6 +343,29 @@ static int cmd_status(void)
 	return EXIT_OK;
 }
 
+/* Needs neither the device nor the module; reports the module when loaded. */
+static int cmd_version(void)
+{
+	char buf[64];
+	const char *module = module_version(buf, sizeof(buf));
+
+	if (json) {
+		printf("{\"version\":");
+		json_string(stdout, ZSYNCCTL_VERSION);
+		printf(",\"module_version\":");
+		if (module)
+			json_string(stdout, module);
+		else
+			printf("null");
+		printf("}\n");
+	} else {
+		printf("zsyncctl %s\n", ZSYNCCTL_VERSION);
+		if (module)
+			printf("zsync.ko %s\n", module[0] ? module : "(no version)");
+	}
+	return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -334,10 +373,11 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long timeout_ms = 0, count = 0;
-	bool help = false;
+	bool help = false, version = false;
 	char bad[160] = "";
 	int c;
 
@@ -347,7 +387,7 @@ int main(int argc, char **argv)
 	 * one is reported after the loop, once --json is known.
 	 */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":jt:c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jt:c:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -362,6 +402,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			help = true;
+			break;
+		case 'V':
+			version = true;
 			break;
 		case ':':
 			if (!bad[0])
@@ -383,6 +426,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return EXIT_OK;
 	}
+	if (version)
+		return cmd_version();
 	if (optind >= argc)
 		return usage_error("missing COMMAND");
 	if (!strcmp(argv[optind], "status"))
