@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * zsyncctl cgroup ...: create, set, attach, freeze, thaw, kill and wait,
- * each one submission of cgroup ops on the ring.
+ * each one submission of cgroup ops on the ring; and remove, with rmdir(2).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/magic.h>
 
 #include "ctl.h"
 
@@ -293,12 +295,50 @@ static int cmd_cgroup_wait(int argc, char **argv, unsigned long count, unsigned 
 	return EXIT_OK;
 }
 
+/*
+ * cgroup remove PATH.  The module has no op that removes a directory (no
+ * rmdir or unlinkat among the ops of Documentation/ops.rst; cgroup-ns.rst
+ * leaves mkdir and rmdir to a future file family), so this is rmdir(2),
+ * the one cgroup command that needs neither the ring nor the module.
+ * Only a directory on cgroup2 is removed, never some other empty one.
+ */
+static int cmd_cgroup_remove(int argc, char **argv)
+{
+	struct statfs sfs;
+	int err;
+
+	if (argc != 1)
+		return usage_error("cgroup remove needs exactly one PATH");
+	if (statfs(argv[0], &sfs)) {
+		err = errno;
+		return ctl_fail(EXIT_FAILED, err, "%s: %s", argv[0], strerror(err));
+	}
+	if (sfs.f_type != CGROUP2_SUPER_MAGIC)
+		return ctl_fail(EXIT_FAILED, EINVAL, "%s: not a cgroup2 directory", argv[0]);
+	if (rmdir(argv[0])) {
+		err = errno;
+		/* cgroupfs refuses both with EBUSY. */
+		return ctl_fail(EXIT_FAILED, err, "cgroup remove %s: %s%s", argv[0], strerror(err),
+				err == EBUSY ? " (it still has processes or child cgroups)" : "");
+	}
+	if (json) {
+		printf("{\"path\":");
+		json_string(stdout, argv[0]);
+		printf(",\"op\":\"remove\",\"res\":0}\n");
+	} else {
+		printf("%s: removed\n", argv[0]);
+	}
+	return EXIT_OK;
+}
+
 int cmd_cgroup(int argc, char **argv, unsigned int timeout_ms, unsigned long count)
 {
 	int ret;
 
 	if (argc < 1)
 		return usage_error("cgroup needs a subcommand");
+	if (!strcmp(argv[0], "remove"))
+		return cmd_cgroup_remove(argc - 1, argv + 1);
 	ret = ring_up();
 	if (ret)
 		return ret;

@@ -55,6 +55,8 @@ static void usage(FILE *f)
 		"  cgroup freeze|thaw PATH             return once frozen / thawed\n"
 		"  cgroup kill PATH                    SIGKILL all, return once empty\n"
 		"  cgroup wait PATH [--count N]        print populated/frozen changes\n"
+		"  cgroup remove PATH                  rmdir PATH (EBUSY while it has\n"
+		"                                      processes or child cgroups)\n"
 		"  ns info NSFILE...                   type, inode and owner of namespace\n"
 		"                                      files (/proc/PID/ns/NAME)\n"
 		"  ns socket-test NETNS [inet|inet6|unix]\n"
