@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * zsyncctl: inspect zsync.ko and drive its cgroup and namespace ops from
- * the command line.  Every action is one submission on a libzsync-k ring;
- * the tool adds argument parsing, output (text or --json) and exit codes.
- * This file: main(), status and the helpers of ctl.h; the command families
+ * the command line.  Every action is one submission on a libzsync-k ring
+ * (but cgroup remove, which is rmdir(2), and --version); the tool adds
+ * argument parsing, output (text or --json) and exit codes.  This file:
+ * main(), status, --version and the helpers of ctl.h; the command families
  * are in ctl-cgroup.c and ctl-ns.c.
  */
 #include <errno.h>
@@ -42,7 +43,8 @@ struct zk_ring ring;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s [--json] COMMAND [ARGS...]\n"
+		"usage: %s [--json] [--timeout MS] [--count N] COMMAND [ARGS...]\n"
+		"       %s [--json] --version\n"
 		"\n"
 		"Inspect zsync.ko and drive its cgroup and namespace ops, one ring\n"
 		"submission per command ($ZSYNC_DEV or /dev/zsync).\n"
@@ -55,21 +57,26 @@ static void usage(FILE *f)
 		"  cgroup freeze|thaw PATH             return once frozen / thawed\n"
 		"  cgroup kill PATH                    SIGKILL all, return once empty\n"
 		"  cgroup wait PATH [--count N]        print populated/frozen changes\n"
-		"  cgroup remove PATH                  rmdir PATH (EBUSY while it has\n"
-		"                                      processes or child cgroups)\n"
+		"  cgroup remove PATH                  rmdir PATH (no ring op; EBUSY while\n"
+		"                                      it has processes or child cgroups)\n"
 		"  ns info NSFILE...                   type, inode and owner of namespace\n"
 		"                                      files (/proc/PID/ns/NAME)\n"
 		"  ns socket-test NETNS [inet|inet6|unix]\n"
 		"                                      create a socket in NETNS with\n"
 		"                                      NS_SOCKET and check it landed there\n"
 		"\n"
-		"Options: --json  one JSON object on stdout\n"
-		"         --timeout MS  (freeze, thaw, kill, wait) give up after MS ms\n"
-		"         --version, -V  zsyncctl's version, and the module's if loaded\n"
-		"         --help\n"
+		"Options:\n"
+		"  --json         JSON on stdout, one object a line: the result; for\n"
+		"                 cgroup wait one per change (JSON Lines, flushed); on a\n"
+		"                 failure {\"error\":MSG,\"errno\":N,\"errname\":NAME,\"exit\":N}\n"
+		"                 (errno, errname: only with an errno), MSG also on stderr\n"
+		"  --timeout MS   (freeze, thaw, kill, wait) give up after MS ms\n"
+		"  --count N      (wait) stop after N states\n"
+		"  --version, -V  zsyncctl's version, and the module's if loaded\n"
+		"  --help\n"
 		"Exit status: 0 ok, 1 an operation failed, 2 usage, 3 zsync or the op\n"
 		"unavailable (module not loaded, op disabled), 4 timeout.\n",
-		prog);
+		prog, prog);
 }
 
 /* The errno's name ("ENOENT") as a JSON string, or null if it has none. */
