@@ -32,6 +32,11 @@ ST_LDLIBS := $(LIBIO_A) $(LIB_A) $(LIBURING_A) -pthread
 # with the native runner (lib/test/zk-io-test.c).
 executors_EXTRA := lib/test/io-suite-core.c lib/test/io-suite-prims.c lib/test/io-suite.h
 
+# tools.c checks zsyncctl --version against the version of lib/version.mk.
+include lib/version.mk
+tools_CFLAGS := -DZT_ZK_VERSION='"$(ZK_VERSION)"'
+tools_EXTRA  := lib/version.mk
+
 .PHONY: all
 all: $(ST_BINS)
 
@@ -42,4 +47,4 @@ $(LIB_A) $(LIBIO_A):
 $(ST_OUT)/%: selftests/zsync/%.c $(ST_HDRS) $(KSFT_HDRS) $(LIB_A) $(LIBIO_A) selftests/selftests.mk selftests/ksft.mk \
 		$$($$*_EXTRA)
 	@mkdir -p $(@D)
-	$(CC) $(ST_CFLAGS) -static $< $(filter %.c,$($*_EXTRA)) -o $@ $(ST_LDLIBS)
+	$(CC) $(ST_CFLAGS) $($*_CFLAGS) -static $< $(filter %.c,$($*_EXTRA)) -o $@ $(ST_LDLIBS)

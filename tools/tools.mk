@@ -19,6 +19,8 @@ endif
 USER_CFLAGS ?= -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	       -I$(CURDIR)/uapi -I$(CURDIR)/lib/include
 
+include lib/version.mk
+
 TOOLS_OUT := $(BUILD)/tools
 LIBZK_A   := $(BUILD)/lib/libzsync-k.a
 # The executor layer; it calls into the ring layer, so it comes first.
@@ -47,7 +49,7 @@ zsync-bench-cgroup_LIBS := $(LIBZK_A)
 # Counts every syscall both of its paths make (see the file's header).
 zsync-bench-cgroup_LDFLAGS := -Wl,--wrap=open,--wrap=close,--wrap=write,--wrap=pread \
 			      -Wl,--wrap=ioctl,--wrap=mkdir,--wrap=rmdir,--wrap=poll
-zsyncctl_SRCS        := tools/zsyncctl/zsyncctl.c
+zsyncctl_SRCS        := $(addprefix tools/zsyncctl/,zsyncctl.c ctl-cgroup.c ctl-ns.c)
 zsyncctl_LIBS        := $(LIBZK_A)
 zsync-run_SRCS       := tools/zsync-run/zsync-run.c
 zsync-run_LIBS       := $(LIBZK_A)
@@ -116,7 +118,11 @@ $(LIBURING_A):
 
 $(TOOLS_OUT)/obj/%.o: tools/%.c $(FLAGS_STAMP) tools/tools.mk
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(CC) $(USER_CFLAGS) $(OBJ_CPPFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# zsyncctl --version: the version of lib/version.mk, never written in the source.
+$(TOOLS_OUT)/obj/zsyncctl/zsyncctl.o: OBJ_CPPFLAGS := -DZSYNCCTL_VERSION='"$(ZK_VERSION)"'
+$(TOOLS_OUT)/obj/zsyncctl/zsyncctl.o: lib/version.mk
 
 
 # Relink when the objects or the libraries they use change.

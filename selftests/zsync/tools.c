@@ -3,7 +3,10 @@
  * zsyncctl and zsync-run, run as the user would run them, their output and
  * exit codes checked against cgroupfs, /proc and lsns(8).
  */
+#include <ctype.h>
+#include <poll.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include "helpers.h"
 #include "cgroup-helpers.h"
@@ -13,17 +16,25 @@
 #define ZSYNC_RUN	"/bin/zsync-run"
 
 /*
- * Runs @argv (NULL-terminated) as @uid (0: as we are), stdout and stderr
- * into @out; returns the exit status, or -1 if it did not exit normally.
+ * Runs @argv (NULL-terminated) as @uid (0: as we are), stdout into @out and
+ * stderr into @err (NULL: into @out as well); returns the exit status, or
+ * -1 if it did not exit normally.
  */
-static int run_argv(uid_t uid, char *out, size_t sz, char *const argv[])
+static int run_argv(uid_t uid, char *out, size_t sz, char *err, size_t errsz,
+		    char *const argv[])
 {
 	size_t len = 0;
-	int p[2], status;
+	int p[2], efd = -1, status;
 	ssize_t n;
 	pid_t pid;
 
 	out[0] = '\0';
+	if (err) {
+		err[0] = '\0';
+		efd = memfd_create("stderr", MFD_CLOEXEC);
+		if (efd < 0)
+			return -1;
+	}
 	if (pipe2(p, O_CLOEXEC))
 		return -1;
 	pid = fork();
@@ -31,7 +42,7 @@ static int run_argv(uid_t uid, char *out, size_t sz, char *const argv[])
 		return -1;
 	if (pid == 0) {
 		dup2(p[1], 1);
-		dup2(p[1], 2);
+		dup2(err ? efd : p[1], 2);
 		if (uid && (zt_setgroups_dev() || setresgid(uid, uid, uid) ||
 			    setresuid(uid, uid, uid)))
 			_exit(200);
@@ -45,11 +56,20 @@ static int run_argv(uid_t uid, char *out, size_t sz, char *const argv[])
 	close(p[0]);
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return -1;
+	if (err) {
+		n = pread(efd, err, errsz - 1, 0);
+		err[n > 0 ? n : 0] = '\0';
+		close(efd);
+	}
 	return WEXITSTATUS(status);
 }
 
-#define run(out, ...)		run_argv(0, out, sizeof(out), (char *const[]){ __VA_ARGS__, NULL })
-#define run_as(uid, out, ...)	run_argv(uid, out, sizeof(out), (char *const[]){ __VA_ARGS__, NULL })
+#define ARGV(...)		((char *const[]){ __VA_ARGS__, NULL })
+#define run(out, ...)		run_argv(0, out, sizeof(out), NULL, 0, ARGV(__VA_ARGS__))
+#define run_as(uid, out, ...)	run_argv(uid, out, sizeof(out), NULL, 0, ARGV(__VA_ARGS__))
+/* stdout into @out, stderr into @err */
+#define run2(out, err, ...)	\
+	run_argv(0, out, sizeof(out), err, sizeof(err), ARGV(__VA_ARGS__))
 
 /* The number after "@key": in @json, or -1. */
 static long long json_num(const char *json, const char *key)
@@ -62,9 +82,199 @@ static long long json_num(const char *json, const char *key)
 	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
 }
 
+/*
+ * A JSON checker (RFC 8259, minus the UTF-8 check), to hold zsyncctl's
+ * --json output to "one complete object a line".  Each js_*() returns
+ * the end of the value it read at @p, or NULL if there is none.
+ */
+static const char *js_value(const char *p, int depth);
+
+static const char *js_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+static const char *js_string(const char *p)
+{
+	int i;
+
+	if (*p++ != '"')
+		return NULL;
+	for (; *p != '"'; p++) {
+		if ((unsigned char)*p < 0x20)	/* a raw control character, or the end */
+			return NULL;
+		if (*p != '\\')
+			continue;
+		p++;
+		if (*p == 'u') {
+			for (i = 1; i <= 4; i++)
+				if (!isxdigit((unsigned char)p[i]))
+					return NULL;
+			p += 4;
+		} else if (!*p || !strchr("\"\\/bfnrt", *p)) {
+			return NULL;
+		}
+	}
+	return p + 1;
+}
+
+static const char *js_digits(const char *p)
+{
+	if (!isdigit((unsigned char)*p))
+		return NULL;
+	while (isdigit((unsigned char)*p))
+		p++;
+	return p;
+}
+
+static const char *js_number(const char *p)
+{
+	if (*p == '-')
+		p++;
+	p = *p == '0' ? p + 1 : js_digits(p);
+	if (p && *p == '.')
+		p = js_digits(p + 1);
+	if (p && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		p = js_digits(p);
+	}
+	return p;
+}
+
+/* The members of an object or the elements of an array, after its '{' or '['. */
+static const char *js_members(const char *p, int depth, char close)
+{
+	p = js_ws(p);
+	if (*p == close)
+		return p + 1;
+	for (;;) {
+		if (close == '}') {
+			p = js_string(js_ws(p));
+			if (!p)
+				return NULL;
+			p = js_ws(p);
+			if (*p++ != ':')
+				return NULL;
+		}
+		p = js_value(p, depth + 1);
+		if (!p)
+			return NULL;
+		p = js_ws(p);
+		if (*p == close)
+			return p + 1;
+		if (*p++ != ',')
+			return NULL;
+	}
+}
+
+static const char *js_value(const char *p, int depth)
+{
+	p = js_ws(p);
+	if (depth > 32)
+		return NULL;
+	switch (*p) {
+	case '{':
+		return js_members(p + 1, depth, '}');
+	case '[':
+		return js_members(p + 1, depth, ']');
+	case '"':
+		return js_string(p);
+	case 't':
+		return strncmp(p, "true", 4) ? NULL : p + 4;
+	case 'f':
+		return strncmp(p, "false", 5) ? NULL : p + 5;
+	case 'n':
+		return strncmp(p, "null", 4) ? NULL : p + 4;
+	default:
+		return js_number(p);
+	}
+}
+
+/* Whether @line is exactly one JSON object, nothing before or after it. */
+static bool json_object_line(const char *line)
+{
+	const char *end = line[0] == '{' ? js_value(line, 0) : NULL;
+
+	return end && !*end;
+}
+
+/*
+ * Checks that @out is JSON Lines: every line one JSON object, the last one
+ * ended by a newline too.  Returns the number of lines, or -1.
+ */
+static int json_lines(struct __test_metadata *_metadata, const char *out)
+{
+	char line[8192];
+	const char *nl;
+	int n = 0;
+
+	for (; *out; out = nl + 1, n++) {
+		nl = strchr(out, '\n');
+		EXPECT_NE(NULL, nl) TH_LOG("no newline after the last line: %s", out);
+		if (!nl || (size_t)(nl - out) >= sizeof(line))
+			return -1;
+		memcpy(line, out, nl - out);
+		line[nl - out] = '\0';
+		EXPECT_TRUE(json_object_line(line)) TH_LOG("not one JSON object: %s", line);
+		if (!json_object_line(line))
+			return -1;
+	}
+	return n;
+}
+
+/*
+ * Checks that @out is one line, the error object of a failure with exit
+ * code @code and errno @err named @errname (0, NULL: one without errno).
+ */
+static void expect_error_object(struct __test_metadata *_metadata, const char *out,
+				int code, int err, const char *errname)
+{
+	char want[64];
+
+	EXPECT_EQ(1, json_lines(_metadata, out)) TH_LOG("%s", out);
+	EXPECT_EQ(0, strncmp(out, "{\"error\":\"", 10)) TH_LOG("%s", out);
+	EXPECT_EQ(code, json_num(out, "exit")) TH_LOG("%s", out);
+	if (!err) {
+		EXPECT_EQ(NULL, strstr(out, "\"errno\"")) TH_LOG("%s", out);
+		return;
+	}
+	EXPECT_EQ(err, json_num(out, "errno")) TH_LOG("%s", out);
+	snprintf(want, sizeof(want), "\"errname\":\"%s\"", errname);
+	EXPECT_NE(NULL, strstr(out, want)) TH_LOG("no %s in %s", want, out);
+}
+
+/* The checker itself: it must refuse what is not one object. */
+TEST(json_checker_refuses_broken_lines)
+{
+	static const struct {
+		const char *line;
+		bool ok;
+	} cases[] = {
+		{ "{}", true }, { "{\"a\":1}", true }, { "{ \"a\" : [ ] }", true },
+		{ "{\"a\":-1.5e+3,\"b\":[true,false,null,\"x\"],\"c\":{}}", true },
+		{ "{\"s\":\"q\\\"b\\\\n\\n\\t\\u001f\"}", true },
+		{ "", false }, { "[]", false }, { "\"a\"", false }, { "{", false },
+		{ "{\"a\":1", false }, { "{\"a\":1}}", false }, { "{\"a\":1}{\"b\":2}", false },
+		{ "{\"a\":1,}", false }, { "{a:1}", false }, { "{\"a\":\"x}", false },
+		{ "{\"a\":\"\\x\"}", false }, { "{\"a\":\"\t\"}", false }, { "{\"a\":01}", false },
+		{ "{\"a\":tru}", false }, { "{\"a\":\"\\u12\"}", false }, { "{\"a\":[1,2}", false },
+		{ " {}", false },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		EXPECT_EQ(cases[i].ok, json_object_line(cases[i].line))
+			TH_LOG("case %u", i);
+}
+
 FIXTURE(ctl) {
 	char path[256];
 	char out[8192];
+	char err[4096];
 };
 
 FIXTURE_SETUP(ctl)
@@ -87,6 +297,8 @@ TEST_F(ctl, zsyncctl_help_and_usage_errors)
 {
 	EXPECT_EQ(0, run(self->out, ZSYNCCTL, "--help"));
 	EXPECT_NE(NULL, strstr(self->out, "usage:"));
+	EXPECT_NE(NULL, strstr(self->out, "cgroup remove PATH"));
+	EXPECT_NE(NULL, strstr(self->out, "--version"));
 	EXPECT_EQ(2, run(self->out, ZSYNCCTL));
 	EXPECT_EQ(2, run(self->out, ZSYNCCTL, "bogus"));
 	EXPECT_EQ(2, run(self->out, ZSYNCCTL, "cgroup", "bogus", "/x"));
@@ -101,6 +313,7 @@ TEST_F(ctl, zsyncctl_status_counts_our_ring)
 	long long open0, sqes0;
 
 	ASSERT_EQ(0, run(self->out, ZSYNCCTL, "--json", "status")) TH_LOG("%s", self->out);
+	EXPECT_EQ(1, json_lines(_metadata, self->out));
 	EXPECT_NE(NULL, strstr(self->out, "\"name\":\"CGROUP_KILL\",\"disabled\":false"));
 	EXPECT_NE(NULL, strstr(self->out, "\"module_version\":\""));
 	EXPECT_EQ(NULL, strstr(self->out, "\"module_version\":\"\""));
@@ -125,13 +338,15 @@ TEST_F_TIMEOUT(ctl, zsyncctl_cgroup_commands_match_cgroupfs, 120)
 
 	ASSERT_EQ(0, run(self->out, ZSYNCCTL, "--json", "cgroup", "create", self->path,
 			 "memory.max=33554432", "pids.max=9")) TH_LOG("%s", self->out);
+	EXPECT_EQ(1, json_lines(_metadata, self->out));
 	EXPECT_NE(NULL, strstr(self->out, "\"knob\":\"pids.max\",\"value\":\"9\",\"res\":1"));
 	zt_expect_cg_file(_metadata, self->path, "memory.max", "33554432\n");
 	zt_expect_cg_file(_metadata, self->path, "pids.max", "9\n");
 
 	EXPECT_EQ(1, run(self->out, ZSYNCCTL, "--json", "cgroup", "set", self->path,
 			 "pids.max=lots"));
-	EXPECT_NE(NULL, strstr(self->out, "\"error\":\"Invalid argument\""));
+	EXPECT_EQ(1, json_lines(_metadata, self->out));
+	EXPECT_NE(NULL, strstr(self->out, "\"error\":\"Invalid argument\",\"errname\":\"EINVAL\""));
 	zt_expect_cg_file(_metadata, self->path, "pids.max", "9\n");
 
 	pid = zt_spawn(_metadata, NULL, ZT_CHILD_PAUSE);
@@ -145,7 +360,9 @@ TEST_F_TIMEOUT(ctl, zsyncctl_cgroup_commands_match_cgroupfs, 120)
 	EXPECT_EQ(ZT_POP | ZT_FRZ, zt_cg_state(self->path));
 	ASSERT_EQ(0, run(self->out, ZSYNCCTL, "--json", "--count", "1", "cgroup", "wait",
 			 self->path));
-	EXPECT_NE(NULL, strstr(self->out, "{\"populated\":1,\"frozen\":1}")) TH_LOG("%s", self->out);
+	EXPECT_EQ(1, json_lines(_metadata, self->out));
+	EXPECT_NE(NULL, strstr(self->out, ",\"populated\":1,\"frozen\":1}\n"))
+		TH_LOG("%s", self->out);
 	ASSERT_EQ(0, run(self->out, ZSYNCCTL, "cgroup", "thaw", self->path));
 	EXPECT_EQ(ZT_POP, zt_cg_state(self->path));
 	ASSERT_EQ(0, run(self->out, ZSYNCCTL, "cgroup", "kill", self->path));
@@ -165,10 +382,217 @@ TEST_F(ctl, zsyncctl_timeout_and_disabled_family_exit_codes)
 	EXPECT_EQ(4, run(self->out, ZSYNCCTL, "--timeout", "100", "cgroup", "thaw", child))
 		TH_LOG("%s", self->out);
 	EXPECT_EQ(4, run(self->out, ZSYNCCTL, "--timeout", "100", "cgroup", "wait", child));
+	EXPECT_EQ(4, run2(self->out, self->err, ZSYNCCTL, "--json", "--timeout", "100", "cgroup",
+			  "thaw", child));
+	expect_error_object(_metadata, self->out, 4, ETIME, "ETIME");
+	EXPECT_NE(NULL, strstr(self->err, "not done after 100 ms")) TH_LOG("%s", self->err);
+	/* The state at arming, then the error object ends the stream. */
+	EXPECT_EQ(4, run2(self->out, self->err, ZSYNCCTL, "--json", "--timeout", "100", "cgroup",
+			  "wait", child));
+	EXPECT_EQ(2, json_lines(_metadata, self->out)) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "}\n{\"error\":")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "\"errname\":\"ETIME\",\"exit\":4}\n"));
 	ASSERT_EQ(0, zt_cg_write("/sys/module/zsync/parameters", "disable_families", "cgroup"));
 	EXPECT_EQ(3, run(self->out, ZSYNCCTL, "cgroup", "set", self->path, "pids.max=3"));
+	EXPECT_EQ(3, run2(self->out, self->err, ZSYNCCTL, "--json", "cgroup", "kill", self->path));
+	expect_error_object(_metadata, self->out, 3, EOPNOTSUPP, "EOPNOTSUPP");
 	ASSERT_EQ(0, zt_cg_write("/sys/module/zsync/parameters", "disable_families", "\n"));
 	EXPECT_EQ(0, run(self->out, ZSYNCCTL, "cgroup", "set", self->path, "pids.max=3"));
+}
+
+TEST_F(ctl, zsyncctl_version)
+{
+	char module[64], want[160], out2[sizeof(self->out)];
+
+	ASSERT_LT(0, zt_cg_read("/sys/module/zsync", "version", module, sizeof(module)));
+	module[strcspn(module, "\n")] = '\0';
+	ASSERT_NE(0, module[0]);
+	zt_path(want, sizeof(want), "zsyncctl %s\nzsync.ko %s\n", ZT_ZK_VERSION, module);
+	ASSERT_EQ(0, run2(self->out, self->err, ZSYNCCTL, "--version"));
+	EXPECT_STREQ(want, self->out);
+	EXPECT_STREQ("", self->err);
+	ASSERT_EQ(0, run(out2, ZSYNCCTL, "-V"));
+	EXPECT_STREQ(want, out2);
+	/* Before the command, which is then not run. */
+	ASSERT_EQ(0, run(out2, ZSYNCCTL, "--version", "cgroup", "kill", self->path));
+	EXPECT_STREQ(want, out2);
+
+	ASSERT_EQ(0, run2(self->out, self->err, ZSYNCCTL, "-V", "--json"));
+	EXPECT_EQ(1, json_lines(_metadata, self->out));
+	zt_path(want, sizeof(want), "{\"version\":\"%s\",\"module_version\":\"%s\"}\n",
+		ZT_ZK_VERSION, module);
+	EXPECT_STREQ(want, self->out);
+}
+
+TEST_F(ctl, zsyncctl_json_error_objects)
+{
+	static char weird[] = "/nonexistent/q\"b\\s\tt\nn";
+	const char *dev = getenv("ZSYNC_DEV");
+	char saved[256];
+
+	/* Usage errors: exit 2, no errno; the message on stderr as well. */
+	EXPECT_EQ(2, run2(self->out, self->err, ZSYNCCTL, "--json", "bogus"));
+	expect_error_object(_metadata, self->out, 2, 0, NULL);
+	EXPECT_NE(NULL, strstr(self->out, "\"error\":\"unknown command 'bogus'\""));
+	EXPECT_NE(NULL, strstr(self->err, "unknown command 'bogus' (see --help)\n"));
+	EXPECT_EQ(2, run2(self->out, self->err, ZSYNCCTL, "--no-such-option", "--json", "status"));
+	expect_error_object(_metadata, self->out, 2, 0, NULL);
+	EXPECT_NE(NULL, strstr(self->out, "--no-such-option")) TH_LOG("%s", self->out);
+	EXPECT_EQ(2, run2(self->out, self->err, ZSYNCCTL, "cgroup", "set", self->path,
+			  "novalue", "--json"));
+	expect_error_object(_metadata, self->out, 2, 0, NULL);
+	EXPECT_EQ(2, run2(self->out, self->err, ZSYNCCTL, "--json"));
+	expect_error_object(_metadata, self->out, 2, 0, NULL);
+
+	/* A path that is not there, plain and with characters JSON escapes. */
+	EXPECT_EQ(1, run2(self->out, self->err, ZSYNCCTL, "--json", "cgroup", "freeze",
+			  "/nonexistent"));
+	expect_error_object(_metadata, self->out, 1, ENOENT, "ENOENT");
+	EXPECT_NE(NULL, strstr(self->err, "/nonexistent: No such file or directory"));
+	EXPECT_EQ(1, run2(self->out, self->err, ZSYNCCTL, "--json", "cgroup", "remove", weird));
+	expect_error_object(_metadata, self->out, 1, ENOENT, "ENOENT");
+	EXPECT_NE(NULL, strstr(self->out, "/nonexistent/q\\\"b\\\\s\\tt\\nn: "))
+		TH_LOG("%s", self->out);
+	EXPECT_EQ(1, run2(self->out, self->err, ZSYNCCTL, "--json", "ns", "info", weird));
+	EXPECT_EQ(1, json_lines(_metadata, self->out));
+	EXPECT_NE(NULL, strstr(self->out, "\"errname\":\"ENOENT\"")) TH_LOG("%s", self->out);
+
+	/* No device: exit 3. */
+	snprintf(saved, sizeof(saved), "%s", dev ? dev : "");
+	ASSERT_EQ(0, setenv("ZSYNC_DEV", "/nonexistent/zsync", 1));
+	EXPECT_EQ(3, run2(self->out, self->err, ZSYNCCTL, "--json", "status"));
+	expect_error_object(_metadata, self->out, 3, ENOENT, "ENOENT");
+	EXPECT_NE(NULL, strstr(self->err, "/nonexistent/zsync")) TH_LOG("%s", self->err);
+	if (dev)
+		setenv("ZSYNC_DEV", saved, 1);
+	else
+		unsetenv("ZSYNC_DEV");
+}
+
+TEST_F_TIMEOUT(ctl, zsyncctl_cgroup_remove, 120)
+{
+	char child[300], tmp[] = "/tmp/zt-ctl-XXXXXX";
+	pid_t pid;
+
+	/* An empty cgroup goes. */
+	ASSERT_EQ(0, run(self->out, ZSYNCCTL, "cgroup", "create", self->path));
+	ASSERT_EQ(0, access(self->path, F_OK));
+	ASSERT_EQ(0, run2(self->out, self->err, ZSYNCCTL, "--json", "cgroup", "remove",
+			  self->path)) TH_LOG("%s", self->err);
+	EXPECT_EQ(1, json_lines(_metadata, self->out));
+	EXPECT_NE(NULL, strstr(self->out, "\"op\":\"remove\",\"res\":0}")) TH_LOG("%s", self->out);
+	EXPECT_EQ(-1, access(self->path, F_OK));
+	EXPECT_EQ(ENOENT, errno);
+	/* Then it is not there. */
+	EXPECT_EQ(1, run2(self->out, self->err, ZSYNCCTL, "--json", "cgroup", "remove",
+			  self->path));
+	expect_error_object(_metadata, self->out, 1, ENOENT, "ENOENT");
+
+	/* One with a process in it stays: EBUSY. */
+	ASSERT_EQ(0, run(self->out, ZSYNCCTL, "cgroup", "create", self->path));
+	pid = zt_spawn(_metadata, self->path, ZT_CHILD_PAUSE);
+	EXPECT_EQ(1, run2(self->out, self->err, ZSYNCCTL, "--json", "cgroup", "remove",
+			  self->path));
+	expect_error_object(_metadata, self->out, 1, EBUSY, "EBUSY");
+	EXPECT_NE(NULL, strstr(self->err, "still has processes or child cgroups"))
+		TH_LOG("%s", self->err);
+	EXPECT_EQ(1, run(self->out, ZSYNCCTL, "cgroup", "remove", self->path));
+	EXPECT_NE(NULL, strstr(self->out, "Device or resource busy")) TH_LOG("%s", self->out);
+	EXPECT_EQ(0, access(self->path, F_OK));
+	EXPECT_EQ(ZT_POP, zt_cg_state(self->path));
+
+	/* Emptied, but with a child cgroup: still EBUSY. */
+	ASSERT_EQ(0, run(self->out, ZSYNCCTL, "cgroup", "kill", self->path));
+	ASSERT_EQ(pid, waitpid(pid, NULL, 0));
+	zt_path(child, sizeof(child), "%s/child", self->path);
+	ASSERT_EQ(0, mkdir(child, 0755));
+	EXPECT_EQ(1, run2(self->out, self->err, ZSYNCCTL, "--json", "cgroup", "remove",
+			  self->path));
+	expect_error_object(_metadata, self->out, 1, EBUSY, "EBUSY");
+	EXPECT_EQ(0, access(self->path, F_OK));
+	/* Leaf first, then the parent. */
+	EXPECT_EQ(0, run(self->out, ZSYNCCTL, "cgroup", "remove", child)) TH_LOG("%s", self->out);
+	EXPECT_EQ(0, run(self->out, ZSYNCCTL, "cgroup", "remove", self->path))
+		TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, ": removed\n"));
+	EXPECT_NE(0, access(self->path, F_OK));
+
+	/* An empty directory elsewhere is not a cgroup: refused, kept. */
+	ASSERT_NE(NULL, mkdtemp(tmp));
+	EXPECT_EQ(1, run2(self->out, self->err, ZSYNCCTL, "--json", "cgroup", "remove", tmp));
+	expect_error_object(_metadata, self->out, 1, EINVAL, "EINVAL");
+	EXPECT_EQ(0, access(tmp, F_OK));
+	rmdir(tmp);
+}
+
+/*
+ * Reads one line (without its newline) from @fd into @buf, waiting up to
+ * ZT_CG_SETTLE_MS for it; returns its length, 0 at EOF, -1 on a timeout.
+ */
+static int read_line(int fd, char *buf, size_t sz)
+{
+	int64_t start = zt_mono_ns();
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t len = 0;
+
+	while (len < sz - 1) {
+		int left = ZT_CG_SETTLE_MS - (int)zt_ms_since(start);
+
+		if (left <= 0 || poll(&pfd, 1, left) != 1)
+			return -1;
+		if (read(fd, buf + len, 1) != 1)
+			break;
+		if (buf[len] == '\n')
+			break;
+		len++;
+	}
+	buf[len] = '\0';
+	return (int)len;
+}
+
+/*
+ * cgroup wait --json: a line per change, each one object, each flushed as
+ * it happens (the next change is only made once the line is read).
+ */
+TEST_F_TIMEOUT(ctl, zsyncctl_cgroup_wait_prints_json_lines, 120)
+{
+	static const char *const states[] = {
+		"\"populated\":0,\"frozen\":0}", "\"populated\":1,\"frozen\":0}",
+		"\"populated\":1,\"frozen\":1}",
+	};
+	char line[512], want[512];
+	int p[2], status;
+	pid_t ctl, pid = -1;
+	unsigned int i;
+
+	ASSERT_EQ(0, run(self->out, ZSYNCCTL, "cgroup", "create", self->path));
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	ctl = fork();
+	ASSERT_LE(0, ctl);
+	if (ctl == 0) {
+		dup2(p[1], 1);
+		/* --timeout: it ends by itself should the test fail half-way. */
+		execl(ZSYNCCTL, ZSYNCCTL, "--json", "--count", "3", "--timeout", "60000", "cgroup",
+		      "wait", self->path, (char *)NULL);
+		_exit(201);
+	}
+	close(p[1]);
+	for (i = 0; i < 3; i++) {
+		ASSERT_LT(0, read_line(p[0], line, sizeof(line))) TH_LOG("state %u never came", i);
+		EXPECT_TRUE(json_object_line(line)) TH_LOG("not one JSON object: %s", line);
+		zt_path(want, sizeof(want), "{\"path\":\"%s\",%s", self->path, states[i]);
+		EXPECT_STREQ(want, line);
+		if (i == 0)
+			pid = zt_spawn(_metadata, self->path, ZT_CHILD_PAUSE);
+		else if (i == 1)
+			ASSERT_EQ(0, zt_cg_write(self->path, "cgroup.freeze", "1"));
+	}
+	/* --count 3: done, nothing more. */
+	EXPECT_EQ(0, read_line(p[0], line, sizeof(line))) TH_LOG("more: %s", line);
+	close(p[0]);
+	ASSERT_EQ(ctl, waitpid(ctl, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) TH_LOG("status %#x", status);
+	zt_kill_reap(pid);
 }
 
 /* A child in new namespaces; returns its pid. */
@@ -189,6 +613,7 @@ TEST_F_TIMEOUT(ctl, zsyncctl_ns_info_agrees_with_lsns_and_stat, 300)
 		zt_path(paths[i], sizeof(paths[i]), "/proc/%d/ns/%s", pid, types[i]);
 	ASSERT_EQ(0, run(self->out, ZSYNCCTL, "--json", "ns", "info", paths[0], paths[1],
 			 paths[2], paths[3])) TH_LOG("%s", self->out);
+	EXPECT_EQ(1, json_lines(_metadata, self->out));
 	if (access("/usr/bin/lsns", X_OK) == 0) {
 		char pidstr[16];
 
@@ -221,6 +646,7 @@ TEST_F(ctl, zsyncctl_ns_socket_test)
 	zt_path(path, sizeof(path), "/proc/%d/ns/net", pid);
 	ASSERT_EQ(0, run(self->out, ZSYNCCTL, "--json", "ns", "socket-test", path, "unix"))
 		TH_LOG("%s", self->out);
+	EXPECT_EQ(1, json_lines(_metadata, self->out));
 	EXPECT_NE(NULL, strstr(self->out, "\"socket_in_netns\":true"));
 	/* nobody may not open the nsfs file of a process it does not own: pass an fd. */
 	fd = open(path, O_RDONLY);	/* inherited by the child */

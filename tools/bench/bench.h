@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "zsync-k.h"
+#include "../common/json.h"
 
 /* Room for why a measurement could not run, printed after the table. */
 #define REASON_LEN	160
@@ -62,20 +63,6 @@ static inline int parse_ulong(const char *s, unsigned long max, unsigned long *o
 	if (errno || end == s || *end || *s == '-' || *out == 0 || *out > max)
 		return -EINVAL;
 	return 0;
-}
-
-static inline void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
 }
 
 /* A zsync ring of @entries on $ZSYNC_DEV or /dev/zsync: 0, or -errno with @why. */
@@ -480,7 +467,7 @@ static inline void bench_json_allocs(const struct bench_allocs *a)
 
 	if (!a->ok) {
 		printf("{\"error\": ");
-		json_string(a->why);
+		json_string(stdout, a->why);
 		printf("}");
 		return;
 	}
@@ -488,7 +475,7 @@ static inline void bench_json_allocs(const struct bench_allocs *a)
 	       a->ops, a->hits, (double)a->hits / a->ops);
 	for (k = 0; k < a->nsites; k++) {
 		printf("%s{\"site\": ", k ? ", " : "");
-		json_string(a->site[k].sym);
+		json_string(stdout, a->site[k].sym);
 		printf(", \"allocs\": %lu}", a->site[k].hits);
 	}
 	printf("]}");

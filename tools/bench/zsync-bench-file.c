@@ -515,7 +515,7 @@ static void json_cell(const struct backend *b, size_t di)
 		return;
 	}
 	printf("{\"error\": ");
-	json_string(b->up ? b->res[di].why : b->why);
+	json_string(stdout, b->up ? b->res[di].why : b->why);
 	printf("}");
 }
 

@@ -470,7 +470,7 @@ static void json_cell(const struct backend *b, size_t ti)
 		printf(", \"ops_per_s\": %.0f}", 1e9 / cell_stat(b, ti)->med);
 	} else {
 		printf("{\"error\": ");
-		json_string(cell_reason(b, ti));
+		json_string(stdout, cell_reason(b, ti));
 		printf("}");
 	}
 }
@@ -484,11 +484,11 @@ static void print_json(const struct options *o)
 	       o->iterations, o->rounds);
 	for (ti = 0; ti < NR_TESTS; ti++) {
 		printf("    {\"test\": ");
-		json_string(tests[ti].name);
+		json_string(stdout, tests[ti].name);
 		printf(", \"batch\": %u", tests[ti].batch);
 		for (bi = 0; bi < NR_BACKENDS; bi++) {
 			printf(", ");
-			json_string(backends[bi].name);
+			json_string(stdout, backends[bi].name);
 			printf(": ");
 			json_cell(&backends[bi], ti);
 		}
@@ -506,10 +506,10 @@ static void print_json(const struct options *o)
 	printf(",\n  \"allocs\": [\n");
 	for (k = 0; k < NR_ALLOC_TESTS; k++) {
 		printf("    {\"test\": ");
-		json_string(tests[alloc_tests[k]].name);
+		json_string(stdout, tests[alloc_tests[k]].name);
 		for (bi = 0; bi < NR_BACKENDS; bi++) {
 			printf(", ");
-			json_string(backends[bi].name);
+			json_string(stdout, backends[bi].name);
 			printf(": ");
 			bench_json_allocs(alloc_control.ok ? &allocs[bi][k] : &alloc_control);
 		}
