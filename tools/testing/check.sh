@@ -22,8 +22,10 @@ N = fail + error. Exit status non-zero if N > 0.
                   library unit test (each of its kselftest cases counts),
                   `make native-test` (executor suite under ASan+UBSan and
                   TSan, context switches, examples)
-                  and `make install-test` (install into a scratch root,
-                  build against it with pkg-config only, uninstall);
+                  `make install-test` (install into a scratch root,
+                  build against it with pkg-config only, uninstall)
+                  and `make deb-test` (the Debian packages: dpkg root,
+                  DKMS for 6.1 and 6.12, a 6.1 VM with the DKMS module);
                   their results count in the totals (log: $BUILD/native.log)
   --tests "A B"   only these selftests (passed to vm-run.sh); no fuzz or soak
   --no-fuzz       skip the fuzzer and the soak
@@ -134,6 +136,11 @@ run_kernel() {
 	line+=" wall:$(summary_value "$sum" wall_secs)s other-failures:$extra"
 	SUMMARIES+=("$line")
 	echo "$line"
+	# Each splat's first line (test, line, message) goes into the summary
+	# too: CI keeps only the end of the log.
+	while read -r line; do
+		SUMMARIES+=("check: $k: $line")
+	done < <(grep -E '^SPLAT [0-9]+ ' "$out/splats.txt" 2>/dev/null | head -n 5 | cut -c1-200)
 	# A fuzzer failure: its seed and how to replay it from the host.
 	if grep -qE '^# reproduce: ' "$out/ktap.log" 2>/dev/null; then
 		grep -E '^# (fuzz: FAILED|reproduce:)' "$out/ktap.log" | sed "s/^/check: $k: /"
@@ -172,7 +179,10 @@ run_native() {
 		echo "check: native: zk-unit failed without counting it (exit $urc)" | tee -a "$log"
 		f=$((f + 1))
 	fi
-	{ make -C "$REPO" native-test && make -C "$REPO" install-test; } >>"$log" 2>&1 </dev/null || rc=$?
+	# Each on its own: one failing does not hide the others' results.
+	make -C "$REPO" native-test >>"$log" 2>&1 </dev/null || rc=$?
+	make -C "$REPO" install-test >>"$log" 2>&1 </dev/null || rc=$?
+	make -C "$REPO" deb-test >>"$log" 2>&1 </dev/null || rc=$?
 	[[ $rc -ne 0 ]] || rc=$urc
 	n=$(grep -cE '^ctx-test: .* ok' "$log" || true)
 	p=$((p + n))
@@ -184,14 +194,17 @@ run_native() {
 		s=$((s + $(ktap_value "$line" skip)))
 	done < <(grep -E '^# Totals: pass:[0-9]+ fail:[0-9]+ skip:[0-9]+' "$log")
 	if grep -qx 'examples: every model copied every file intact' "$log"; then p=$((p + 1)); else f=$((f + 1)); fi
-	# make install-test: each of its checks counts.
-	line=$(grep -E '^install-test: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n1 || true)
-	if [[ -n $line ]]; then
-		p=$((p + $(sed -E 's/^install-test: ([0-9]+) passed.*/\1/' <<<"$line")))
-		f=$((f + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
-	else
-		f=$((f + 1))
-	fi
+	# make install-test and make deb-test: each of their checks counts.
+	for n in install-test deb-test; do
+		line=$(grep -E "^$n: [0-9]+ passed, [0-9]+ failed" "$log" | tail -n1 || true)
+		if [[ -n $line ]]; then
+			p=$((p + $(sed -E "s/^$n: ([0-9]+) passed.*/\\1/" <<<"$line")))
+			f=$((f + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+		else
+			f=$((f + 1))
+		fi
+	done
+	grep -E '^FAIL ' "$log" | head -n 20 | sed 's/^/    /' || true
 	# A failure that none of the above counted (a build error, a crash).
 	if [[ $rc -ne 0 && $f -eq 0 && $e -eq 0 ]]; then
 		f=1
