@@ -24,6 +24,23 @@ struct uring_loop {
 	bool efd_armed;
 };
 
+/*
+ * liburing maps and unmaps the rings with raw system calls, which
+ * ThreadSanitizer does not intercept: a ring mapped where another
+ * thread's ring was unmapped would carry that thread's accesses and look
+ * like a race with it.  The unmap happens before the new map (the kernel
+ * orders them); tell TSan so, through one synchronisation object.
+ */
+#ifdef __SANITIZE_THREAD__
+#include <sanitizer/tsan_interface.h>
+static char tsan_ring_mappings;
+#define tsan_ring_unmapped()	__tsan_release(&tsan_ring_mappings)
+#define tsan_ring_mapped()	__tsan_acquire(&tsan_ring_mappings)
+#else
+#define tsan_ring_unmapped()	do { } while (0)
+#define tsan_ring_mapped()	do { } while (0)
+#endif
+
 static int uring_init(struct zk_loop *l, unsigned int entries)
 {
 	struct uring_loop *u = calloc(1, sizeof(*u));
@@ -36,10 +53,12 @@ static int uring_init(struct zk_loop *l, unsigned int entries)
 		free(u);
 		return ret;
 	}
+	tsan_ring_mapped();
 	u->efd = eventfd(0, EFD_CLOEXEC);
 	if (u->efd < 0) {
 		ret = -errno;
 		io_uring_queue_exit(&u->ring);
+		tsan_ring_unmapped();
 		free(u);
 		return ret;
 	}
@@ -52,6 +71,7 @@ static void uring_exit(struct zk_loop *l)
 	struct uring_loop *u = l->priv;
 
 	io_uring_queue_exit(&u->ring);
+	tsan_ring_unmapped();
 	close(u->efd);
 	free(u);
 }
