@@ -304,6 +304,10 @@ TEST_F(ctl, zsyncctl_help_and_usage_errors)
 	EXPECT_EQ(2, run(self->out, ZSYNCCTL, "cgroup", "bogus", "/x"));
 	EXPECT_EQ(2, run(self->out, ZSYNCCTL, "cgroup", "set", self->path, "novalue"));
 	EXPECT_EQ(2, run(self->out, ZSYNCCTL, "--timeout", "soon", "status"));
+	/* Options the command would not read. */
+	EXPECT_EQ(2, run(self->out, ZSYNCCTL, "--count", "1", "status"));
+	EXPECT_EQ(2, run(self->out, ZSYNCCTL, "--timeout", "10", "cgroup", "create", self->path));
+	EXPECT_EQ(2, run(self->out, ZSYNCCTL, "--count", "1", "cgroup", "freeze", self->path));
 	EXPECT_EQ(1, run(self->out, ZSYNCCTL, "cgroup", "freeze", "/nonexistent"));
 }
 
@@ -453,6 +457,12 @@ TEST_F(ctl, zsyncctl_json_error_objects)
 	expect_error_object(_metadata, self->out, 1, ENOENT, "ENOENT");
 	EXPECT_NE(NULL, strstr(self->out, "/nonexistent/q\\\"b\\\\s\\tt\\nn: "))
 		TH_LOG("%s", self->out);
+	/* Bytes that are not UTF-8 (a file name may hold any) become U+FFFD. */
+	EXPECT_EQ(1, run2(self->out, self->err, ZSYNCCTL, "--json", "cgroup", "remove",
+			  "/nonexistent/\xff\xc3"));
+	expect_error_object(_metadata, self->out, 1, ENOENT, "ENOENT");
+	EXPECT_NE(NULL, strstr(self->out, "/nonexistent/\\ufffd\\ufffd: ")) TH_LOG("%s", self->out);
+	EXPECT_EQ(NULL, strchr(self->out, 0xff));
 	EXPECT_EQ(1, run2(self->out, self->err, ZSYNCCTL, "--json", "ns", "info", weird));
 	EXPECT_EQ(1, json_lines(_metadata, self->out));
 	EXPECT_NE(NULL, strstr(self->out, "\"errname\":\"ENOENT\"")) TH_LOG("%s", self->out);
@@ -463,6 +473,11 @@ TEST_F(ctl, zsyncctl_json_error_objects)
 	EXPECT_EQ(3, run2(self->out, self->err, ZSYNCCTL, "--json", "status"));
 	expect_error_object(_metadata, self->out, 3, ENOENT, "ENOENT");
 	EXPECT_NE(NULL, strstr(self->err, "/nonexistent/zsync")) TH_LOG("%s", self->err);
+	/* A mistyped subcommand is a usage error, module or not. */
+	EXPECT_EQ(2, run2(self->out, self->err, ZSYNCCTL, "--json", "cgroup", "bogus", "/x"));
+	expect_error_object(_metadata, self->out, 2, 0, NULL);
+	EXPECT_EQ(2, run2(self->out, self->err, ZSYNCCTL, "--json", "ns", "bogus"));
+	expect_error_object(_metadata, self->out, 2, 0, NULL);
 	if (dev)
 		setenv("ZSYNC_DEV", saved, 1);
 	else

@@ -331,6 +331,11 @@ static int cmd_cgroup_remove(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* The cgroup subcommands that run on a ring (remove does not). */
+static const char *const cgroup_ring_cmds[] = {
+	"create", "set", "attach", "freeze", "thaw", "kill", "wait", NULL
+};
+
 int cmd_cgroup(int argc, char **argv, unsigned int timeout_ms, unsigned long count)
 {
 	int ret;
@@ -339,6 +344,9 @@ int cmd_cgroup(int argc, char **argv, unsigned int timeout_ms, unsigned long cou
 		return usage_error("cgroup needs a subcommand");
 	if (!strcmp(argv[0], "remove"))
 		return cmd_cgroup_remove(argc - 1, argv + 1);
+	/* A typo is a usage error even where no module is loaded. */
+	if (!ctl_known(argv[0], cgroup_ring_cmds))
+		return usage_error("unknown cgroup subcommand '%s'", argv[0]);
 	ret = ring_up();
 	if (ret)
 		return ret;

@@ -142,10 +142,13 @@ static int cmd_ns_socket_test(int argc, char **argv)
 
 int cmd_ns(int argc, char **argv)
 {
+	static const char *const ns_cmds[] = { "info", "socket-test", NULL };
 	int ret;
 
 	if (argc < 1)
 		return usage_error("ns needs a subcommand");
+	if (!ctl_known(argv[0], ns_cmds))
+		return usage_error("unknown ns subcommand '%s'", argv[0]);
 	ret = ring_up();
 	if (ret)
 		return ret;

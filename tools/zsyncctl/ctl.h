@@ -44,6 +44,8 @@ bool parse_uint(const char *s, unsigned long max, unsigned long *out);
 
 /* ---- the ring (zsyncctl.c) ---- */
 int ring_up(void);
+/* Whether @name is one of the NULL-terminated @names. */
+bool ctl_known(const char *name, const char *const *names);
 struct zsync_sqe *sqe_get(void);
 void guard(struct zsync_sqe *sqe, unsigned int ms);
 int submit_all(int *res, unsigned int n);

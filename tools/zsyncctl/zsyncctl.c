@@ -72,6 +72,7 @@ static void usage(FILE *f)
 		"                 (errno, errname: only with an errno), MSG also on stderr\n"
 		"  --timeout MS   (freeze, thaw, kill, wait) give up after MS ms\n"
 		"  --count N      (wait) stop after N states\n"
+		"  (either, given to another command: a usage error)\n"
 		"  --version, -V  zsyncctl's version, and the module's if loaded\n"
 		"  --help\n"
 		"Exit status: 0 ok, 1 an operation failed, 2 usage, 3 zsync or the op\n"
@@ -186,6 +187,14 @@ int ring_up(void)
 	return ctl_fail(EXIT_UNAVAIL, -ret, "cannot open a zsync ring on %s: %s%s",
 			dev && *dev ? dev : "/dev/zsync", strerror(-ret),
 			ret == -ENOENT ? " (is zsync.ko loaded?)" : "");
+}
+
+bool ctl_known(const char *name, const char *const *names)
+{
+	for (; *names; names++)
+		if (!strcmp(name, *names))
+			return true;
+	return false;
 }
 
 struct zsync_sqe *sqe_get(void)
@@ -385,8 +394,9 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const char *const timed[] = { "freeze", "thaw", "kill", "wait", NULL };
 	unsigned long timeout_ms = 0, count = 0;
-	bool help = false, version = false;
+	bool help = false, version = false, has_timeout = false, has_count = false;
 	char bad[160] = "";
 	int c;
 
@@ -402,10 +412,12 @@ int main(int argc, char **argv)
 			json = true;
 			break;
 		case 't':
+			has_timeout = true;
 			if (!parse_uint(optarg, 24 * 3600 * 1000UL, &timeout_ms) && !bad[0])
 				snprintf(bad, sizeof(bad), "bad --timeout '%s'", optarg);
 			break;
 		case 'c':
+			has_count = true;
 			if (!parse_uint(optarg, ULONG_MAX, &count) && !bad[0])
 				snprintf(bad, sizeof(bad), "bad --count '%s'", optarg);
 			break;
@@ -439,6 +451,13 @@ int main(int argc, char **argv)
 		return cmd_version();
 	if (optind >= argc)
 		return usage_error("missing COMMAND");
+	/* An option the command would not read is a mistake, not a no-op. */
+	if ((has_timeout || has_count) &&
+	    (strcmp(argv[optind], "cgroup") || optind + 1 >= argc ||
+	     !ctl_known(argv[optind + 1], timed) ||
+	     (has_count && strcmp(argv[optind + 1], "wait"))))
+		return usage_error("%s applies only to %s", has_count ? "--count" : "--timeout",
+				   has_count ? "cgroup wait" : "cgroup freeze, thaw, kill and wait");
 	if (!strcmp(argv[optind], "status"))
 		return optind + 1 == argc ? cmd_status() : usage_error("status takes no arguments");
 	if (!strcmp(argv[optind], "cgroup"))
