@@ -179,6 +179,13 @@ void zsync_req_get(struct zsync_req *req)
 	refcount_inc(&req->refs);
 }
 
+/* Frees @req and drops the ring reference it held. */
+static void zsync_req_destroy(struct zsync_ring *ring, struct zsync_req *req)
+{
+	zsync_req_free(ring, req);
+	zsync_ring_put(ring);
+}
+
 /**
  * zsync_req_free_orphan() - free a dead request its overflow entry kept
  * @req: a request whose last put found its terminal CQE still in the
@@ -186,10 +193,7 @@ void zsync_req_get(struct zsync_req *req)
  */
 void zsync_req_free_orphan(struct zsync_req *req)
 {
-	struct zsync_ring *ring = req->ring;
-
-	zsync_req_free(ring, req);
-	zsync_ring_put(ring);
+	zsync_req_destroy(req->ring, req);
 }
 
 /*
@@ -201,19 +205,11 @@ void zsync_req_free_orphan(struct zsync_req *req)
 static void zsync_req_last_put(struct zsync_ring *ring, struct zsync_req *req)
 {
 	if (unlikely(READ_ONCE(req->ovf.queued))) {
-		if (zsync_req_has_resources(req)) {
-			zsync_req_release_resources(req);
-			req->def = NULL;
-			req->file = NULL;
-			req->creds = NULL;
-			req->mm = NULL;
-			req->task = NULL;
-		}
+		zsync_req_strip(req);
 		if (zsync_ovf_adopt(req))
 			return;
 	}
-	zsync_req_free(ring, req);
-	zsync_ring_put(ring);
+	zsync_req_destroy(ring, req);
 }
 
 /* Frees requests whose last reference went in interrupt context. */

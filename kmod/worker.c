@@ -216,7 +216,6 @@ void zsync_req_pin_task(struct zsync_req *req)
 	req->task = current;
 }
 
-/* Whether freeing @req drops references that need process context. */
 /* Drops what zsync_req_capture() and the op's prep took; process context. */
 void zsync_req_release_resources(struct zsync_req *req)
 {
@@ -230,6 +229,26 @@ void zsync_req_release_resources(struct zsync_req *req)
 		mmdrop(req->mm);
 	if (req->task)
 		put_task_struct(req->task);
+}
+
+/**
+ * zsync_req_strip() - drop what a request holds, and forget it
+ * @req: a dead request whose memory outlives it (its terminal CQE still
+ *	waits in the overflow list)
+ *
+ * Like zsync_req_release_resources(), and then clears what it dropped, so
+ * that freeing @req later drops nothing twice.  Process context.
+ */
+void zsync_req_strip(struct zsync_req *req)
+{
+	if (!zsync_req_has_resources(req))
+		return;
+	zsync_req_release_resources(req);
+	req->def = NULL;
+	req->file = NULL;
+	req->creds = NULL;
+	req->mm = NULL;
+	req->task = NULL;
 }
 
 struct zsync_identity {

@@ -698,6 +698,7 @@ void zsync_req_pin_task(struct zsync_req *req);
 bool zsync_file_worker_ok(const struct file *file);
 bool zsync_task_unqueue(struct zsync_req *req);
 void zsync_req_release_resources(struct zsync_req *req);
+void zsync_req_strip(struct zsync_req *req);
 enum zsync_issue_ret zsync_issue_identity(struct zsync_req *req);
 void zsync_worker_queue(struct zsync_req *req, zsync_async_fn fn);
 enum zsync_issue_ret zsync_punt(struct zsync_req *req, zsync_async_fn fn);
