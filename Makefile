@@ -16,9 +16,12 @@
 #   make bench           benchmarks in a VM
 #   make bench-native    executor benchmarks on the host (io_uring, blocking)
 #   make C=1             also run sparse over the module
-#   make checkpatch      run checkpatch.pl over the kernel sources
+#   make checkpatch      run checkpatch.pl over the kernel sources, then make kernel-doc
+#   make kernel-doc      kernel-doc -v over kmod/, lib/include/ and uapi/: any warning
+#                        (an undescribed argument, member or return value) fails
 #   make man             manual pages into build/man/: section 3 from the headers'
-#                        kernel-doc comments, zsync(4), zsyncctl(8), zsync-run(8)
+#                        kernel-doc comments (any kernel-doc -v warning fails),
+#                        zsync(4), zsyncctl(8), zsync-run(8)
 #   make install         libraries, headers, .pc files, zsyncctl, zsync-run, examples,
 #                        man pages, udev rule, modprobe.d example; PREFIX (/usr/local),
 #                        DESTDIR, LIBDIR, ... below; see Documentation/admin-guide.rst
@@ -70,7 +73,7 @@ MANIFEST     ?= $(PREFIX)/share/zsync-k/install-manifest
 INSTALL_ENV  := $(foreach v,DESTDIR PREFIX LIBDIR INCLUDEDIR PKGCONFIGDIR SBINDIR DOCDIR MANDIR \
 		  UDEVRULESDIR MODPROBEDIR MANIFEST BUILD ZK_VERSION ZK_SOVERSION,$(v)='$($(v))')
 
-.PHONY: all deps module lib tools selftests demo check bench checkpatch sparse clean \
+.PHONY: all deps module lib tools selftests demo check bench checkpatch kernel-doc sparse clean \
 	native-test bench-native fuzz soak install uninstall install-test man \
 	modules_install dkms-source deb deb-test
 
@@ -124,6 +127,9 @@ bench-native: lib tools
 
 checkpatch:
 	@tools/testing/checkpatch.sh
+
+kernel-doc:
+	@tools/testing/kernel-doc.sh
 
 man:
 	@env BUILD='$(BUILD)' ZK_VERSION='$(ZK_VERSION)' tools/man.sh

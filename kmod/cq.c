@@ -41,11 +41,14 @@ static bool zsync_cq_has_space(const struct zsync_ring *ring)
 	return d >= 0 && d < ring->cq_entries;
 }
 
-/* Fills the next CQE; userspace sees it only once zsync_cq_publish() ran. */
 /**
  * zsync_cq_space() - how many CQEs a post would write into the CQ ring now
  * @ring: the ring; any context (a snapshot; exact under cq_lock, where
  *	nr_overflow is the length of the overflow list)
+ *
+ * Return: the free slots of the CQ ring; 0 while CQEs wait in the
+ * overflow list (new ones queue behind them, in order) or while the
+ * user's head is outside [tail - cq_entries, tail].
  */
 u32 zsync_cq_space(const struct zsync_ring *ring)
 {
@@ -59,12 +62,16 @@ u32 zsync_cq_space(const struct zsync_ring *ring)
 /**
  * zsync_cq_overflow_movable() - whether an overflow flush would move a CQE
  * @ring: the ring; any context
+ *
+ * Return: true if CQEs wait in the overflow list and the CQ ring has a
+ * free slot for the oldest of them.
  */
 bool zsync_cq_overflow_movable(const struct zsync_ring *ring)
 {
 	return READ_ONCE(ring->nr_overflow) && zsync_cq_has_space(ring);
 }
 
+/* Fills the next CQE; userspace sees it only once zsync_cq_publish() ran. */
 static void zsync_cq_fill(struct zsync_ring *ring, u64 user_data, s32 res, u32 cflags)
 	__must_hold(&ring->cq_lock)
 {

@@ -209,6 +209,8 @@ static const struct file_operations zsync_fops = {
 /**
  * zsync_file_is_ring() - whether @file is an open /dev/zsync ring
  * @file: any file
+ *
+ * Return: true if @file's file operations are zsync's, set up or not.
  */
 bool zsync_file_is_ring(const struct file *file)
 {

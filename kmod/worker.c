@@ -321,6 +321,11 @@ static void zsync_task_identity_exit(const struct cred *old)
  * captured at prep if the thread has switched since; in a kworker (chain
  * continuations) it borrows the submitter's mm and creds.  A request whose
  * submitter exec'd or exited completes with -ECANCELED.
+ *
+ * Context: process context: the submitting thread, or a kworker.
+ * Return: what the op's issue() returned: ZSYNC_ISSUE_DONE (req->res
+ * holds the result) or ZSYNC_ISSUE_ARMED; ZSYNC_ISSUE_DONE with req->res
+ * -ECANCELED when the submitter's identity is gone.
  */
 enum zsync_issue_ret zsync_issue_identity(struct zsync_req *req)
 {
@@ -462,8 +467,11 @@ void zsync_worker_queue(struct zsync_req *req, zsync_async_fn fn)
  *
  * The request is armed: CANCEL can stop it while it is still queued, not
  * once @fn runs.  If its user has max_workers ops in workers already, it
- * waits for one of them to end.  Return: ZSYNC_ISSUE_ARMED, for issue()
- * to return.
+ * waits for one of them to end.
+ *
+ * Return: ZSYNC_ISSUE_ARMED, for issue() to return; or ZSYNC_ISSUE_DONE
+ * with req->res -ECANCELED, without punting, when the submitter's
+ * identity could not be taken (zsync_req_capture_late()).
  */
 enum zsync_issue_ret zsync_punt(struct zsync_req *req, zsync_async_fn fn)
 {
@@ -593,6 +601,10 @@ static bool zsync_task_work_is_ours(const struct zsync_req *req)
 /**
  * zsync_task_work_pending() - whether the calling thread has deferred work
  * @ring: the ring
+ *
+ * Context: process context, interrupts enabled; takes ring->task_lock.
+ * Return: true if ring->task_list holds a request the calling thread may
+ * run now: one it submitted, or one whose submitter is exiting.
  */
 bool zsync_task_work_pending(struct zsync_ring *ring)
 {

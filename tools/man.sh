@@ -7,7 +7,9 @@
 #         own scripts/kernel-doc -man (extracted from linux-source-6.1 into
 #         $BUILD/man/kernel-doc, never committed), then given section 3, a
 #         #include line and the aliases of Documentation/man/man3.links
-#         (family pages, with ".so" link pages for the other members);
+#         (family pages, with ".so" link pages for the other members).
+#         kernel-doc runs with -v, and any warning it gives fails: each is
+#         an argument, member or return value some page leaves undescribed;
 #   man4  Documentation/man/zsync.4 (the device);
 #   man8  Documentation/man/zsyncctl.8 and zsync-run.8.
 # @VERSION@ and @DATE@ in the hand-written pages are filled in.
@@ -17,9 +19,10 @@ usage() {
 	cat <<'EOF'
 Usage: tools/man.sh     (normally: make man)
 
-Builds $BUILD/man/man3 (from the headers' kernel-doc comments), man4 and
-man8 (Documentation/man/).  Environment: BUILD, ZK_VERSION (make passes
-both), KERNEL_DOC (a scripts/kernel-doc to use instead of the one
+Builds $BUILD/man/man3 (from the headers' kernel-doc comments; fails if
+kernel-doc -v warns about them: make kernel-doc checks the module too),
+man4 and man8 (Documentation/man/).  Environment: BUILD, ZK_VERSION (make
+passes both), KERNEL_DOC (a scripts/kernel-doc to use instead of the one
 extracted from /usr/src/linux-source-6.1.tar.xz), CC (reads the headers).
 EOF
 }
@@ -132,8 +135,14 @@ man3() {
 		fnlist=$OUT/$h.functions
 		declared "$REPO/lib/include/$h" >"$fnlist"
 		# kernel-doc's own date would change daily; .TH is replaced anyway.
-		KBUILD_BUILD_TIMESTAMP=$date "$kd" -man "$REPO/lib/include/$h" >"$OUT/$h.man" \
+		KBUILD_BUILD_TIMESTAMP=$date "$kd" -v -man "$REPO/lib/include/$h" >"$OUT/$h.man" \
 			2>"$OUT/$h.kernel-doc.log" || { cat "$OUT/$h.kernel-doc.log" >&2; die "kernel-doc $h failed"; }
+		# Its exit status ignores warnings: read its report (all but the
+		# "info:" lines and the count) instead.
+		if grep -vqE ': info: |^[0-9]+ (warnings|errors)$|^$' "$OUT/$h.kernel-doc.log"; then
+			grep -vE ': info: |^[0-9]+ (warnings|errors)$|^$' "$OUT/$h.kernel-doc.log" >&2
+			die "kernel-doc -v: lib/include/$h has undocumented arguments, members or return values (above)"
+		fi
 		split_pages "$REPO/lib/include/$h" "$fnlist" "$date"
 	done
 	apply_links

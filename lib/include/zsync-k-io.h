@@ -56,22 +56,37 @@ struct zk_wg;
 
 /**
  * enum zk_backend - what executes the I/O
+ * @ZK_BACKEND_AUTO: zsync if /dev/zsync (or $ZSYNC_DEV) opens, else
+ *	io_uring, else blocking
+ * @ZK_BACKEND_ZSYNC: the module's rings; ops it lacks or has disabled run
+ *	as syscalls
+ * @ZK_BACKEND_IO_URING: io_uring, through liburing
+ * @ZK_BACKEND_BLOCKING: plain syscalls; an op that would block waits for
+ *	readiness in ppoll()
  */
 enum zk_backend {
-	ZK_BACKEND_AUTO = 0,	/* zsync if /dev/zsync opens, else io_uring, else blocking */
-	ZK_BACKEND_ZSYNC,	/* the module's rings; ops it lacks fall back to syscalls */
-	ZK_BACKEND_IO_URING,	/* liburing */
-	ZK_BACKEND_BLOCKING,	/* plain syscalls, readiness by ppoll() */
+	ZK_BACKEND_AUTO = 0,
+	ZK_BACKEND_ZSYNC,
+	ZK_BACKEND_IO_URING,
+	ZK_BACKEND_BLOCKING,
 };
 
 /**
  * enum zk_executor - what runs the tasks
+ * @ZK_EXEC_BLOCKING: zk_async() runs the task to completion before
+ *	returning; no two tasks run at once
+ * @ZK_EXEC_THREADS: a pool of worker threads, one loop (ring) each,
+ *	taking tasks from one queue
+ * @ZK_EXEC_GREEN: stackful coroutines on the thread that called
+ *	zk_io_init()
+ * @ZK_EXEC_STACKLESS: state-machine tasks (zk_async_step()) on the thread
+ *	that called zk_io_init()
  */
 enum zk_executor {
-	ZK_EXEC_BLOCKING = 0,	/* zk_async() runs the task before returning */
-	ZK_EXEC_THREADS,	/* a pool of worker threads, one ring each */
-	ZK_EXEC_GREEN,		/* stackful coroutines on the calling thread */
-	ZK_EXEC_STACKLESS,	/* state-machine tasks on the calling thread */
+	ZK_EXEC_BLOCKING = 0,
+	ZK_EXEC_THREADS,
+	ZK_EXEC_GREEN,
+	ZK_EXEC_STACKLESS,
 };
 
 /* Environment variables read by zk_io_opts_from_env(). */
@@ -106,19 +121,21 @@ int zk_io_opts_from_env(struct zk_io_opts *o);
 
 /**
  * zk_io_init() - create a runtime and return its root handle
- * @io: receives the handle for the calling thread
- * @opts: options, or NULL for all defaults
+ * @io: receives the handle for the calling thread (NULL on failure)
+ * @opts: options, or NULL for all defaults; copied
  *
  * Allocates the runtime, opens one loop (ring) for the caller and, for
  * ZK_EXEC_THREADS, one per worker thread, and starts the workers.
+ *
  * Return: 0, -ENOENT/-ENODEV/-ENOSYS when the requested backend is not
- * available here, or another -errno.
+ * available here, -EINVAL for an unknown backend or executor, or
+ * another -errno.
  */
 int zk_io_init(struct zk_io **io, const struct zk_io_opts *opts);
 
 /**
  * zk_io_exit() - stop the workers and free the runtime
- * @io: root handle from zk_io_init()
+ * @io: root handle from zk_io_init(), or NULL (ignored)
  *
  * Every task must have finished (await them first).
  */
@@ -126,26 +143,48 @@ void zk_io_exit(struct zk_io *io);
 
 /**
  * zk_io_backend() - the backend @io actually uses (never AUTO)
+ * @io: any handle of the runtime
+ *
+ * Return: ZK_BACKEND_ZSYNC, ZK_BACKEND_IO_URING or ZK_BACKEND_BLOCKING:
+ * what ZK_BACKEND_AUTO resolved to, or what was asked for.
  */
 enum zk_backend zk_io_backend(const struct zk_io *io);
+
 /**
  * zk_io_executor() - the executor of @io's runtime
+ * @io: any handle of the runtime
+ *
+ * Return: the executor zk_io_init() was given (ZK_EXEC_BLOCKING by
+ * default).
  */
 enum zk_executor zk_io_executor(const struct zk_io *io);
+
 /**
  * zk_backend_name() - "zsync", "io_uring", "blocking" or "auto"
+ * @b: a backend
+ *
+ * Return: the name ZK_BACKEND accepts for @b, a static string; "?" for a
+ * value outside enum zk_backend.
  */
 const char *zk_backend_name(enum zk_backend b);
+
 /**
  * zk_executor_name() - "blocking", "threads", "green" or "stackless"
+ * @e: an executor
+ *
+ * Return: the name ZK_EXECUTOR accepts for @e, a static string; "?" for
+ * a value outside enum zk_executor.
  */
 const char *zk_executor_name(enum zk_executor e);
 
 /**
  * zk_io_native_ops() - how many of @io's op kinds run on the backend's
  * ring rather than as a fallback syscall (zsync: those zk_probe() lists)
- * @io: handle
+ * @io: handle whose loop is asked
  * @total: if not NULL, receives the number of op kinds
+ *
+ * Return: the number of op kinds that run natively; all of them on the
+ * io_uring and blocking backends.
  */
 unsigned int zk_io_native_ops(const struct zk_io *io, unsigned int *total);
 
@@ -157,52 +196,137 @@ unsigned int zk_io_native_ops(const struct zk_io *io, unsigned int *total);
 #define ZK_OFF_CURRENT	((uint64_t)-1)
 
 /**
- * zk_read() - read up to @len bytes at @off; bytes read or -errno
+ * zk_read() - read up to @len bytes at @off
+ * @io: the calling context's handle
+ * @fd: file open for reading
+ * @buf: where the data goes
+ * @len: its size in bytes
+ * @off: file offset, or ZK_OFF_CURRENT to read at, and advance, the file
+ *	position as read(2) does (the only choice on pipes and sockets)
+ *
+ * Return: the number of bytes read (0 at the end of the file; fewer than
+ * @len is no error), or -errno (-ECANCELED when the caller's token was
+ * cancelled first).
  */
 ssize_t zk_read(struct zk_io *io, int fd, void *buf, size_t len, uint64_t off);
+
 /**
- * zk_write() - write up to @len bytes at @off; bytes written or -errno
+ * zk_write() - write up to @len bytes at @off
+ * @io: the calling context's handle
+ * @fd: file open for writing
+ * @buf: the data
+ * @len: its size in bytes
+ * @off: file offset, or ZK_OFF_CURRENT to write at, and advance, the
+ *	file position as write(2) does
+ *
+ * Return: the number of bytes written (possibly fewer than @len), or
+ * -errno (-ECANCELED when the caller's token was cancelled first).
  */
 ssize_t zk_write(struct zk_io *io, int fd, const void *buf, size_t len, uint64_t off);
+
 /**
- * zk_recv() - recv(2) with MSG_* @flags; bytes or -errno
+ * zk_recv() - recv(2) with MSG_* @flags
+ * @io: the calling context's handle
+ * @fd: socket
+ * @buf: where the data goes
+ * @len: its size in bytes
+ * @flags: MSG_* flags of recv(2) (MSG_PEEK, MSG_WAITALL, ...) or 0
+ *
+ * Return: the number of bytes received (0 at the end of the stream), or
+ * -errno (-ECANCELED when the caller's token was cancelled first).
  */
 ssize_t zk_recv(struct zk_io *io, int fd, void *buf, size_t len, int flags);
+
 /**
- * zk_send() - send(2) with MSG_* @flags; bytes or -errno
+ * zk_send() - send(2) with MSG_* @flags
+ * @io: the calling context's handle
+ * @fd: socket
+ * @buf: the data
+ * @len: its size in bytes
+ * @flags: MSG_* flags of send(2) or 0; MSG_NOSIGNAL is always added
+ *
+ * Return: the number of bytes sent (possibly fewer than @len), or -errno
+ * (-EPIPE for a broken connection, never SIGPIPE; -ECANCELED when the
+ * caller's token was cancelled first).
  */
 ssize_t zk_send(struct zk_io *io, int fd, const void *buf, size_t len, int flags);
+
 /**
- * zk_accept() - accept4(2) with SOCK_* @flags; the new fd or -errno
+ * zk_accept() - accept4(2) with SOCK_* @flags
+ * @io: the calling context's handle
+ * @fd: listening socket
+ * @addr: receives the peer's address, or NULL
+ * @addrlen: in: the size of @addr; out: the address's full length; NULL
+ *	when @addr is
+ * @flags: SOCK_NONBLOCK and/or SOCK_CLOEXEC for the new socket, or 0
+ *
+ * The zsync backend runs accept4(2) itself unless the module allows
+ * ACCEPT (lsm_bypass_net), so that LSM hooks see it.
+ *
+ * Return: the new connection's descriptor, or -errno.
  */
 int zk_accept(struct zk_io *io, int fd, struct sockaddr *addr,
 	      socklen_t *addrlen, int flags);
+
 /**
- * zk_connect() - connect(2); 0 or -errno
+ * zk_connect() - connect(2)
+ * @io: the calling context's handle
+ * @fd: socket; make it O_NONBLOCK (SOCK_NONBLOCK): where connect(2) runs
+ *	as a syscall (the blocking backend, and the zsync backend unless the
+ *	module allows CONNECT) a blocking socket blocks the whole thread
+ * @addr: the address to connect to
+ * @addrlen: its size
+ *
+ * Return: 0 once connected, or -errno (-ECONNREFUSED, -ETIMEDOUT, ...).
  */
 int zk_connect(struct zk_io *io, int fd, const struct sockaddr *addr,
 	       socklen_t addrlen);
+
 /**
- * zk_open() - openat(AT_FDCWD, ...); the fd or -errno
+ * zk_open() - openat(AT_FDCWD, ...)
+ * @io: the calling context's handle
+ * @path: NUL-terminated path, relative ones from the current directory
+ * @flags: O_* flags of open(2)
+ * @mode: permissions for O_CREAT and O_TMPFILE (the umask applies), else 0
+ *
+ * Return: the new descriptor, or -errno.
  */
 int zk_open(struct zk_io *io, const char *path, int flags, unsigned int mode);
+
 /**
- * zk_close() - close(2); 0 or -errno
+ * zk_close() - close(2)
+ * @io: the calling context's handle
+ * @fd: the descriptor to close
+ *
+ * Return: 0 or -errno.
  */
 int zk_close(struct zk_io *io, int fd);
+
 /**
- * zk_fsync() - fsync(2); 0 or -errno
+ * zk_fsync() - fsync(2)
+ * @io: the calling context's handle
+ * @fd: file whose data and metadata go to its storage
+ *
+ * Return: 0 or -errno.
  */
 int zk_fsync(struct zk_io *io, int fd);
+
 /**
  * zk_sleep() - sleep @ns nanoseconds
+ * @io: the calling context's handle
+ * @ns: nanoseconds on CLOCK_MONOTONIC; 0 or less completes at the loop's
+ *	next turn
+ *
  * Return: 0 once the time passed, -ECANCELED when cancelled first.
  */
 int zk_sleep(struct zk_io *io, int64_t ns);
 
 /**
- * zk_yield() - let other tasks of this thread run (green, stackless);
- * sched_yield() elsewhere.  Return: 0.
+ * zk_yield() - let other green threads of this thread run; sched_yield()
+ * on the other executors
+ * @io: the calling context's handle
+ *
+ * Return: 0.
  */
 int zk_yield(struct zk_io *io);
 
@@ -212,6 +336,11 @@ int zk_yield(struct zk_io *io);
 
 /**
  * typedef zk_task_fn - a task body; its return value is the future's result
+ * @io: the task's own handle: use it, not the spawner's, inside the task
+ * @arg: the argument given to zk_async() or zk_async_in()
+ *
+ * Return: the task's result, what zk_await() on its future returns
+ * (by convention >= 0, or -errno).
  */
 typedef int64_t (*zk_task_fn)(struct zk_io *io, void *arg);
 
@@ -219,22 +348,32 @@ typedef int64_t (*zk_task_fn)(struct zk_io *io, void *arg);
  * zk_async() - run @fn(io, @arg) as a new task
  * @io: the spawning context
  * @fn: task body; it receives its own handle
- * @arg: its argument
+ * @arg: its argument, passed as is; it must stay valid while the task
+ *	uses it
  *
- * The task gets a cancellation token that is a child of the spawner's.
- * Blocking executor: @fn runs to completion before zk_async() returns.
+ * The task gets a cancellation token that is a child of the spawner's;
+ * if that token is cancelled already, @fn never runs and the future
+ * completes with -ECANCELED.  Blocking executor (and direct-style tasks
+ * on the stackless one): @fn runs to completion before zk_async()
+ * returns.
+ *
+ * Context: on ZK_EXEC_GREEN, the thread that called zk_io_init().
  * Return: the task's future (free it with zk_future_free() after it
- * completed), or NULL with errno set (ENOMEM, or ECANCELED when the
- * spawner's token is already cancelled).
+ * completed), or NULL with errno set: ENOMEM; EINVAL when a green thread
+ * is spawned from a thread other than zk_io_init()'s; or the error of
+ * mapping its stack.
  */
 struct zk_future *zk_async(struct zk_io *io, zk_task_fn fn, void *arg);
 
 /**
  * zk_async_in() - zk_async() with a token that is a child of @parent
  * @io: the spawning context
- * @parent: the parent token (NULL: the spawner's)
+ * @parent: the parent token, for instance from zk_token_new() (NULL: the
+ *	spawner's); cancelling it cancels the task
  * @fn: task body
  * @arg: its argument
+ *
+ * Return: as zk_async().
  */
 struct zk_future *zk_async_in(struct zk_io *io, struct zk_token *parent,
 			      zk_task_fn fn, void *arg);
@@ -242,12 +381,16 @@ struct zk_future *zk_async_in(struct zk_io *io, struct zk_token *parent,
 /**
  * zk_await() - wait for @f to complete
  * @io: the waiting context
- * @f: the future (one awaiter at a time)
+ * @f: the future (one awaiter at a time); an op's future is awaited on
+ *	the handle that started the op
  *
  * If the waiting context's token is cancelled meanwhile, @f is cancelled
  * (its kernel op cancelled, its task's token cancelled) and the call still
  * waits for @f's final completion, so no resource outlives it.
- * Return: @f's result: >= 0, or -errno (-ECANCELED once cancelled).
+ *
+ * Return: @f's result: >= 0, or -errno (-ECANCELED once cancelled);
+ * -EINVAL if @f never started anything, -EBUSY if another context awaits
+ * it.
  */
 int64_t zk_await(struct zk_io *io, struct zk_future *f);
 
@@ -260,6 +403,7 @@ int64_t zk_await(struct zk_io *io, struct zk_future *f);
  * removal from the poll set); a task's token is cancelled, which cancels
  * its children and whatever they wait on.  Resources are released once,
  * by whichever of completion and cancellation won.
+ *
  * Return: @f's result (-ECANCELED if the cancellation won the race).
  */
 int64_t zk_cancel(struct zk_io *io, struct zk_future *f);
@@ -275,40 +419,72 @@ void zk_future_free(struct zk_io *io, struct zk_future *f);
 
 /**
  * zk_future_done() - whether @f has completed
+ * @f: any future
+ *
+ * Return: true once @f's result is final; it does not wait.
  */
 bool zk_future_done(const struct zk_future *f);
 
 /**
  * zk_future_result() - result of a completed future (-EINPROGRESS if not)
+ * @f: any future
+ *
+ * Return: @f's result once it completed, else -EINPROGRESS; it does not
+ * wait.
  */
 int64_t zk_future_result(const struct zk_future *f);
 
 /**
  * zk_future_new() - an op future for the zk_*_async() calls
  *
- * Allocated once, reused for any number of ops (one at a time), freed with
- * zk_future_free().  Return: the future, or NULL (errno ENOMEM).
+ * Description: Allocated once, reused for any number of ops (one at a
+ * time), freed with zk_future_free().
+ *
+ * Return: the future, idle, or NULL (errno ENOMEM).
  */
 struct zk_future *zk_future_new(void);
 
 /**
  * zk_read_async() - start an op on a future and return at once
- * @io: the calling context
- * @f: the future (idle, or completed and not yet reused)
- * @fd: the file
+ * @io: the calling context; the op belongs to its loop, so @f is awaited,
+ *	cancelled and freed on this handle
+ * @f: the future, from zk_future_new(): idle, or completed by its last
+ *	op (whose result is then dropped)
+ * @fd: the file, open for reading
  * @buf: the buffer; it must stay valid until @f completes
- * @len: its size
- * @off: the file offset
+ * @len: its size in bytes
+ * @off: the file offset, or ZK_OFF_CURRENT for the file position
  *
  * The async forms of zk_read(), zk_write(), zk_recv(), zk_send(),
  * zk_accept(), zk_open(), zk_close() and zk_sleep(): zk_read_async(),
  * zk_write_async(), zk_recv_async(), zk_send_async(), zk_accept_async(),
  * zk_open_async(), zk_close_async() and zk_sleep_async() take the same
- * arguments after @f.  @f completes with what the blocking form returns;
- * zk_await() or zk_pending() waits for it, zk_select() for one of several.
- * Buffers must stay valid until @f completes.
- * Return: 0 once the op started, or -errno if it could not start (then @f
- * is complete with that error).
+ * arguments after @f as their blocking form:
+ *
+ * zk_write_async(): @buf is the data to write, @len its size, @off as
+ * above.
+ *
+ * zk_recv_async(), zk_send_async(): @fd is a socket, @buf and @len the
+ * buffer, @flags the MSG_* flags.
+ *
+ * zk_accept_async(): @fd is a listening socket, @addr and @addrlen
+ * receive the peer's address (both NULL for none), @flags holds
+ * SOCK_NONBLOCK and SOCK_CLOEXEC.
+ *
+ * zk_open_async(): @path (which must stay valid until @f completes),
+ * @flags (O_*) and @mode, as zk_open() takes them.
+ *
+ * zk_close_async(): @fd only.  zk_sleep_async(): @ns, nanoseconds.
+ *
+ * @f completes with what the blocking form returns; zk_await() or
+ * zk_pending() waits for it, zk_select() for one of several.  Buffers
+ * must stay valid until @f completes.
+ *
+ * Return: 0 once the op started (its own errors come through @f);
+ * -ECANCELED when the caller's token is cancelled already (@f is then
+ * complete with -ECANCELED); -EBUSY while @f's last op is still in
+ * flight, -EINVAL when @f is a task's or a primitive's future (@f is
+ * left as it was).
  */
 int zk_read_async(struct zk_io *io, struct zk_future *f, int fd, void *buf,
 		  size_t len, uint64_t off);
@@ -334,11 +510,16 @@ int zk_sleep_async(struct zk_io *io, struct zk_future *f, int64_t ns);
 
 /**
  * typedef zk_step_fn - one step of a state-machine task
+ * @io: the task's own handle, for the ops and zk_pending() of this step
+ * @arg: the state given to zk_async_step(), the same at every step
  *
  * Called again and again until it returns something other than
  * ZK_PENDING, which becomes the task's result.  It keeps its state in
  * @arg (no stack survives between steps) and returns zk_pending(io, f)
  * to be called again once the future f completed.
+ *
+ * Return: zk_pending()'s ZK_PENDING to be called again, or the task's
+ * result.
  */
 typedef int64_t (*zk_step_fn)(struct zk_io *io, void *arg);
 
@@ -346,11 +527,15 @@ typedef int64_t (*zk_step_fn)(struct zk_io *io, void *arg);
  * zk_async_step() - run a state-machine task
  * @io: spawning context
  * @step: the step function
- * @arg: its state
+ * @arg: its state, passed to every step; it must stay valid until the
+ *	task completed
  *
  * On ZK_EXEC_STACKLESS the task has no stack: each step is a plain call
  * from the event loop.  On the other executors the same state machine
  * runs as an ordinary task that awaits between steps.
+ *
+ * Context: on ZK_EXEC_GREEN and ZK_EXEC_STACKLESS, the thread that called
+ * zk_io_init().
  * Return: as zk_async().
  */
 struct zk_future *zk_async_step(struct zk_io *io, zk_step_fn step, void *arg);
@@ -358,10 +543,16 @@ struct zk_future *zk_async_step(struct zk_io *io, zk_step_fn step, void *arg);
 /**
  * zk_pending() - from a step function: call me again when @f completed
  * @io: the step's handle
- * @f: the future to wait for
+ * @f: the future to wait for: an op started on @io, a task's future or a
+ *	primitive's
  *
  * If the task's token is cancelled meanwhile, @f is cancelled and the
- * step still runs once @f completed.  Return: ZK_PENDING (return it).
+ * step still runs once @f completed.
+ *
+ * Context: a step function of a zk_async_step() task, on its own handle.
+ * Return: ZK_PENDING, for the step to return; -EINVAL when called outside
+ * a step function or with a NULL or never started @f (returned as is,
+ * it ends the task with -EINVAL).
  */
 int64_t zk_pending(struct zk_io *io, struct zk_future *f);
 
@@ -373,39 +564,58 @@ int64_t zk_pending(struct zk_io *io, struct zk_future *f);
  * zk_token_new() - a cancellation token
  * @parent: parent token or NULL; a child of a cancelled parent starts
  *	cancelled, and cancelling the parent cancels the child
+ *
  * Return: the token, or NULL (errno ENOMEM).
  */
 struct zk_token *zk_token_new(struct zk_token *parent);
 
 /**
- * zk_token_free() - free a token (its children must be freed first)
- * @t: the token, or NULL
+ * zk_token_free() - free a token
+ * @t: a token from zk_token_new(), or NULL
+ *
+ * Its children, tokens and tasks' tokens, may outlive it: they become
+ * roots and keep their cancelled state.
  */
 void zk_token_free(struct zk_token *t);
 
 /**
  * zk_token_cancel() - cancel @t and, recursively, its children
  * @io: the calling context (used to wake the cancelled waiters)
- * @t: the token
+ * @t: the token: from zk_token_new(), or a running task's
+ *	(zk_current_token())
  *
  * Every context waiting under one of these tokens (on an op, a sleep, a
  * primitive, a task) is woken and cancels what it waits on; the ops they
- * would start later fail with -ECANCELED.  Return: 0, or -EALREADY.
+ * would start later fail with -ECANCELED.
+ *
+ * Return: 0, or -EALREADY when @t was cancelled already (itself or
+ * through an ancestor).
  */
 int zk_token_cancel(struct zk_io *io, struct zk_token *t);
 
 /**
  * zk_token_cancelled() - whether @t (or an ancestor) was cancelled
+ * @t: a token, or NULL
+ *
+ * Return: true once @t is cancelled; false for NULL.
  */
 bool zk_token_cancelled(const struct zk_token *t);
 
 /**
  * zk_current_token() - the token of the running task (NULL at the root)
+ * @io: the calling context's handle
+ *
+ * Return: the token of the task @io runs, owned by the task (it lives as
+ * long as the task's future); NULL outside a task.
  */
 struct zk_token *zk_current_token(struct zk_io *io);
 
 /**
  * zk_cancelled() - whether the running task's token is cancelled
+ * @io: the calling context's handle
+ *
+ * Return: true once the token of the task @io runs is cancelled; always
+ * false outside a task.
  */
 bool zk_cancelled(struct zk_io *io);
 
@@ -416,23 +626,39 @@ bool zk_cancelled(struct zk_io *io);
 /**
  * zk_chan_new() - a bounded channel of @capacity elements of @elem_size
  * bytes (capacity 0: every send waits for a receiver)
- * Return: the channel, or NULL (errno ENOMEM or EINVAL).
+ * @elem_size: size of one element in bytes, not 0; sends and receives
+ *	copy that many bytes
+ * @capacity: elements buffered before a send waits; 0 hands each element
+ *	straight from a sender to a receiver
+ *
+ * Return: the channel (free it with zk_chan_free()), or NULL (errno
+ * ENOMEM, or EINVAL for an @elem_size of 0).
  */
 struct zk_chan *zk_chan_new(size_t elem_size, size_t capacity);
 
 /**
  * zk_chan_new_unbounded() - a channel whose sends never wait; its buffer
  * grows (doubling, with malloc) as needed
+ * @elem_size: size of one element in bytes, not 0
+ *
+ * Return: the channel (free it with zk_chan_free()), or NULL (errno
+ * ENOMEM, or EINVAL for an @elem_size of 0).
  */
 struct zk_chan *zk_chan_new_unbounded(size_t elem_size);
 
 /**
  * zk_chan_free() - free a channel nobody uses any more
+ * @ch: the channel, with no sender or receiver waiting and no select
+ *	naming it; elements still buffered are dropped; NULL is ignored
  */
 void zk_chan_free(struct zk_chan *ch);
 
 /**
  * zk_chan_send() - send a copy of *@elem, waiting while the channel is full
+ * @io: the calling context's handle
+ * @ch: the channel
+ * @elem: the element, elem_size bytes, copied before the call returns
+ *
  * Return: 0, -EPIPE if the channel is closed, -ECANCELED, -ENOMEM
  * (unbounded growth failed).
  */
@@ -440,40 +666,71 @@ int zk_chan_send(struct zk_io *io, struct zk_chan *ch, const void *elem);
 
 /**
  * zk_chan_recv() - receive into *@elem, waiting while the channel is empty
+ * @io: the calling context's handle
+ * @ch: the channel
+ * @elem: where the element is copied, elem_size bytes
+ *
  * Return: 0, -EPIPE once the channel is closed and drained, -ECANCELED.
  */
 int zk_chan_recv(struct zk_io *io, struct zk_chan *ch, void *elem);
 
 /**
  * zk_chan_try_send() - send without waiting; -EAGAIN when it would wait
+ * @io: the calling context's handle (it wakes the receiver)
+ * @ch: the channel
+ * @elem: the element, elem_size bytes, copied before the call returns
+ *
+ * Return: 0 when sent; -EAGAIN when the channel is full (capacity 0: no
+ * receiver waits); -EPIPE if the channel is closed; -ENOMEM (unbounded
+ * growth failed).
  */
 int zk_chan_try_send(struct zk_io *io, struct zk_chan *ch, const void *elem);
+
 /**
  * zk_chan_try_recv() - receive without waiting; -EAGAIN when empty
+ * @io: the calling context's handle (it wakes a waiting sender)
+ * @ch: the channel
+ * @elem: where the element is copied, elem_size bytes
+ *
+ * Return: 0 when received; -EAGAIN when nothing is buffered and no
+ * sender waits; -EPIPE once the channel is closed and drained.
  */
 int zk_chan_try_recv(struct zk_io *io, struct zk_chan *ch, void *elem);
 
 /**
  * zk_chan_close() - close: waiting and later senders get -EPIPE, receivers
- * drain what is buffered, then get -EPIPE.  Return: 0 or -EPIPE (twice).
+ * drain what is buffered, then get -EPIPE
+ * @io: the calling context's handle (it wakes the waiters)
+ * @ch: the channel
+ *
+ * Return: 0, or -EPIPE when @ch was closed already.
  */
 int zk_chan_close(struct zk_io *io, struct zk_chan *ch);
 
 /**
  * zk_chan_len() - elements buffered right now
+ * @ch: the channel
+ *
+ * Return: the number of elements in the buffer (senders waiting to hand
+ * theirs over not counted); it may change as soon as it is read.
  */
 size_t zk_chan_len(struct zk_chan *ch);
 
 /**
  * zk_chan_send_async() - zk_chan_send() or zk_chan_recv() on a future
  * @io: the calling context
- * @f: the future
+ * @f: the future, from zk_future_new(), not waited on by anything
  * @ch: the channel
  * @elem: the element to send (zk_chan_send_async()) or where to receive
  *	(zk_chan_recv_async()); it must stay valid until @f completes
  *
  * For state machines and zk_select(): @f completes with the send or
- * receive result.  Return: 0 once started, or -errno.
+ * receive result, at once when the channel allows it.  Cancelling @f
+ * (zk_cancel()) while it waits completes it with -ECANCELED and nothing
+ * is sent or received.
+ *
+ * Return: 0 once started or done; -EPIPE or -ENOMEM when it failed at
+ * once (@f is complete with that error too).
  */
 int zk_chan_send_async(struct zk_io *io, struct zk_future *f,
 		       struct zk_chan *ch, const void *elem);
@@ -487,47 +744,91 @@ int zk_chan_recv_async(struct zk_io *io, struct zk_future *f,
 /**
  * zk_mutex_new() - a mutex for tasks; zk_mutex_free() frees it
  *
- * zk_mutex_free() frees one nobody holds or waits for (NULL is ignored).
+ * Description: The mutex starts unlocked.  It is not tied to a thread:
+ * tasks of any executor, thread or runtime may share it.
+ *
+ * zk_mutex_free(@m) frees a mutex nobody holds or waits for (NULL is
+ * ignored).
+ *
  * Return: the mutex, or NULL (errno ENOMEM).
  */
 struct zk_mutex *zk_mutex_new(void);
 void zk_mutex_free(struct zk_mutex *m);
+
 /**
- * zk_mutex_lock() - lock (FIFO handoff when contended); 0 or -ECANCELED
+ * zk_mutex_lock() - lock (FIFO handoff when contended)
+ * @io: the calling context's handle
+ * @m: the mutex
+ *
+ * Return: 0 once the caller holds @m; -ECANCELED when the caller's token
+ * was cancelled while it waited (@m is not held then).
  */
 int zk_mutex_lock(struct zk_io *io, struct zk_mutex *m);
+
 /**
- * zk_mutex_trylock() - 0, or -EBUSY when held
+ * zk_mutex_trylock() - lock if nobody holds the mutex, without waiting
+ * @io: the calling context's handle
+ * @m: the mutex
+ *
+ * Return: 0 when the caller now holds @m, -EBUSY when it is held.
  */
 int zk_mutex_trylock(struct zk_io *io, struct zk_mutex *m);
+
 /**
  * zk_mutex_unlock() - unlock (hands the mutex to the first waiter)
+ * @io: the calling context's handle (it wakes that waiter)
+ * @m: a mutex the caller holds
  */
 void zk_mutex_unlock(struct zk_io *io, struct zk_mutex *m);
+
 /**
  * zk_mutex_lock_async() - @f completes with 0 once @m is ours
+ * @io: the calling context's handle
+ * @f: the future, from zk_future_new(), not waited on by anything; it
+ *	completes at once when @m is free
+ * @m: the mutex
+ *
+ * Cancelling @f (zk_cancel()) while it waits completes it with
+ * -ECANCELED, without the mutex.
+ *
+ * Return: 0.
  */
 int zk_mutex_lock_async(struct zk_io *io, struct zk_future *f, struct zk_mutex *m);
 
 /**
  * zk_cond_new() - a condition variable; zk_cond_free() frees it
  *
- * zk_cond_free() frees one nobody waits on (NULL is ignored).
+ * Description: zk_cond_free(@c) frees one nobody waits on (NULL is
+ * ignored).
+ *
  * Return: the condition variable, or NULL (errno ENOMEM).
  */
 struct zk_cond *zk_cond_new(void);
 void zk_cond_free(struct zk_cond *c);
+
 /**
  * zk_cond_wait() - unlock @m, wait for a signal, lock @m again
+ * @io: the calling context's handle
+ * @c: the condition variable
+ * @m: a mutex the caller holds
+ *
+ * As with pthread_cond_wait(3), check the condition again on return.
+ *
  * Return: 0, or -ECANCELED (@m is locked again in both cases).
  */
 int zk_cond_wait(struct zk_io *io, struct zk_cond *c, struct zk_mutex *m);
+
 /**
  * zk_cond_signal() - wake one waiter
+ * @io: the calling context's handle (it wakes the waiter)
+ * @c: the condition variable; a signal nobody waits for is lost
  */
 void zk_cond_signal(struct zk_io *io, struct zk_cond *c);
+
 /**
  * zk_cond_broadcast() - wake every waiter
+ * @io: the calling context's handle (it wakes the waiters)
+ * @c: the condition variable
  */
 void zk_cond_broadcast(struct zk_io *io, struct zk_cond *c);
 
@@ -535,25 +836,50 @@ void zk_cond_broadcast(struct zk_io *io, struct zk_cond *c);
  * zk_sem_new() - a counting semaphore; zk_sem_free() frees it
  * @count: the units it starts with
  *
- * zk_sem_free() frees one nobody waits on (NULL is ignored).
+ * zk_sem_free(@s) frees one nobody waits on (NULL is ignored).
+ *
  * Return: the semaphore, or NULL (errno ENOMEM).
  */
 struct zk_sem *zk_sem_new(unsigned int count);
 void zk_sem_free(struct zk_sem *s);
+
 /**
- * zk_sem_acquire() - take one unit; 0 or -ECANCELED
+ * zk_sem_acquire() - take one unit, waiting while none is left
+ * @io: the calling context's handle
+ * @s: the semaphore
+ *
+ * Return: 0 once the caller has the unit; -ECANCELED when the caller's
+ * token was cancelled while it waited (no unit taken).
  */
 int zk_sem_acquire(struct zk_io *io, struct zk_sem *s);
+
 /**
- * zk_sem_try_acquire() - 0, or -EAGAIN when none is left
+ * zk_sem_try_acquire() - take one unit if one is left, without waiting
+ * @io: the calling context's handle
+ * @s: the semaphore
+ *
+ * Return: 0 when the caller took a unit, -EAGAIN when none is left.
  */
 int zk_sem_try_acquire(struct zk_io *io, struct zk_sem *s);
+
 /**
  * zk_sem_release() - give one unit back (to the first waiter, if any)
+ * @io: the calling context's handle (it wakes that waiter)
+ * @s: the semaphore
  */
 void zk_sem_release(struct zk_io *io, struct zk_sem *s);
+
 /**
  * zk_sem_acquire_async() - @f completes with 0 once a unit is ours
+ * @io: the calling context's handle
+ * @f: the future, from zk_future_new(), not waited on by anything; it
+ *	completes at once when a unit is left
+ * @s: the semaphore
+ *
+ * Cancelling @f (zk_cancel()) while it waits completes it with
+ * -ECANCELED, without a unit.
+ *
+ * Return: 0.
  */
 int zk_sem_acquire_async(struct zk_io *io, struct zk_future *f, struct zk_sem *s);
 
@@ -561,25 +887,54 @@ int zk_sem_acquire_async(struct zk_io *io, struct zk_future *f, struct zk_sem *s
  * zk_wg_new() - a wait group (a counter to wait for at zero);
  * zk_wg_free() frees it
  *
- * zk_wg_free() frees one nobody waits on (NULL is ignored).
+ * Description: zk_wg_free(@wg) frees one nobody waits on (NULL is
+ * ignored).
+ *
  * Return: the wait group, its counter 0, or NULL (errno ENOMEM).
  */
 struct zk_wg *zk_wg_new(void);
 void zk_wg_free(struct zk_wg *wg);
+
 /**
  * zk_wg_add() - add @n (may be negative) to the counter; -EINVAL below 0
+ * @io: the calling context's handle (it wakes the waiters)
+ * @wg: the wait group
+ * @n: what to add; negative to take away
+ *
+ * When the counter reaches zero, every waiter is woken.
+ *
+ * Return: 0, or -EINVAL when the counter would go below zero (it is left
+ * unchanged).
  */
 int zk_wg_add(struct zk_io *io, struct zk_wg *wg, int n);
+
 /**
  * zk_wg_done() - zk_wg_add(io, wg, -1)
+ * @io: the calling context's handle
+ * @wg: the wait group
+ *
+ * Return: 0, or -EINVAL when the counter is zero already.
  */
 int zk_wg_done(struct zk_io *io, struct zk_wg *wg);
+
 /**
- * zk_wg_wait() - wait until the counter is zero; 0 or -ECANCELED
+ * zk_wg_wait() - wait until the counter is zero
+ * @io: the calling context's handle
+ * @wg: the wait group
+ *
+ * Return: 0 once the counter is zero (at once if it is), -ECANCELED when
+ * the caller's token was cancelled first.
  */
 int zk_wg_wait(struct zk_io *io, struct zk_wg *wg);
+
 /**
  * zk_wg_wait_async() - @f completes with 0 when the counter is zero
+ * @io: the calling context's handle
+ * @f: the future, from zk_future_new(), not waited on by anything; it
+ *	completes at once when the counter is zero
+ * @wg: the wait group
+ *
+ * Return: 0.
  */
 int zk_wg_wait_async(struct zk_io *io, struct zk_future *f, struct zk_wg *wg);
 
@@ -587,10 +942,17 @@ int zk_wg_wait_async(struct zk_io *io, struct zk_future *f, struct zk_wg *wg);
 /* Select                                                              */
 /* ------------------------------------------------------------------ */
 
+/**
+ * enum zk_case_kind - what a struct zk_select_case waits for
+ * @ZK_CASE_FUTURE: its future completes
+ * @ZK_CASE_SEND: its element can be sent on its channel
+ * @ZK_CASE_RECV: an element can be received from its channel into its
+ *	element
+ */
 enum zk_case_kind {
-	ZK_CASE_FUTURE,		/* @f completes */
-	ZK_CASE_SEND,		/* *@elem is sent on @ch */
-	ZK_CASE_RECV,		/* an element is received from @ch into *@elem */
+	ZK_CASE_FUTURE,
+	ZK_CASE_SEND,
+	ZK_CASE_RECV,
 };
 
 /**
@@ -599,8 +961,8 @@ enum zk_case_kind {
  * @f: ZK_CASE_FUTURE: the future (it is not consumed nor cancelled)
  * @ch: ZK_CASE_SEND/RECV: the channel
  * @elem: the element to send, or where to receive
- * @result: out: the chosen case's result (the future's; 0 or -EPIPE for
- *	a channel op)
+ * @result: out: the chosen case's result (the future's; 0, -EPIPE or
+ *	-ENOMEM for a channel op)
  */
 struct zk_select_case {
 	enum zk_case_kind kind;
@@ -614,12 +976,16 @@ struct zk_select_case {
  * zk_select() - wait until one of @cases can proceed, or @timeout_ns
  * @io: waiting context
  * @cases: the alternatives (a future at most once)
- * @n: how many
+ * @n: how many, 1 to 16
  * @timeout_ns: relative timeout, < 0 for none (0: poll once)
  *
  * Exactly one channel operation happens, the chosen one; the others have
  * no effect.  Cases are tried in order when several are ready at once.
- * Return: the chosen case's index, -ETIME on timeout, -ECANCELED, -EINVAL.
+ *
+ * Return: the chosen case's index, -ETIME on timeout, -ECANCELED,
+ * -EINVAL (@n out of range, a case without its future, channel or
+ * element, or a future never started), -EBUSY (a future someone else
+ * awaits).
  */
 int zk_select(struct zk_io *io, struct zk_select_case *cases, unsigned int n,
 	      int64_t timeout_ns);

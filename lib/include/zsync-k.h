@@ -109,10 +109,12 @@ struct zk_ring {
 /**
  * zk_ring_init() - open a ring with @entries SQ entries
  * @entries: wanted SQ size (rounded up to a power of two by the kernel)
- * @ring: ring to initialise
- * @flags: ZSYNC_SETUP_* flags
+ * @ring: caller-owned struct zk_ring to initialise; its fd is -1 after a
+ *	failure, so zk_ring_exit() on it is harmless
+ * @flags: ZSYNC_SETUP_* flags (ZSYNC_SETUP_R_DISABLED, ...)
  *
  * Opens $ZSYNC_DEV, or /dev/zsync when unset, sets it up and maps it.
+ *
  * Return: 0, or -errno (-ENOENT when the device node is missing).
  */
 int zk_ring_init(unsigned int entries, struct zk_ring *ring, unsigned int flags);
@@ -120,8 +122,10 @@ int zk_ring_init(unsigned int entries, struct zk_ring *ring, unsigned int flags)
 /**
  * zk_ring_init_params() - like zk_ring_init() with full control of setup
  * @entries: wanted SQ size, overrides @p->sq_entries
- * @ring: ring to initialise
- * @p: setup parameters in; granted sizes, features and offsets out
+ * @ring: caller-owned struct zk_ring to initialise
+ * @p: setup parameters in (flags, cq_entries with ZSYNC_SETUP_CQSIZE,
+ *	overflow_limit; reserved fields zero); granted sizes, features and
+ *	offsets out
  *
  * Return: 0 or -errno.
  */
@@ -130,12 +134,15 @@ int zk_ring_init_params(unsigned int entries, struct zk_ring *ring,
 
 /**
  * zk_ring_init_fd() - set up and map a ring on an already open device fd
- * @fd: open file of /dev/zsync (O_RDWR)
- * @ring: ring to initialise
+ * @fd: open file of /dev/zsync (O_RDWR), not set up yet
+ * @ring: caller-owned struct zk_ring to initialise
  * @p: setup parameters in/out, @p->sq_entries included
  *
  * On success the ring owns @fd and zk_ring_exit() closes it; on failure
- * the caller still owns it.  Return: 0 or -errno.
+ * the caller still owns it.
+ *
+ * Return: 0 or -errno (-EPROTO when the ring layout the module reports
+ * is not one this library can use: library and module do not match).
  */
 int zk_ring_init_fd(int fd, struct zk_ring *ring, struct zsync_params *p);
 
@@ -157,6 +164,8 @@ void zk_ring_exit(struct zk_ring *ring);
  *
  * Slots are in use from the kernel's head (what it has consumed) up to
  * the local tail (what zk_get_sqe() has handed out, submitted or not).
+ *
+ * Return: the number of free slots, 0 when the SQ is full.
  */
 static inline unsigned int zk_sq_space_left(const struct zk_ring *ring)
 {
@@ -168,6 +177,10 @@ static inline unsigned int zk_sq_space_left(const struct zk_ring *ring)
 /**
  * zk_get_sqe() - take the next free SQE
  * @ring: the ring
+ *
+ * The SQE lives in the shared SQE array: fill it (zk_prep_*(),
+ * zk_sqe_set_*()) before the next zk_submit(), which hands it to the
+ * kernel.
  *
  * Return: a zeroed SQE, or NULL when the SQ is full (submit first).
  */
@@ -188,6 +201,8 @@ static inline struct zsync_sqe *zk_get_sqe(struct zk_ring *ring)
  * zk_sq_pending() - SQEs published or handed out that the kernel has not
  * consumed yet
  * @ring: the ring
+ *
+ * Return: the number of such SQEs (those zk_submit() would hand over).
  */
 static inline unsigned int zk_sq_pending(const struct zk_ring *ring)
 {
@@ -239,6 +254,9 @@ int zk_enter(struct zk_ring *ring, unsigned int to_submit,
 /**
  * zk_cq_ready() - CQEs ready to be read
  * @ring: the ring
+ *
+ * Return: the number of CQEs between the CQ head and the kernel's tail
+ * (those waiting in the overflow list not included).
  */
 static inline unsigned int zk_cq_ready(const struct zk_ring *ring)
 {
@@ -251,7 +269,9 @@ static inline unsigned int zk_cq_ready(const struct zk_ring *ring)
 /**
  * zk_cq_advance() - hand @nr read CQEs back to the kernel
  * @ring: the ring
- * @nr: number of CQEs consumed
+ * @nr: number of CQEs consumed, oldest first; at most zk_cq_ready()
+ *
+ * Their slots may be overwritten by the kernel as soon as this returns.
  */
 static inline void zk_cq_advance(struct zk_ring *ring, unsigned int nr)
 {
@@ -266,7 +286,8 @@ static inline void zk_cq_advance(struct zk_ring *ring, unsigned int nr)
 /**
  * zk_cqe_seen() - mark the CQE returned by peek/wait as consumed
  * @ring: the ring
- * @cqe: the CQE (must be the oldest one, as peek/wait return)
+ * @cqe: the CQE (must be the oldest one, as peek/wait return); NULL does
+ *	nothing
  */
 static inline void zk_cqe_seen(struct zk_ring *ring, struct zsync_cqe *cqe)
 {
@@ -280,6 +301,8 @@ static inline void zk_cqe_seen(struct zk_ring *ring, struct zsync_cqe *cqe)
  *
  * Any ENTER flushes them into the CQ as space allows; peek and wait do
  * that for you.
+ *
+ * Return: true while the kernel's ZSYNC_SQ_CQ_OVERFLOW flag is set.
  */
 static inline bool zk_cq_overflowed(const struct zk_ring *ring)
 {
@@ -303,10 +326,13 @@ static inline bool zk_cq_overflowed(const struct zk_ring *ring)
 /**
  * zk_peek_cqe() - the oldest ready CQE, without blocking
  * @ring: the ring
- * @cqe: receives the CQE; release it with zk_cqe_seen()
+ * @cqe: receives the CQE (NULL when none is ready); it points into the
+ *	CQ ring: release it with zk_cqe_seen() once read
  *
  * Flushes the overflow list (one ENTER) when the CQ is empty and CQEs
- * wait there.  Return: 0, or -EAGAIN when no CQE is ready.
+ * wait there.
+ *
+ * Return: 0, or -EAGAIN when no CQE is ready.
  */
 int zk_peek_cqe(struct zk_ring *ring, struct zsync_cqe **cqe);
 
@@ -322,7 +348,8 @@ int zk_wait_cqe(struct zk_ring *ring, struct zsync_cqe **cqe);
 /**
  * zk_wait_cqe_nr() - block until @wait_nr CQEs are ready
  * @ring: the ring
- * @cqe: receives the oldest CQE
+ * @cqe: receives the oldest CQE (NULL on failure); release it with
+ *	zk_cqe_seen()
  * @wait_nr: CQEs to wait for (0 behaves like zk_peek_cqe(); more than the
  *	CQ ring holds is -EINVAL)
  *
@@ -334,7 +361,8 @@ int zk_wait_cqe_nr(struct zk_ring *ring, struct zsync_cqe **cqe,
 /**
  * zk_wait_cqe_timeout() - zk_wait_cqe() with a relative timeout
  * @ring: the ring
- * @cqe: receives the oldest CQE
+ * @cqe: receives the oldest CQE (NULL on failure); release it with
+ *	zk_cqe_seen()
  * @ts: relative timeout, NULL to wait forever
  *
  * Return: 0, -ETIME when the timeout passed with no CQE, or -errno.
@@ -349,9 +377,10 @@ int zk_wait_cqe_timeout(struct zk_ring *ring, struct zsync_cqe **cqe,
 /**
  * zk_register_eventfd() - signal @efd on every CQE posted
  * @ring: the ring
- * @efd: eventfd file descriptor
+ * @efd: eventfd file descriptor (eventfd(2)); the ring takes its own
+ *	reference, so @efd may be closed afterwards
  *
- * Return: 0 or -errno.
+ * Return: 0 or -errno (-EBUSY when an eventfd is already registered).
  */
 int zk_register_eventfd(struct zk_ring *ring, int efd);
 
@@ -359,7 +388,7 @@ int zk_register_eventfd(struct zk_ring *ring, int efd);
  * zk_unregister_eventfd() - stop signalling the registered eventfd
  * @ring: the ring
  *
- * Return: 0 or -errno.
+ * Return: 0 or -errno (-ENXIO when none is registered).
  */
 int zk_unregister_eventfd(struct zk_ring *ring);
 
@@ -402,6 +431,9 @@ const char *zk_op_name(unsigned int op);
  * zk_probe_has_op() - whether the probe answer @p lists @op
  * @p: from zk_probe()
  * @op: ZSYNC_OP_*
+ *
+ * Return: true if the module implements @op (it may still be disabled:
+ * see zk_probe_op_disabled()); false for numbers past the bitmap.
  */
 static inline bool zk_probe_has_op(const struct zsync_probe *p, unsigned int op)
 {
@@ -413,6 +445,8 @@ static inline bool zk_probe_has_op(const struct zsync_probe *p, unsigned int op)
  * administrator disabled @op (its SQEs complete with -EOPNOTSUPP)
  * @p: from zk_probe()
  * @op: ZSYNC_OP_*
+ *
+ * Return: true if @op is implemented but disabled right now.
  */
 static inline bool zk_probe_op_disabled(const struct zsync_probe *p, unsigned int op)
 {
@@ -468,7 +502,11 @@ int zk_source_signal(int source_fd, __u32 value);
 
 /**
  * zk_cqe_source_value() - the value a SOURCE_WAIT CQE flagged MORE carries
- * @cqe: the CQE
+ * @cqe: a CQE of a SOURCE_WAIT with ZSYNC_CQE_F_MORE set (the final CQE,
+ *	without MORE, carries an error in res instead)
+ *
+ * Return: the 32-bit value the source was signalled with: bits 0-30
+ * from res, bit 31 from the ZSYNC_CQE_F_VALUE_BIT31 flag.
  */
 static inline __u32 zk_cqe_source_value(const struct zsync_cqe *cqe)
 {
@@ -483,6 +521,7 @@ static inline __u32 zk_cqe_source_value(const struct zsync_cqe *cqe)
 
 /**
  * zk_prep_nop() - NOP: completes with res 0
+ * @sqe: the SQE, from zk_get_sqe()
  */
 static inline void zk_prep_nop(struct zsync_sqe *sqe)
 {
@@ -494,6 +533,9 @@ static inline void zk_prep_nop(struct zsync_sqe *sqe)
 
 /**
  * zk_prep_nop_result() - NOP that completes with res @res
+ * @sqe: the SQE, from zk_get_sqe()
+ * @res: the result its CQE carries: any value, a negative errno included
+ *	(which breaks a chain, as a failing op would)
  */
 static inline void zk_prep_nop_result(struct zsync_sqe *sqe, int res)
 {
@@ -506,11 +548,12 @@ static inline void zk_prep_nop_result(struct zsync_sqe *sqe, int res)
 /**
  * zk_prep_timeout() - TIMEOUT: -ETIME when @ts passes, 0 once @count other
  * CQEs have been posted (0: time only)
- * @sqe: the SQE
- * @ts: timeout; copied at submission, so it may live on the stack until
- *	zk_submit() returns
- * @count: completion count
- * @flags: ZSYNC_TIMEOUT_*
+ * @sqe: the SQE, from zk_get_sqe()
+ * @ts: timeout, relative unless ZSYNC_TIMEOUT_ABS; copied at submission,
+ *	so it may live on the stack until zk_submit() returns
+ * @count: completion count: CQEs other than TIMEOUT and LINK_TIMEOUT ones
+ *	posted after arming, at most 2^31 - 1; 0 for time only
+ * @flags: ZSYNC_TIMEOUT_* (ABS, BOOTTIME or REALTIME, ETIME_SUCCESS)
  */
 static inline void zk_prep_timeout(struct zsync_sqe *sqe,
 				   const struct zsync_timespec *ts,
@@ -527,9 +570,11 @@ static inline void zk_prep_timeout(struct zsync_sqe *sqe,
 /**
  * zk_prep_link_timeout() - LINK_TIMEOUT for the preceding SQE, which must
  * carry ZSYNC_SQE_LINK
- * @sqe: the SQE
- * @ts: timeout, copied at submission
- * @flags: ZSYNC_TIMEOUT_*
+ * @sqe: the SQE, from zk_get_sqe() right after the target's
+ * @ts: timeout, relative to when the target is armed unless
+ *	ZSYNC_TIMEOUT_ABS; copied at submission
+ * @flags: ZSYNC_TIMEOUT_ABS, ZSYNC_TIMEOUT_BOOTTIME, ZSYNC_TIMEOUT_REALTIME
+ *	(ZSYNC_TIMEOUT_ETIME_SUCCESS is -EINVAL)
  */
 static inline void zk_prep_link_timeout(struct zsync_sqe *sqe,
 					const struct zsync_timespec *ts,
@@ -545,9 +590,12 @@ static inline void zk_prep_link_timeout(struct zsync_sqe *sqe,
 
 /**
  * zk_prep_cancel() - CANCEL the request(s) whose user_data is @user_data
- * @sqe: the SQE
- * @user_data: user_data to match
+ * @sqe: the SQE, from zk_get_sqe()
+ * @user_data: user_data to match (0 with ZSYNC_CANCEL_ANY)
  * @flags: ZSYNC_CANCEL_* (ALL, ANY)
+ *
+ * The CQE's res is the number of requests cancelled, -ENOENT when none
+ * matched, -EALREADY when the match was completing already.
  */
 static inline void zk_prep_cancel(struct zsync_sqe *sqe, __u64 user_data,
 				  unsigned int flags)
@@ -561,9 +609,10 @@ static inline void zk_prep_cancel(struct zsync_sqe *sqe, __u64 user_data,
 
 /**
  * zk_prep_cancel_fd() - CANCEL the request(s) acting on @fd
- * @sqe: the SQE
- * @fd: file descriptor to match
- * @flags: ZSYNC_CANCEL_* (ZSYNC_CANCEL_FD is added)
+ * @sqe: the SQE, from zk_get_sqe()
+ * @fd: file descriptor number the requests were submitted with (it may
+ *	have been closed since)
+ * @flags: ZSYNC_CANCEL_ALL or 0 (ZSYNC_CANCEL_FD is added)
  */
 static inline void zk_prep_cancel_fd(struct zsync_sqe *sqe, int fd,
 				     unsigned int flags)
@@ -578,8 +627,8 @@ static inline void zk_prep_cancel_fd(struct zsync_sqe *sqe, int fd,
 /**
  * zk_prep_msg_ring() - MSG_RING: post a CQE (@user_data, @res) into the
  * ring whose fd is @ring_fd
- * @sqe: the SQE
- * @ring_fd: target ring
+ * @sqe: the SQE, from zk_get_sqe()
+ * @ring_fd: target ring: a set-up zsync ring fd, this ring's own included
  * @user_data: user_data of the CQE posted in the target
  * @res: res of that CQE
  */
@@ -594,8 +643,8 @@ static inline void zk_prep_msg_ring(struct zsync_sqe *sqe, int ring_fd,
 
 /**
  * zk_prep_poll_add() - POLL_ADD: complete when @fd reports one of @events
- * @sqe: the SQE
- * @fd: file to poll
+ * @sqe: the SQE, from zk_get_sqe()
+ * @fd: file to poll (not a zsync ring)
  * @events: EPOLLIN, EPOLLOUT, ... (res is the ready subset)
  * @flags: ZSYNC_POLL_* (ZSYNC_POLL_MULTISHOT)
  */
@@ -610,6 +659,12 @@ static inline void zk_prep_poll_add(struct zsync_sqe *sqe, int fd,
 
 /**
  * zk_prep_poll_remove() - POLL_REMOVE the POLL_ADD whose user_data is @user_data
+ * @sqe: the SQE, from zk_get_sqe()
+ * @user_data: user_data of the POLL_ADD to remove (the one armed first
+ *	when several share it)
+ *
+ * The CQE's res is 0 (the poll's own -ECANCELED CQE comes first),
+ * -ENOENT or -EALREADY.
  */
 static inline void zk_prep_poll_remove(struct zsync_sqe *sqe, __u64 user_data)
 {
@@ -631,11 +686,14 @@ static inline void zk_prep_rw(struct zsync_sqe *sqe, int op, int fd,
 
 /**
  * zk_prep_read() - READ @nbytes at @off (ZSYNC_OFF_CURRENT: file position)
- * @sqe: the SQE
- * @fd: file
+ * @sqe: the SQE, from zk_get_sqe()
+ * @fd: file open for reading
  * @buf: buffer, which must stay valid until the CQE
- * @nbytes: its size
- * @off: file offset or ZSYNC_OFF_CURRENT
+ * @nbytes: its size in bytes (one READ moves at most 0x7ffff000)
+ * @off: file offset, or ZSYNC_OFF_CURRENT to read at, and advance, the
+ *	file position (the only choice on pipes and sockets)
+ *
+ * The CQE's res is the number of bytes read, 0 at the end of the file.
  */
 static inline void zk_prep_read(struct zsync_sqe *sqe, int fd, void *buf,
 				unsigned int nbytes, __u64 off)
@@ -645,6 +703,14 @@ static inline void zk_prep_read(struct zsync_sqe *sqe, int fd, void *buf,
 
 /**
  * zk_prep_write() - WRITE @nbytes of @buf at @off; see zk_prep_read()
+ * @sqe: the SQE, from zk_get_sqe()
+ * @fd: file open for writing
+ * @buf: the data, which must stay valid until the CQE
+ * @nbytes: how many bytes to write (one WRITE moves at most 0x7ffff000)
+ * @off: file offset, or ZSYNC_OFF_CURRENT to write at, and advance, the
+ *	file position
+ *
+ * The CQE's res is the number of bytes written.
  */
 static inline void zk_prep_write(struct zsync_sqe *sqe, int fd, const void *buf,
 				 unsigned int nbytes, __u64 off)
@@ -654,6 +720,12 @@ static inline void zk_prep_write(struct zsync_sqe *sqe, int fd, const void *buf,
 
 /**
  * zk_prep_readv() - READV into @nr_vecs buffers at @off
+ * @sqe: the SQE, from zk_get_sqe()
+ * @fd: file open for reading
+ * @iovecs: array of @nr_vecs buffers, filled in order; the array is
+ *	copied at submission, the buffers must stay valid until the CQE
+ * @nr_vecs: number of entries of @iovecs, at most 1024 (UIO_MAXIOV)
+ * @off: file offset, or ZSYNC_OFF_CURRENT for the file position
  */
 static inline void zk_prep_readv(struct zsync_sqe *sqe, int fd,
 				 const struct iovec *iovecs,
@@ -664,6 +736,12 @@ static inline void zk_prep_readv(struct zsync_sqe *sqe, int fd,
 
 /**
  * zk_prep_writev() - WRITEV from @nr_vecs buffers at @off
+ * @sqe: the SQE, from zk_get_sqe()
+ * @fd: file open for writing
+ * @iovecs: array of @nr_vecs buffers, written in order; the array is
+ *	copied at submission, the buffers must stay valid until the CQE
+ * @nr_vecs: number of entries of @iovecs, at most 1024 (UIO_MAXIOV)
+ * @off: file offset, or ZSYNC_OFF_CURRENT for the file position
  */
 static inline void zk_prep_writev(struct zsync_sqe *sqe, int fd,
 				  const struct iovec *iovecs,
@@ -674,6 +752,10 @@ static inline void zk_prep_writev(struct zsync_sqe *sqe, int fd,
 
 /**
  * zk_rw_set_flags() - RWF_* flags (preadv2(2)) of a READ/WRITE/READV/WRITEV
+ * @sqe: an SQE prepared by zk_prep_read(), zk_prep_write(),
+ *	zk_prep_readv() or zk_prep_writev(), before or after that call
+ * @rwf: RWF_DSYNC, RWF_SYNC, RWF_APPEND, RWF_NOWAIT, ... (RWF_HIPRI is
+ *	-EINVAL); replaces the SQE's op_flags
  */
 static inline void zk_rw_set_flags(struct zsync_sqe *sqe, unsigned int rwf)
 {
@@ -682,6 +764,13 @@ static inline void zk_rw_set_flags(struct zsync_sqe *sqe, unsigned int rwf)
 
 /**
  * zk_prep_fsync() - FSYNC @fd (@flags: ZSYNC_FSYNC_DATASYNC)
+ * @sqe: the SQE, from zk_get_sqe()
+ * @fd: file to flush to its storage
+ * @flags: 0 for fsync(2), ZSYNC_FSYNC_DATASYNC for fdatasync(2)
+ *
+ * Syncs the whole file: the range fields, sqe->off and sqe->len, stay 0
+ * as zk_get_sqe() left them (set them for a byte range, len 0 meaning to
+ * the end).
  */
 static inline void zk_prep_fsync(struct zsync_sqe *sqe, int fd, unsigned int flags)
 {
@@ -692,11 +781,14 @@ static inline void zk_prep_fsync(struct zsync_sqe *sqe, int fd, unsigned int fla
 
 /**
  * zk_prep_openat() - OPENAT @path relative to @dfd
- * @sqe: the SQE
+ * @sqe: the SQE, from zk_get_sqe()
  * @dfd: AT_FDCWD, or a directory the path resolves beneath
- * @path: path, read at submission
- * @flags: O_* flags
- * @mode: mode for O_CREAT/O_TMPFILE
+ * @path: NUL-terminated path, copied at submission
+ * @flags: O_* flags of openat(2); unknown ones are -EINVAL
+ * @mode: mode for O_CREAT/O_TMPFILE (the umask applies), else 0
+ *
+ * The CQE's res is the new descriptor, in the submitting thread's fd
+ * table.
  */
 static inline void zk_prep_openat(struct zsync_sqe *sqe, int dfd, const char *path,
 				  int flags, unsigned int mode)
@@ -710,6 +802,11 @@ static inline void zk_prep_openat(struct zsync_sqe *sqe, int dfd, const char *pa
 
 /**
  * zk_prep_close() - CLOSE @fd
+ * @sqe: the SQE, from zk_get_sqe()
+ * @fd: a descriptor of the submitting process; not a zsync ring (-EBADF:
+ *	close those with close(2))
+ *
+ * Ops in flight on the file keep their own reference and go on.
  */
 static inline void zk_prep_close(struct zsync_sqe *sqe, int fd)
 {
@@ -719,12 +816,13 @@ static inline void zk_prep_close(struct zsync_sqe *sqe, int fd)
 
 /**
  * zk_prep_statx() - STATX @path relative to @dfd into @statxbuf
- * @sqe: the SQE
- * @dfd: directory fd or AT_FDCWD
- * @path: path, read at submission
- * @flags: AT_* flags
+ * @sqe: the SQE, from zk_get_sqe()
+ * @dfd: directory fd (the path resolves beneath it) or AT_FDCWD
+ * @path: NUL-terminated path, copied at submission
+ * @flags: AT_* flags (AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH, ...)
  * @mask: STATX_* fields wanted
- * @statxbuf: struct statx filled in before the CQE is posted
+ * @statxbuf: struct statx filled in before the CQE is posted; it must
+ *	stay valid until then
  */
 static inline void zk_prep_statx(struct zsync_sqe *sqe, int dfd, const char *path,
 				 int flags, unsigned int mask, struct statx *statxbuf)
@@ -739,10 +837,11 @@ static inline void zk_prep_statx(struct zsync_sqe *sqe, int dfd, const char *pat
 
 /**
  * zk_prep_accept() - ACCEPT a connection on @fd
- * @sqe: the SQE
+ * @sqe: the SQE, from zk_get_sqe()
  * @fd: listening socket
- * @addr: peer address to fill, or NULL
- * @addrlen: in/out size of @addr, or NULL
+ * @addr: peer address to fill, or NULL; it must stay valid until the CQE
+ * @addrlen: in/out size of @addr (NULL exactly when @addr is); read at
+ *	submission, written with the full length when a connection arrives
  * @sock_flags: SOCK_NONBLOCK | SOCK_CLOEXEC for the new socket
  * @flags: ZSYNC_ACCEPT_* (ZSYNC_ACCEPT_MULTISHOT needs @addr NULL)
  *
@@ -766,6 +865,14 @@ static inline void zk_prep_accept(struct zsync_sqe *sqe, int fd,
 /**
  * zk_prep_connect() - CONNECT @fd to @addr (copied at submission); refused
  * by default, see zk_prep_accept()
+ * @sqe: the SQE, from zk_get_sqe()
+ * @fd: socket to connect
+ * @addr: address to connect to; copied at submission, so it may go away
+ *	once zk_submit() returns
+ * @addrlen: size of @addr, at most sizeof(struct sockaddr_storage)
+ *
+ * The CQE's res is 0 once connected, or how the attempt failed
+ * (-ECONNREFUSED, -ETIMEDOUT, ...).
  */
 static inline void zk_prep_connect(struct zsync_sqe *sqe, int fd,
 				   const struct sockaddr *addr, socklen_t addrlen)
@@ -789,6 +896,15 @@ static inline void zk_prep_sock_io(struct zsync_sqe *sqe, int op, int fd,
 
 /**
  * zk_prep_send() - SEND @len bytes of @buf on @fd with MSG_* @msg_flags
+ * @sqe: the SQE, from zk_get_sqe()
+ * @fd: socket
+ * @buf: the data, which must stay valid until the CQE
+ * @len: its size in bytes; the SQE holds 32 bits and one SEND moves at
+ *	most 0x7ffff000
+ * @msg_flags: MSG_DONTWAIT, MSG_WAITALL, MSG_MORE, ... (MSG_NOSIGNAL is
+ *	always implied: a broken connection is res -EPIPE, never SIGPIPE)
+ *
+ * The CQE's res is the number of bytes sent.
  */
 static inline void zk_prep_send(struct zsync_sqe *sqe, int fd, const void *buf,
 				size_t len, int msg_flags)
@@ -798,6 +914,14 @@ static inline void zk_prep_send(struct zsync_sqe *sqe, int fd, const void *buf,
 
 /**
  * zk_prep_recv() - RECV up to @len bytes into @buf from @fd
+ * @sqe: the SQE, from zk_get_sqe()
+ * @fd: socket
+ * @buf: buffer, which must stay valid until the CQE
+ * @len: its size in bytes; the SQE holds 32 bits
+ * @msg_flags: MSG_DONTWAIT, MSG_WAITALL, MSG_PEEK, MSG_TRUNC, MSG_OOB or 0
+ *
+ * The CQE's res is the number of bytes received, 0 at the end of the
+ * stream.
  */
 static inline void zk_prep_recv(struct zsync_sqe *sqe, int fd, void *buf,
 				size_t len, int msg_flags)
@@ -807,6 +931,12 @@ static inline void zk_prep_recv(struct zsync_sqe *sqe, int fd, void *buf,
 
 /**
  * zk_prep_sendmsg() - SENDMSG @msg on @fd
+ * @sqe: the SQE, from zk_get_sqe()
+ * @fd: socket
+ * @msg: the message; the struct msghdr, its iovec array, the destination
+ *	address and the control data are copied at submission, the data
+ *	buffers must stay valid until the CQE
+ * @msg_flags: MSG_* flags, as for zk_prep_send()
  */
 static inline void zk_prep_sendmsg(struct zsync_sqe *sqe, int fd,
 				   const struct msghdr *msg, int msg_flags)
@@ -819,6 +949,13 @@ static inline void zk_prep_sendmsg(struct zsync_sqe *sqe, int fd,
 
 /**
  * zk_prep_recvmsg() - RECVMSG into @msg from @fd
+ * @sqe: the SQE, from zk_get_sqe()
+ * @fd: socket
+ * @msg: where to receive; written back at completion as recvmsg(2) does,
+ *	so the struct msghdr, its address, control and data buffers must
+ *	stay valid until the CQE (its iovec array is copied at submission)
+ * @msg_flags: MSG_* flags of zk_prep_recv(), plus MSG_CMSG_CLOEXEC and
+ *	MSG_ERRQUEUE
  */
 static inline void zk_prep_recvmsg(struct zsync_sqe *sqe, int fd,
 				   struct msghdr *msg, int msg_flags)
@@ -832,6 +969,9 @@ static inline void zk_prep_recvmsg(struct zsync_sqe *sqe, int fd,
 /**
  * zk_prep_shutdown() - SHUTDOWN @fd (@how: SHUT_RD, SHUT_WR, SHUT_RDWR);
  * refused by default, see zk_prep_accept()
+ * @sqe: the SQE, from zk_get_sqe()
+ * @fd: connected socket
+ * @how: SHUT_RD, SHUT_WR or SHUT_RDWR, as for shutdown(2)
  */
 static inline void zk_prep_shutdown(struct zsync_sqe *sqe, int fd, int how)
 {
@@ -842,7 +982,7 @@ static inline void zk_prep_shutdown(struct zsync_sqe *sqe, int fd, int how)
 
 /**
  * zk_prep_cgroup_attach() - CGROUP_ATTACH: move process @pid into the cgroup
- * @sqe: the SQE
+ * @sqe: the SQE, from zk_get_sqe()
  * @cgroup_fd: a directory of a cgroup2 mount
  * @pid: a pid in the submitter's pid namespace; 0 is the submitter's process
  */
@@ -857,7 +997,7 @@ static inline void zk_prep_cgroup_attach(struct zsync_sqe *sqe, int cgroup_fd, p
 /**
  * zk_prep_cgroup_attach_pidfd() - CGROUP_ATTACH the process behind @pidfd;
  * -ESRCH if it has exited, whoever has its number now
- * @sqe: the SQE
+ * @sqe: the SQE, from zk_get_sqe()
  * @cgroup_fd: a directory of a cgroup2 mount
  * @pidfd: from pidfd_open(2) or clone3(CLONE_PIDFD)
  */
@@ -872,7 +1012,7 @@ static inline void zk_prep_cgroup_attach_pidfd(struct zsync_sqe *sqe, int cgroup
 
 /**
  * zk_prep_cgroup_set() - CGROUP_SET: write @value to the knob @knob
- * @sqe: the SQE
+ * @sqe: the SQE, from zk_get_sqe()
  * @cgroup_fd: a directory of a cgroup2 mount
  * @knob: a file name in it, such as "memory.max"; copied at submission
  * @value: what to write, such as "64M"; copied at submission
@@ -891,6 +1031,13 @@ static inline void zk_prep_cgroup_set(struct zsync_sqe *sqe, int cgroup_fd,
 
 /**
  * zk_prep_cgroup_set_str() - zk_prep_cgroup_set() of a NUL-terminated @value
+ * @sqe: the SQE, from zk_get_sqe()
+ * @cgroup_fd: a directory of a cgroup2 mount
+ * @knob: a file name in it, such as "memory.max"; copied at submission
+ * @value: what to write, such as "64M": 1 to 4096 characters, its NUL
+ *	not written; copied at submission
+ *
+ * The CQE's res is strlen(@value) on success.
  */
 static inline void zk_prep_cgroup_set_str(struct zsync_sqe *sqe, int cgroup_fd,
 					  const char *knob, const char *value)
@@ -907,6 +1054,9 @@ static inline void zk_prep_cgroup_op(struct zsync_sqe *sqe, int op, int cgroup_f
 
 /**
  * zk_prep_cgroup_freeze() - CGROUP_FREEZE: res 0 once the cgroup is frozen
+ * @sqe: the SQE, from zk_get_sqe()
+ * @cgroup_fd: a directory of a cgroup2 mount, the cgroup to freeze (not
+ *	the root)
  */
 static inline void zk_prep_cgroup_freeze(struct zsync_sqe *sqe, int cgroup_fd)
 {
@@ -915,6 +1065,9 @@ static inline void zk_prep_cgroup_freeze(struct zsync_sqe *sqe, int cgroup_fd)
 
 /**
  * zk_prep_cgroup_thaw() - CGROUP_THAW: res 0 once the cgroup is no longer frozen
+ * @sqe: the SQE, from zk_get_sqe()
+ * @cgroup_fd: a directory of a cgroup2 mount, the cgroup to thaw; while
+ *	its parent is frozen the THAW waits
  */
 static inline void zk_prep_cgroup_thaw(struct zsync_sqe *sqe, int cgroup_fd)
 {
@@ -923,6 +1076,9 @@ static inline void zk_prep_cgroup_thaw(struct zsync_sqe *sqe, int cgroup_fd)
 
 /**
  * zk_prep_cgroup_kill() - CGROUP_KILL: SIGKILL everything, res 0 once empty
+ * @sqe: the SQE, from zk_get_sqe()
+ * @cgroup_fd: a directory of a cgroup2 mount, the cgroup whose processes
+ *	(and its descendants') are killed
  */
 static inline void zk_prep_cgroup_kill(struct zsync_sqe *sqe, int cgroup_fd)
 {
@@ -932,7 +1088,7 @@ static inline void zk_prep_cgroup_kill(struct zsync_sqe *sqe, int cgroup_fd)
 /**
  * zk_prep_cgroup_wait() - CGROUP_WAIT: multishot, res the ZSYNC_CGROUP_*
  * state: once at arming, then on every change of a bit in @mask
- * @sqe: the SQE
+ * @sqe: the SQE, from zk_get_sqe()
  * @cgroup_fd: a directory of a cgroup2 mount
  * @mask: ZSYNC_CGROUP_POPULATED and/or ZSYNC_CGROUP_FROZEN
  */
@@ -947,6 +1103,9 @@ static inline void zk_prep_cgroup_wait(struct zsync_sqe *sqe, int cgroup_fd,
 /**
  * zk_prep_pidfd_wait() - PIDFD_WAIT: res the waitpid(2) status once the
  * process behind @pidfd has exited (it is not reaped)
+ * @sqe: the SQE, from zk_get_sqe()
+ * @pidfd: the process, from pidfd_open(2) or clone3(CLONE_PIDFD); the
+ *	caller need not be its parent
  */
 static inline void zk_prep_pidfd_wait(struct zsync_sqe *sqe, int pidfd)
 {
@@ -957,7 +1116,7 @@ static inline void zk_prep_pidfd_wait(struct zsync_sqe *sqe, int pidfd)
 /**
  * zk_prep_ns_socket() - NS_SOCKET: socket(2) in the network namespace
  * behind @netns_fd; res is the new fd
- * @sqe: the SQE
+ * @sqe: the SQE, from zk_get_sqe()
  * @netns_fd: an open /proc/PID/ns/net (or a bind mount of one)
  * @domain: AF_INET, AF_UNIX, ...
  * @type: SOCK_STREAM, ... with SOCK_NONBLOCK and SOCK_CLOEXEC
@@ -976,6 +1135,10 @@ static inline void zk_prep_ns_socket(struct zsync_sqe *sqe, int netns_fd, int do
 /**
  * zk_prep_ns_info() - NS_INFO: type, inode and owner of the namespace
  * behind @ns_fd, written to @info before the CQE (res 0)
+ * @sqe: the SQE, from zk_get_sqe()
+ * @ns_fd: an open namespace file, such as /proc/PID/ns/net or
+ *	/proc/PID/ns/user, or a bind mount of one
+ * @info: filled in when the op runs; it must stay valid until the CQE
  */
 static inline void zk_prep_ns_info(struct zsync_sqe *sqe, int ns_fd,
 				   struct zsync_ns_info *info)
@@ -989,7 +1152,7 @@ static inline void zk_prep_ns_info(struct zsync_sqe *sqe, int ns_fd,
  * zk_prep_source_wait() - SOURCE_WAIT: a CQE flagged ZSYNC_CQE_F_MORE for
  * every signal of the source @source_fd, until the wait ends (one CQE
  * without MORE: -ECANCELED, -ENODEV, -EOVERFLOW, ...)
- * @sqe: the SQE
+ * @sqe: the SQE, from zk_get_sqe()
  * @source_fd: a user event or a driver's source
  */
 static inline void zk_prep_source_wait(struct zsync_sqe *sqe, int source_fd)
@@ -1001,9 +1164,10 @@ static inline void zk_prep_source_wait(struct zsync_sqe *sqe, int source_fd)
 /**
  * zk_prep_source_signal() - SOURCE_SIGNAL: signal the user event
  * @source_fd with @value; res is the number of waiters reached
- * @sqe: the SQE
- * @source_fd: a user event
- * @value: the value
+ * @sqe: the SQE, from zk_get_sqe()
+ * @source_fd: a user event, from zk_source_create() (a driver's source
+ *	is -EPERM)
+ * @value: what every waiter's CQE carries (see zk_cqe_source_value())
  */
 static inline void zk_prep_source_signal(struct zsync_sqe *sqe, int source_fd,
 					 __u32 value)
@@ -1015,6 +1179,9 @@ static inline void zk_prep_source_signal(struct zsync_sqe *sqe, int source_fd,
 
 /**
  * zk_sqe_set_data64() - user_data echoed back in the CQE
+ * @sqe: the SQE, before or after its zk_prep_*()
+ * @data: any value; it comes back in cqe->user_data (zk_cqe_get_data64())
+ *	and is what CANCEL and POLL_REMOVE match
  */
 static inline void zk_sqe_set_data64(struct zsync_sqe *sqe, __u64 data)
 {
@@ -1023,6 +1190,9 @@ static inline void zk_sqe_set_data64(struct zsync_sqe *sqe, __u64 data)
 
 /**
  * zk_sqe_set_data() - pointer echoed back in the CQE
+ * @sqe: the SQE, before or after its zk_prep_*()
+ * @data: any pointer, stored as user_data and never dereferenced; read
+ *	it back with zk_cqe_get_data()
  */
 static inline void zk_sqe_set_data(struct zsync_sqe *sqe, void *data)
 {
@@ -1031,6 +1201,9 @@ static inline void zk_sqe_set_data(struct zsync_sqe *sqe, void *data)
 
 /**
  * zk_sqe_set_flags() - set ZSYNC_SQE_* flags (replaces the old ones)
+ * @sqe: the SQE, before or after its zk_prep_*()
+ * @flags: ZSYNC_SQE_LINK (the next SQE runs only after this one
+ *	succeeded) or 0
  */
 static inline void zk_sqe_set_flags(struct zsync_sqe *sqe, unsigned int flags)
 {
@@ -1039,6 +1212,9 @@ static inline void zk_sqe_set_flags(struct zsync_sqe *sqe, unsigned int flags)
 
 /**
  * zk_cqe_get_data64() - user_data of the request
+ * @cqe: a CQE from zk_peek_cqe() or zk_wait_cqe*()
+ *
+ * Return: what zk_sqe_set_data64() (or zk_sqe_set_data()) stored.
  */
 static inline __u64 zk_cqe_get_data64(const struct zsync_cqe *cqe)
 {
@@ -1047,6 +1223,9 @@ static inline __u64 zk_cqe_get_data64(const struct zsync_cqe *cqe)
 
 /**
  * zk_cqe_get_data() - user_data of the request, as a pointer
+ * @cqe: a CQE from zk_peek_cqe() or zk_wait_cqe*()
+ *
+ * Return: the pointer zk_sqe_set_data() stored.
  */
 static inline void *zk_cqe_get_data(const struct zsync_cqe *cqe)
 {

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # `make checkpatch`: the kernel's checkpatch.pl over the module sources and
-# the uapi header. checkpatch.pl is not in Debian's headers packages, so it
-# is taken (once) from /usr/src/linux-source-6.1.tar.xz.
+# the uapi header, then tools/testing/kernel-doc.sh (`make kernel-doc`) over
+# them and the library headers. checkpatch.pl and kernel-doc are not in
+# Debian's headers packages, so they are taken (once) from
+# /usr/src/linux-source-6.1.tar.xz.
 set -euo pipefail
 
 usage() {
@@ -12,9 +14,11 @@ Usage: tools/testing/checkpatch.sh [FILE...]
 
 Runs checkpatch.pl --no-tree -f over kmod/**/*.c, kmod/**/*.h and
 uapi/linux/*.h (or the FILEs given). Fails on any ERROR or WARNING;
-nothing is ignored. checkpatch.pl, spelling.txt and const_structs.checkpatch
-are extracted from /usr/src/linux-source-6.1.tar.xz into $BUILD/checkpatch/
-on first use (deps.sh does this too).
+nothing is ignored. Then tools/testing/kernel-doc.sh: kernel-doc -v over
+the same files and lib/include/*.h (or the .c and .h FILEs given), which
+fails on any warning. checkpatch.pl, spelling.txt, const_structs.checkpatch
+and kernel-doc are extracted from /usr/src/linux-source-6.1.tar.xz into
+$BUILD/checkpatch/ on first use (deps.sh does this too).
 EOF
 }
 
@@ -29,7 +33,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BUILD:-$REPO/build}
 CPDIR=$BUILD/checkpatch
 TARBALL=/usr/src/linux-source-6.1.tar.xz
-FILES=(checkpatch.pl spelling.txt const_structs.checkpatch)
+FILES=(checkpatch.pl spelling.txt const_structs.checkpatch kernel-doc)
 
 extract_checkpatch() {
 	local f missing=() tmp
@@ -45,7 +49,7 @@ extract_checkpatch() {
 	mkdir -p "$CPDIR"
 	cp "$tmp"/linux-source-6.1/scripts/* "$CPDIR/"
 	rm -rf "$tmp"
-	chmod +x "$CPDIR/checkpatch.pl"
+	chmod +x "$CPDIR/checkpatch.pl" "$CPDIR/kernel-doc"
 }
 
 extract_checkpatch
@@ -69,6 +73,21 @@ perl "$CPDIR/checkpatch.pl" --no-tree --quiet --show-types --color=never \
 	-f "${TARGETS[@]}" || rc=$?
 if [[ $rc -ne 0 ]]; then
 	echo "checkpatch: FAILED (errors or warnings above)"
-	exit 1
+else
+	echo "checkpatch: clean"
 fi
-echo "checkpatch: clean"
+
+# kernel-doc, even when checkpatch failed, so that one run shows both.
+kd_rc=0
+if [[ $# -gt 0 ]]; then
+	KD_TARGETS=()
+	for f in "${TARGETS[@]}"; do
+		[[ $f == *.[ch] ]] && KD_TARGETS+=("$f")
+	done
+	if [[ ${#KD_TARGETS[@]} -gt 0 ]]; then
+		"$REPO/tools/testing/kernel-doc.sh" "${KD_TARGETS[@]}" || kd_rc=$?
+	fi
+else
+	"$REPO/tools/testing/kernel-doc.sh" || kd_rc=$?
+fi
+[[ $rc -eq 0 && $kd_rc -eq 0 ]] || exit 1

@@ -16,7 +16,7 @@ prepares, under $BUILD (default <repo>/build):
   kernels/6.12/   Debian's stock 6.12 image matching linux-headers-6.12-amd64
   kernels/debug/  the debug kernel + headers from $SHARED/kernels (if present)
   ksft/           kselftest_harness.h and kselftest.h from linux-source-6.1
-  checkpatch/     checkpatch.pl and its data files from linux-source-6.1
+  checkpatch/     checkpatch.pl, its data files and kernel-doc from linux-source-6.1
 Kernel images are fetched with `apt-get download` and unpacked with
 `dpkg-deb -x`; nothing is installed into /boot.
 
@@ -207,6 +207,7 @@ extract_from_linux_source() {
 		[scripts/checkpatch.pl]=$cp
 		[scripts/spelling.txt]=$cp
 		[scripts/const_structs.checkpatch]=$cp
+		[scripts/kernel-doc]=$cp
 	)
 	for f in "${!dest[@]}"; do
 		[[ -s ${dest[$f]}/$(basename "$f") ]] || want+=("linux-source-6.1/$f")
@@ -227,7 +228,7 @@ extract_from_linux_source() {
 		[[ -f $tmp/linux-source-6.1/$f ]] || continue
 		cp "$tmp/linux-source-6.1/$f" "${dest[$f]}/"
 	done
-	chmod +x "$cp/checkpatch.pl"
+	chmod +x "$cp/checkpatch.pl" "$cp/kernel-doc"
 }
 
 main() {
