@@ -209,7 +209,7 @@ static int chan_op_start(struct zk_io *io, struct zk_future *f, struct zk_chan *
 	pthread_mutex_unlock(&ch->lock);
 	zk_prim_complete_all(io, &done);
 	if (f && ret != -EAGAIN) {
-		zk_future_init(f, ZK_F_PRIM);
+		zk_future_reset(f, ZK_F_PRIM);
 		zk_future_complete(io, f, ret);
 	}
 	return f && ret == -EAGAIN ? 0 : ret;

@@ -18,6 +18,15 @@ void zk_future_init(struct zk_future *f, enum zk_future_kind kind)
 	f->kind = (uint8_t)kind;
 }
 
+/* Reset @f for a new use as @kind, keeping who owns its memory. */
+void zk_future_reset(struct zk_future *f, enum zk_future_kind kind)
+{
+	bool heap = f->heap;
+
+	zk_future_init(f, kind);
+	f->heap = heap;
+}
+
 void zk_waiter_init(struct zk_waiter *w, struct zk_io *io, struct zk_task *task)
 {
 	memset(w, 0, sizeof(*w));

@@ -260,6 +260,7 @@ static inline bool zk_fut_done(const struct zk_future *f)
 }
 
 void zk_future_init(struct zk_future *f, enum zk_future_kind kind);
+void zk_future_reset(struct zk_future *f, enum zk_future_kind kind);
 /* Complete @f with @res and wake its waiter; @waker is the calling context. */
 void zk_future_complete(struct zk_io *waker, struct zk_future *f, int64_t res);
 /* Ask @f to finish early (op: cancel; task: cancel its token; prim: dequeue). */

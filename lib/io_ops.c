@@ -36,10 +36,7 @@ int zk_op_start(struct zk_io *io, struct zk_future *f)
 /* Reset @f (keeping its heap flag) for a new op @code. */
 static struct zk_op *op_prep(struct zk_future *f, enum zk_opcode code, int fd)
 {
-	bool heap = f->heap;
-
-	zk_future_init(f, ZK_F_OP);
-	f->heap = heap;
+	zk_future_reset(f, ZK_F_OP);
 	f->op.code = (uint8_t)code;
 	f->op.fd = fd;
 	return &f->op;

@@ -78,7 +78,7 @@ static int queue_or_complete(struct zk_io *io, pthread_mutex_t *lock,
 		zk_prim_enqueue(lock, q, f, NULL, NULL);
 	pthread_mutex_unlock(lock);
 	if (ready) {
-		zk_future_init(f, ZK_F_PRIM);
+		zk_future_reset(f, ZK_F_PRIM);
 		zk_future_complete(io, f, 0);
 	}
 	return 0;

@@ -15,10 +15,7 @@
 void zk_prim_enqueue(pthread_mutex_t *lock, struct zk_list *q,
 		     struct zk_future *f, void *elem, uint32_t *claim)
 {
-	bool heap = f->heap;
-
-	zk_future_init(f, ZK_F_PRIM);
-	f->heap = heap;
+	zk_future_reset(f, ZK_F_PRIM);
 	f->pw.lock = lock;
 	f->pw.elem = elem;
 	f->pw.claim = claim;
