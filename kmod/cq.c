@@ -14,6 +14,7 @@
 #include <linux/irq_work.h>
 #include <linux/poll.h>
 #include "zsync.h"
+#include "zsync_trace.h"
 #include "compat.h"
 
 /*
@@ -210,6 +211,7 @@ void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags)
 {
 	struct zsync_ring *ring = req->ring;
 	unsigned long flags;
+	bool direct;
 
 	zsync_submit_post_pending(ring);
 	spin_lock_irqsave(&ring->cq_lock, flags);
@@ -220,10 +222,12 @@ void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags)
 	}
 	if (!zsync_req_is_timeout(req))
 		WRITE_ONCE(ring->cq_seq, ring->cq_seq + 1);
-	if (zsync_cq_direct(ring))
+	direct = zsync_cq_direct(ring);
+	if (direct)
 		zsync_cq_write(ring, req->user_data, res, cflags);
 	else
 		zsync_ovf_queue(ring, &req->ovf, req->user_data, res, cflags);
+	trace_zsync_cqe(ring, req, req->user_data, res, cflags, !direct);
 	spin_unlock_irqrestore(&ring->cq_lock, flags);
 	zsync_cq_notify(ring, 1);
 }
@@ -259,6 +263,7 @@ void zsync_post_cqe_batch(struct zsync_ring *ring, struct zsync_req **reqs, unsi
 
 		if (!zsync_req_is_timeout(req))
 			counted++;
+		trace_zsync_cqe(ring, req, req->user_data, req->res, 0, written >= room);
 		if (written < room) {
 			zsync_cq_fill(ring, req->user_data, req->res, 0);
 			written++;
@@ -332,6 +337,7 @@ bool zsync_req_post_more(struct zsync_req *req, s32 res, u32 cflags)
 	}
 	if (zsync_cq_direct(ring)) {
 		zsync_cq_write(ring, req->user_data, res, cflags);
+		trace_zsync_cqe(ring, req, req->user_data, res, cflags, false);
 	} else {
 		slot = list_first_entry_or_null(&req->ovf_free, struct zsync_ovf, node);
 		if (!slot) {
@@ -340,6 +346,7 @@ bool zsync_req_post_more(struct zsync_req *req, s32 res, u32 cflags)
 		}
 		list_del(&slot->node);
 		zsync_ovf_queue(ring, slot, req->user_data, res, cflags);
+		trace_zsync_cqe(ring, req, req->user_data, res, cflags, true);
 	}
 	WRITE_ONCE(ring->cq_seq, ring->cq_seq + 1);
 	spin_unlock_irqrestore(&ring->cq_lock, flags);
@@ -375,10 +382,12 @@ int zsync_post_aux_cqe(struct zsync_ring *ring, u64 user_data, s32 res, u32 cfla
 			ret = -EBADFD;
 		} else if (zsync_cq_direct(ring)) {
 			zsync_cq_write(ring, user_data, res, cflags);
+			trace_zsync_cqe(ring, NULL, user_data, res, cflags, false);
 		} else if (ring->nr_overflow >= ring->overflow_limit) {
 			ret = -EOVERFLOW;
 		} else if (spare) {
 			zsync_ovf_queue(ring, spare, user_data, res, cflags);
+			trace_zsync_cqe(ring, NULL, user_data, res, cflags, true);
 			spare = NULL;
 		} else {
 			/* Full: allocate an entry outside the lock and look again. */
@@ -461,7 +470,7 @@ void zsync_flush_overflow(struct zsync_ring *ring)
 {
 	struct zsync_ovf *ovf, *tmp;
 	unsigned long flags;
-	bool moved = false;
+	u32 moved = 0;
 	LIST_HEAD(done);
 
 	spin_lock_irqsave(&ring->cq_lock, flags);
@@ -470,8 +479,10 @@ void zsync_flush_overflow(struct zsync_ring *ring)
 		zsync_cq_write(ring, ovf->cqe.user_data, ovf->cqe.res, ovf->cqe.flags);
 		zsync_ovf_unlink(ovf, &done);
 		WRITE_ONCE(ring->nr_overflow, ring->nr_overflow - 1);
-		moved = true;
+		moved++;
 	}
+	if (moved)
+		trace_zsync_overflow_flush(ring, moved, ring->nr_overflow);
 	if (list_empty(&ring->overflow))
 		zsync_set_overflow_flag(ring, false);
 	spin_unlock_irqrestore(&ring->cq_lock, flags);

@@ -37,6 +37,7 @@
 #include <linux/rcupdate.h>
 #include <linux/percpu.h>
 #include "zsync.h"
+#include "zsync_trace.h"
 
 #define ZSYNC_POLL_CANCEL	BIT(31)
 #define ZSYNC_POLL_REF_MASK	GENMASK(30, 0)
@@ -173,6 +174,7 @@ static int zsync_poll_wake(struct wait_queue_entry *wait, unsigned int mode,
 	} else if (mask && !(mask & p->events)) {
 		return 0;
 	}
+	trace_zsync_poll_wake(req, (__force u32)mask);
 	if (atomic_fetch_inc(&p->refs) & ZSYNC_POLL_REF_MASK)
 		return 1;	/* the owner sees our count and runs again */
 
@@ -233,6 +235,7 @@ enum zsync_issue_ret zsync_poll_arm(struct zsync_req *req, __poll_t events)
 		req->res = -ECANCELED;
 		return ZSYNC_ISSUE_DONE;
 	}
+	trace_zsync_issue_path(req, ZSYNC_PATH_POLL);
 	p->events = events | EPOLLERR | EPOLLHUP;
 	p->nr_entries = 0;
 	p->too_many = false;

@@ -21,6 +21,7 @@
 #include <linux/slab.h>
 #include <linux/sched.h>
 #include "zsync.h"
+#include "zsync_trace.h"
 
 static struct kmem_cache *zsync_req_cachep;
 
@@ -400,6 +401,7 @@ static void zsync_fail_links(struct zsync_req *req, s32 res)
 		struct zsync_req *next = req->link;
 
 		req->link = NULL;
+		trace_zsync_link_fail(req, req->failed ? req->res : res);
 		zsync_req_post_and_put(req, req->failed ? req->res : res);
 		req = next;
 	}
@@ -747,6 +749,7 @@ static void zsync_submit_lone(struct zsync_ring *ring, struct zsync_submit *s,
 	}
 	if (zsync_issue(req) == ZSYNC_ISSUE_ARMED)
 		return;
+	trace_zsync_issue_path(req, ZSYNC_PATH_INLINE);
 	/* Off its wait queues before its CQE is out (see zsync_req_finish()). */
 	if (unlikely(req->poll.nr_entries))
 		zsync_poll_disarm(req);
@@ -767,6 +770,7 @@ static void zsync_submit_one(struct zsync_ring *ring, struct zsync_submit *s,
 		req->failed = true;
 		req->res = ret;
 	}
+	trace_zsync_submit(req, ret);
 
 	if (chain->head) {
 		chain->last->link = req;
@@ -1123,6 +1127,7 @@ int zsync_cancel_match(struct zsync_ring *ring, const struct zsync_cancel *c,
 			break;
 		cond_resched();
 	}
+	trace_zsync_cancel(ring, c, w.nr);
 	if (w.nr)
 		return w.nr;
 	return w.busy ? -EALREADY : -ENOENT;

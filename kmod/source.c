@@ -58,6 +58,7 @@
 #include <linux/mutex.h>
 #include <linux/workqueue.h>
 #include "zsync.h"
+#include "zsync_trace.h"
 #include "zsync_source.h"
 
 #define ZSYNC_SOURCE_NAME_LEN	32
@@ -335,10 +336,12 @@ static int zsync_source_signal_ctx(struct zsync_source *src, u32 value, bool can
 		spin_unlock_irqrestore(&src->lock, flags);
 		mutex_unlock(&src->fanout);
 		zsync_source_end_all(&ended);
+		trace_zsync_source_signal(src, value, reached);
 		return reached;
 	}
 	spin_unlock_irqrestore(&src->lock, flags);
 	zsync_source_end_all(&ended);
+	trace_zsync_source_signal(src, value, reached);
 	return reached;
 }
 

@@ -42,6 +42,7 @@
 #include <linux/sched/task.h>
 #include <linux/workqueue.h>
 #include "zsync.h"
+#include "zsync_trace.h"
 
 /*
  * Blocking ops on regular files and block devices.  Each user may have
@@ -483,6 +484,8 @@ enum zsync_issue_ret zsync_punt(struct zsync_req *req, zsync_async_fn fn)
 		req->res = -ECANCELED;
 		return ZSYNC_ISSUE_DONE;
 	}
+	/* Before it is armed: from then on a worker may end it. */
+	trace_zsync_issue_path(req, ZSYNC_PATH_WORKER);
 	uid = req->creds ? req->creds->uid : GLOBAL_ROOT_UID;
 	req->async_fn = fn;
 	req->work_pending = false;
@@ -574,6 +577,7 @@ void zsync_task_defer(struct zsync_req *req, zsync_async_fn fn)
 	unsigned long flags;
 	bool closed;
 
+	trace_zsync_issue_path(req, ZSYNC_PATH_TASK);
 	req->async_fn = fn;
 	spin_lock_irqsave(&ring->task_lock, flags);
 	closed = ring->task_closed;

@@ -17,6 +17,7 @@
 #include <linux/time64.h>
 #include <linux/ktime.h>
 #include "zsync.h"
+#include "zsync_trace.h"
 
 static int zsync_timespec_copy(const struct zsync_sqe *sqe, ktime_t *out)
 {
@@ -104,6 +105,7 @@ static enum hrtimer_restart zsync_timeout_fire(struct hrtimer *timer)
 	unsigned long flags;
 	bool owned;
 
+	trace_zsync_timeout_fire(req, false);
 	spin_lock_irqsave(&ring->lock, flags);
 	/* A claimer stops the timer first: if it runs, it is still armed. */
 	owned = !WARN_ON_ONCE(!zsync_req_claim_locked(req));
@@ -238,6 +240,7 @@ static enum hrtimer_restart zsync_link_timeout_fire(struct hrtimer *timer)
 	bool cancelled = false;
 	unsigned long flags;
 
+	trace_zsync_timeout_fire(lt, true);
 	spin_lock_irqsave(&ring->lock, flags);
 	/* Its claimers stop the timer first: if it runs, it is still armed. */
 	if (WARN_ON_ONCE(!zsync_req_claim_locked(lt))) {
