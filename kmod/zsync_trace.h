@@ -31,7 +31,10 @@ TRACE_DEFINE_ENUM(ZSYNC_PATH_POLL);
 TRACE_DEFINE_ENUM(ZSYNC_PATH_WORKER);
 TRACE_DEFINE_ENUM(ZSYNC_PATH_TASK);
 
-/* An SQE consumed: @res is prep's result (0, or the error its CQE will carry). */
+/*
+ * An SQE consumed: @res is prep's result (0, or the error its CQE will
+ * carry); fd is the file's descriptor, -1 for ops without one.
+ */
 TRACE_EVENT(zsync_submit,
 	TP_PROTO(const struct zsync_req *req, int res),
 	TP_ARGS(req, res),
@@ -42,6 +45,7 @@ TRACE_EVENT(zsync_submit,
 		__field(u8,		opcode)
 		__field(u8,		sqe_flags)
 		__field(int,		res)
+		__field(int,		fd)
 	),
 	TP_fast_assign(
 		__entry->ring		= req->ring;
@@ -50,10 +54,11 @@ TRACE_EVENT(zsync_submit,
 		__entry->opcode		= req->opcode;
 		__entry->sqe_flags	= req->sqe_flags;
 		__entry->res		= res;
+		__entry->fd		= req->fd;
 	),
-	TP_printk("ring %p req %p user_data 0x%llx opcode %u flags 0x%x res %d",
+	TP_printk("ring %p req %p user_data 0x%llx opcode %u flags 0x%x res %d fd %d",
 		  __entry->ring, __entry->req, __entry->user_data, __entry->opcode,
-		  __entry->sqe_flags, __entry->res)
+		  __entry->sqe_flags, __entry->res, __entry->fd)
 );
 
 /* Where a request runs: at once (inline) or later (armed on a poll, a worker, its task). */

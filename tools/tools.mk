@@ -76,6 +76,14 @@ TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
 ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))
 ALL_OBJS  := $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$(ALL_SRCS))
 
+# zsync-trace: BPF (clang -target bpf), embedded as a libbpf skeleton
+# (bpftool gen skeleton), linked dynamically against Debian's libbpf.
+TRACE_OUT  := $(TOOLS_OUT)/zsync-trace.d
+TRACE_BIN  := $(TOOLS_OUT)/zsync-trace
+BPF_CLANG  ?= clang
+BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -I$(CURDIR)/uapi \
+	      -I/usr/include/$(shell $(CC) -dumpmachine)
+
 # The same example program once per execution model (tools/examples/).
 EXAMPLE_MODELS := blocking threads green stackless
 EXAMPLE_BINS   := $(addprefix $(TOOLS_OUT)/examples/zk-copy-,$(EXAMPLE_MODELS))
@@ -88,7 +96,7 @@ exec_macro_stackless := ZK_EXEC_STACKLESS
 PROBE_BIN := $(TOOLS_OUT)/examples/zk-probe
 
 .PHONY: all installed examples-test
-all: $(TOOL_BINS) $(EXAMPLE_BINS) $(PROBE_BIN)
+all: $(TOOL_BINS) $(EXAMPLE_BINS) $(PROBE_BIN) $(TRACE_BIN)
 
 # What `make install` installs: zsyncctl and zsync-run.
 installed: $(addprefix $(TOOLS_OUT)/,$(INSTALLED_TOOLS))
@@ -101,6 +109,18 @@ $(TOOLS_OUT)/examples/zk-copy-%: tools/examples/zk-copy.c $(LIBZKIO_A) $(LIBZK_A
 $(PROBE_BIN): tools/examples/zk-probe.c $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $< -o $@ $(LIBZK_A)
+
+$(TRACE_OUT)/zsync-trace.bpf.o: tools/zsync-trace/zsync-trace.bpf.c tools/zsync-trace/zsync-trace.h \
+				 uapi/linux/zsync.h tools/tools.mk
+	@mkdir -p $(@D)
+	$(BPF_CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(TRACE_OUT)/zsync-trace.skel.h: $(TRACE_OUT)/zsync-trace.bpf.o
+	bpftool gen skeleton $< name zsync_trace_bpf > $@.tmp && mv $@.tmp $@
+
+$(TRACE_BIN): tools/zsync-trace/zsync-trace.c tools/zsync-trace/zsync-trace.h \
+	      $(TRACE_OUT)/zsync-trace.skel.h tools/common/json.h $(LIBZK_A) $(FLAGS_STAMP)
+	$(CC) $(USER_CFLAGS) -I$(TRACE_OUT) $< -o $@ $(LDFLAGS) $(LIBZK_A) -lbpf -lelf -lz
 
 examples-test: $(EXAMPLE_BINS) $(PROBE_BIN)
 	@tools/examples/run-examples.sh $(TOOLS_OUT)/examples

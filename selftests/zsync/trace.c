@@ -8,8 +8,11 @@
  * carries this file's tag are counted, so nothing else in the VM can make
  * a count right or wrong.
  */
+#include <poll.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include "helpers.h"
 
@@ -281,6 +284,168 @@ TEST_F(trace, source_signal_counts_its_waiter)
 	ASSERT_NE(NULL, self->buf);
 	EXPECT_EQ(1, COUNT(self->buf, "zsync_source_signal", "value 4242 reached 1"));
 	close(src);
+}
+
+/* ---- zsync-trace, the libbpf tool (tools/zsync-trace/) ---------------- */
+
+#define ZSYNC_TRACE	"/bin/zsync-trace"
+
+struct tool {
+	pid_t pid;
+	int out, err;
+	char buf[65536];
+	size_t len;
+};
+
+/* Reads what @fd has within @ms into @t->buf (appended); false at EOF or timeout. */
+static bool tool_read(struct tool *t, int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	if (poll(&p, 1, ms) != 1 || t->len + 1 >= sizeof(t->buf))
+		return false;
+	n = read(fd, t->buf + t->len, sizeof(t->buf) - t->len - 1);
+	if (n <= 0)
+		return false;
+	t->len += (size_t)n;
+	t->buf[t->len] = '\0';
+	return true;
+}
+
+/* Starts zsync-trace with @argv; returns once it says it attached (stderr). */
+static bool tool_start(struct __test_metadata *_metadata, struct tool *t, char *const argv[])
+{
+	int out[2], err[2];
+	int64_t t0 = zt_mono_ns();
+
+	memset(t, 0, sizeof(*t));
+	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
+		return false;
+	t->pid = fork();
+	if (t->pid == 0) {
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	t->out = out[0];
+	t->err = err[0];
+	while (!strstr(t->buf, "attached")) {
+		if (zt_ms_since(t0) > 30000 || !tool_read(t, t->err, 1000)) {
+			if (zt_ms_since(t0) > 30000 || waitpid(t->pid, NULL, WNOHANG) == t->pid) {
+				TH_LOG("zsync-trace did not attach: %s", t->buf);
+				return false;
+			}
+		}
+	}
+	t->len = 0;
+	t->buf[0] = '\0';
+	return true;
+}
+
+/* Ends it (SIGINT) and keeps all it printed on stdout; returns its exit status. */
+static int tool_finish(struct tool *t)
+{
+	int status = -1;
+
+	kill(t->pid, SIGINT);
+	while (tool_read(t, t->out, 10000))
+		;
+	waitpid(t->pid, &status, 0);
+	close(t->out);
+	close(t->err);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int occurrences(const char *buf, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = buf; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* The JSON line of @op in @buf (its first), copied into @line. */
+static bool op_line(const char *buf, const char *op, char *line, size_t size)
+{
+	char key[64];
+	const char *p, *start, *end;
+
+	snprintf(key, sizeof(key), "{\"op\":\"%s\",", op);
+	p = strstr(buf, key);
+	if (!p)
+		return false;
+	start = p;
+	end = strchr(start, '\n');
+	snprintf(line, size, "%.*s", (int)(end ? end - start : (ptrdiff_t)strlen(start)), start);
+	return true;
+}
+
+TEST_F(trace, zsync_trace_hist_counts_every_op)
+{
+	char pid[16], line[2048];
+	char *argv[] = { ZSYNC_TRACE, "hist", "--json", "-p", pid, NULL };
+	struct zsync_cqe cqes[25];
+	struct tool t;
+
+	if (access(ZSYNC_TRACE, X_OK))
+		SKIP(return, "no " ZSYNC_TRACE);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	ASSERT_TRUE(tool_start(_metadata, &t, argv));
+	for (int round = 0; round < 4; round++) {
+		for (unsigned int i = 0; i < 25; i++)
+			zt_nop(_metadata, &self->ring, TAG | 0x700 | i);
+		zt_submit(_metadata, &self->ring, 25);
+		zt_reap(_metadata, &self->ring, cqes, 25, ZT_PROMPT_MS);
+	}
+	for (unsigned int i = 0; i < 3; i++) {
+		zt_timeout(_metadata, &self->ring, TAG | 0x780 | i, 2, 0, 0);
+		zt_submit(_metadata, &self->ring, 1);
+		zt_expect_cqe(_metadata, &self->ring, TAG | 0x780 | i, -ETIME, 0);
+	}
+	ASSERT_EQ(0, tool_finish(&t)) TH_LOG("%s", t.buf);
+	ASSERT_TRUE(op_line(t.buf, "NOP", line, sizeof(line))) TH_LOG("%s", t.buf);
+	EXPECT_NE(NULL, strstr(line, "\"submitted\":100,\"completed\":100,")) TH_LOG("%s", line);
+	EXPECT_NE(NULL, strstr(line, "\"inline\":100")) TH_LOG("%s", line);
+	EXPECT_NE(NULL, strstr(line, "\"errors\":0,")) TH_LOG("%s", line);
+	ASSERT_TRUE(op_line(t.buf, "TIMEOUT", line, sizeof(line))) TH_LOG("%s", t.buf);
+	EXPECT_NE(NULL, strstr(line, "\"submitted\":3,\"completed\":3,")) TH_LOG("%s", line);
+	/* Each waited its 2 ms at least: no bucket below 1024 us. */
+	EXPECT_EQ(NULL, strstr(line, "\"lo\":512,")) TH_LOG("%s", line);
+}
+
+TEST_F(trace, zsync_trace_slow_names_the_stuck_request)
+{
+	char pid[16];
+	char *argv[] = { ZSYNC_TRACE, "slow", "-t", "100", "--json", "-p", pid, NULL };
+	struct zsync_cqe cqes[2];
+	struct zsync_sqe *sqe;
+	struct tool t;
+	int64_t t0;
+
+	if (access(ZSYNC_TRACE, X_OK))
+		SKIP(return, "no " ZSYNC_TRACE);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	ASSERT_TRUE(tool_start(_metadata, &t, argv));
+	zt_timeout(_metadata, &self->ring, 7777, 60000, 0, 0);
+	zt_submit(_metadata, &self->ring, 1);
+	t0 = zt_mono_ns();
+	while (!strstr(t.buf, "\"user_data\":7777,") && zt_ms_since(t0) < 20000)
+		tool_read(&t, t.out, 1000);
+	EXPECT_NE(NULL, strstr(t.buf, "{\"op\":\"TIMEOUT\",")) TH_LOG("%s", t.buf);
+	EXPECT_NE(NULL, strstr(t.buf, "\"user_data\":7777,\"fd\":-1,")) TH_LOG("%s", t.buf);
+	sqe = zt_sqe(_metadata, &self->ring);
+	zk_prep_cancel(sqe, 7777, 0);
+	sqe->user_data = 7778;
+	zt_submit(_metadata, &self->ring, 1);
+	zt_reap(_metadata, &self->ring, cqes, 2, ZT_PROMPT_MS);
+	EXPECT_EQ(0, tool_finish(&t)) TH_LOG("%s", t.buf);
+	/* Reported once, not once per scan. */
+	EXPECT_EQ(1, occurrences(t.buf, "\"user_data\":7777,")) TH_LOG("%s", t.buf);
 }
 
 TEST_HARNESS_MAIN
