@@ -70,6 +70,17 @@ struct {
 	__type(value, struct zt_start);
 } inflight SEC(".maps");
 
+/*
+ * Requests `slow` reported (req -> its submission time), written by the
+ * user side; a request's entry goes with its terminal CQE.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ZT_MAX_INFLIGHT);
+	__type(key, __u64);
+	__type(value, __u64);
+} reported SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, ZT_MAX_OPS);
@@ -163,5 +174,6 @@ int on_cqe(struct tp_cqe *ctx)
 	__sync_fetch_and_add(&s->slots[log2_slot(delta / 1000)], 1);
 	__sync_fetch_and_add(&s->lat_sum_ns, delta);
 	bpf_map_delete_elem(&inflight, &req);
+	bpf_map_delete_elem(&reported, &req);
 	return 0;
 }

@@ -245,21 +245,28 @@ static void print_top(const struct zt_opstat *st, const struct zt_opstat *prev,
 	fflush(stdout);
 }
 
-/* Requests already reported by slow mode: their req and submission time. */
-struct seen {
-	__u64 req, ts;
-};
-
-static bool seen_has(const struct seen *s, size_t n, __u64 req, __u64 ts)
+/*
+ * Whether slow mode already reported this request, and if not, mark it:
+ * the "reported" map holds its submission time (a req pointer reused by a
+ * later request has another), and loses the entry with the request's
+ * terminal CQE.  Should the request have completed meanwhile, the mark
+ * goes again rather than stay behind.
+ */
+static bool slow_reported(struct zsync_trace_bpf *skel, __u64 req, __u64 ts)
 {
-	for (size_t i = 0; i < n; i++)
-		if (s[i].req == req && s[i].ts == ts)
-			return true;
+	int rfd = bpf_map__fd(skel->maps.reported), ifd = bpf_map__fd(skel->maps.inflight);
+	struct zt_start again;
+	__u64 when;
+
+	if (!bpf_map_lookup_elem(rfd, &req, &when) && when == ts)
+		return true;
+	bpf_map_update_elem(rfd, &req, &ts, BPF_ANY);
+	if (bpf_map_lookup_elem(ifd, &req, &again) || again.ts != ts)
+		bpf_map_delete_elem(rfd, &req);
 	return false;
 }
 
-static void scan_slow(struct zsync_trace_bpf *skel, const struct options *o,
-		      struct seen *seen, size_t *nseen, size_t cap)
+static void scan_slow(struct zsync_trace_bpf *skel, const struct options *o)
 {
 	int fd = bpf_map__fd(skel->maps.inflight);
 	struct timespec now;
@@ -273,10 +280,8 @@ static void scan_slow(struct zsync_trace_bpf *skel, const struct options *o,
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &st) || now_ns < st.ts ||
-		    now_ns - st.ts < o->slow_ms * 1000000ULL || seen_has(seen, *nseen, key, st.ts))
+		    now_ns - st.ts < o->slow_ms * 1000000ULL || slow_reported(skel, key, st.ts))
 			continue;
-		if (*nseen < cap)
-			seen[(*nseen)++] = (struct seen){ key, st.ts };
 		if (o->json) {
 			printf("{\"op\":");
 			json_string(stdout, op_name(st.opcode));
@@ -307,17 +312,13 @@ static double mono_s(void)
 static int run(struct zsync_trace_bpf *skel, const struct options *o)
 {
 	static struct zt_opstat st[ZT_MAX_OPS], prev[ZT_MAX_OPS];
-	size_t nseen = 0, cap = ZT_MAX_INFLIGHT;
-	struct seen *seen = calloc(cap, sizeof(*seen));
 	double start = mono_s(), last = start;
 	const struct timespec tick = { 0, 50 * 1000000L };
 
-	if (!seen)
-		return -ENOMEM;
 	while (!stop && (!o->duration_s || mono_s() - start < (double)o->duration_s)) {
 		nanosleep(&tick, NULL);
 		if (o->mode == MODE_SLOW)
-			scan_slow(skel, o, seen, &nseen, cap);
+			scan_slow(skel, o);
 		if (o->interval_s && mono_s() - last >= (double)o->interval_s) {
 			double now = mono_s();
 
@@ -331,7 +332,6 @@ static int run(struct zsync_trace_bpf *skel, const struct options *o)
 			last = now;
 		}
 	}
-	free(seen);
 	if (o->mode == MODE_HIST) {
 		int ret = read_stats(skel, st);
 
