@@ -201,6 +201,94 @@ static void episode_cleanup(int ep)
 	fprintf(stderr, "zsync-fuzz: cannot remove %s: %s\n", path, strerror(errno));
 }
 
+/*
+ * Whether episode EP's cgroup was frozen, which this thaws.  An episode can
+ * freeze itself: CGROUP_ATTACH of one of its own processes (pid 1 of its
+ * PID namespace is the episode) into its pool cgroup, then CGROUP_FREEZE
+ * of that cgroup.  Root can do the same with write(2); it is not a hang of
+ * the module's making.
+ */
+static bool episode_thaw(int ep)
+{
+	char dir[300], path[320], val[4] = "";
+	bool frozen;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "/sys/fs/cgroup/zsync-fuzz.%d/ep%d", getpid(), ep);
+	snprintf(path, sizeof(path), "%s/cgroup.freeze", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	frozen = read(fd, val, sizeof(val) - 1) > 0 && val[0] == '1';
+	close(fd);
+	if (frozen)
+		write_knob(dir, "cgroup.freeze", "0");
+	return frozen;
+}
+
+/* The contents of DIR/NAME/FILE, NUL-terminated, without its final newline. */
+static bool fz_read_file_at(const char *dir, const char *name, const char *file,
+			    char *buf, size_t len)
+{
+	char path[400];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, name, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	if (buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return true;
+}
+
+/*
+ * Append, for every thread of process group PGID: pid/tid, state and
+ * wchan (what it sleeps in), to say where an episode that does not end
+ * stands before it is killed.
+ */
+static void describe_group(pid_t pgid, char *buf, size_t len)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	size_t at = strlen(buf);
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) && at + 64 < len) {
+		char path[300], stat[512], wchan[64], *p;
+		struct dirent *t;
+		int pgrp = 0;
+		DIR *td;
+
+		if (!fz_read_file_at("/proc", e->d_name, "stat", stat, sizeof(stat)) ||
+		    !(p = strrchr(stat, ')')) || sscanf(p + 2, "%*c %*d %d", &pgrp) != 1 ||
+		    pgrp != pgid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/task", e->d_name);
+		td = opendir(path);
+		while (td && (t = readdir(td)) && at + 64 < len) {
+			if (t->d_name[0] == '.' ||
+			    !fz_read_file_at(path, t->d_name, "stat", stat, sizeof(stat)) ||
+			    !(p = strrchr(stat, ')')))
+				continue;
+			if (!fz_read_file_at(path, t->d_name, "wchan", wchan, sizeof(wchan)))
+				strcpy(wchan, "?");
+			at += (size_t)snprintf(buf + at, len - at, " %s/%s:%c:%s", e->d_name,
+					       t->d_name, p[2], wchan);
+		}
+		if (td)
+			closedir(td);
+	}
+	closedir(d);
+}
+
 /* Describe processes of group PGID that are in D state; returns how many. */
 static int report_d_state(pid_t pgid, char *why, size_t len)
 {
@@ -290,6 +378,7 @@ static int run_child(uint64_t seed, int ep, struct fz_result *res)
 {
 	int64_t limit = (int64_t)(fz_opts.grace_secs * 3 + 60) * 1000000000;
 	int status = 0;
+	bool ended;
 	pid_t pid;
 
 	fflush(NULL);
@@ -303,14 +392,24 @@ static int run_child(uint64_t seed, int ep, struct fz_result *res)
 		_exit(run_in_pid_ns(seed, ep));
 	}
 	setpgid(pid, pid);
-	if (!reap_within(pid, &status, fz_now_ns() + limit)) {
+	ended = reap_within(pid, &status, fz_now_ns() + limit);
+	if (!ended && episode_thaw(ep)) {
+		printf("# fuzz: episode %d (%#llx) froze its own cgroup with a process of its own "
+		       "in it; thawed\n", ep, (unsigned long long)seed);
+		fflush(stdout);
+		ended = reap_within(pid, &status, fz_now_ns() + limit);
+	}
+	if (!ended) {
+		char where[FZ_MSG_MAX / 2] = "";
+
+		describe_group(pid, where, sizeof(where));
 		killpg(pid, SIGKILL);
 		if (!reap_within(pid, &status, fz_now_ns() + 20LL * 1000000000) &&
 		    report_d_state(pid, res->why, sizeof(res->why)))
 			return EP_HUNG;
 		snprintf(res->why, sizeof(res->why),
-			 "episode did not end within %lld s (a thread blocked in the kernel?)",
-			 (long long)(limit / 1000000000));
+			 "episode did not end within %lld s (a thread blocked in the kernel?); "
+			 "threads (pid/tid:state:wchan):%s", (long long)(limit / 1000000000), where);
 		return EP_HUNG;
 	}
 	killpg(pid, SIGKILL);	/* victims and other leftovers of the episode */
