@@ -4,8 +4,8 @@
 # The work of `make man`: build every manual page into $BUILD/man/manN/.
 #   man3  one page per public function, generated from the kernel-doc
 #         comments of lib/include/zsync-k.h and zsync-k-io.h by the kernel's
-#         own scripts/kernel-doc -man (extracted from linux-source-6.1 into
-#         $BUILD/man/kernel-doc, never committed), then given section 3, a
+#         own scripts/kernel-doc -man (the copy tools/testing/kernel-doc.sh
+#         extracts from linux-source-6.1, never committed), then given section 3, a
 #         #include line and the aliases of Documentation/man/man3.links
 #         (family pages, with ".so" link pages for the other members).
 #         kernel-doc runs with -v, and any warning it gives fails: each is
@@ -37,29 +37,14 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$REPO/build}
 ZK_VERSION=${ZK_VERSION:?ZK_VERSION is not set; run make man}
 OUT=$BUILD/man
-LINUX_SRC_TAR=/usr/src/linux-source-6.1.tar.xz
 HEADERS=(zsync-k.h zsync-k-io.h)
 LINKS=$REPO/Documentation/man/man3.links
 
 die() { echo "man.sh: error: $*" >&2; exit 1; }
 
-# The kernel's scripts/kernel-doc, one file out of the source tarball.
+# The kernel's scripts/kernel-doc: the one make kernel-doc uses (or KERNEL_DOC).
 kernel_doc() {
-	local kd=$OUT/kernel-doc tmp
-	if [[ -n ${KERNEL_DOC:-} ]]; then
-		echo "$KERNEL_DOC"
-		return
-	fi
-	if [[ ! -x $kd ]]; then
-		[[ -f $LINUX_SRC_TAR ]] || die "$LINUX_SRC_TAR missing (make deps: linux-source-6.1)"
-		echo "  EXTRACT  scripts/kernel-doc from $LINUX_SRC_TAR" >&2
-		tmp=$(mktemp -d "$OUT/kd.XXXXXX")
-		tar -xJf "$LINUX_SRC_TAR" -C "$tmp" --occurrence \
-			linux-source-6.1/scripts/kernel-doc || die "extracting kernel-doc failed"
-		install -m 0755 "$tmp/linux-source-6.1/scripts/kernel-doc" "$kd"
-		rm -rf "$tmp"
-	fi
-	echo "$kd"
+	BUILD=$BUILD "$REPO/tools/testing/kernel-doc.sh" --path || die "no kernel-doc"
 }
 
 # The functions HEADER declares, extern and static inline, as the compiler

@@ -11,6 +11,7 @@ set -euo pipefail
 usage() {
 	cat <<'EOF'
 Usage: tools/testing/kernel-doc.sh [FILE...]
+       tools/testing/kernel-doc.sh --path
 
 Runs scripts/kernel-doc -v -none over kmod/**/*.c, kmod/**/*.h,
 lib/include/*.h and uapi/linux/*.h (or the FILEs given) and fails on any
@@ -19,13 +20,17 @@ value without its @name: line, a missing Return: section, "contents
 before sections", ...  scripts/kernel-doc is extracted from
 /usr/src/linux-source-6.1.tar.xz into $BUILD/checkpatch/ on first use
 (deps.sh does this too); KERNEL_DOC names another one to use.
+--path prints the kernel-doc to use (extracting it first if need be) and
+does nothing else: tools/man.sh runs the same script this way.
 EOF
 }
 
 die() { echo "kernel-doc: error: $*" >&2; exit 2; }
 
+PATH_ONLY=0
 case "${1:-}" in
 -h|--help) usage; exit 0 ;;
+--path) PATH_ONLY=1; shift ;;
 -*) die "unknown option '$1' (see --help)" ;;
 esac
 
@@ -57,6 +62,10 @@ kernel_doc() {
 }
 
 KD=$(kernel_doc)
+if [[ $PATH_ONLY -eq 1 ]]; then
+	echo "$KD"
+	exit 0
+fi
 cd "$REPO"
 if [[ $# -gt 0 ]]; then
 	TARGETS=("$@")
