@@ -248,6 +248,19 @@ static bool fz_read_file_at(const char *dir, const char *name, const char *file,
 	return true;
 }
 
+/* The state letter of process (or thread) DIR/NAME if it is in group PGID, else 0. */
+static char group_member_state(const char *dir, const char *name, pid_t pgid)
+{
+	char stat[512], *p;
+	int pgrp = 0;
+
+	if (!fz_read_file_at(dir, name, "stat", stat, sizeof(stat)) ||
+	    !(p = strrchr(stat, ')')) || sscanf(p + 2, "%*c %*d %d", &pgrp) != 1 ||
+	    pgrp != pgid)
+		return 0;
+	return p[2];
+}
+
 /*
  * Append, for every thread of process group PGID: pid/tid, state and
  * wchan (what it sleeps in), to say where an episode that does not end
@@ -262,26 +275,21 @@ static void describe_group(pid_t pgid, char *buf, size_t len)
 	if (!d)
 		return;
 	while ((e = readdir(d)) && at + 64 < len) {
-		char path[300], stat[512], wchan[64], *p;
+		char path[300], wchan[64], state;
 		struct dirent *t;
-		int pgrp = 0;
 		DIR *td;
 
-		if (!fz_read_file_at("/proc", e->d_name, "stat", stat, sizeof(stat)) ||
-		    !(p = strrchr(stat, ')')) || sscanf(p + 2, "%*c %*d %d", &pgrp) != 1 ||
-		    pgrp != pgid)
+		if (!group_member_state("/proc", e->d_name, pgid))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/task", e->d_name);
 		td = opendir(path);
 		while (td && (t = readdir(td)) && at + 64 < len) {
-			if (t->d_name[0] == '.' ||
-			    !fz_read_file_at(path, t->d_name, "stat", stat, sizeof(stat)) ||
-			    !(p = strrchr(stat, ')')))
+			if (t->d_name[0] == '.' || !(state = group_member_state(path, t->d_name, pgid)))
 				continue;
 			if (!fz_read_file_at(path, t->d_name, "wchan", wchan, sizeof(wchan)))
 				strcpy(wchan, "?");
 			at += (size_t)snprintf(buf + at, len - at, " %s/%s:%c:%s", e->d_name,
-					       t->d_name, p[2], wchan);
+					       t->d_name, state, wchan);
 		}
 		if (td)
 			closedir(td);
@@ -299,28 +307,11 @@ static int report_d_state(pid_t pgid, char *why, size_t len)
 	if (!d)
 		return 0;
 	while ((e = readdir(d))) {
-		char path[300], buf[512], stack[1024] = "", *p;
-		int pgrp = 0;
-		FILE *f;
-		size_t r;
+		char stack[1024] = "";
 
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		f = fopen(path, "re");
-		if (!f)
+		if (group_member_state("/proc", e->d_name, pgid) != 'D')
 			continue;
-		r = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		buf[r] = '\0';
-		p = strrchr(buf, ')');
-		if (!p || sscanf(p + 2, "%*c %*d %d", &pgrp) != 1 || pgrp != pgid || p[2] != 'D')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stack", e->d_name);
-		f = fopen(path, "re");
-		if (f) {
-			r = fread(stack, 1, sizeof(stack) - 1, f);
-			stack[r] = '\0';
-			fclose(f);
-		}
+		fz_read_file_at("/proc", e->d_name, "stack", stack, sizeof(stack));
 		if (!n++)
 			snprintf(why, len, "pid %s stuck in D state after SIGKILL; kernel stack:\n%s",
 				 e->d_name, stack);
