@@ -122,6 +122,7 @@ static int zsync_open(struct inode *inode, struct file *file)
 	if (!ring)
 		return -ENOMEM;
 	file->private_data = ring;
+	zsync_rings_add(ring);
 	atomic_long_inc(&zsync_rings_open);
 	atomic_long_inc(&zsync_rings_total);
 	return nonseekable_open(inode, file);
@@ -129,6 +130,7 @@ static int zsync_open(struct inode *inode, struct file *file)
 
 static int zsync_release(struct inode *inode, struct file *file)
 {
+	zsync_rings_del(file->private_data);
 	zsync_ring_release(file->private_data);
 	atomic_long_dec(&zsync_rings_open);
 	return 0;
@@ -169,6 +171,8 @@ static long zsync_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return zsync_probe(uarg);
 	case ZSYNC_IOC_STATS:
 		return zsync_stats(uarg);
+	case ZSYNC_IOC_RINGS:
+		return zsync_rings_list(uarg);
 	case ZSYNC_IOC_SOURCE_CREATE:
 		return zsync_source_ioctl_create(uarg);
 	default:

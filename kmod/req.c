@@ -281,6 +281,8 @@ void zsync_req_arm_locked(struct zsync_req *req)
 		return;
 	req->own = ZSYNC_REQ_ARMED;
 	req->arm_seq = ++ring->arm_seq;
+	req->arm_time = (u32)jiffies;
+	ring->nr_armed[req->opcode]++;
 	list_add_tail(&req->inflight, &ring->inflight);
 	zsync_index_insert(&ring->cancel_ud, req, false);
 	if (req->fd >= 0)
@@ -307,6 +309,7 @@ static void zsync_req_unindex(struct zsync_req *req, u8 own)
 	struct zsync_ring *ring = req->ring;
 
 	list_del_init(&req->inflight);
+	ring->nr_armed[req->opcode]--;
 	rb_erase(&req->ud_node, &ring->cancel_ud);
 	if (req->fd >= 0)
 		rb_erase(&req->fd_node, &ring->cancel_fd);

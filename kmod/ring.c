@@ -325,6 +325,8 @@ long zsync_ring_setup(struct zsync_ring *ring, void __user *arg)
 	ring->enabled = !ring->r_disabled;
 	/* mmap and ENTER look at ready without the mutex. */
 	smp_store_release(&ring->ready, true);
+	/* After the regions: ZSYNC_IOC_RINGS reads them once it sees an owner. */
+	zsync_ring_set_owner(ring);
 out:
 	mutex_unlock(&ring->submit_lock);
 	return ret;

@@ -6,6 +6,7 @@
 #define _ZSYNC_INTERNAL_H
 
 #include <linux/types.h>
+#include <linux/sched.h>
 #include <linux/list.h>
 #include <linux/rbtree.h>
 #include <linux/llist.h>
@@ -177,6 +178,13 @@ struct zsync_ring {
 
 	/* CQE notification deferred out of a wakeup callback. */
 	struct irq_work		notify_work;
+
+	/* For ZSYNC_IOC_RINGS (stats.c). */
+	struct list_head	all_node;	/* zsync_all_rings, under its mutex */
+	u64			id;		/* unique since load */
+	struct pid		*owner;		/* the process that set it up */
+	char			owner_comm[TASK_COMM_LEN];
+	u32			nr_armed[ZSYNC_OP_LAST];	/* armed requests by op (lock) */
 };
 
 /* SQE fields an opcode reads; every other field must be zero. */
@@ -469,10 +477,11 @@ struct zsync_req {
 	bool			failed;		/* prep failed: res holds the error */
 	bool			lt_attached;	/* a LINK_TIMEOUT follows (set at prep) */
 	bool			has_lt;		/* link is still that guard (ring->lock) */
+	u8			own;		/* ZSYNC_REQ_* (ring->lock) */
 	s32			res;
 	s32			fd;		/* for CANCEL_FD; -1 if the op has none */
 	refcount_t		refs;
-	u8			own;		/* ZSYNC_REQ_* (ring->lock) */
+	u32			arm_time;	/* jiffies when armed (ZSYNC_IOC_RINGS) */
 	struct list_head	inflight;	/* ring->inflight while armed */
 	struct rb_node		ud_node;	/* ring->cancel_ud while armed */
 	struct rb_node		fd_node;	/* ring->cancel_fd while armed, if fd >= 0 */
@@ -632,6 +641,10 @@ static inline const struct zsync_opdef *zsync_opdef_get(u8 opcode)
 
 /* stats.c */
 long zsync_stats(void __user *arg);
+void zsync_rings_add(struct zsync_ring *ring);
+void zsync_rings_del(struct zsync_ring *ring);
+void zsync_ring_set_owner(struct zsync_ring *ring);
+long zsync_rings_list(void __user *arg);
 
 /* req.c */
 int zsync_req_cache_init(void);

@@ -403,6 +403,46 @@ struct zsync_stats {
 	__u64	resv[10];	/* in: must be zero */
 };
 
+/*
+ * ZSYNC_IOC_RINGS: what every ring set up in the caller's PID namespace
+ * (and its descendants) is doing now, for zsyncctl status.  Needs
+ * CAP_SYS_ADMIN.  Writes up to nr entries of info_size bytes (which must
+ * be sizeof(struct zsync_ring_info)) at buf, oldest ring first, starting
+ * after the ring whose id is after_id (0: from the first); sets nr to the
+ * number written and total to the number of such rings.  A caller with
+ * more rings than room calls again with after_id = the last id it got.
+ * The counts are a snapshot of each ring, not of all rings at one time.
+ */
+#define ZSYNC_RING_INFO_OPS	64	/* zsync_ring_info.waiting[] slots */
+
+struct zsync_ring_info {
+	__u64	id;		/* out: unique since the module was loaded */
+	__s32	owner_pid;	/* out: the process that set it up, as the caller sees it */
+	__u32	sq_entries;	/* out */
+	__u32	cq_entries;	/* out */
+	__u32	sq_pending;	/* out: SQEs published by userspace, not consumed yet */
+	__u32	cq_ready;	/* out: CQEs in the CQ ring, not consumed yet */
+	__u32	inflight;	/* out: requests without their terminal CQE */
+	__u32	overflow;	/* out: CQEs waiting in the overflow list */
+	__u32	overflow_total;	/* out: CQEs that ever had to wait there */
+	__u32	task_work;	/* out: retries waiting for the submitting thread */
+	__u32	oldest_op;	/* out: opcode of the longest-waiting request, or ZSYNC_OP_LAST */
+	__u64	oldest_user_data;	/* out: its user_data */
+	__u64	oldest_age_ms;	/* out: how long it has been waiting */
+	char	owner_comm[16];	/* out: the owner's command name at setup */
+	__u32	waiting[ZSYNC_RING_INFO_OPS];	/* out: waiting (armed) requests by opcode */
+	__u64	resv[4];	/* out: zero */
+};
+
+struct zsync_rings {
+	__u64	buf;		/* in: user pointer to nr struct zsync_ring_info */
+	__u32	nr;		/* in: room at buf; out: entries written */
+	__u32	total;		/* out: rings there are */
+	__u64	after_id;	/* in: start after this ring id; out: the last id written */
+	__u32	info_size;	/* in: sizeof(struct zsync_ring_info) */
+	__u32	resv[3];	/* in: must be zero */
+};
+
 #define ZSYNC_IOC_MAGIC		0xA7
 #define ZSYNC_IOC_SETUP		_IOWR(ZSYNC_IOC_MAGIC, 0x00, struct zsync_params)
 #define ZSYNC_IOC_ENTER		_IOWR(ZSYNC_IOC_MAGIC, 0x01, struct zsync_enter)
@@ -420,5 +460,6 @@ struct zsync_stats {
 #define ZSYNC_IOC_PROBE		_IOWR(ZSYNC_IOC_MAGIC, 0x10, struct zsync_probe)
 #define ZSYNC_IOC_STATS		_IOWR(ZSYNC_IOC_MAGIC, 0x11, struct zsync_stats)
 #define ZSYNC_IOC_ENTER_VALUE	_IO(ZSYNC_IOC_MAGIC, 0x12)
+#define ZSYNC_IOC_RINGS		_IOWR(ZSYNC_IOC_MAGIC, 0x13, struct zsync_rings)
 
 #endif /* _UAPI_LINUX_ZSYNC_H */
