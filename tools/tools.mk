@@ -49,7 +49,7 @@ zsync-bench-cgroup_LIBS := $(LIBZK_A)
 # Counts every syscall both of its paths make (see the file's header).
 zsync-bench-cgroup_LDFLAGS := -Wl,--wrap=open,--wrap=close,--wrap=write,--wrap=pread \
 			      -Wl,--wrap=ioctl,--wrap=mkdir,--wrap=rmdir,--wrap=poll
-zsyncctl_SRCS        := $(addprefix tools/zsyncctl/,zsyncctl.c ctl-cgroup.c ctl-ns.c)
+zsyncctl_SRCS        := $(addprefix tools/zsyncctl/,zsyncctl.c ctl-cgroup.c ctl-ns.c ctl-rings.c)
 zsyncctl_LIBS        := $(LIBZK_A)
 zsync-run_SRCS       := tools/zsync-run/zsync-run.c
 zsync-run_LIBS       := $(LIBZK_A)

@@ -335,6 +335,58 @@ TEST_F(ctl, zsyncctl_status_counts_our_ring)
 	EXPECT_NE(NULL, strstr(self->out, "rings open"));
 }
 
+/* Two RECVs wait on an empty socket: status names the ring, its op counts, its oldest. */
+TEST_F(ctl, zsyncctl_status_lists_each_ring_and_what_waits_in_it)
+{
+	char want[128], buf[2][4];
+	struct zsync_cqe c[3];
+	struct zk_ring ring;
+	struct zsync_sqe *sqe;
+	int sv[2];
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	zt_ring(_metadata, &ring, 8, 0);
+	for (int i = 0; i < 2; i++) {
+		sqe = zt_sqe(_metadata, &ring);
+		zk_prep_recv(sqe, sv[0], buf[i], sizeof(buf[i]), 0);
+		zk_sqe_set_data64(sqe, 0x5100 + i);
+	}
+	zt_submit(_metadata, &ring, 2);
+
+	ASSERT_EQ(0, run(self->out, ZSYNCCTL, "--json", "status")) TH_LOG("%s", self->out);
+	EXPECT_EQ(1, json_lines(_metadata, self->out));
+	snprintf(want, sizeof(want), "\"pid\":%d,\"comm\":\"", getpid());
+	EXPECT_NE(NULL, strstr(self->out, want)) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "\"inflight\":2,")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "\"waiting\":{\"RECV\":2},\"oldest\":"
+				"{\"op\":\"RECV\",\"user_data\":20736,")) TH_LOG("%s", self->out);
+	/* zsyncctl leaves its own ring out. */
+	snprintf(want, sizeof(want), "\"comm\":\"zsyncctl\"");
+	EXPECT_EQ(NULL, strstr(self->out, want)) TH_LOG("%s", self->out);
+
+	ASSERT_EQ(0, run(self->out, ZSYNCCTL, "status"));
+	EXPECT_NE(NULL, strstr(self->out, "waiting: RECV 2")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "RECV ")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "(user_data 0x5100)")) TH_LOG("%s", self->out);
+
+	/* Without CAP_SYS_ADMIN: the rest of status, and why no list. */
+	ASSERT_EQ(0, run_as(65534, self->out, ZSYNCCTL, "--json", "status")) TH_LOG("%s", self->out);
+	EXPECT_EQ(1, json_lines(_metadata, self->out));
+	EXPECT_NE(NULL, strstr(self->out, "\"rings\":null,\"rings_error\":\"listing rings needs "
+				"CAP_SYS_ADMIN\"")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "\"rings_total\":")) TH_LOG("%s", self->out);
+
+	zk_prep_cancel(zt_sqe(_metadata, &ring), 0, ZSYNC_CANCEL_ANY | ZSYNC_CANCEL_ALL);
+	zt_submit(_metadata, &ring, 1);
+	zt_reap(_metadata, &ring, c, 3, ZT_PROMPT_MS);
+	zk_ring_exit(&ring);
+	close(sv[0]);
+	close(sv[1]);
+	ASSERT_EQ(0, run(self->out, ZSYNCCTL, "--json", "status"));
+	snprintf(want, sizeof(want), "\"pid\":%d,", getpid());
+	EXPECT_EQ(NULL, strstr(self->out, want)) TH_LOG("%s", self->out);
+}
+
 TEST_F_TIMEOUT(ctl, zsyncctl_cgroup_commands_match_cgroupfs, 120)
 {
 	char pidstr[16], cg[256];

@@ -55,5 +55,6 @@ int submit_failed(int ret);
 /* ---- command families ---- */
 int cmd_cgroup(int argc, char **argv, unsigned int timeout_ms, unsigned long count);
 int cmd_ns(int argc, char **argv);
+void print_rings(void);
 
 #endif /* ZSYNCCTL_CTL_H */

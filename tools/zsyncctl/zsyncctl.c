@@ -50,7 +50,10 @@ static void usage(FILE *f)
 		"submission per command ($ZSYNC_DEV or /dev/zsync).\n"
 		"\n"
 		"  status                              module version, ABI, features, ops,\n"
-		"                                      rings open and counters\n"
+		"                                      counters, and each ring of this PID\n"
+		"                                      namespace: owner, what waits in it\n"
+		"                                      by op, the oldest waiter's age, CQ\n"
+		"                                      fill, overflow (CAP_SYS_ADMIN)\n"
 		"  cgroup create PATH [KNOB=VALUE...]  mkdir PATH, then set the knobs\n"
 		"  cgroup set PATH KNOB=VALUE...       write knobs (one CGROUP_SET each)\n"
 		"  cgroup attach PATH PID...           move processes (through pidfds)\n"
@@ -342,9 +345,11 @@ static int cmd_status(void)
 		printf("],\"disabled_families\":");
 		json_string(stdout, disabled);
 		printf(",\"rings_open\":%llu,\"rings_total\":%llu,\"sqes\":%llu,\"cqes\":%llu,"
-		       "\"cqes_overflowed\":%llu,\"ops_disabled\":%llu}\n",
+		       "\"cqes_overflowed\":%llu,\"ops_disabled\":%llu,\"rings\":",
 		       st.rings_open, st.rings_total, st.sqes, st.cqes, st.cqes_overflowed,
 		       st.ops_disabled);
+		print_rings();
+		printf("}\n");
 	} else {
 		printf("module version   %s (ABI %u)\n", version[0] ? version : "?", p.abi_version);
 		printf("features        ");
@@ -357,6 +362,7 @@ static int cmd_status(void)
 		printf("SQEs consumed    %llu\nCQEs posted      %llu\nCQEs overflowed  %llu\n"
 		       "SQEs disabled    %llu\n", st.sqes, st.cqes, st.cqes_overflowed,
 		       st.ops_disabled);
+		print_rings();
 	}
 	return EXIT_OK;
 }
