@@ -31,6 +31,24 @@ TRACE_DEFINE_ENUM(ZSYNC_PATH_POLL);
 TRACE_DEFINE_ENUM(ZSYNC_PATH_WORKER);
 TRACE_DEFINE_ENUM(ZSYNC_PATH_TASK);
 
+/* A step of a cgroup, pidfd or namespace op (zsync_op_step). */
+#ifndef ZSYNC_TRACE_STEP_ENUM
+#define ZSYNC_TRACE_STEP_ENUM
+enum zsync_trace_step {
+	ZSYNC_STEP_PID,		/* a pidfd's process resolved: res its pid, or -ESRCH */
+	ZSYNC_STEP_WRITE,	/* a cgroup file written: res bytes, or -errno */
+	ZSYNC_STEP_STATE,	/* cgroup.events read: res ZSYNC_CGROUP_* bits, or -errno */
+	ZSYNC_STEP_EXIT,	/* a pidfd's process looked at: res its wait status, or -EAGAIN */
+	ZSYNC_STEP_SOCKET,	/* a socket made in a network namespace: res its fd, or -errno */
+};
+#endif
+
+TRACE_DEFINE_ENUM(ZSYNC_STEP_PID);
+TRACE_DEFINE_ENUM(ZSYNC_STEP_WRITE);
+TRACE_DEFINE_ENUM(ZSYNC_STEP_STATE);
+TRACE_DEFINE_ENUM(ZSYNC_STEP_EXIT);
+TRACE_DEFINE_ENUM(ZSYNC_STEP_SOCKET);
+
 /*
  * An SQE consumed: @res is prep's result (0, or the error its CQE will
  * carry); fd is the file's descriptor, -1 for ops without one.
@@ -236,6 +254,44 @@ TRACE_EVENT(zsync_source_signal,
 	),
 	TP_printk("source %p value %u reached %d", __entry->src, __entry->value,
 		  __entry->reached)
+);
+
+/*
+ * One step of a cgroup, pidfd or namespace op, which does several things
+ * in the kernel where a shell would run several commands: @what names the
+ * file or object (a knob name, "cgroup.procs"), at most 31 bytes kept.
+ */
+TRACE_EVENT(zsync_op_step,
+	TP_PROTO(const struct zsync_req *req, enum zsync_trace_step step, const char *what,
+		 long res),
+	TP_ARGS(req, step, what, res),
+	TP_STRUCT__entry(
+		__field(const void *,	ring)
+		__field(const void *,	req)
+		__field(u64,		user_data)
+		__field(u8,		opcode)
+		__field(int,		step)
+		__array(char,		what, 32)
+		__field(long,		res)
+	),
+	TP_fast_assign(
+		__entry->ring		= req->ring;
+		__entry->req		= req;
+		__entry->user_data	= req->user_data;
+		__entry->opcode		= req->opcode;
+		__entry->step		= step;
+		strscpy(__entry->what, what, sizeof(__entry->what));
+		__entry->res		= res;
+	),
+	TP_printk("ring %p req %p user_data 0x%llx opcode %u step %s %s res %ld",
+		  __entry->ring, __entry->req, __entry->user_data, __entry->opcode,
+		  __print_symbolic(__entry->step,
+				   { ZSYNC_STEP_PID,	"pid" },
+				   { ZSYNC_STEP_WRITE,	"write" },
+				   { ZSYNC_STEP_STATE,	"state" },
+				   { ZSYNC_STEP_EXIT,	"exit" },
+				   { ZSYNC_STEP_SOCKET,	"socket" }),
+		  __entry->what, __entry->res)
 );
 
 #endif /* _ZSYNC_TRACE_H */

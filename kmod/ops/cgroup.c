@@ -38,6 +38,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include "zsync.h"
+#include "zsync_trace.h"
 #include "compat.h"
 
 /* A knob value is written in one write(2); cgroupfs takes at most a page. */
@@ -144,6 +145,7 @@ enum zsync_issue_ret zsync_cgroup_set_issue(struct zsync_req *req)
 	struct zsync_cgroup_set *set = &req->cg_set;
 
 	req->res = zsync_cgroup_write_knob(req->file, set->knob, set->value, set->len);
+	trace_zsync_op_step(req, ZSYNC_STEP_WRITE, set->knob, req->res);
 	return ZSYNC_ISSUE_DONE;
 }
 
@@ -255,6 +257,7 @@ enum zsync_issue_ret zsync_cgroup_attach_issue(struct zsync_req *req)
 
 	if (at->pid) {
 		nr = zsync_pid_live_vnr(at->pid);
+		trace_zsync_op_step(req, ZSYNC_STEP_PID, "pidfd", nr ?: -ESRCH);
 		if (!nr) {
 			req->res = -ESRCH;
 			return ZSYNC_ISSUE_DONE;
@@ -262,6 +265,7 @@ enum zsync_issue_ret zsync_cgroup_attach_issue(struct zsync_req *req)
 	}
 	ret = zsync_cgroup_write_knob(req->file, "cgroup.procs", buf,
 				      scnprintf(buf, sizeof(buf), "%d\n", nr));
+	trace_zsync_op_step(req, ZSYNC_STEP_WRITE, "cgroup.procs", ret);
 	if (ret >= 0 && at->pid && !zsync_pid_live_vnr(at->pid))
 		ret = -ESRCH;
 	req->res = ret < 0 ? ret : 0;
@@ -324,6 +328,15 @@ static int zsync_cgroup_read_state(struct file *events)
 	return zsync_cgroup_parse_events(buf);
 }
 
+/* zsync_cgroup_read_state() of @req's cgroup.events, traced. */
+static int zsync_cgroup_req_state(struct zsync_req *req)
+{
+	int state = zsync_cgroup_read_state(req->file);
+
+	trace_zsync_op_step(req, ZSYNC_STEP_STATE, "cgroup.events", state);
+	return state;
+}
+
 /*
  * Opens cgroup.events, which the request then waits on in place of the
  * directory, and @knob_name (NULL: none) for writing.  At prep, in the
@@ -367,7 +380,7 @@ static int zsync_cgroup_events_prep(struct zsync_req *req, const char *knob_name
 int zsync_cgroup_state_retry(struct zsync_req *req)
 {
 	struct zsync_cgroup_wait *w = &req->cg_wait;
-	int state = zsync_cgroup_read_state(req->file);
+	int state = zsync_cgroup_req_state(req);
 
 	if (state < 0)
 		return state;
@@ -441,6 +454,9 @@ enum zsync_issue_ret zsync_cgroup_control_issue(struct zsync_req *req)
 	const char *val = req->opcode == ZSYNC_OP_CGROUP_THAW ? "0" : "1";
 	ssize_t ret = zsync_cgroup_write(req->cg_wait.knob, val, 1);
 
+	trace_zsync_op_step(req, ZSYNC_STEP_WRITE,
+			    req->opcode == ZSYNC_OP_CGROUP_KILL ? "cgroup.kill" : "cgroup.freeze", ret);
+
 	if (ret < 0) {
 		req->res = ret;
 		return ZSYNC_ISSUE_DONE;
@@ -480,7 +496,7 @@ int zsync_cgroup_wait_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 int zsync_cgroup_wait_retry(struct zsync_req *req)
 {
 	struct zsync_cgroup_wait *w = &req->cg_wait;
-	int state = zsync_cgroup_read_state(req->file);
+	int state = zsync_cgroup_req_state(req);
 
 	if (state < 0)
 		return state;

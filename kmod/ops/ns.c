@@ -35,6 +35,7 @@
 #include <linux/user_namespace.h>
 #include <net/net_namespace.h>
 #include "zsync.h"
+#include "zsync_trace.h"
 #include "compat.h"
 
 /* The namespace behind an nsfs file (/proc/PID/ns/...), or NULL. */
@@ -122,9 +123,12 @@ static int zsync_exit_status(struct zsync_pidfd_wait *pw)
  */
 int zsync_pidfd_wait_retry(struct zsync_req *req)
 {
-	if (!(vfs_poll(req->file, NULL) & EPOLLIN))
-		return -EAGAIN;
-	return zsync_exit_status(&req->pidfd_wait);
+	int status = -EAGAIN;
+
+	if (vfs_poll(req->file, NULL) & EPOLLIN)
+		status = zsync_exit_status(&req->pidfd_wait);
+	trace_zsync_op_step(req, ZSYNC_STEP_EXIT, "pidfd", status);
+	return status;
 }
 
 /**
@@ -217,6 +221,7 @@ enum zsync_issue_ret zsync_ns_socket_issue(struct zsync_req *req)
 	fd_install(fd, file);
 	ret = fd;
 out:
+	trace_zsync_op_step(req, ZSYNC_STEP_SOCKET, "netns", ret);
 	req->res = ret;
 	return ZSYNC_ISSUE_DONE;
 }

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "helpers.h"
@@ -23,7 +24,7 @@
 static const char *const events[] = {
 	"zsync_submit", "zsync_issue_path", "zsync_cqe", "zsync_overflow_flush",
 	"zsync_poll_wake", "zsync_link_fail", "zsync_cancel", "zsync_timeout_fire",
-	"zsync_source_signal",
+	"zsync_source_signal", "zsync_op_step",
 };
 
 static int tracefs_write(const char *file, const char *val)
@@ -284,6 +285,60 @@ TEST_F(trace, source_signal_counts_its_waiter)
 	ASSERT_NE(NULL, self->buf);
 	EXPECT_EQ(1, COUNT(self->buf, "zsync_source_signal", "value 4242 reached 1"));
 	close(src);
+}
+
+/* NS_SOCKET and PIDFD_WAIT report their steps: the socket's fd, the child's exit. */
+TEST_F(trace, op_steps_of_ns_socket_and_pidfd_wait)
+{
+	struct zsync_sqe *sqe;
+	struct zsync_cqe c;
+	char want[64];
+	int netns, pidfd, sync[2];
+	pid_t pid;
+
+	netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, netns);
+	sqe = zt_sqe(_metadata, &self->ring);
+	zk_prep_ns_socket(sqe, netns, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	zk_sqe_set_data64(sqe, TAG | 0x900);
+	zt_submit(_metadata, &self->ring, 1);
+	zt_reap(_metadata, &self->ring, &c, 1, ZT_PROMPT_MS);
+	ASSERT_LE(0, c.res);
+	close(c.res);
+	close(netns);
+
+	/* A child that exits with 7 once told to: first a look, then its exit. */
+	ASSERT_EQ(0, pipe(sync));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char b;
+
+		_exit(read(sync[0], &b, 1) == 1 ? 7 : 1);
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	ASSERT_LE(0, pidfd);
+	sqe = zt_sqe(_metadata, &self->ring);
+	zk_prep_pidfd_wait(sqe, pidfd);
+	zk_sqe_set_data64(sqe, TAG | 0x901);
+	zt_submit(_metadata, &self->ring, 1);
+	ASSERT_EQ(1, write(sync[1], "x", 1));
+	zt_reap(_metadata, &self->ring, &c, 1, ZT_LATE_MS * 10);
+	EXPECT_EQ(7 << 8, c.res);
+	close(pidfd);
+	close(sync[0]);
+	close(sync[1]);
+
+	self->buf = trace_read();
+	ASSERT_NE(NULL, self->buf);
+	EXPECT_EQ(1, COUNT(self->buf, "zsync_op_step", "user_data 0x7a5e000000000900",
+			   "step socket netns res ")) TH_LOG("%s", self->buf);
+	EXPECT_EQ(1, COUNT(self->buf, "zsync_op_step", "user_data 0x7a5e000000000901",
+			   "step exit pidfd res 1792")) TH_LOG("%s", self->buf);
+	/* Any look before the exit found it running. */
+	snprintf(want, sizeof(want), "step exit pidfd res %d", -EAGAIN);
+	EXPECT_EQ(COUNT(self->buf, "zsync_op_step", "user_data 0x7a5e000000000901", "step exit"),
+		  1 + COUNT(self->buf, "zsync_op_step", "user_data 0x7a5e000000000901", want));
 }
 
 /* ---- zsync-trace, the libbpf tool (tools/zsync-trace/) ---------------- */
