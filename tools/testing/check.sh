@@ -41,6 +41,25 @@ EOF
 
 die() { echo "check: error: $*" >&2; exit 2; }
 
+# From line $2 of console log $1: the task (CPU/PID/Comm line), the first
+# RIP and the reliable frames of the first "Call Trace:" of that splat.
+splat_context() {
+	awk -v start="$2" '
+	NR < start { next }
+	NR > start + 300 { exit }
+	{ l = $0; sub(/^\[ *[0-9.]+\] */, "", l) }
+	l ~ /^CPU: [0-9]+ PID: / && !task { task = 1; print "task: " l; next }
+	l ~ /^Workqueue: / && !wq { wq = 1; print l; next }
+	l ~ /^RIP: / && !rip { rip = 1; print l; next }
+	l ~ /Call Trace:/ { trace = 1; next }
+	trace && l ~ /^<\/TASK>/ { exit }
+	trace && l !~ /^(\?|<)/ && l ~ /\+0x/ {
+		sub(/\+0x.*/, "", l)
+		frames = frames (n++ ? " < " : "") l
+	}
+	END { if (frames != "") print "frames: " frames }' "$1"
+}
+
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 BUILD=${BUILD:-$REPO/build}
@@ -141,6 +160,14 @@ run_kernel() {
 	while read -r line; do
 		SUMMARIES+=("check: $k: $line")
 	done < <(grep -E '^SPLAT [0-9]+ ' "$out/splats.txt" 2>/dev/null | head -n 5 | cut -c1-200)
+	# The first one's task, where it was and its stack, one line each.
+	first=$(grep -m1 -E '^SPLAT [0-9]+ ' "$out/splats.txt" 2>/dev/null |
+		sed -n 's/^SPLAT [0-9]* \[[^]]*\] line \([0-9]*\):.*/\1/p' || true)
+	if [[ -n $first ]]; then
+		while read -r line; do
+			SUMMARIES+=("check: $k: SPLAT 1 $line")
+		done < <(splat_context "$out/console.log" "$first" | cut -c1-400)
+	fi
 	# A fuzzer failure: its seed and how to replay it from the host.
 	if grep -qE '^# reproduce: ' "$out/ktap.log" 2>/dev/null; then
 		grep -E '^# (fuzz: FAILED|reproduce:)' "$out/ktap.log" | sed "s/^/check: $k: /"

@@ -77,6 +77,12 @@ setup_system() {
 	if [ -w /proc/sys/kernel/hung_task_timeout_secs ]; then
 		echo 30 >/proc/sys/kernel/hung_task_timeout_secs
 	fi
+	# A CPU stuck for good (RCU stall, soft lockup) fails the run anyway:
+	# panic (panic=-1 ends the VM) right after the report, with its
+	# stack, instead of repeating it until the VM's time limit.
+	for knob in panic_on_rcu_stall softlockup_panic; do
+		[ -w /proc/sys/kernel/$knob ] && echo 1 >/proc/sys/kernel/$knob
+	done
 	# Boot-time kmemleak suspects are not ours: report them now (two scans:
 	# a new object is only reported once its checksum is stable), then mark
 	# them as seen so the final scan shows only what the tests leaked.
