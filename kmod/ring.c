@@ -723,6 +723,8 @@ void zsync_ring_show_fdinfo(struct zsync_ring *ring, struct seq_file *m)
 		return;
 	}
 	seq_puts(m, "setup:\t1\n");
+	/* The ring's id in ZSYNC_IOC_RINGS (zsyncctl status). */
+	seq_printf(m, "id:\t%llu\n", ring->id);
 	seq_printf(m, "sq_entries:\t%u\n", ring->sq_entries);
 	seq_printf(m, "cq_entries:\t%u\n", ring->cq_entries);
 	seq_printf(m, "sq_head:\t%u\n", READ_ONCE(ring->sq_head));

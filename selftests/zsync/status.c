@@ -92,6 +92,7 @@ TEST_F(status, an_idle_ring_shows_its_owner_and_sizes_and_nothing_waiting)
 	fclose(f);
 	comm[strcspn(comm, "\n")] = '\0';
 	ASSERT_TRUE(find_ring(_metadata, self->ring.fd, self->id, &info));
+	zt_check_fdinfo(_metadata, self->ring.fd, "id", (unsigned int)self->id);
 	EXPECT_EQ(getpid(), info.owner_pid);
 	EXPECT_STREQ(comm, info.owner_comm);
 	EXPECT_EQ(8u, info.sq_entries);
