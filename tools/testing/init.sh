@@ -77,6 +77,8 @@ setup_system() {
 	if [ -w /proc/sys/kernel/hung_task_timeout_secs ]; then
 		echo 30 >/proc/sys/kernel/hung_task_timeout_secs
 	fi
+	# Every SysRq, for debugging a hung VM through QEMU's monitor.
+	echo 1 >/proc/sys/kernel/sysrq
 	# A CPU stuck for good (RCU stall, soft lockup) fails the run anyway:
 	# panic (panic=-1 ends the VM) right after the report, with its
 	# stack, instead of repeating it until the VM's time limit.

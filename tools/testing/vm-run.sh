@@ -37,6 +37,13 @@ boots it with qemu-system-x86_64 -accel tcg and reports.
   --out DIR            where the initramfs and logs go ($BUILD/vm/NAME)
   -q, --quiet          do not print the test output (ktap.log) at the end
 
+Debugging a VM that hangs (environment):
+  ZSYNC_VM_MONITOR=PATH  a QEMU monitor on unix socket PATH (e.g. socat -
+                         UNIX-CONNECT:PATH; "info registers -a", "sendkey
+                         alt-sysrq-l": kernel.sysrq is 1 in the VM)
+  ZSYNC_VM_APPEND="ARGS" more kernel arguments (e.g. nokaslr, to read RIPs
+                         against the kernel's System.map)
+
 Results in DIR: console.log (ttyS0: kernel log + init progress), ktap.log
 (ttyS1: test output), status.log (ttyS2: init's results), results.txt (one
 line per binary), splats.txt, summary.txt (key=value, read by check.sh).
@@ -341,7 +348,9 @@ build_initramfs() {
 run_vm() {
 	local append rc
 	append="console=ttyS0 loglevel=5 printk.devkmsg=on panic=-1"
-	append+=" zsynctest.mode=$MODE zsynctest.binto=$BINTO"
+	append+=" zsynctest.mode=$MODE zsynctest.binto=$BINTO${ZSYNC_VM_APPEND:+ $ZSYNC_VM_APPEND}"
+	local monitor=()
+	[[ -z ${ZSYNC_VM_MONITOR:-} ]] || monitor=(-monitor "unix:$ZSYNC_VM_MONITOR,server,nowait")
 	rm -f "$OUT"/{console,ktap,status}.log
 	log "booting $KERNEL ($(basename "$VMLINUZ")), limit ${TIMEOUT}s"
 	START=$(date +%s)
@@ -350,7 +359,7 @@ run_vm() {
 		-nodefaults -no-user-config -display none -no-reboot \
 		-kernel "$VMLINUZ" -initrd "$INITRD" -append "$append" \
 		-serial "file:$OUT/console.log" -serial "file:$OUT/ktap.log" \
-		-serial "file:$OUT/status.log" -device edu \
+		-serial "file:$OUT/status.log" -device edu "${monitor[@]}" \
 		</dev/null >"$OUT/qemu.log" 2>&1
 	rc=$?
 	set -e
