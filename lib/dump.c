@@ -10,6 +10,7 @@
  * the wait when it ends (profile.c).
  */
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -125,20 +126,25 @@ static const char *base_name(const char *path)
 /*
  * dladdr() knows the symbols a module exports; a static function, or any
  * function of a static binary, is shown by module and offset (addr2line
- * -e MODULE OFFSET names it) or, with no module either, by address.
+ * -e MODULE OFFSET names it) or, with no module either, by address.  The
+ * offset is from the module's load bias, so it is the address the file
+ * itself uses, PIE or not.
  */
 void zk_sym_name(const void *pc, char *buf, size_t len, bool offset)
 {
+	struct link_map *lm = NULL;
 	Dl_info di;
-	int found = dladdr(pc, &di);
+	int found = dladdr1(pc, &di, (void **)&lm, RTLD_DL_LINKMAP);
 
+	if (found && lm && !di.dli_sname)
+		di.dli_fbase = (void *)lm->l_addr;
 	if (found && di.dli_sname && di.dli_saddr) {
 		if (offset)
 			snprintf(buf, len, "%s+0x%tx", di.dli_sname,
 				 (const char *)pc - (const char *)di.dli_saddr);
 		else
 			snprintf(buf, len, "%s", di.dli_sname);
-	} else if (found && di.dli_fname && *di.dli_fname && di.dli_fbase) {
+	} else if (found && di.dli_fname && *di.dli_fname) {
 		snprintf(buf, len, "%s+0x%tx", base_name(di.dli_fname),
 			 (const char *)pc - (const char *)di.dli_fbase);
 	} else {
