@@ -288,14 +288,17 @@ static int check_prims(struct zt_ctx *c, struct zk_io *io, struct dbuf *d,
 static int test_dump_prims(struct zt_ctx *c)
 {
 	bool steps = c->opts.executor == ZK_EXEC_STACKLESS;
-	struct prims p = { .ch = zk_chan_new(sizeof(int), 0), .m = zk_mutex_new() };
 	struct zk_future *rf, *lf = NULL;
-	struct dbuf *d = malloc(sizeof(*d));
+	struct prims p = { 0 };
+	struct dbuf *d;
 	struct zk_io *io;
 	int ret, one = 1;
 
 	ZT_SKIP_IF(c, c->opts.executor == ZK_EXEC_BLOCKING,
 		   "tasks run inline: nobody could dump them while they wait");
+	d = malloc(sizeof(*d));
+	p.ch = zk_chan_new(sizeof(int), 0);
+	p.m = zk_mutex_new();
 	ZT_CHECK(c, d && p.ch && p.m && dbuf_open(d) == 0 && zt_io(c, &io) == 0, "setup");
 	p.f = zk_future_new();
 	zk_mutex_lock(io, p.m);
