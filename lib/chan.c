@@ -187,7 +187,8 @@ int zk_chan_try_locked(struct zk_chan *ch, void *elem, bool is_send,
 void zk_chan_enqueue_locked(struct zk_chan *ch, struct zk_future *f, void *elem,
 			    bool is_send, uint32_t *claim)
 {
-	zk_prim_enqueue(&ch->lock, is_send ? &ch->sendq : &ch->recvq, f, elem, claim);
+	zk_prim_enqueue(&ch->lock, is_send ? &ch->sendq : &ch->recvq, f, elem, claim,
+			is_send ? ZK_WAIT_CHAN_SEND : ZK_WAIT_CHAN_RECV);
 }
 
 /*

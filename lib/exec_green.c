@@ -11,6 +11,7 @@
  * worker's cache of up to STACK_CACHE_MAX); none on switches or waits.
  */
 #include <errno.h>
+#include <execinfo.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -125,18 +126,55 @@ static void green_main(void *arg)
 	abort();	/* a dead green thread is never resumed */
 }
 
-static void green_resume(struct zk_io *io, struct zk_task *t)
+/*
+ * From green thread @t to the scheduler, as @state.  A dump may switch back
+ * to it before its wake only to have it unwind its own stack (the unwinder
+ * reads the frames' CFI, so frame pointers are not needed); it then goes
+ * straight back, still suspended.
+ */
+static void green_suspend(struct zk_io *io, struct zk_task *t, int state)
+{
+	t->state = state;
+	t->green_out = true;
+	switch_to_scheduler(io, t);
+	while (t->bt) {
+		t->bt_n = backtrace(t->bt, t->bt_max);
+		t->bt = NULL;
+		switch_to_scheduler(io, t);
+	}
+}
+
+/* From the scheduler into green thread @t, until it switches out again. */
+static void switch_to_green(struct zk_io *io, struct zk_task *t)
 {
 	const void *bottom;
 	size_t size;
 
-	io->cur = t;
-	t->state = ZK_TASK_RUNNING;
 	io->sched_fiber = zk_san_fiber_current();
 	stack_bounds(t, &bottom, &size);
 	zk_san_leave(&io->sched_fake_stack, bottom, size, t->san_fiber);
 	zk_ctx_switch(&io->sched_sp, t->sp);
 	zk_san_arrive(io->sched_fake_stack, NULL, NULL);
+}
+
+int zk_green_backtrace(struct zk_io *io, struct zk_task *t, void **pcs, int max)
+{
+	if (io->rt->eops != &zk_exec_green || io->cur || !zk_on_thread(&io->rt->root) ||
+	    !t->stack || !t->green_out ||
+	    (t->state != ZK_TASK_PARKED && t->state != ZK_TASK_READY))
+		return 0;
+	t->bt = pcs;
+	t->bt_max = max;
+	t->bt_n = 0;
+	switch_to_green(io, t);
+	return t->bt_n;
+}
+
+static void green_resume(struct zk_io *io, struct zk_task *t)
+{
+	io->cur = t;
+	t->state = ZK_TASK_RUNNING;
+	switch_to_green(io, t);
 	io->cur = NULL;
 	if (t->state == ZK_TASK_DEAD) {
 		zk_san_fiber_free(t->san_fiber);
@@ -170,12 +208,10 @@ static bool on_green_stack(struct zk_io *io)
 
 static void green_park(struct zk_io *io)
 {
-	if (on_green_stack(io)) {
-		io->cur->state = ZK_TASK_PARKED;
-		switch_to_scheduler(io, io->cur);
-	} else {
+	if (on_green_stack(io))
+		green_suspend(io, io->cur, ZK_TASK_PARKED);
+	else
 		zk_sched_park(io, green_resume);
-	}
 }
 
 static struct zk_task *green_parkable(struct zk_io *io)
@@ -191,9 +227,8 @@ static int green_yield(struct zk_io *io)
 		zk_sched_park(io, green_resume);
 		return 0;
 	}
-	t->state = ZK_TASK_READY;
 	zk_list_add_tail(&io->ready, &t->link);
-	switch_to_scheduler(io, t);
+	green_suspend(io, t, ZK_TASK_READY);
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 void zk_stackless_suspend(struct zk_io *io, struct zk_task *t, struct zk_future *f)
 {
 	t->wait_f = f;
+	zk_wait_begin_rec(io, &t->wait, f, 0);
 	t->cancel_sent = false;
 	t->watching = false;
 	zk_waiter_init(&t->waiter, io, t);
@@ -47,6 +48,7 @@ static bool wait_over(struct zk_io *io, struct zk_task *t)
 		expected += zk_token_unwatch(&t->token, &t->waiter);
 	zk_waiter_quiesce(io, &t->waiter, expected);
 	t->wait_f = NULL;
+	zk_wait_end(io, t, &t->wait, false);
 	return true;
 }
 

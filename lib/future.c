@@ -142,6 +142,7 @@ int64_t zk_await_internal(struct zk_io *io, struct zk_future *f, bool cancellabl
 	const struct zk_exec_ops *ex = io->rt->eops;
 	struct zk_token *tok = cancellable ? zk_current_token(io) : NULL;
 	bool watching = false, cancel_sent = false;
+	struct zk_wait_rec *rec;
 	struct zk_waiter w;
 	unsigned int expected;
 
@@ -155,6 +156,7 @@ int64_t zk_await_internal(struct zk_io *io, struct zk_future *f, bool cancellabl
 	if (tok)
 		watching = zk_token_watch(tok, &w);
 
+	rec = zk_wait_begin(io, f, 0);
 	while (!zk_fut_done(f)) {
 		if (tok && !cancel_sent && zk_token_cancelled(tok)) {
 			cancel_sent = true;
@@ -163,6 +165,7 @@ int64_t zk_await_internal(struct zk_io *io, struct zk_future *f, bool cancellabl
 		}
 		ex->park(io);
 	}
+	zk_wait_end(io, io->cur, rec, true);
 	expected = 1;	/* the completer took us */
 	if (watching)
 		expected += zk_token_unwatch(tok, &w);
@@ -214,6 +217,7 @@ void zk_future_free(struct zk_io *io, struct zk_future *f)
 		struct zk_task *t = zk_container_of(f, struct zk_task, fut);
 
 		io->rt->eops->release(io, t);
+		zk_task_forget(io->rt, t);
 		zk_token_destroy(&t->token);
 		free(t);
 	} else if (f->heap) {

@@ -118,6 +118,7 @@ int zk_worker_init(struct zk_runtime *rt, struct zk_io *w, unsigned int index)
 	zk_list_init(&w->ready);
 	zk_list_init(&w->stack_cache);
 	zk_list_init(&w->idle_link);
+	w->wait.fd = -1;
 	w->loop.ops = rt->bops;
 	w->loop.w = w;
 	return rt->bops->init(&w->loop, rt->opts.entries);
@@ -144,6 +145,9 @@ void zk_loop_wait(struct zk_io *w, bool block)
 	ZK_STORE_SC(&w->sleeping, 0);
 	ZK_STORE_SC(&w->kicked, 0);
 	zk_inbox_process(w);
+	/* zk_io_dump_on_signal(): the handler only set the flag and kicked us. */
+	if (__builtin_expect(__atomic_load_n(&w->rt->dump_req, __ATOMIC_RELAXED), 0))
+		zk_dump_requested(w);
 }
 
 void zk_worker_kick(struct zk_io *waker, struct zk_io *w)
@@ -197,8 +201,11 @@ int zk_io_init(struct zk_io **io, const struct zk_io_opts *opts)
 		return -EINVAL;
 	}
 	pthread_mutex_init(&rt->lock, NULL);
+	pthread_mutex_init(&rt->tasks_lock, NULL);
 	zk_list_init(&rt->runq);
 	zk_list_init(&rt->idle);
+	zk_list_init(&rt->tasks);
+	rt->dump_fd = -1;
 	ret = init_root(rt);
 	if (ret)
 		goto fail;
@@ -207,10 +214,16 @@ int zk_io_init(struct zk_io **io, const struct zk_io_opts *opts)
 		zk_worker_exit(&rt->root);
 		goto fail;
 	}
+	ret = zk_prof_env_start(rt);
+	if (ret) {
+		zk_io_exit(&rt->root);
+		return ret;
+	}
 	*io = &rt->root;
 	return 0;
 
 fail:
+	pthread_mutex_destroy(&rt->tasks_lock);
 	pthread_mutex_destroy(&rt->lock);
 	free(rt);
 	return ret;
@@ -223,8 +236,12 @@ void zk_io_exit(struct zk_io *io)
 	if (!io)
 		return;
 	rt = io->rt;
+	zk_dump_signal_off(rt);
+	zk_prof_env_write(rt);
 	rt->eops->stop(rt);
 	zk_worker_exit(&rt->root);
+	zk_prof_free(rt);
+	pthread_mutex_destroy(&rt->tasks_lock);
 	pthread_mutex_destroy(&rt->lock);
 	free(rt);
 }

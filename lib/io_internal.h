@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "zsync-k.h"
@@ -227,6 +228,7 @@ struct zk_prim_wait {
 	void *elem;		/* channel: element to send / receive into */
 	uint32_t *claim;	/* select: shared claim word, else NULL */
 	int64_t res;		/* result to complete with, set by the dequeuer */
+	uint8_t wkind;		/* enum zk_wait_kind: what it waits for */
 };
 
 struct zk_future {
@@ -280,6 +282,69 @@ void zk_waiter_quiesce(struct zk_io *io, struct zk_waiter *w, unsigned int expec
 
 /* Start an op future on @io's loop (fails fast when cancelled). */
 int zk_op_start(struct zk_io *io, struct zk_future *f);
+
+/* ------------------------------------------------------------------ */
+/* What a context waits on: zk_io_dump() and the profiler (dump.c)     */
+/* ------------------------------------------------------------------ */
+
+/* 1 + enum zk_opcode for an op, then the other things one waits on. */
+enum zk_wait_kind {
+	ZK_WAIT_NONE = 0,
+	ZK_WAIT_TASK = 1 + ZK_OPC_COUNT,
+	ZK_WAIT_MUTEX,
+	ZK_WAIT_COND,
+	ZK_WAIT_SEM,
+	ZK_WAIT_WG,
+	ZK_WAIT_CHAN_SEND,
+	ZK_WAIT_CHAN_RECV,
+	ZK_WAIT_SELECT,
+	ZK_WAIT_KINDS
+};
+
+#define ZK_WAIT_OP(code)	((uint8_t)(1 + (code)))
+
+/*
+ * Written by the waiting thread, read by a dump on any thread: every field
+ * goes through relaxed atomics, and a dump only prints them (obj is never
+ * dereferenced), so a torn read shows a stale value and nothing worse.
+ */
+struct zk_wait_rec {
+	uint8_t kind;		/* enum zk_wait_kind; NONE: not waiting */
+	int fd;			/* ops on an fd, else -1 */
+	int64_t arg;		/* SLEEP: ns; data ops: length; select: cases */
+	const void *obj;	/* the primitive, or the awaited task's future */
+	int64_t since;		/* when the wait began (CLOCK_MONOTONIC ns) */
+	bool timed;		/* since is precise: the profiler counts it */
+};
+
+struct zk_task;
+/* The record of the context @io runs (its task, or the thread itself). */
+struct zk_wait_rec *zk_wait_rec_of(struct zk_io *io);
+/* A wait on @f (or, @f NULL, a select of @n cases) begins / ends. */
+struct zk_wait_rec *zk_wait_begin(struct zk_io *io, const struct zk_future *f,
+				  unsigned int n);
+void zk_wait_begin_rec(struct zk_io *io, struct zk_wait_rec *r,
+		       const struct zk_future *f, unsigned int n);
+void zk_wait_end(struct zk_io *io, struct zk_task *t, struct zk_wait_rec *r,
+		 bool on_stack);
+const char *zk_wait_name(unsigned int kind);
+/* The signal-requested dump, from the root's loop (dump_sig.c). */
+void zk_dump_requested(struct zk_io *io);
+void zk_dump_signal_off(struct zk_runtime *rt);
+
+/* profile.c: count a finished wait of @r; @on_stack: unwind the caller. */
+void zk_prof_account(struct zk_io *io, struct zk_task *t,
+		     const struct zk_wait_rec *r, bool on_stack);
+void zk_prof_free(struct zk_runtime *rt);
+int zk_prof_env_start(struct zk_runtime *rt);
+void zk_prof_env_write(struct zk_runtime *rt);
+
+/* dump.c: "name+0xoff", "module+0xoff" or "0xaddr" of a code address. */
+void zk_sym_name(const void *pc, char *buf, size_t len, bool offset);
+/* A stdio stream on a dup() of @fd (fclose() leaves @fd open), or NULL. */
+FILE *zk_fd_stream(int fd);
+/* exec_green.c: the frames of parked green thread @t, root context only. */
+int zk_green_backtrace(struct zk_io *io, struct zk_task *t, void **pcs, int max);
 
 /* ------------------------------------------------------------------ */
 /* Cancellation tokens                                                 */
@@ -340,6 +405,14 @@ struct zk_task {
 	size_t stack_len;
 	void *san_fiber;		/* TSan fiber */
 	void *san_fake_stack;		/* ASan fake stack of this context */
+	bool green_out;			/* switched out at least once, stack valid */
+	void **bt;			/* zk_green_backtrace(): where to unwind */
+	int bt_max, bt_n;
+	/* zk_io_dump(), the profiler */
+	struct zk_list all;		/* in rt->tasks */
+	uint64_t id, parent_id;		/* 1, 2, ...; parent: 0 for a root */
+	int step_state;			/* zk_step_state() */
+	struct zk_wait_rec wait;
 };
 
 struct zk_exec_ops {
@@ -374,6 +447,8 @@ void zk_exec_no_release(struct zk_io *io, struct zk_task *t);
 
 /* Run @t's body on the current thread and complete its future. */
 void zk_task_run(struct zk_io *io, struct zk_task *t);
+/* Take @t out of the runtime's list of tasks (it is being freed). */
+void zk_task_forget(struct zk_runtime *rt, struct zk_task *t);
 
 /* ------------------------------------------------------------------ */
 /* Workers and the runtime                                             */
@@ -405,6 +480,8 @@ struct zk_io {
 	/* thread pool */
 	bool idle;
 	struct zk_list idle_link;
+	struct zk_wait_rec wait;	/* the thread's own waits, outside tasks */
+	struct zk_prof *prof;		/* profiler table, while profiling */
 };
 
 struct zk_runtime {
@@ -418,6 +495,17 @@ struct zk_runtime {
 	struct zk_list runq;
 	struct zk_list idle;
 	bool stopping;
+	/* every task not freed yet, for zk_io_dump() */
+	pthread_mutex_t tasks_lock;
+	struct zk_list tasks;
+	uint64_t next_id;
+	int dump_req;			/* atomic: a signal asked for a dump */
+	int dump_fd;
+	unsigned int dump_flags;
+	int profiling;			/* atomic: the profiler counts waits */
+	struct zk_prof *prof_tables;	/* root's, then each pool worker's */
+	unsigned int prof_n;
+	char *prof_path;		/* ZK_PROFILE: written at zk_io_exit() */
 };
 
 int zk_worker_init(struct zk_runtime *rt, struct zk_io *w, unsigned int index);
@@ -438,7 +526,8 @@ void zk_stackless_suspend(struct zk_io *io, struct zk_task *t, struct zk_future 
 
 /* Primitives' shared wait-queue helpers (sync_queue.c). */
 void zk_prim_enqueue(pthread_mutex_t *lock, struct zk_list *q,
-		     struct zk_future *f, void *elem, uint32_t *claim);
+		     struct zk_future *f, void *elem, uint32_t *claim,
+		     enum zk_wait_kind kind);
 /* Dequeue the first waiter that can still be claimed (losers go to @done). */
 struct zk_future *zk_prim_take(struct zk_list *q, struct zk_list *done);
 /* Queue @f on @done to be completed with @res once the lock is dropped. */

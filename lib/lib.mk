@@ -57,7 +57,9 @@ UNIT_SRC := lib/test/zk-unit.c
 UNIT_BIN := $(LIB_OUT)/zk-unit
 
 # The executor-layer suite, natively: io_uring and blocking backends.
-IOTEST_SRCS := lib/test/zk-io-test.c lib/test/io-suite-core.c lib/test/io-suite-prims.c
+# -rdynamic: the dump tests check that dladdr() names the tasks' frames.
+IOTEST_SRCS := lib/test/zk-io-test.c lib/test/io-suite-core.c lib/test/io-suite-prims.c \
+	       lib/test/io-suite-dump.c
 IOTEST_BIN  := $(LIB_OUT)/zk-io-test
 LIBURING_A  := $(shell $(CC) -print-file-name=liburing.a)
 
@@ -152,7 +154,8 @@ unit: $(UNIT_BIN)
 	$(UNIT_BIN)
 
 $(IOTEST_BIN): $(IOTEST_SRCS) lib/test/io-suite.h $(IO_A) $(RING_A) $(FLAGS_STAMP) lib/lib.mk
-	$(CC) $(USER_CFLAGS) -Ilib/test $(IOTEST_SRCS) -o $@ $(IO_A) $(RING_A) $(LIBURING_A) -pthread
+	$(CC) $(USER_CFLAGS) -Ilib/test $(IOTEST_SRCS) -o $@ $(IO_A) $(RING_A) $(LIBURING_A) \
+		-pthread -rdynamic
 
 io-test: $(IOTEST_BIN)
 	$(IOTEST_RUN) $(IOTEST_BIN) $(IOTEST_ARGS)

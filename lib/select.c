@@ -177,6 +177,7 @@ static int wait_for_winner(struct zk_io *io, struct sel *s)
 {
 	struct zk_token *tok = zk_current_token(io);
 	bool attached[ZK_SELECT_MAX + 1] = { false };
+	struct zk_wait_rec *rec;
 	struct zk_waiter w;
 	unsigned int i, expected = 0;
 	bool watching = false;
@@ -189,8 +190,10 @@ static int wait_for_winner(struct zk_io *io, struct sel *s)
 			attached[i] = zk_waiter_attach(&w, watched(s, i));
 	if (tok)
 		watching = zk_token_watch(tok, &w);
+	rec = zk_wait_begin(io, NULL, s->n);
 	while ((winner = decide(s, zk_token_cancelled(tok))) == -EAGAIN)
 		io->rt->eops->park(io);
+	zk_wait_end(io, io->cur, rec, true);
 	withdraw(io, s);
 	for (i = 0; i <= s->n; i++)
 		if (attached[i])

@@ -60,22 +60,24 @@ static void prim_free(void *p)
 
 /* With *@lock held: queue a waiter, drop the lock, wait for it. */
 static int64_t wait_in_queue(struct zk_io *io, pthread_mutex_t *lock,
-			     struct zk_list *q, bool cancellable)
+			     struct zk_list *q, bool cancellable,
+			     enum zk_wait_kind kind)
 {
 	struct zk_future f;
 
 	zk_future_init(&f, ZK_F_IDLE);
-	zk_prim_enqueue(lock, q, &f, NULL, NULL);
+	zk_prim_enqueue(lock, q, &f, NULL, NULL, kind);
 	pthread_mutex_unlock(lock);
 	return zk_await_internal(io, &f, cancellable);
 }
 
 /* With *@lock held: queue @f, or complete it now if @ready. */
 static int queue_or_complete(struct zk_io *io, pthread_mutex_t *lock,
-			     struct zk_list *q, struct zk_future *f, bool ready)
+			     struct zk_list *q, struct zk_future *f, bool ready,
+			     enum zk_wait_kind kind)
 {
 	if (!ready)
-		zk_prim_enqueue(lock, q, f, NULL, NULL);
+		zk_prim_enqueue(lock, q, f, NULL, NULL, kind);
 	pthread_mutex_unlock(lock);
 	if (ready) {
 		zk_future_reset(f, ZK_F_PRIM);
@@ -123,7 +125,7 @@ static int mutex_lock(struct zk_io *io, struct zk_mutex *m, bool cancellable)
 		return 0;
 	}
 	/* 0: unlock handed it to us; -ECANCELED: we left the queue unowned. */
-	return (int)wait_in_queue(io, &m->lock, &m->q, cancellable);
+	return (int)wait_in_queue(io, &m->lock, &m->q, cancellable, ZK_WAIT_MUTEX);
 }
 
 int zk_mutex_lock(struct zk_io *io, struct zk_mutex *m)
@@ -164,7 +166,7 @@ int zk_mutex_lock_async(struct zk_io *io, struct zk_future *f, struct zk_mutex *
 	pthread_mutex_lock(&m->lock);
 	ready = !m->locked;
 	m->locked = true;
-	return queue_or_complete(io, &m->lock, &m->q, f, ready);
+	return queue_or_complete(io, &m->lock, &m->q, f, ready, ZK_WAIT_MUTEX);
 }
 
 /* ---- condition variable -------------------------------------------- */
@@ -186,7 +188,7 @@ int zk_cond_wait(struct zk_io *io, struct zk_cond *c, struct zk_mutex *m)
 
 	zk_future_init(&f, ZK_F_IDLE);
 	pthread_mutex_lock(&c->lock);
-	zk_prim_enqueue(&c->lock, &c->q, &f, NULL, NULL);
+	zk_prim_enqueue(&c->lock, &c->q, &f, NULL, NULL, ZK_WAIT_COND);
 	pthread_mutex_unlock(&c->lock);
 	zk_mutex_unlock(io, m);
 	r = zk_await(io, &f);
@@ -239,7 +241,7 @@ int zk_sem_acquire(struct zk_io *io, struct zk_sem *s)
 		pthread_mutex_unlock(&s->lock);
 		return 0;
 	}
-	return (int)wait_in_queue(io, &s->lock, &s->q, true);
+	return (int)wait_in_queue(io, &s->lock, &s->q, true, ZK_WAIT_SEM);
 }
 
 int zk_sem_try_acquire(struct zk_io *io, struct zk_sem *s)
@@ -275,7 +277,7 @@ int zk_sem_acquire_async(struct zk_io *io, struct zk_future *f, struct zk_sem *s
 	ready = s->count > 0;
 	if (ready)
 		s->count--;
-	return queue_or_complete(io, &s->lock, &s->q, f, ready);
+	return queue_or_complete(io, &s->lock, &s->q, f, ready, ZK_WAIT_SEM);
 }
 
 /* ---- wait group ----------------------------------------------------- */
@@ -319,11 +321,12 @@ int zk_wg_wait(struct zk_io *io, struct zk_wg *wg)
 		pthread_mutex_unlock(&wg->lock);
 		return 0;
 	}
-	return (int)wait_in_queue(io, &wg->lock, &wg->q, true);
+	return (int)wait_in_queue(io, &wg->lock, &wg->q, true, ZK_WAIT_WG);
 }
 
 int zk_wg_wait_async(struct zk_io *io, struct zk_future *f, struct zk_wg *wg)
 {
 	pthread_mutex_lock(&wg->lock);
-	return queue_or_complete(io, &wg->lock, &wg->q, f, wg->count == 0);
+	return queue_or_complete(io, &wg->lock, &wg->q, f, wg->count == 0,
+				 ZK_WAIT_WG);
 }

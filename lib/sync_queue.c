@@ -13,9 +13,11 @@
 #include "io_internal.h"
 
 void zk_prim_enqueue(pthread_mutex_t *lock, struct zk_list *q,
-		     struct zk_future *f, void *elem, uint32_t *claim)
+		     struct zk_future *f, void *elem, uint32_t *claim,
+		     enum zk_wait_kind kind)
 {
 	zk_future_reset(f, ZK_F_PRIM);
+	f->pw.wkind = (uint8_t)kind;
 	f->pw.lock = lock;
 	f->pw.elem = elem;
 	f->pw.claim = claim;

@@ -27,7 +27,21 @@ static struct zk_task *task_new(struct zk_io *io, struct zk_token *parent)
 	t->w = io;
 	zk_list_init(&t->link);
 	t->state = ZK_TASK_NEW;
+	t->wait.fd = -1;
+	t->parent_id = io->cur ? io->cur->id : 0;
+	/* Spawning allocates anyway: the lock costs nothing that matters. */
+	pthread_mutex_lock(&io->rt->tasks_lock);
+	t->id = ++io->rt->next_id;
+	zk_list_add_tail(&io->rt->tasks, &t->all);
+	pthread_mutex_unlock(&io->rt->tasks_lock);
 	return t;
+}
+
+void zk_task_forget(struct zk_runtime *rt, struct zk_task *t)
+{
+	pthread_mutex_lock(&rt->tasks_lock);
+	zk_list_del(&t->all);
+	pthread_mutex_unlock(&rt->tasks_lock);
 }
 
 static struct zk_future *spawn(struct zk_io *io, struct zk_task *t)
@@ -35,6 +49,7 @@ static struct zk_future *spawn(struct zk_io *io, struct zk_task *t)
 	int ret = io->rt->eops->spawn(io, t);
 
 	if (ret) {
+		zk_task_forget(io->rt, t);
 		zk_token_destroy(&t->token);
 		free(t);
 		errno = -ret;
@@ -96,7 +111,8 @@ void zk_task_run(struct zk_io *io, struct zk_task *t)
 	int64_t res;
 
 	io->cur = t;
-	t->state = ZK_TASK_RUNNING;
+	/* Atomic: a dump on another thread of the pool reads it. */
+	__atomic_store_n(&t->state, ZK_TASK_RUNNING, __ATOMIC_RELAXED);
 	if (zk_token_cancelled(&t->token))
 		res = -ECANCELED;	/* cancelled before it started */
 	else if (t->fn)
@@ -104,7 +120,7 @@ void zk_task_run(struct zk_io *io, struct zk_task *t)
 	else
 		res = drive_steps(io, t);
 	io->cur = prev;
-	t->state = ZK_TASK_DEAD;
+	__atomic_store_n(&t->state, ZK_TASK_DEAD, __ATOMIC_RELAXED);
 	/* Last touch: the awaiter may free @t from here on. */
 	zk_future_complete(io, &t->fut, res);
 }
@@ -120,6 +136,12 @@ int64_t zk_pending(struct zk_io *io, struct zk_future *f)
 	else
 		t->wait_f = f;
 	return ZK_PENDING;
+}
+
+void zk_step_state(struct zk_io *io, int state)
+{
+	if (io->cur)	/* a dump on another pool thread may read it */
+		__atomic_store_n(&io->cur->step_state, state, __ATOMIC_RELAXED);
 }
 
 /* ---- the single-thread scheduler ------------------------------------ */

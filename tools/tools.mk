@@ -3,7 +3,7 @@
 #
 #   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo,
 #                              zsync-bench-{nop,irq,exec,file,net,cgroup}, zsyncctl, zsync-run,
-#                              zsync-fuzz, zsync-soak and the examples,
+#                              zsync-fuzz, zsync-soak, zsync-flame and the examples,
 #                              $(BUILD)/tools/examples/zk-copy-<model>, zk-probe
 #   make -f tools/tools.mk examples-test   run each example on a few files and compare,
 #                              and zk-probe's host-only part
@@ -59,6 +59,9 @@ zsync-fuzz_LIBS      := $(LIBZK_A)
 zsync-soak_SRCS      := tools/fuzz/zsync-soak.c tools/fuzz/soak-sys.c tools/fuzz/soak-ring.c \
 			tools/fuzz/soak-worker.c tools/fuzz/soak-net.c tools/fuzz/soak-cgroup.c
 zsync-soak_LIBS      := $(LIBZK_A)
+# Folded stacks (ZK_PROFILE, zk_io_profile_write()) to an SVG flame graph.
+zsync-flame_SRCS     := tools/zsync-flame/zsync-flame.c
+zsync-flame_LIBS     :=
 
 # TOOLS_LINK=shared links the tools `make install` installs against
 # libzsync-k.so.0, as a distribution ships them (`make deb`); by default
@@ -71,7 +74,8 @@ endif
 tool_static = $(if $(and $(filter shared,$(TOOLS_LINK)),$(filter $(1),$(INSTALLED_TOOLS))),,-static)
 
 TOOLS     := zsync-demo zsync-bench-nop zsync-bench-irq zsync-bench-exec zsync-bench-file \
-	     zsync-bench-net zsync-bench-cgroup zsyncctl zsync-run zsync-fuzz zsync-soak
+	     zsync-bench-net zsync-bench-cgroup zsyncctl zsync-run zsync-fuzz zsync-soak \
+	     zsync-flame
 TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
 ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))
 ALL_OBJS  := $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$(ALL_SRCS))

@@ -990,6 +990,108 @@ struct zk_select_case {
 int zk_select(struct zk_io *io, struct zk_select_case *cases, unsigned int n,
 	      int64_t timeout_ns);
 
+/* ------------------------------------------------------------------ */
+/* Seeing inside: task dumps and wait profiles                         */
+/* ------------------------------------------------------------------ */
+
+/* zk_io_dump() flags. */
+#define ZK_DUMP_JSON	1u	/* one JSON object instead of text */
+
+/* Environment variable read by zk_io_init(): profile into this file. */
+#define ZK_ENV_PROFILE	"ZK_PROFILE"
+
+/**
+ * zk_io_dump() - write every live task of @io's runtime to @fd
+ * @io: a handle of the runtime
+ * @fd: where the dump goes (written with write(2); not closed)
+ * @flags: 0 for text, ZK_DUMP_JSON for one JSON object and a newline
+ *
+ * Each task not freed yet is shown with its id, executor, state
+ * (running, runnable, waiting or done), what it waits on ("recv fd 5",
+ * "sleep 200 ms", "chan_recv 0x...", "mutex_lock 0x...", "task #3") and
+ * for how long, its body (symbolized with dladdr(3) where the symbol is
+ * exported, else as module+offset or an address), the task that spawned
+ * it and its cancellation token.  A suspended green thread also shows its
+ * stack at the suspension point; a state machine shows its step function
+ * and the state it last recorded with zk_step_state().  Threads (the root
+ * and pool workers) that wait outside a task are listed too.
+ *
+ * Stacks are captured only when the dump runs at the root of a green
+ * runtime (not inside a green thread).  On the thread pool, tasks keep
+ * running while the dump reads them; each line is consistent only with
+ * itself.
+ *
+ * Context: @io's own thread.
+ * Return: the number of tasks shown, or -errno (a failed write).
+ */
+int zk_io_dump(struct zk_io *io, int fd, unsigned int flags);
+
+/**
+ * zk_io_dump_on_signal() - dump @io's runtime to @fd when @signo arrives
+ * @io: the runtime's root handle
+ * @signo: the signal, e.g. SIGUSR1 or SIGQUIT; 0 to stop and restore the
+ *	previous action
+ * @fd: where the dumps go; it must stay open while enabled
+ * @flags: as zk_io_dump()'s
+ *
+ * The handler only sets a flag and wakes the root's loop, both
+ * async-signal-safe; the dump itself runs on the root thread the next
+ * time it passes through its loop (any wait, zk_await(), zk_yield()).
+ * One runtime of the process at a time may have it; zk_io_exit() stops it.
+ *
+ * Return: 0; -EBUSY when another runtime has it; -EINVAL for a bad
+ * @signo or a handle that is not the root; or sigaction(2)'s -errno.
+ */
+int zk_io_dump_on_signal(struct zk_io *io, int signo, int fd, unsigned int flags);
+
+/**
+ * zk_step_state() - record the running task's state-machine position
+ * @io: the calling task's handle
+ * @state: any number the step function uses for where it is (its state)
+ *
+ * zk_io_dump() shows it next to the step function, and the profiler keys
+ * a state machine's waits by it.  Outside a task it does nothing.
+ */
+void zk_step_state(struct zk_io *io, int state);
+
+/**
+ * zk_io_profile_start() - count the time every task waits, by what and where
+ * @io: a handle of the runtime
+ *
+ * From now on each wait that ends adds its duration (CLOCK_MONOTONIC) to a
+ * bucket keyed by the waiting stack (unwound with backtrace(3) when the
+ * wait ends: the frames at the suspension point) and the wait's kind; a
+ * state machine's key is its step function, its zk_step_state() and the
+ * kind.  Allocates one table per worker (a fixed number of buckets; waits
+ * that find it full are counted as "[dropped]").  Off, a wait costs one
+ * predictable branch.  Also started by zk_io_init() when ZK_PROFILE names
+ * a file, which zk_io_exit() then writes.
+ *
+ * Return: 0 (the counts start from zero again), or -ENOMEM.
+ */
+int zk_io_profile_start(struct zk_io *io);
+
+/**
+ * zk_io_profile_stop() - stop counting; the counts are kept
+ * @io: a handle of the runtime
+ */
+void zk_io_profile_stop(struct zk_io *io);
+
+/**
+ * zk_io_profile_write() - write the counts as folded stacks
+ * @io: a handle of the runtime
+ * @fd: where they go, one line per stack: "frame;frame;...;[kind] N",
+ *	outermost frame first, N the microseconds waited; what
+ *	flamegraph.pl, speedscope and tools/zsync-flame read
+ *
+ * Frames are symbolized with dladdr(3) (an unexported function appears as
+ * module+offset, or as an address in a static binary; zsync-flame -e
+ * resolves those with addr2line).
+ *
+ * Return: the number of lines, or -errno (-ENOENT: never started).
+ */
+int zk_io_profile_write(struct zk_io *io, int fd);
+
 #ifdef __cplusplus
 }
 #endif

@@ -52,6 +52,9 @@ extern const struct zt_test zt_core_tests[];
 extern const unsigned int zt_core_count;
 extern const struct zt_test zt_prim_tests[];
 extern const unsigned int zt_prim_count;
+/* io-suite-dump.c: native runner only (it needs -rdynamic to name frames) */
+extern const struct zt_test zt_dump_tests[];
+extern const unsigned int zt_dump_count;
 
 /*
  * A concurrent peer: a task on the thread pool and green executors; an OS

@@ -65,6 +65,9 @@ static void run_suite(struct zt_ctx *c, const struct sel *tests, unsigned int *n
 	for (i = 0; i < zt_prim_count; i++)
 		if (selected(tests, zt_prim_tests[i].name))
 			run_one(&zt_prim_tests[i], c, num, tot);
+	for (i = 0; i < zt_dump_count; i++)
+		if (selected(tests, zt_dump_tests[i].name))
+			run_one(&zt_dump_tests[i], c, num, tot);
 }
 
 static int parse(int argc, char **argv, struct sel *b, struct sel *e,

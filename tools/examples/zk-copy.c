@@ -77,6 +77,8 @@ static int64_t copy_step(struct zk_io *io, void *arg)
 	struct copy *c = arg;
 	int64_t r = c->state == OPEN_IN ? 0 : zk_future_result(c->f);
 
+	/* Dumps and ZK_PROFILE show the state the step's wait began in. */
+	zk_step_state(io, c->state);
 	switch (c->state) {
 	case OPEN_IN:
 		c->state = OPEN_OUT;
