@@ -104,7 +104,24 @@ static int count(const char *buf, const char *event, const char *const *with)
 FIXTURE(trace) {
 	struct zk_ring ring;
 	char *buf;
+	char record_cmd[4];	/* options/record-cmd as found, restored after */
 };
+
+/* The first byte of tracefs file @file into @val ("" if unreadable). */
+static void tracefs_read1(const char *file, char *val)
+{
+	char path[256];
+	int fd;
+
+	val[0] = '\0';
+	snprintf(path, sizeof(path), TRACEFS "/%s", file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (read(fd, val, 1) == 1)
+		val[1] = '\0';
+	close(fd);
+}
 
 FIXTURE_SETUP(trace)
 {
@@ -116,6 +133,17 @@ FIXTURE_SETUP(trace)
 	if (access(TRACEFS "/events/zsync", F_OK))
 		SKIP(return, "no tracefs, or no zsync events in it");
 	ASSERT_EQ(0, tracefs_write("tracing_on", "0"));
+	/*
+	 * Without record-cmd, enabling events does not also hook
+	 * sched_switch to record comms: no live patch of __schedule(),
+	 * which every CPU runs all the time, on each enable and disable.
+	 * Under QEMU's TCG such a patch can leave a CPU looping on the
+	 * int3 of the patch (seen with both vCPUs in asm_exc_int3 at
+	 * __schedule+0x449, IRQs off).  The events carry pids anyway.
+	 */
+	tracefs_read1("options/record-cmd", self->record_cmd);
+	if (self->record_cmd[0] == '1')
+		ASSERT_EQ(0, tracefs_write("options/record-cmd", "0"));
 	ASSERT_EQ(0, tracefs_write("buffer_size_kb", "4096"));
 	ASSERT_EQ(0, tracefs_write("trace", ""));
 	snprintf(path, sizeof(path), "events/zsync/enable");
@@ -127,10 +155,14 @@ FIXTURE_SETUP(trace)
 
 FIXTURE_TEARDOWN(trace)
 {
+	/* The ring first: nothing runs zsync's tracepoints while they change. */
+	zk_ring_exit(&self->ring);
 	tracefs_write("events/zsync/enable", "0");
+	/* With no event enabled, restoring it patches nothing. */
+	if (self->record_cmd[0] == '1')
+		tracefs_write("options/record-cmd", "1");
 	tracefs_write("tracing_on", "1");
 	free(self->buf);
-	zk_ring_exit(&self->ring);
 }
 
 TEST_F(trace, every_event_has_a_format)

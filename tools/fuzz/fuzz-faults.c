@@ -77,6 +77,13 @@ static void find_tracing(void)
 		snprintf(tracing, sizeof(tracing), "/sys/kernel/tracing");
 	else if (!access(DBG "/tracing/events/kmem", F_OK))
 		snprintf(tracing, sizeof(tracing), DBG "/tracing");
+	/*
+	 * Else every trigger set or cleared also hooks sched_switch to record
+	 * comms: a live patch of __schedule(), which under QEMU's TCG can
+	 * leave a CPU looping on the patch's int3 (selftests/zsync/trace.c).
+	 */
+	if (tracing[0])
+		write_str(tracing, "options/record-cmd", "0");
 }
 
 static bool hist_ok;	/* CONFIG_HIST_TRIGGERS: a trigger was accepted */
