@@ -352,6 +352,13 @@ static inline int bench_count_allocs(bench_ops_fn fn, void *arg, unsigned long w
 	ret = bench_tracefs(dir, a->why);
 	if (ret)
 		return 0;
+	/*
+	 * Else each trigger set or cleared also hooks sched_switch to record
+	 * comms: a live patch of __schedule() on a busy CPU, which under
+	 * QEMU's TCG can leave a vCPU looping on the patch's int3.
+	 */
+	snprintf(path, sizeof(path), "%s/options/record-cmd", dir);
+	bench_write_file(path, "0");
 	if (pthread_create(&th, NULL, bench_alloc_thread_fn, &t)) {
 		fail(a->why, -EAGAIN, "pthread_create failed");
 		return 0;
