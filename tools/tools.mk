@@ -17,7 +17,7 @@ ifeq ($(origin CC),default)
 CC          := gcc
 endif
 USER_CFLAGS ?= -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
-	       -I$(CURDIR)/uapi -I$(CURDIR)/lib/include
+	       -I$(CURDIR)/uapi -I$(CURDIR)/lib/include $(CPPFLAGS) $(CFLAGS)
 
 include lib/version.mk
 
