@@ -277,7 +277,8 @@ make_overlay() {
 	[[ -s $OUT/etc/zsync-deb/srcversion ]]
 }
 
-# Each of in-vm.sh's KTAP lines becomes a check line here.
+# Each of in-vm.sh's KTAP lines becomes a check line here, on the terminal
+# (fd 3: check sends this function's output to the log).
 vm_run() {
 	local vmout=$BUILD/vm/deb-6.1 rc line
 	"$REPO/tools/testing/vm-run.sh" --kernel 6.1 --modules "$(module_dir "$K61")" \
@@ -286,8 +287,8 @@ vm_run() {
 	rc=$?
 	while read -r line; do
 		case "$line" in
-		"ok "*) echo "ok   VM: ${line#ok * }"; PASSED=$((PASSED + 1)) ;;
-		"not ok "*) echo "FAIL VM: ${line#not ok * } (see $vmout/ktap.log)"
+		"ok "*) echo "ok   VM: ${line#ok * }" >&3; PASSED=$((PASSED + 1)) ;;
+		"not ok "*) echo "FAIL VM: ${line#not ok * } (see $vmout/ktap.log)" >&3
 			    FAILED=$((FAILED + 1)) ;;
 		esac
 	done < <(grep -E '^(not )?ok [0-9]+ ' "$vmout/ktap.log" 2>/dev/null)
@@ -297,6 +298,7 @@ vm_run() {
 
 main() {
 	local start=$SECONDS
+	exec 3>&1
 	rm -rf "$WORK"
 	mkdir -p "$ROOT" "$OUT" "$DKMS"
 	: >"$LOG"
