@@ -21,9 +21,9 @@
 #                        (an undescribed argument, member or return value) fails
 #   make man             manual pages into build/man/: section 3 from the headers'
 #                        kernel-doc comments (any kernel-doc -v warning fails),
-#                        zsync(4), zsyncctl(8), zsync-run(8)
-#   make install         libraries, headers, .pc files, zsyncctl, zsync-run, examples,
-#                        man pages, udev rule, modprobe.d example; PREFIX (/usr/local),
+#                        zsync(4), zsyncctl(8), zsync-run(8), zsync-trace(8)
+#   make install         libraries, headers, .pc files, zsyncctl, zsync-run, zsync-trace,
+#                        examples, man pages, udev rule, modprobe.d example; PREFIX (/usr/local),
 #                        DESTDIR, LIBDIR, ... below; see Documentation/admin-guide.rst
 #   make modules_install zsync.ko and zsync_edu.ko for KDIR into
 #                        INSTALL_MOD_PATH/lib/modules/KVER/INSTALL_MOD_DIR (updates)

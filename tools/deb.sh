@@ -18,7 +18,7 @@ leaves the packages in $BUILD/deb/:
   libzsync-k0      libzsync-k.so.0 (ring layer)
   libzsync-k-io0   libzsync-k-io.so.0 (executor layer)
   libzsync-k-dev   headers, static libraries, .pc files, man3, examples
-  zsync-k-tools    zsyncctl, zsync-run, zsync(4), man8
+  zsync-k-tools    zsyncctl, zsync-run, zsync-trace, zsync(4), man8
 Then lintian runs on the .changes file; its findings go to
 $BUILD/deb/lintian.txt and the summary to the terminal.  Exit status 1 if
 the build fails or lintian reports an error (E:).

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The work of `make install` and `make uninstall`.  Install copies the
-# libraries, headers, .pc files, zsyncctl and zsync-run, the examples'
-# sources, the man pages (built by `make man`), the udev rule and the modprobe.d example under $DESTDIR, and
+# libraries, headers, .pc files, zsyncctl, zsync-run and zsync-trace, the
+# examples' sources, the man pages (built by `make man`), the udev rule and the modprobe.d example under $DESTDIR, and
 # records every file and every directory it created in a manifest; uninstall
 # removes what the manifest lists and nothing else.  A manifest, rather
 # than the list recomputed, is what lets uninstall remove the directories
@@ -74,7 +74,7 @@ install_list() {
 	for h in zsync.h zsync_edu.h; do
 		printf 'file\t0644\t%s\t%s\n' "$REPO/uapi/linux/$h" "$INCLUDEDIR/zsync-k/linux/$h"
 	done
-	for tool in zsyncctl zsync-run; do
+	for tool in zsyncctl zsync-run zsync-trace; do
 		printf 'file\t0755\t%s\t%s\n' "$BUILD/tools/$tool" "$SBINDIR/$tool"
 	done
 	for ex in zk-copy.c zk-probe.c; do

@@ -11,7 +11,7 @@
 #         kernel-doc runs with -v, and any warning it gives fails: each is
 #         an argument, member or return value some page leaves undescribed;
 #   man4  Documentation/man/zsync.4 (the device);
-#   man8  Documentation/man/zsyncctl.8 and zsync-run.8.
+#   man8  Documentation/man/zsyncctl.8, zsync-run.8 and zsync-trace.8.
 # @VERSION@ and @DATE@ in the hand-written pages are filled in.
 set -euo pipefail
 

@@ -3,7 +3,7 @@
 #
 #   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo,
 #                              zsync-bench-{nop,irq,exec,file,net,cgroup}, zsyncctl, zsync-run,
-#                              zsync-fuzz, zsync-soak, zsync-flame and the examples,
+#                              zsync-fuzz, zsync-soak, zsync-flame, zsync-trace and the examples,
 #                              $(BUILD)/tools/examples/zk-copy-<model>, zk-probe
 #   make -f tools/tools.mk examples-test   run each example on a few files and compare,
 #                              and zk-probe's host-only part
@@ -17,7 +17,7 @@ ifeq ($(origin CC),default)
 CC          := gcc
 endif
 USER_CFLAGS ?= -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
-	       -I$(CURDIR)/uapi -I$(CURDIR)/lib/include
+	       -I$(CURDIR)/uapi -I$(CURDIR)/lib/include $(CPPFLAGS) $(CFLAGS)
 
 include lib/version.mk
 
@@ -81,10 +81,18 @@ ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))
 ALL_OBJS  := $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$(ALL_SRCS))
 
 # zsync-trace: BPF (clang -target bpf), embedded as a libbpf skeleton
-# (bpftool gen skeleton), linked dynamically against Debian's libbpf.
+# (bpftool gen skeleton), linked dynamically against Debian's libbpf (so
+# never -static); `make install` installs it too.  libzsync-k is the
+# static archive, or libzsync-k.so.0 with TOOLS_LINK=shared like the other
+# installed tools.  The BPF object gets none of CFLAGS (a distribution's
+# hardening flags are for the host compiler); the tool gets CFLAGS and
+# LDFLAGS like every other.
 TRACE_OUT  := $(TOOLS_OUT)/zsync-trace.d
 TRACE_BIN  := $(TOOLS_OUT)/zsync-trace
+TRACE_LIBZK := $(if $(filter shared,$(TOOLS_LINK)),$(BUILD)/lib/libzsync-k.so,$(LIBZK_A))
 BPF_CLANG  ?= clang
+# Debian's bpftool is in /usr/sbin, which a user's PATH may not have.
+BPFTOOL    ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -I$(CURDIR)/uapi \
 	      -I/usr/include/$(shell $(CC) -dumpmachine)
 
@@ -102,8 +110,8 @@ PROBE_BIN := $(TOOLS_OUT)/examples/zk-probe
 .PHONY: all installed examples-test
 all: $(TOOL_BINS) $(EXAMPLE_BINS) $(PROBE_BIN) $(TRACE_BIN)
 
-# What `make install` installs: zsyncctl and zsync-run.
-installed: $(addprefix $(TOOLS_OUT)/,$(INSTALLED_TOOLS))
+# What `make install` installs: zsyncctl, zsync-run and zsync-trace.
+installed: $(addprefix $(TOOLS_OUT)/,$(INSTALLED_TOOLS)) $(TRACE_BIN)
 
 $(TOOLS_OUT)/examples/zk-copy-%: tools/examples/zk-copy.c $(LIBZKIO_A) $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
 	@mkdir -p $(@D)
@@ -120,11 +128,11 @@ $(TRACE_OUT)/zsync-trace.bpf.o: tools/zsync-trace/zsync-trace.bpf.c tools/zsync-
 	$(BPF_CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(TRACE_OUT)/zsync-trace.skel.h: $(TRACE_OUT)/zsync-trace.bpf.o
-	bpftool gen skeleton $< name zsync_trace_bpf > $@.tmp && mv $@.tmp $@
+	$(BPFTOOL) gen skeleton $< name zsync_trace_bpf > $@.tmp && mv $@.tmp $@
 
 $(TRACE_BIN): tools/zsync-trace/zsync-trace.c tools/zsync-trace/zsync-trace.h \
-	      $(TRACE_OUT)/zsync-trace.skel.h tools/common/json.h $(LIBZK_A) $(FLAGS_STAMP)
-	$(CC) $(USER_CFLAGS) -I$(TRACE_OUT) $< -o $@ $(LDFLAGS) $(LIBZK_A) -lbpf -lelf -lz
+	      $(TRACE_OUT)/zsync-trace.skel.h tools/common/json.h $(TRACE_LIBZK) $(FLAGS_STAMP)
+	$(CC) $(USER_CFLAGS) -I$(TRACE_OUT) $< -o $@ $(LDFLAGS) $(TRACE_LIBZK) -lbpf -lelf -lz
 
 examples-test: $(EXAMPLE_BINS) $(PROBE_BIN)
 	@tools/examples/run-examples.sh $(TOOLS_OUT)/examples

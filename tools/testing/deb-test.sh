@@ -13,7 +13,9 @@ Usage: tools/testing/deb-test.sh [--keep] [--no-vm]
      no error;
   2. unpacks them with dpkg --root into a throwaway root under
      $BUILD/deb-test (its own dpkg database) and checks dpkg lists every
-     file and the conffile;
+     file and the conffile; zsync-k-tools has zsync-trace (0755, NEEDED
+     libbpf.so.1 and libzsync-k.so.0, both resolving, Depends on libbpf1,
+     --help works) and its man page;
   3. dkms add, then dkms build for the 6.1 and the 6.12 headers from the
      root's /usr/src/zsync-k-VERSION, in throwaway DKMS trees (a throwaway
      signing key); modinfo of the 6.1 zsync.ko shows the package version,
@@ -22,9 +24,10 @@ Usage: tools/testing/deb-test.sh [--keep] [--no-vm]
      (shared) from the root's copies, with the flags of the root's .pc
      files only (pkg-config with PKG_CONFIG_SYSROOT_DIR);
   5. boots Debian's 6.1 in QEMU with the DKMS-built modules (vm-run.sh
-     --modules) and the root's zsyncctl, zsync-run and libraries plus the
-     programs of step 4 (--overlay), and runs tools/testing/deb/in-vm.sh
-     there: the loaded module is the DKMS build and every program works;
+     --modules) and the root's zsyncctl, zsync-run, zsync-trace and
+     libraries plus the programs of step 4 (--overlay), and runs
+     tools/testing/deb/in-vm.sh there: the loaded module is the DKMS build
+     and every program works, zsync-trace attached to its tracepoints;
   6. checks dkms and dpkg state outside $BUILD is what it was before.
 Prints one line per check (the VM's too), then "deb-test: N passed, M
 failed"; exit status 1 if any failed.  --keep leaves $BUILD/deb-test,
@@ -104,6 +107,62 @@ conffile() {
 	# Unpacked, not configured: dpkg records it as a new conffile.
 	grep -qxE "/etc/modprobe.d/zsync.conf ([0-9a-f]{32}|newconffile)" < <(dpkg_root -s zsync-k-dkms |
 		sed -n '/^Conffiles:/,/^[A-Z]/s/^ //p')
+}
+
+# ---------------------------------------------------------------- zsync-trace
+
+TRACE=/usr/sbin/zsync-trace
+TRACE_MAN=/usr/share/man/man8/zsync-trace.8.gz
+
+tools_lists_trace() {
+	local f bad=0
+	for f in "$TRACE" "$TRACE_MAN"; do
+		dpkg_root -L zsync-k-tools | grep -qxF "$f" || { echo "zsync-k-tools lacks $f"; bad=1; }
+	done
+	return $bad
+}
+
+trace_mode() {
+	local got
+	got=$(stat -c %a "$ROOT$TRACE") || return 1
+	echo "mode: $got"
+	[[ $got == 755 ]]
+}
+
+# libbpf1 comes from dh_shlibdeps (${shlibs:Depends}), not by hand.
+tools_depends_libbpf() {
+	local dep
+	dep=$(dpkg_root -s zsync-k-tools | sed -n 's/^Depends: //p')
+	echo "Depends: $dep"
+	[[ ", $dep," == *", libbpf1 ("* ]]
+}
+
+# The root's libzsync-k.so.0, the system's libbpf.so.1 (libbpf1 is a
+# dependency of the build): ldd resolves everything.
+with_root_libs() { LD_LIBRARY_PATH=$ROOT/usr/lib/$MA "$@"; }
+
+trace_resolves() {
+	local lines
+	lines=$(with_root_libs ldd "$ROOT$TRACE") || return 1
+	echo "$lines"
+	! grep -q 'not found' <<<"$lines" &&
+		grep -q "libzsync-k.so.0 => $ROOT/usr/lib/$MA/" <<<"$lines" &&
+		grep -q 'libbpf.so.1 => /' <<<"$lines"
+}
+
+trace_help() {
+	local out rc=0
+	out=$(with_root_libs "$ROOT$TRACE" --help) || rc=$?
+	echo "$out"
+	echo "(exit $rc)"
+	[[ $rc -eq 0 && $out == "usage: "*" [hist|slow|top] "* && $out == *"--json"* ]]
+}
+
+man_renders() { # PAGE (.gz): man formats it without a groff warning
+	local err
+	err=$(MANWIDTH=80 man --warnings -l "$1" 2>&1 >"$WORK/page.txt")
+	echo "${err:-no warnings}; $(wc -l <"$WORK/page.txt") lines"
+	[[ -z $err && -s $WORK/page.txt ]]
 }
 
 # ---------------------------------------------------------------- DKMS
@@ -210,7 +269,7 @@ needs() { # FILE WANTED
 make_overlay() {
 	local ko
 	mkdir -p "$OUT/usr/sbin" "$OUT/usr/lib/$MA" "$OUT/etc/zsync-deb"
-	cp -a "$ROOT/usr/sbin/zsyncctl" "$ROOT/usr/sbin/zsync-run" "$OUT/usr/sbin/"
+	cp -a "$ROOT/usr/sbin/zsyncctl" "$ROOT/usr/sbin/zsync-run" "$ROOT$TRACE" "$OUT/usr/sbin/"
 	cp -a "$ROOT/usr/lib/$MA"/libzsync-k*.so.* "$OUT/usr/lib/$MA/"
 	ko=$(compgen -G "$(module_dir "$K61")/zsync.ko*" | head -n1)
 	modinfo -F srcversion "$ko" >"$OUT/etc/zsync-deb/srcversion"
@@ -218,7 +277,8 @@ make_overlay() {
 	[[ -s $OUT/etc/zsync-deb/srcversion ]]
 }
 
-# Each of in-vm.sh's KTAP lines becomes a check line here.
+# Each of in-vm.sh's KTAP lines becomes a check line here, on the terminal
+# (fd 3: check sends this function's output to the log).
 vm_run() {
 	local vmout=$BUILD/vm/deb-6.1 rc line
 	"$REPO/tools/testing/vm-run.sh" --kernel 6.1 --modules "$(module_dir "$K61")" \
@@ -227,8 +287,8 @@ vm_run() {
 	rc=$?
 	while read -r line; do
 		case "$line" in
-		"ok "*) echo "ok   VM: ${line#ok * }"; PASSED=$((PASSED + 1)) ;;
-		"not ok "*) echo "FAIL VM: ${line#not ok * } (see $vmout/ktap.log)"
+		"ok "*) echo "ok   VM: ${line#ok * }" >&3; PASSED=$((PASSED + 1)) ;;
+		"not ok "*) echo "FAIL VM: ${line#not ok * } (see $vmout/ktap.log)" >&3
 			    FAILED=$((FAILED + 1)) ;;
 		esac
 	done < <(grep -E '^(not )?ok [0-9]+ ' "$vmout/ktap.log" 2>/dev/null)
@@ -238,6 +298,7 @@ vm_run() {
 
 main() {
 	local start=$SECONDS
+	exec 3>&1
 	rm -rf "$WORK"
 	mkdir -p "$ROOT" "$OUT" "$DKMS"
 	: >"$LOG"
@@ -253,6 +314,15 @@ main() {
 		needs "$ROOT/usr/lib/$MA/libzsync-k.so.$VERSION" libc.so.6
 	check "zsync-k-tools: zsyncctl NEEDED libc.so.6 libzsync-k.so.0" \
 		needs "$ROOT/usr/sbin/zsyncctl" "libc.so.6 libzsync-k.so.0"
+	check "zsync-k-tools: lists $TRACE and $TRACE_MAN" tools_lists_trace
+	check "zsync-k-tools: $TRACE mode 0755" trace_mode
+	check "zsync-k-tools: zsync-trace NEEDED libbpf.so.1 libc.so.6 libzsync-k.so.0" \
+		needs "$ROOT$TRACE" "libbpf.so.1 libc.so.6 libzsync-k.so.0"
+	check "zsync-k-tools: zsync-trace's libraries resolve (libzsync-k.so.0 from the root)" \
+		trace_resolves
+	check "zsync-k-tools: Depends has libbpf1 (shlibs)" tools_depends_libbpf
+	check "zsync-k-tools: zsync-trace --help exits 0 and prints the usage" trace_help
+	check "zsync-k-tools: zsync-trace(8) renders without groff warnings" man_renders "$ROOT$TRACE_MAN"
 
 	check "dkms add from the root's /usr/src/zsync-k-$VERSION" dkms_add
 	check "dkms build -k $K61: zsync.ko, zsync_edu.ko" dkms_build "$K61"

@@ -28,8 +28,11 @@ else, and checks:
   - man pages: every function of lib/libzsync-k*.map has a section-3 page
     (its own, or a .so link to its family's), every page's NAME names
     functions the installed headers declare, every page renders without
-    groff warnings, zsyncctl(8) and zsync-run(8) name every option (and
-    command) their --help lists;
+    groff warnings, zsyncctl(8), zsync-run(8) and zsync-trace(8) name every
+    option (and command or mode) their --help lists;
+  - zsync-trace: installed 0755 and in the manifest, --help prints its
+    usage, NEEDED has libbpf.so.1 and every library resolves (libzsync-k
+    linked in statically);
   - a second install changes nothing, uninstall empties the scratch tree,
     keeps a changed modprobe.d file and files it did not install.
 Prints one line per check, then "install-test: N passed, M failed"; exit
@@ -81,10 +84,11 @@ expected_files() {
 	done
 	echo "$P/include/zsync-k.h" "$P/include/zsync-k-io.h"
 	echo "$P/include/zsync-k/linux/zsync.h" "$P/include/zsync-k/linux/zsync_edu.h"
-	echo "$P/sbin/zsyncctl" "$P/sbin/zsync-run"
+	echo "$P/sbin/zsyncctl" "$P/sbin/zsync-run" "$P/sbin/zsync-trace"
 	echo "$P/share/doc/zsync-k/examples/zk-copy.c" "$P/share/doc/zsync-k/examples/zk-probe.c"
 	echo "$P/share/man/man3/zk_ring_init.3" "$P/share/man/man3/zk_io_init.3"
 	echo "$P/share/man/man4/zsync.4" "$P/share/man/man8/zsyncctl.8" "$P/share/man/man8/zsync-run.8"
+	echo "$P/share/man/man8/zsync-trace.8"
 	echo /lib/udev/rules.d/60-zsync.rules /etc/modprobe.d/zsync.conf
 	echo "$P/share/zsync-k/install-manifest"
 }
@@ -264,6 +268,55 @@ uninstall_keeps_foreign() {
 
 uninstall_twice_fails() { ! run_make uninstall; }
 
+# --------------------------------------------------------------- zsync-trace
+
+mode_is() { # FILE MODE
+	local got
+	got=$(stat -c %a "$1") || return 1
+	echo "mode of $1: $got, want $2"
+	[[ $got == "$2" ]]
+}
+
+in_manifest() { # PATH...: each listed as a file in the manifest
+	local f bad=0
+	for f in "$@"; do
+		grep -qxF "$(printf 'file\t%s' "$f")" "$ROOT$P/share/zsync-k/install-manifest" ||
+			{ echo "not in the manifest: $f"; bad=1; }
+	done
+	return $bad
+}
+
+# --help: exit status 0 and the usage on standard output.
+help_prints_usage() { # PROGRAM
+	local out rc=0
+	out=$("$1" --help) || rc=$?
+	echo "$out"
+	echo "(exit $rc)"
+	[[ $rc -eq 0 && $out == "usage: "*" [hist|slow|top] "* && $out == *"--json"* ]]
+}
+
+# NEEDED names libbpf.so.1; ldd resolves every library (none "not found"),
+# any libzsync-k into the scratch tree (by default it is linked in, and
+# NEEDED has none).
+trace_libs() { # PROGRAM
+	local needed lines
+	needed=$(dyn_field "$1" NEEDED)
+	echo "NEEDED: $needed"
+	[[ " $needed " == *" libbpf.so.1 "* ]] || { echo "no libbpf.so.1"; return 1; }
+	lines=$(with_libs ldd "$1") || return 1
+	echo "$lines"
+	! grep -q 'not found' <<<"$lines" || return 1
+	! grep libzsync-k <<<"$lines" | grep -vF "$LIBDIR/"
+}
+
+gone() { # PATH...: none of them left in the scratch tree
+	local f bad=0
+	for f in "$@"; do
+		[[ ! -e $ROOT$f ]] || { echo "still there: $f"; bad=1; }
+	done
+	return $bad
+}
+
 # --------------------------------------------------------------- man pages
 
 # The functions of both version scripts (what the libraries export).
@@ -344,14 +397,18 @@ man_renders() {
 	return $bad
 }
 
-# Every long option of TOOL --help, and every command (zsyncctl's "cgroup
-# create", ...), appears in TOOL.8.
+# Every option of TOOL --help, long and short, and every command
+# (zsyncctl's "cgroup create", ...) or mode (zsync-trace's hist, ...),
+# appears in TOOL.8.
 man8_matches_help() {
 	local tool=$1 help text opt cmd bad=0
 	help=$("$ROOT$P/sbin/$tool" --help 2>&1)
 	text=$(sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' "$MAN/man8/$tool.8")
 	for opt in $(grep -oE -- '--[a-z][a-z-]*' <<<"$help" | sort -u); do
 		grep -qF -- "$opt" <<<"$text" || { echo "$tool.8: no $opt"; bad=1; }
+	done
+	for opt in $(grep -oE -- '(^|[][ ,|])-[a-zA-Z]\b' <<<"$help" | grep -oE -- '-[a-zA-Z]' | sort -u); do
+		grep -qE -- "(^|[^a-zA-Z-])$opt([^a-zA-Z]|\$)" <<<"$text" || { echo "$tool.8: no $opt"; bad=1; }
 	done
 	while read -r cmd; do
 		grep -qF -- "$cmd" <<<"$text" || { echo "$tool.8: no command '$cmd'"; bad=1; }
@@ -377,6 +434,15 @@ main() {
 	check "zsyncctl.8 names every option and command of zsyncctl --help" \
 		man8_matches_help zsyncctl
 	check "zsync-run.8 names every option of zsync-run --help" man8_matches_help zsync-run
+	check "zsync-trace.8 names every mode and option of zsync-trace --help" \
+		man8_matches_help zsync-trace
+
+	check "zsync-trace: installed with mode 0755" mode_is "$ROOT$P/sbin/zsync-trace" 755
+	check "zsync-trace and zsync-trace.8 are in the manifest (uninstall removes them)" \
+		in_manifest "$P/sbin/zsync-trace" "$P/share/man/man8/zsync-trace.8"
+	check "zsync-trace --help: exit 0, prints the usage" help_prints_usage "$ROOT$P/sbin/zsync-trace"
+	check "zsync-trace: NEEDED libbpf.so.1, every library resolves, libzsync-k linked in" \
+		trace_libs "$ROOT$P/sbin/zsync-trace"
 
 	check "libzsync-k: SONAME libzsync-k.so.0" \
 		has_dyn "$LIBDIR/libzsync-k.so.0.1.0" SONAME libzsync-k.so.0
@@ -428,6 +494,8 @@ main() {
 	check "zk-copy-static copies files (io_uring backend)" copy_files io_uring "$OUT/zk-copy-static"
 
 	check "make uninstall" run_make uninstall
+	check "make uninstall removed zsync-trace and zsync-trace.8" \
+		gone "$P/sbin/zsync-trace" "$P/share/man/man8/zsync-trace.8"
 	check "the scratch tree is empty" scratch_empty
 	check "make uninstall again fails: nothing installed" uninstall_twice_fails
 	check "uninstall keeps a changed modprobe.d file and files not its own" uninstall_keeps_foreign

@@ -34,6 +34,35 @@ ctl_status() {
 	cat /tmp/deb-status.json
 	grep -q "\"module_version\":\"$want_ver\"" /tmp/deb-status.json
 }
+# The packaged zsync-trace (libbpf.so.1) attaches to the DKMS module's
+# tracepoints: once it says so on stderr (polled, no fixed sleep), zk-probe
+# submits a NOP; SIGTERM ends it and its hist must count that NOP.
+trace_counts_nop() {
+	rm -f /tmp/trace.out /tmp/trace.err
+	/usr/sbin/zsync-trace hist --json -d 120 >/tmp/trace.out 2>/tmp/trace.err &
+	tpid=$!
+	i=0
+	until grep -q 'attached' /tmp/trace.err; do
+		if ! kill -0 "$tpid" 2>/dev/null || [ $i -ge 600 ]; then
+			kill "$tpid" 2>/dev/null
+			echo "zsync-trace did not attach:"
+			cat /tmp/trace.err
+			return 1
+		fi
+		i=$((i + 1))
+		sleep 0.1
+	done
+	/usr/local/bin/zk-probe
+	prc=$?
+	kill -TERM "$tpid"
+	wait "$tpid"
+	trc=$?
+	cat /tmp/trace.err /tmp/trace.out
+	echo "zk-probe exit $prc, zsync-trace exit $trc"
+	[ "$prc" -eq 0 ] && [ "$trc" -eq 0 ] &&
+		grep -q '^{"op":"NOP","opcode":0,"submitted":[1-9][0-9]*,"completed":[1-9]' /tmp/trace.out
+}
+
 copy_via_zsync() {
 	rm -rf /tmp/deb-copy && mkdir -p /tmp/deb-copy &&
 		ZK_BACKEND=zsync "$1" /etc/zsync-deb/srcversion /etc/passwd /tmp/deb-copy &&
@@ -42,7 +71,7 @@ copy_via_zsync() {
 }
 
 echo "TAP version 13"
-echo "1..7"
+echo "1..8"
 t "the loaded zsync.ko is the DKMS build (srcversion $want_src)" is_dkms_module
 t "/sys/module/zsync/version is $want_ver" module_version
 t "packaged zsyncctl (libzsync-k.so.0) status reports module $want_ver" ctl_status
@@ -51,5 +80,7 @@ t "zk-probe (pkg-config zsync-k, shared) probes and submits a NOP" /usr/local/bi
 t "zk-probe (pkg-config --static zsync-k) probes and submits a NOP" /usr/local/bin/zk-probe-static
 t "zk-copy (pkg-config zsync-k-io, shared) copies files on the zsync backend" \
 	copy_via_zsync /usr/local/bin/zk-copy
+t "packaged zsync-trace (libbpf.so.1) attaches and its hist --json counts zk-probe's NOP" \
+	trace_counts_nop
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
 [ "$fail" -eq 0 ]
