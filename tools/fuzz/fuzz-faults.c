@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -69,6 +70,22 @@ static int module_range(unsigned long *start, unsigned long *end)
 	}
 	fclose(f);
 	return -ENOENT;
+}
+
+/*
+ * A line in the kernel log: between "faults armed" and "faults disarmed"
+ * tools/testing/scan-splats.sh takes the stack of an allocation-failure
+ * report (warn_alloc(), the kernel's answer to a failure we injected) as
+ * expected, not as a splat.
+ */
+static void kmsg_mark(const char *msg)
+{
+	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		(void)!write(fd, msg, strlen(msg));
+		close(fd);
+	}
 }
 
 static void find_tracing(void)
@@ -149,6 +166,7 @@ int fz_faults_arm(void)
 		return -ENOENT;
 	find_tracing();
 	set_triggers(true);
+	kmsg_mark("zsync-fuzz: faults armed");
 	return n;
 }
 
@@ -162,6 +180,8 @@ void fz_faults_disarm(void)
 {
 	char dir[128];
 	size_t i;
+
+	kmsg_mark("zsync-fuzz: faults disarmed");
 
 	for (i = 0; i < sizeof(fault_dirs) / sizeof(fault_dirs[0]); i++) {
 		if (!armed[i])

@@ -15,6 +15,11 @@ Prints every kernel splat in CONSOLE_LOG with the test it is attributed to
 (the most recent "zsync-test: begin NAME" marker before it; for kmemleak
 reports also the allocating task), followed by up to N lines (default 40)
 of the report. The last line is "splats: COUNT".
+Between the "zsync-fuzz: faults armed" and "faults disarmed" lines that
+zsync-fuzz --faults writes to the kernel log, the stack of an allocation-
+failure report (warn_alloc(): "page allocation failure", "vmalloc error")
+is the kernel's expected answer to an injected failure and not a splat;
+they are counted on an "expected:" line.
 Exit status: 0 if no splat, 1 if any, 2 on usage errors.
 EOF
 }
@@ -88,6 +93,19 @@ function within(start) { return start > 0 && NR - start <= group }
 	# Our own marker/progress lines never count, unless a kernel line got
 	# interleaved into one (then it carries a timestamp of its own).
 	splat = line ~ pat && !(line ~ /^zsync-(test|init): / && line !~ /\[ *[0-9]+\.[0-9]+\]/)
+	# While zsync-fuzz injects allocation failures, the kernel answers
+	# some with warn_alloc(): a header and its stack, up to </TASK>.  That
+	# stack is the expected answer; anything else in it still counts.
+	if (line ~ /zsync-fuzz: faults armed/) faults = 1
+	if (line ~ /zsync-fuzz: faults disarmed/) faults = 0
+	if (faults && line ~ /(page allocation failure: order:|vmalloc error: size )/) {
+		alloc_fail = 1
+		injected++
+	}
+	if (alloc_fail && splat && line ~ /Call Trace/)
+		splat = 0
+	if (alloc_fail && line ~ /<\/TASK>/)
+		alloc_fail = 0
 	if (splat && wl != "" && line ~ wl) {
 		wl_block = NR
 		splat = 0
@@ -110,6 +128,8 @@ function within(start) { return start > 0 && NR - start <= group }
 }
 END {
 	if (leak_nr) head(leak_nr, leak_text, leak_who)
+	if (injected)
+		printf "expected: %d allocation-failure report(s) under zsync-fuzz fault injection\n", injected
 	printf "splats: %d\n", count
 	exit count > 0 ? 1 : 0
 }'
