@@ -210,6 +210,24 @@ static void zsync_poll_queue_proc(struct file *file, wait_queue_head_t *head,
 	add_wait_queue(head, &e->wait);
 }
 
+/*
+ * The arming thread owns @req, which is ready already (or was woken while
+ * arming): retry it.  A request pinned to its submitting thread retries
+ * from that thread's task work, which the same ENTER runs once submission
+ * has let go of submit_lock: its retry may block (a tty or 6.1 pipe read
+ * that a racing reader emptied waits, as read(2) would), and a call that
+ * blocks under submit_lock would stall every other submitter of the ring
+ * in an uninterruptible mutex_lock() (zsync-fuzz: a ring shared across
+ * fork(), the parent in n_tty_read(), the child in D state).
+ */
+static void zsync_poll_ready_at_arm(struct zsync_req *req)
+{
+	if (req->task)
+		zsync_poll_schedule(req);
+	else
+		zsync_poll_retry(req, false);
+}
+
 /**
  * zsync_poll_arm() - wait until req->file reports one of @events, then
  * run def->retry() (or def->poll_wake()) again
@@ -217,7 +235,8 @@ static void zsync_poll_queue_proc(struct file *file, wait_queue_head_t *head,
  * @events: EPOLLIN, EPOLLOUT, ... (EPOLLERR and EPOLLHUP always count)
  *
  * If the file is ready already, or becomes ready while arming, the retry
- * runs right here.  A file that cannot be waited on (no wait queue, such
+ * runs right here, or, for a request pinned to its submitting thread, in
+ * that thread's task work (the same ENTER, after submission).  A file that cannot be waited on (no wait queue, such
  * as a regular file) gets one more run if it reports @events, else the
  * request ends with -EINVAL; so does a file with more than two queues.
  *
@@ -260,12 +279,12 @@ enum zsync_issue_ret zsync_poll_arm(struct zsync_req *req, __poll_t events)
 		return ZSYNC_ISSUE_ARMED;
 	}
 	if (mask & p->events) {
-		zsync_poll_retry(req, false);
+		zsync_poll_ready_at_arm(req);
 		return ZSYNC_ISSUE_ARMED;
 	}
 	/* Let go, unless wakeups or a cancel came while arming: their counts keep us owner. */
 	if (atomic_dec_return(&p->refs) & ZSYNC_POLL_REF_MASK)
-		zsync_poll_retry(req, false);
+		zsync_poll_ready_at_arm(req);
 	return ZSYNC_ISSUE_ARMED;
 }
 
