@@ -109,21 +109,27 @@ static struct pid *zsync_ring_owner(struct zsync_ring *ring)
 	return smp_load_acquire(&ring->owner);
 }
 
-/* The counts of @ring as they are now; false if it is not set up. */
+/* @ring's owner's pid as @ns sees it; 0 if not set up or not in @ns. */
+static pid_t zsync_ring_owner_nr(struct zsync_ring *ring, struct pid_namespace *ns)
+{
+	struct pid *owner = zsync_ring_owner(ring);
+
+	return owner ? pid_nr_ns(owner, ns) : 0;
+}
+
+/* The counts of @ring as they are now; false if @ns does not see it. */
 static bool zsync_ring_snapshot(struct zsync_ring *ring, struct pid_namespace *ns,
 				struct zsync_ring_info *info)
 {
-	struct pid *owner = zsync_ring_owner(ring);
+	pid_t owner_pid = zsync_ring_owner_nr(ring, ns);
 	const struct zsync_req *oldest;
 	unsigned long flags;
 	u32 cq_head, sq_tail;
 
-	if (!owner)
+	if (!owner_pid)
 		return false;
 	memset(info, 0, sizeof(*info));
-	info->owner_pid = pid_nr_ns(owner, ns);
-	if (!info->owner_pid)
-		return false;		/* not in the caller's namespace */
+	info->owner_pid = owner_pid;
 	info->id = ring->id;
 	memcpy(info->owner_comm, ring->owner_comm, sizeof(info->owner_comm));
 	info->sq_entries = ring->sq_entries;
@@ -178,9 +184,7 @@ static u32 zsync_rings_fill(struct zsync_rings_walk *w, u32 room)
 	list_for_each_entry(ring, &zsync_all_rings, all_node) {
 		if (ring->id <= w->args.after_id || n == room) {
 			/* Counted, not copied. */
-			struct pid *owner = zsync_ring_owner(ring);
-
-			if (owner && pid_nr_ns(owner, w->ns))
+			if (zsync_ring_owner_nr(ring, w->ns))
 				w->total++;
 			continue;
 		}

@@ -21,9 +21,9 @@ static int rings_ioctl(int fd, struct zsync_rings *r)
 	return ioctl(fd, ZSYNC_IOC_RINGS, r) ? -errno : 0;
 }
 
-/* Our ring's entry (by owner and id); false if the list has none. */
-static bool find_ring(struct __test_metadata *_metadata, int fd, __u64 id,
-		      struct zsync_ring_info *out)
+/* Every ring we can see, into a static array; returns how many. */
+static unsigned int list_rings(struct __test_metadata *_metadata, int fd,
+			       struct zsync_ring_info **out)
 {
 	static struct zsync_ring_info infos[256];
 	struct zsync_rings r = {
@@ -32,7 +32,18 @@ static bool find_ring(struct __test_metadata *_metadata, int fd, __u64 id,
 
 	EXPECT_EQ(0, rings_ioctl(fd, &r));
 	EXPECT_LE(r.nr, r.total);
-	for (unsigned int i = 0; i < r.nr; i++) {
+	*out = infos;
+	return r.nr;
+}
+
+/* Our ring's entry (by id, or with id 0 the first we own); false if none. */
+static bool find_ring(struct __test_metadata *_metadata, int fd, __u64 id,
+		      struct zsync_ring_info *out)
+{
+	struct zsync_ring_info *infos;
+	unsigned int n = list_rings(_metadata, fd, &infos);
+
+	for (unsigned int i = 0; i < n; i++) {
 		if (infos[i].id == id || (!id && infos[i].owner_pid == getpid())) {
 			*out = infos[i];
 			return true;
@@ -44,14 +55,11 @@ static bool find_ring(struct __test_metadata *_metadata, int fd, __u64 id,
 /* The id of the newest ring @pid owns (rings are listed oldest first). */
 static __u64 newest_ring_of(struct __test_metadata *_metadata, int fd, pid_t pid)
 {
-	static struct zsync_ring_info infos[256];
-	struct zsync_rings r = {
-		.buf = (uintptr_t)infos, .nr = 256, .info_size = sizeof(infos[0]),
-	};
+	struct zsync_ring_info *infos;
+	unsigned int n = list_rings(_metadata, fd, &infos);
 	__u64 id = 0;
 
-	EXPECT_EQ(0, rings_ioctl(fd, &r));
-	for (unsigned int i = 0; i < r.nr; i++)
+	for (unsigned int i = 0; i < n; i++)
 		if (infos[i].owner_pid == pid)
 			id = infos[i].id;
 	return id;
