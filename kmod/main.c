@@ -122,6 +122,8 @@ static int zsync_open(struct inode *inode, struct file *file)
 	if (!ring)
 		return -ENOMEM;
 	file->private_data = ring;
+	/* Not a reference: ring and file end together (zsync_task_signal()). */
+	ring->file = file;
 	zsync_rings_add(ring);
 	atomic_long_inc(&zsync_rings_open);
 	atomic_long_inc(&zsync_rings_total);

@@ -322,6 +322,7 @@ long zsync_ring_setup(struct zsync_ring *ring, void __user *arg)
 	}
 	ring->r_disabled = p.flags & ZSYNC_SETUP_R_DISABLED;
 	ring->evfd_batch = p.flags & ZSYNC_SETUP_EVENTFD_BATCH;
+	ring->task_signal = p.flags & ZSYNC_SETUP_TASK_SIGNAL;
 	ring->enabled = !ring->r_disabled;
 	/* mmap and ENTER look at ready without the mutex. */
 	smp_store_release(&ring->ready, true);
@@ -459,8 +460,15 @@ static int zsync_cq_wait(struct zsync_ring *ring, u32 min_complete, ktime_t *exp
 			return 0;
 		if (zsync_task_work_pending(ring))
 			continue;
+		/*
+		 * A signal ends the wait.  TIF_NOTIFY_SIGNAL alone is task_work
+		 * queued with TWA_SIGNAL (ZSYNC_SETUP_TASK_SIGNAL, io_uring): it
+		 * keeps schedule() from sleeping, and only the return to user
+		 * space can run it (task_work_run() is not exported), so the
+		 * wait goes there and is restarted (zsync_enter()).
+		 */
 		if (signal_pending(current))
-			return -EINTR;
+			return task_sigpending(current) ? -EINTR : -ERESTARTSYS;
 		ret = zsync_cq_sleep(&w, expires);
 		if (ret)
 			return ret;
@@ -553,6 +561,12 @@ static int zsync_enter(struct zsync_ring *ring, u32 to_submit, u32 min_complete,
 	if (!w->has_sigmask && zsync_cq_ready(ring) >= min(min_complete, ring->cq_entries))
 		return submitted;
 	*wait_res = zsync_enter_wait(ring, min_complete, w);
+	/*
+	 * Only a pure wait is restarted after task_work: one that submitted
+	 * must report it, and a restart would start a relative timeout over.
+	 */
+	if (*wait_res == -ERESTARTSYS && (submitted || w->has_timeout || w->has_sigmask))
+		*wait_res = -EINTR;
 	return submitted;
 }
 

@@ -569,7 +569,9 @@ static void zsync_task_cancel_work(struct work_struct *work)
  * @fn: called from that thread's next ENTER with @cancel false, or with
  *	@cancel true if the thread exits or the ring closes first
  *
- * Any context.  Wakes the ring's waiters, pollers and eventfd.
+ * Any context.  Wakes the ring's waiters, pollers and eventfd and, on a
+ * ring set up with ZSYNC_SETUP_TASK_SIGNAL, notifies that thread itself
+ * (zsync_task_signal()).
  */
 void zsync_task_defer(struct zsync_req *req, zsync_async_fn fn)
 {
@@ -593,6 +595,8 @@ void zsync_task_defer(struct zsync_req *req, zsync_async_fn fn)
 		queue_work(zsync_chain_wq, &req->work);
 		return;
 	}
+	if (ring->task_signal)
+		zsync_task_signal(ring, req->task);
 	zsync_cq_notify(ring, 1);
 }
 

@@ -132,6 +132,8 @@ struct zsync_ring {
 	wait_queue_head_t	cq_wait;
 	struct eventfd_ctx __rcu *evfd;
 	bool			evfd_batch;	/* ZSYNC_SETUP_EVENTFD_BATCH */
+	bool			task_signal;	/* ZSYNC_SETUP_TASK_SIGNAL */
+	struct file		*file;		/* its file; no reference (main.c) */
 	atomic_t		notify_pending;	/* CQEs whose eventfd signal notify_work owes */
 
 	/* In-flight bookkeeping; taken from any context. */
@@ -600,7 +602,8 @@ static inline s32 zsync_res_from_syscall(long res)
 /* Features every ring gets (struct zsync_params.features). */
 #define ZSYNC_FEATURES	(ZSYNC_FEAT_NODROP | ZSYNC_FEAT_LINKS | \
 			 ZSYNC_FEAT_RESTRICT | ZSYNC_FEAT_EVENTFD | \
-			 ZSYNC_FEAT_ENTER_VALUE | ZSYNC_FEAT_EVENTFD_BATCH)
+			 ZSYNC_FEAT_ENTER_VALUE | ZSYNC_FEAT_EVENTFD_BATCH | \
+			 ZSYNC_FEAT_TASK_SIGNAL)
 
 DECLARE_PER_CPU(unsigned int, zsync_wake_nesting);
 
@@ -719,6 +722,7 @@ int zsync_async_cancel(struct zsync_req *req);
 void zsync_task_defer(struct zsync_req *req, zsync_async_fn fn);
 bool zsync_task_work_pending(struct zsync_ring *ring);
 void zsync_run_task_work(struct zsync_ring *ring);
+void zsync_task_signal(struct zsync_ring *ring, struct task_struct *task);
 void zsync_cancel_task_work(struct zsync_ring *ring);
 
 /* poll.c */

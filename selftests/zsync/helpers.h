@@ -190,6 +190,31 @@ static inline int zt_wait_child(pid_t pid, int64_t ms)
 	return -1;
 }
 
+/* The state letter of process or thread @pid in /proc/PID/stat, or 0 if gone. */
+static inline char zt_proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	fclose(f);
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* Poll until @pid is in @state (e.g. 'S': asleep) for up to @ms; whether it is. */
+static inline bool zt_wait_state(pid_t pid, char state, int64_t ms)
+{
+	int64_t start = zt_mono_ns();
+
+	while (zt_proc_state(pid) != state && zt_ms_since(start) < ms)
+		zt_sleep_ms(1);
+	return zt_proc_state(pid) == state;
+}
+
 static inline int zt_ioctl(int fd, unsigned long cmd, void *arg)
 {
 	int ret = ioctl(fd, cmd, arg);

@@ -71,25 +71,8 @@ static void on_usr1(int sig)
 	(void)sig;
 }
 
-/* 'S' once @pid sleeps interruptibly, polled from /proc/PID/stat. */
-static char proc_state(pid_t pid)
-{
-	char path[64], buf[512], *p = NULL;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fgets(buf, sizeof(buf), f))
-		p = strrchr(buf, ')');
-	fclose(f);
-	return p && p[1] ? p[2] : 0;
-}
-
 TEST_F(ring, enter_value_wait_is_interruptible)
 {
-	int64_t start;
 	int status;
 	pid_t pid;
 
@@ -104,10 +87,7 @@ TEST_F(ring, enter_value_wait_is_interruptible)
 		ret = enter_value(self->ring.fd, ZSYNC_ENTER_VALUE(0, 1, ZSYNC_ENTER_GETEVENTS));
 		_exit(ret == -EINTR ? 0 : 10);
 	}
-	start = zt_mono_ns();
-	while (proc_state(pid) != 'S' && zt_ms_since(start) < ZT_PROMPT_MS)
-		zt_sleep_ms(1);
-	ASSERT_EQ('S', proc_state(pid)) TH_LOG("the child never slept in the wait");
+	ASSERT_TRUE(zt_wait_state(pid, 'S', ZT_PROMPT_MS)) TH_LOG("the child never slept in the wait");
 	ASSERT_EQ(0, kill(pid, SIGUSR1));
 	status = zt_wait_child(pid, ZT_PROMPT_MS);
 	ASSERT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)

@@ -34,21 +34,6 @@
 /* How long a child scenario may take before it counts as stuck. */
 #define STUCK_MS	10000
 
-/* The state letter of @pid in /proc/PID/stat, or 0 if it is gone. */
-static char proc_state(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
-	fclose(f);
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
 /*
  * Wait up to @ms for @pid to exit.  Returns its status, or -1 if it did
  * not (and then *@state holds its state letter).
@@ -58,7 +43,7 @@ static int wait_exit(pid_t pid, int64_t ms, char *state)
 	int status = zt_wait_child(pid, ms);
 
 	if (status == -1)
-		*state = proc_state(pid);
+		*state = zt_proc_state(pid);
 	return status;
 }
 

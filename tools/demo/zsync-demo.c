@@ -140,6 +140,7 @@ static void print_features(const struct zk_ring *ring)
 		{ ZSYNC_FEAT_EVENTFD, "EVENTFD" },
 		{ ZSYNC_FEAT_ENTER_VALUE, "ENTER_VALUE" },
 		{ ZSYNC_FEAT_EVENTFD_BATCH, "EVENTFD_BATCH" },
+		{ ZSYNC_FEAT_TASK_SIGNAL, "TASK_SIGNAL" },
 	};
 	unsigned int left = ring->features;
 	size_t i;

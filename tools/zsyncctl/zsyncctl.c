@@ -32,6 +32,7 @@ static const struct {
 	{ ZSYNC_FEAT_RESTRICT, "restrict" }, { ZSYNC_FEAT_EVENTFD, "eventfd" },
 	{ ZSYNC_FEAT_ENTER_VALUE, "enter-value" },
 	{ ZSYNC_FEAT_EVENTFD_BATCH, "eventfd-batch" },
+	{ ZSYNC_FEAT_TASK_SIGNAL, "task-signal" },
 };
 
 bool json;

@@ -296,8 +296,20 @@ struct zsync_cq_offsets {
  * once per CQE: fewer wakeups for an event loop that reaps everything.
  */
 #define ZSYNC_SETUP_EVENTFD_BATCH (1U << 3)
+/*
+ * Run a retry that is pinned to its submitting thread (a socket, pipe or
+ * tty op woken after it waited) as soon as that thread returns to user
+ * space, as io_uring does by default: the thread is notified like a signal
+ * without a handler (task_work with TWA_SIGNAL), so a thread blocked in
+ * another syscall or busy in user space gets its CQE without entering the
+ * ring.  An interruptible wait of that other syscall ends early: restartable
+ * syscalls restart, others may fail with EINTR as they do for a signal.
+ * Without the flag such retries wait for the thread's next ENTER.
+ */
+#define ZSYNC_SETUP_TASK_SIGNAL	(1U << 4)
 #define ZSYNC_SETUP_FLAGS_ALL	(ZSYNC_SETUP_CQSIZE | ZSYNC_SETUP_CLAMP | \
-				 ZSYNC_SETUP_R_DISABLED | ZSYNC_SETUP_EVENTFD_BATCH)
+				 ZSYNC_SETUP_R_DISABLED | ZSYNC_SETUP_EVENTFD_BATCH | \
+				 ZSYNC_SETUP_TASK_SIGNAL)
 
 /* zsync_params.features */
 #define ZSYNC_FEAT_NODROP	(1U << 0)	/* CQEs are never dropped */
@@ -306,6 +318,7 @@ struct zsync_cq_offsets {
 #define ZSYNC_FEAT_EVENTFD	(1U << 3)	/* ZSYNC_IOC_REGISTER_EVENTFD */
 #define ZSYNC_FEAT_ENTER_VALUE	(1U << 4)	/* ZSYNC_IOC_ENTER_VALUE */
 #define ZSYNC_FEAT_EVENTFD_BATCH (1U << 5)	/* ZSYNC_SETUP_EVENTFD_BATCH */
+#define ZSYNC_FEAT_TASK_SIGNAL	(1U << 6)	/* ZSYNC_SETUP_TASK_SIGNAL */
 
 struct zsync_params {
 	__u32	sq_entries;	/* in: wanted; out: granted (power of two) */
