@@ -453,9 +453,7 @@ static void zsync_run_chain_deferred(struct zsync_req *req, bool cancel)
 /* Waits for the submitting thread, armed so that CANCEL can find it. */
 static void zsync_defer_chain(struct zsync_req *req)
 {
-	req->async = ZSYNC_ASYNC_TASK;
-	zsync_req_arm(req);
-	zsync_task_defer(req, zsync_run_chain_deferred);
+	zsync_task_defer_armed(req, zsync_run_chain_deferred);
 }
 
 /* Issues @req and, while they complete inline, the requests chained after it. */
@@ -694,7 +692,7 @@ static void zsync_submit_post(struct zsync_ring *ring, struct zsync_submit *s)
  */
 void zsync_submit_post_pending(struct zsync_ring *ring)
 {
-	if (in_task() && READ_ONCE(ring->batch_task) == current)
+	if (zsync_in_submission(ring))
 		zsync_submit_post(ring, &ring->submit);
 }
 

@@ -546,7 +546,14 @@ static int zsync_enter(struct zsync_ring *ring, u32 to_submit, u32 min_complete,
 	if (READ_ONCE(ring->nr_overflow))
 		zsync_flush_overflow(ring);
 	if (to_submit) {
-		mutex_lock(&ring->submit_lock);
+		/*
+		 * Interruptible: an op may block its submitter here as the
+		 * syscall would (an OPENAT of a FIFO), and the ring's other
+		 * submitters must stay killable meanwhile, not in D state.
+		 * Nothing is consumed yet, so the call restarts as it can.
+		 */
+		if (mutex_lock_interruptible(&ring->submit_lock))
+			return -ERESTARTSYS;
 		submitted = zsync_submit_sqes(ring, to_submit);
 		mutex_unlock(&ring->submit_lock);
 		if (submitted < 0)

@@ -600,6 +600,24 @@ void zsync_task_defer(struct zsync_req *req, zsync_async_fn fn)
 	zsync_cq_notify(ring, 1);
 }
 
+/**
+ * zsync_task_defer_armed() - arm @req, then run @fn in its submitting thread
+ * @req: a request pinned to its submitting thread, in its issue() or
+ *	 chain; @fn owns it once it runs, a canceller while it still waits
+ *	 on the task list (zsync_async_cancel())
+ * @fn: as for zsync_task_defer(); it ends @req with
+ *	zsync_req_complete_armed() (a chain continuation disarms instead)
+ *
+ * Return: ZSYNC_ISSUE_ARMED, for an issue() to return as it is.
+ */
+enum zsync_issue_ret zsync_task_defer_armed(struct zsync_req *req, zsync_async_fn fn)
+{
+	req->async = ZSYNC_ASYNC_TASK;
+	zsync_req_arm(req);
+	zsync_task_defer(req, fn);
+	return ZSYNC_ISSUE_ARMED;
+}
+
 /* Whether @req's deferred work may (or must, to cancel) be run by current. */
 static bool zsync_task_work_is_ours(const struct zsync_req *req)
 {

@@ -558,6 +558,12 @@ static inline bool zsync_req_has_resources(const struct zsync_req *req)
 	       (req->def && req->def->cleanup);
 }
 
+/* Whether current is submitting SQEs of @ring, under its submit_lock. */
+static inline bool zsync_in_submission(const struct zsync_ring *ring)
+{
+	return in_task() && READ_ONCE(ring->batch_task) == current;
+}
+
 /*
  * zsync_post_cqe_batch() tags the slots of requests whose CQE it had to
  * put in the overflow list (bit 0: requests are cache-line aligned).
@@ -720,6 +726,7 @@ void zsync_worker_queue(struct zsync_req *req, zsync_async_fn fn);
 enum zsync_issue_ret zsync_punt(struct zsync_req *req, zsync_async_fn fn);
 int zsync_async_cancel(struct zsync_req *req);
 void zsync_task_defer(struct zsync_req *req, zsync_async_fn fn);
+enum zsync_issue_ret zsync_task_defer_armed(struct zsync_req *req, zsync_async_fn fn);
 bool zsync_task_work_pending(struct zsync_ring *ring);
 void zsync_run_task_work(struct zsync_ring *ring);
 void zsync_task_signal(struct zsync_ring *ring, struct task_struct *task);

@@ -22,7 +22,8 @@
  *    does not wait (a WRITE moves at most PIPE_BUF bytes per attempt); if a
  *    race makes it wait after all, it waits in that thread's ENTER,
  *    interruptibly (-EINTR), as read(2) would.  A file with no wait queue
- *    gets the blocking call at once, in the submitting thread.
+ *    gets the blocking call in the submitting thread: at once, or, from
+ *    submission, from its task list right after (not under submit_lock).
  *
  * ZSYNC_OFF_CURRENT uses the file position as read(2) and write(2) do:
  * each transfer attempt reads it and advances it by what it moved, holding
@@ -420,7 +421,19 @@ enum zsync_issue_ret zsync_rw_issue(struct zsync_req *req)
 	 */
 	if (!zsync_rw_wants_all(file) && file_can_poll(file))
 		return zsync_poll_arm(req, zsync_rw_events(req));
-	/* Nothing to wait on: the blocking call, here, as read(2) makes it. */
+	/*
+	 * Nothing to wait on: the blocking call, as read(2) makes it, but
+	 * not under submit_lock, where a call that waits would hold up every
+	 * other submitter of the ring: from submission it runs in this
+	 * thread's task work, right after, in the same ENTER.
+	 */
+	if (req->task && zsync_in_submission(req->ring)) {
+		if (!zsync_req_capture_late(req)) {
+			req->res = -ECANCELED;
+			return ZSYNC_ISSUE_DONE;
+		}
+		return zsync_task_defer_armed(req, zsync_rw_work);
+	}
 	ret = zsync_rw_transfer(req, false, 0);
 	req->res = zsync_rw_res(req, ret);
 	return ZSYNC_ISSUE_DONE;

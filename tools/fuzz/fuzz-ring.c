@@ -111,6 +111,9 @@ int fz_ring_setup(struct fz_ring *r, uint64_t *rng, bool disabled)
 		p->flags |= ZSYNC_SETUP_CLAMP;
 	if (fz_chance(rng, 20))
 		p->flags |= ZSYNC_SETUP_EVENTFD_BATCH;
+	/* Retries then also run from task_work, racing exits and closes. */
+	if (fz_chance(rng, 25))
+		p->flags |= ZSYNC_SETUP_TASK_SIGNAL;
 	if (disabled)
 		p->flags |= ZSYNC_SETUP_R_DISABLED;
 	if (fz_chance(rng, 30))
