@@ -43,6 +43,14 @@ void zsync_req_cache_exit(void)
 #define ZSYNC_REQ_CACHE_MAX	256
 
 /*
+ * Reuse would hide a stale pointer to a finished request from KASAN: the
+ * memory stays valid, only its owner changes (a CQE posted for the next
+ * op, a double completion).  Under KASAN every request goes back to the
+ * slab, whose quarantine keeps it poisoned for a while.
+ */
+#define ZSYNC_REQ_REUSE		(!IS_ENABLED(CONFIG_KASAN))
+
+/*
  * Takes the requests other contexts freed into the private cache.  Caller
  * holds ring->submit_lock.  Return: false if there were none.
  */
@@ -79,7 +87,7 @@ static struct zsync_req *zsync_req_cache_pop(struct zsync_ring *ring)
 /* Caller holds ring->submit_lock; @req holds nothing any more. */
 static void zsync_req_cache_push(struct zsync_ring *ring, struct zsync_req *req)
 {
-	if (ring->nr_req_cache >= ZSYNC_REQ_CACHE_MAX) {
+	if (!ZSYNC_REQ_REUSE || ring->nr_req_cache >= ZSYNC_REQ_CACHE_MAX) {
 		kmem_cache_free(zsync_req_cachep, req);
 		return;
 	}
@@ -94,11 +102,13 @@ static void zsync_req_free(struct zsync_ring *ring, struct zsync_req *req)
 	if (zsync_req_has_resources(req))
 		zsync_req_release_resources(req);
 	kfree(req->ovf_pool);
-	if (atomic_inc_return(&ring->nr_free) <= ZSYNC_REQ_CACHE_MAX) {
-		llist_add(&req->chain_node, &ring->req_free);
-		return;
+	if (ZSYNC_REQ_REUSE) {
+		if (atomic_inc_return(&ring->nr_free) <= ZSYNC_REQ_CACHE_MAX) {
+			llist_add(&req->chain_node, &ring->req_free);
+			return;
+		}
+		atomic_dec(&ring->nr_free);
 	}
-	atomic_dec(&ring->nr_free);
 	kmem_cache_free(zsync_req_cachep, req);
 }
 

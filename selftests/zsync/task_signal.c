@@ -6,6 +6,7 @@
  * the ring; without the flag the retry waits for the thread's next ENTER.
  * The blocked syscall itself is restarted, not failed.
  */
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -200,6 +201,46 @@ TEST_F(tsig, notification_does_not_end_a_wait_early)
 	ASSERT_EQ(0, pthread_join(th, NULL));
 	EXPECT_EQ(0, w.ret) TH_LOG("the waiting ENTER returned %s", zt_err(w.ret));
 	EXPECT_EQ(2U, zk_cq_ready(&self->ring));
+}
+
+static short poll_ring(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 ? p.revents : 0;
+}
+
+/*
+ * A retry waiting for its thread makes the ring fd readable for that
+ * thread, whose ENTER runs it, not for others, whose ENTER would find
+ * nothing: an event loop there must not spin.
+ */
+TEST_F(tsig, ring_fd_is_readable_for_the_thread_with_work)
+{
+	struct blocked_reader b = { .fd = self->gate[0], .self = self, .meta = _metadata };
+	unsigned int task_work = 0;
+	int64_t start;
+	pthread_t th;
+
+	if (variant->flags & ZSYNC_SETUP_TASK_SIGNAL)
+		SKIP(return, "with the flag the work runs before anyone polls");
+	ASSERT_EQ(0, pthread_create(&th, NULL, submit_then_block, &b));
+	while (!__atomic_load_n(&b.tid, __ATOMIC_ACQUIRE))
+		zt_sleep_ms(1);
+	ASSERT_TRUE(zt_wait_state(b.tid, 'S', ZT_PROMPT_MS));
+	ASSERT_EQ(5, write(self->sv[1], "hello", 5));
+	start = zt_mono_ns();
+	while (zt_fdinfo(self->ring.fd, "task_work", &task_work) == 0 &&
+	       !task_work && zt_ms_since(start) < ZT_PROMPT_MS)
+		zt_sleep_ms(1);
+	ASSERT_EQ(1U, task_work);
+	EXPECT_EQ(0, poll_ring(self->ring.fd) & POLLIN)
+		TH_LOG("the ring polls readable for a thread that has nothing to run");
+	/* The submitter's ENTER (after read(2)) runs it and posts the CQE. */
+	ASSERT_EQ(1, write(self->gate[1], "x", 1));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	EXPECT_LE(0, b.enter);
+	EXPECT_EQ(POLLIN, poll_ring(self->ring.fd) & POLLIN) TH_LOG("the CQE does not poll readable");
 }
 
 static atomic_bool spin_saw_cqe;
