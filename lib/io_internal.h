@@ -464,8 +464,9 @@ struct zk_io {
 	pthread_t handle;		/* pool workers: to join */
 	unsigned int index;		/* 0: the root (zk_io_init's caller) */
 	struct zk_waiter *inbox;	/* atomic MPSC stack */
-	int sleeping;			/* atomic: in a blocking backend wait */
+	int sleeping;			/* atomic: asleep, and how (io.c) */
 	int kicked;			/* atomic: do not sleep */
+	unsigned int spin;		/* adaptive spin budget before sleeping */
 	unsigned int inflight;		/* ops submitted, not completed */
 	struct zk_task *cur;		/* task running here, NULL at the root */
 	/* green threads and state machines (run by the root worker) */
