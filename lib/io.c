@@ -149,15 +149,6 @@ void zk_worker_exit(struct zk_io *w)
 enum { ZK_SLEEP_RING = 1, ZK_SLEEP_FUTEX = 2 };
 enum { ZK_SPIN_MIN = 16, ZK_SPIN_MAX = 4096, ZK_SPIN_START = 256 };
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
-}
-
 static bool wait_over(struct zk_io *w)
 {
 	return ZK_LOAD(&w->kicked) || __atomic_load_n(&w->inbox, __ATOMIC_ACQUIRE);
@@ -173,7 +164,7 @@ static bool spin_for_kick(struct zk_io *w)
 			w->spin = budget < ZK_SPIN_MAX ? budget * 2 : ZK_SPIN_MAX;
 			return true;
 		}
-		cpu_relax();
+		zk_cpu_relax();
 	}
 	w->spin = budget > ZK_SPIN_MIN ? budget / 2 : ZK_SPIN_MIN;
 	return false;

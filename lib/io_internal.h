@@ -42,6 +42,16 @@ struct zk_runtime;
 #define ZK_STORE_SC(p, v)	__atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 #define ZK_XCHG(p, v)		__atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
 
+/* One iteration of a spin-wait: tell the CPU (and a sibling thread). */
+static inline void zk_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
 /* ------------------------------------------------------------------ */
 /* Intrusive doubly linked list                                        */
 /* ------------------------------------------------------------------ */
