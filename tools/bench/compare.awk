@@ -48,29 +48,76 @@ $2 == "result" && NF == 5 {
 	}
 	if (!($4 in seen_e)) {
 		seen_e[$4] = 1
-		engines[++ne] = $4
+		if ($4 == "go" || $4 == "pthread")
+			refs[++nr] = $4
+		else
+			engines[++nz] = $4
+	}
+}
+
+# The median of metric M on engine E over the rounds; "" when it never ran.
+function med_of(m, e,    r, n, a, v) {
+	n = 0
+	for (r = 1; r <= rounds; r++)
+		if ((m SUBSEP e SUBSEP r) in val)
+			a[++n] = val[m, e, r] + 0
+	if (!n)
+		return ""
+	v = median(a, n)	# sorts a
+	lo[m, e] = a[1]
+	hi[m, e] = a[n]
+	return v
+}
+
+# One row per metric: each engine's median, and its ratio to Go.
+function compact(    i, j, e, m, v, line) {
+	line = "| metric |"
+	for (j = 1; j <= ne; j++)
+		line = line " " engines_all[j] " |"
+	print line
+	line = "|---|"
+	for (j = 1; j <= ne; j++)
+		line = line "---|"
+	print line
+	for (i = 1; i <= nm; i++) {
+		m = metrics[i]
+		line = "| " m " |"
+		for (j = 1; j <= ne; j++) {
+			e = engines_all[j]
+			v = med_of(m, e)
+			if (v == "")
+				line = line " - |"
+			else if (e == "go")
+				line = line " " fmt(v) " |"
+			else
+				line = line " " fmt(v) " (" ratio(m, e, "go") "x) |"
+		}
+		print line
 	}
 }
 
 END {
+	ne = 0
+	for (j = 1; j <= nr; j++)
+		engines_all[++ne] = refs[j]
+	for (j = 1; j <= nz; j++)
+		engines_all[++ne] = engines[j]
 	printf "| metric | engine | median (min-max) | ratio to Go | ratio to pthread |\n"
 	printf "|---|---|---|---|---|\n"
 	for (i = 1; i <= nm; i++) {
 		m = metrics[i]
 		for (j = 1; j <= ne; j++) {
-			e = engines[j]
-			n = 0
-			for (r = 1; r <= rounds; r++)
-				if ((m SUBSEP e SUBSEP r) in val)
-					a[++n] = val[m, e, r] + 0
-			if (!n)
+			e = engines_all[j]
+			v = med_of(m, e)
+			if (v == "")
 				continue
-			med = median(a, n)
 			rg = e == "go" ? "" : ratio(m, e, "go")
 			rp = e ~ /threads/ ? ratio(m, e, "pthread") : ""
-			printf "| %s | %s | %s (%s-%s) | %s | %s |\n", m, e, fmt(med), fmt(a[1]),
-			       fmt(a[n]), rg, rp
+			printf "| %s | %s | %s (%s-%s) | %s | %s |\n", m, e, fmt(v), fmt(lo[m, e]),
+			       fmt(hi[m, e]), rg, rp
 		}
 	}
+	printf "\nThe medians again, one row a metric, with the median ratio to Go:\n\n"
+	compact()
 	printf "\n%d rounds; units in the metric's name (ms: the whole run).\n", rounds
 }
