@@ -123,13 +123,15 @@ soak: lib tools
 		--out $(BUILD)/vm/soak-$(or $(KERNEL),6.12)
 
 # Go from Debian's golang-go, offline (the standard library only), with
-# its caches under $(BUILD).  ROUNDS interleaved rounds, one table.
+# its caches under $(BUILD)/go, and the binary there too: `make bench`
+# runs every $(BUILD)/tools/zsync-bench* in the VM.  ROUNDS interleaved
+# rounds, one table.
 GO_ENV := GOCACHE=$(BUILD)/go/cache GOPATH=$(BUILD)/go/path GOPROXY=off GOFLAGS= GO111MODULE=on
 ROUNDS ?= 5
 
 bench-native: lib tools
-	cd tools/bench/go && $(GO_ENV) go build -o $(BUILD)/tools/zsync-bench-go .
-	tools/bench/bench-native.sh -r $(ROUNDS) $(BUILD)/tools
+	cd tools/bench/go && $(GO_ENV) go build -o $(BUILD)/go/zsync-bench-go .
+	tools/bench/bench-native.sh -r $(ROUNDS) -g $(BUILD)/go/zsync-bench-go $(BUILD)/tools
 
 checkpatch:
 	@tools/testing/checkpatch.sh

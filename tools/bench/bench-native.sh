@@ -10,12 +10,13 @@ set -euo pipefail
 
 usage() {
 	cat <<'EOT'
-Usage: tools/bench/bench-native.sh [-r ROUNDS] [-s PERCENT] [-o FILE] [TOOLS_DIR]
+Usage: tools/bench/bench-native.sh [-r ROUNDS] [-s PERCENT] [-o FILE] [-g GO_BIN] [TOOLS_DIR]
 
   -r ROUNDS   rounds to run (default 5, at least 1)
   -s PERCENT  scale every program's iteration counts (default 100)
   -o FILE     also keep the raw "ROUND result METRIC ENGINE VALUE" lines
-  TOOLS_DIR   where zsync-bench-{exec,go,pthread} are (default build/tools)
+  -g GO_BIN   the Go program (default TOOLS_DIR/../go/zsync-bench-go)
+  TOOLS_DIR   where zsync-bench-{exec,pthread} are (default build/tools)
 EOT
 }
 
@@ -23,23 +24,28 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROUNDS=5
 SCALE=100
 RAW=
-while getopts "r:s:o:h" opt; do
+GO_BIN=
+[[ ${1:-} != --help ]] || { usage; exit 0; }
+while getopts "r:s:o:g:h" opt; do
 	case $opt in
 	r) ROUNDS=$OPTARG ;;
 	s) SCALE=$OPTARG ;;
 	o) RAW=$OPTARG ;;
+	g) GO_BIN=$OPTARG ;;
 	h) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
 TOOLS=${1:-$HERE/../../build/tools}
+GO_BIN=${GO_BIN:-$TOOLS/../go/zsync-bench-go}
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "bench-native: bad round count '$ROUNDS': Invalid argument" >&2; exit 2; }
 [[ $SCALE =~ ^[1-9][0-9]*$ ]] || { echo "bench-native: bad scale '$SCALE': Invalid argument" >&2; exit 2; }
-for t in zsync-bench-exec zsync-bench-go zsync-bench-pthread; do
-	[[ -x $TOOLS/$t ]] || { echo "bench-native: $TOOLS/$t: No such file or directory" >&2; exit 2; }
+for t in "$TOOLS/zsync-bench-exec" "$TOOLS/zsync-bench-pthread" "$GO_BIN"; do
+	[[ -x $t ]] || { echo "bench-native: $t: No such file or directory" >&2; exit 2; }
 done
 
+load0=$(cut -d" " -f1-3 /proc/loadavg)
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -47,10 +53,10 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	{
 		"$TOOLS/zsync-bench-exec" -k -s "$SCALE" -b io_uring
 		"$TOOLS/zsync-bench-exec" -k -s "$SCALE" -b blocking
-		"$TOOLS/zsync-bench-go" -k -s "$SCALE"
+		"$GO_BIN" -k -s "$SCALE"
 		"$TOOLS/zsync-bench-pthread" -k -s "$SCALE"
 	} | awk -v r="$r" '$1 == "result" { print r, $0 }' >>"$out"
 done
 [[ -z $RAW ]] || cp "$out" "$RAW"
-echo "bench-native: $(nproc) CPUs, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bench-native: $(nproc) CPUs, $(uname -r), load average $load0 before, $(cut -d' ' -f1-3 /proc/loadavg) after"
 awk -f "$HERE/compare.awk" "$out"
