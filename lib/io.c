@@ -136,8 +136,8 @@ void zk_worker_exit(struct zk_io *w)
  *  1. With no op in flight only a kick can end the wait, so the thread
  *     first spins briefly on its kick flag and inbox: a waker that finds
  *     it awake (sleeping == 0) makes no syscall at all, and neither does
- *     the thread.  The spin budget adapts: it grows while spins succeed
- *     and shrinks while they end in a sleep.
+ *     the thread.  The spin budget (time) adapts: it grows while spins
+ *     succeed and shrinks while they end in a sleep.
  *  2. Still nothing: it sleeps on a futex (sleeping == ZK_SLEEP_FUTEX),
  *     which costs what a pthread condvar handoff costs.
  *  3. With ops in flight it sleeps in its ring (ZK_SLEEP_RING) so that a
@@ -147,7 +147,16 @@ void zk_worker_exit(struct zk_io *w)
  * sequentially consistent): one of the two always sees the other.
  */
 enum { ZK_SLEEP_RING = 1, ZK_SLEEP_FUTEX = 2 };
-enum { ZK_SPIN_MIN = 16, ZK_SPIN_MAX = 4096, ZK_SPIN_START = 256 };
+
+/*
+ * The spin is bounded by time, not by iterations: a pause costs from a
+ * few ns to over 100 (AMD, virtual machines).  Spinning longer than a
+ * futex sleep and wakeup cost would only take the CPU from the thread
+ * that is to wake us, so the budget stays between 0.5 and 16 us.
+ */
+#define ZK_SPIN_MIN_NS		500
+#define ZK_SPIN_MAX_NS		16000
+#define ZK_SPIN_START_NS	4000
 
 static bool wait_over(struct zk_io *w)
 {
@@ -157,16 +166,22 @@ static bool wait_over(struct zk_io *w)
 /* Step 1: true if a kick arrived while spinning. */
 static bool spin_for_kick(struct zk_io *w)
 {
-	unsigned int i, budget = w->spin ? w->spin : ZK_SPIN_START;
+	int64_t budget = w->spin_ns ? w->spin_ns : ZK_SPIN_START_NS, end;
+	unsigned int i;
 
-	for (i = 0; i < budget; i++) {
+	if (wait_over(w))
+		return true;
+	end = zk_mono_ns() + budget;
+	for (i = 1;; i++) {
+		zk_cpu_relax();
 		if (wait_over(w)) {
-			w->spin = budget < ZK_SPIN_MAX ? budget * 2 : ZK_SPIN_MAX;
+			w->spin_ns = budget < ZK_SPIN_MAX_NS ? budget * 2 : ZK_SPIN_MAX_NS;
 			return true;
 		}
-		zk_cpu_relax();
+		if (i % 8 == 0 && zk_mono_ns() >= end)
+			break;
 	}
-	w->spin = budget > ZK_SPIN_MIN ? budget / 2 : ZK_SPIN_MIN;
+	w->spin_ns = budget > ZK_SPIN_MIN_NS ? budget / 2 : ZK_SPIN_MIN_NS;
 	return false;
 }
 

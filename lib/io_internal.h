@@ -476,7 +476,7 @@ struct zk_io {
 	struct zk_waiter *inbox;	/* atomic MPSC stack */
 	int sleeping;			/* atomic: asleep, and how (io.c) */
 	int kicked;			/* atomic: do not sleep */
-	unsigned int spin;		/* adaptive spin budget before sleeping */
+	int64_t spin_ns;		/* adaptive spin budget before sleeping */
 	unsigned int inflight;		/* ops submitted, not completed */
 	struct zk_task *cur;		/* task running here, NULL at the root */
 	/* green threads and state machines (run by the root worker) */
