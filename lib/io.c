@@ -132,7 +132,7 @@ void zk_worker_exit(struct zk_io *w)
 }
 
 /*
- * How a thread waits (Documentation/executors.rst, "Wakeups"):
+ * How a thread waits (Documentation/executors.rst, "Waiting and waking"):
  *  1. With no op in flight only a kick can end the wait, so the thread
  *     first spins briefly on its kick flag and inbox: a waker that finds
  *     it awake (sleeping == 0) makes no syscall at all, and neither does
@@ -206,7 +206,7 @@ void zk_loop_wait(struct zk_io *w, bool block)
 	}
 	if (idle)
 		futex_sleep(w);
-	else
+	else if (block || w->inflight)	/* nothing to reap: no syscall */
 		w->rt->bops->wait(&w->loop, block);
 	ZK_STORE_SC(&w->sleeping, 0);
 	ZK_STORE_SC(&w->kicked, 0);
