@@ -14,7 +14,8 @@
 #                        (e.g. ARGS="--replay 0x... --shrink")
 #   make soak            zsync-soak in a VM: SECONDS=N (300), KERNEL=...
 #   make bench           benchmarks in a VM
-#   make bench-native    executor benchmarks on the host (io_uring, blocking)
+#   make bench-native    executor benchmarks on the host (io_uring, blocking) next to
+#                        Go and plain pthreads: ROUNDS=N (5) rounds, one table
 #   make C=1             also run sparse over the module
 #   make checkpatch      run checkpatch.pl over the kernel sources, then make kernel-doc
 #   make kernel-doc      kernel-doc -v over kmod/, lib/include/ and uapi/: any warning
@@ -121,9 +122,16 @@ soak: lib tools
 		--soak $(FUZZ_SECONDS) --timeout $$(($(FUZZ_SECONDS) * 2 + 600)) \
 		--out $(BUILD)/vm/soak-$(or $(KERNEL),6.12)
 
+# Go from Debian's golang-go, offline (the standard library only), with
+# its caches under $(BUILD)/go, and the binary there too: `make bench`
+# runs every $(BUILD)/tools/zsync-bench* in the VM.  ROUNDS interleaved
+# rounds, one table.
+GO_ENV := GOCACHE=$(BUILD)/go/cache GOPATH=$(BUILD)/go/path GOPROXY=off GOFLAGS= GO111MODULE=on
+ROUNDS ?= 5
+
 bench-native: lib tools
-	$(BUILD)/tools/zsync-bench-exec -b io_uring
-	$(BUILD)/tools/zsync-bench-exec -b blocking
+	cd tools/bench/go && $(GO_ENV) go build -o $(BUILD)/go/zsync-bench-go .
+	tools/bench/bench-native.sh -r $(ROUNDS) -g $(BUILD)/go/zsync-bench-go $(BUILD)/tools
 
 checkpatch:
 	@tools/testing/checkpatch.sh

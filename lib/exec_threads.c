@@ -5,7 +5,9 @@
  * that took it; while it waits, that worker sleeps in its own loop, so its
  * completions are reaped where they were submitted.  Cross-thread wakeups
  * (a task finishing, a channel handing over, a new task for an idle
- * worker) go through zk_worker_kick(): MSG_RING or the loop's eventfd.
+ * worker) go through zk_worker_kick(): nothing when the target is still
+ * spinning, a futex wake when it sleeps with no op in flight, its ring's
+ * wake (MSG_RING, the loop's eventfd) when it sleeps in its ring (io.c).
  *
  * A waiting task keeps its worker: N tasks waiting on work that is still
  * queued would wait forever, as in any fixed-size pool.  Size the pool

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 
 #include "io_internal.h"
 
@@ -130,18 +132,82 @@ void zk_worker_exit(struct zk_io *w)
 }
 
 /*
+ * How a thread waits (Documentation/executors.rst, "Waiting and waking"):
+ *  1. With no op in flight only a kick can end the wait, so the thread
+ *     first spins briefly on its kick flag and inbox: a waker that finds
+ *     it awake (sleeping == 0) makes no syscall at all, and neither does
+ *     the thread.  The spin budget (time) adapts: it grows while spins
+ *     succeed and shrinks while they end in a sleep.
+ *  2. Still nothing: it sleeps on a futex (sleeping == ZK_SLEEP_FUTEX),
+ *     which costs what a pthread condvar handoff costs.
+ *  3. With ops in flight it sleeps in its ring (ZK_SLEEP_RING) so that a
+ *     completion or a kick (MSG_RING, the loop's eventfd) both end it.
  * Sleeping is announced before the last look at the inbox and the kick
- * flag, and kickers set the flag before looking at sleeping (both
+ * flag, and kickers set the flag before exchanging sleeping (both
  * sequentially consistent): one of the two always sees the other.
  */
+enum { ZK_SLEEP_RING = 1, ZK_SLEEP_FUTEX = 2 };
+
+/*
+ * The spin is bounded by time, not by iterations: a pause costs from a
+ * few ns to over 100 (AMD, virtual machines).  Spinning longer than a
+ * futex sleep and wakeup cost would only take the CPU from the thread
+ * that is to wake us, so the budget stays between 0.5 and 16 us.
+ */
+#define ZK_SPIN_MIN_NS		500
+#define ZK_SPIN_MAX_NS		16000
+#define ZK_SPIN_START_NS	4000
+
+static bool wait_over(struct zk_io *w)
+{
+	return ZK_LOAD(&w->kicked) || __atomic_load_n(&w->inbox, __ATOMIC_ACQUIRE);
+}
+
+/* Step 1: true if a kick arrived while spinning. */
+static bool spin_for_kick(struct zk_io *w)
+{
+	int64_t budget = w->spin_ns ? w->spin_ns : ZK_SPIN_START_NS, end;
+	unsigned int i;
+
+	if (wait_over(w))
+		return true;
+	end = zk_mono_ns() + budget;
+	for (i = 1;; i++) {
+		zk_cpu_relax();
+		if (wait_over(w)) {
+			w->spin_ns = budget < ZK_SPIN_MAX_NS ? budget * 2 : ZK_SPIN_MAX_NS;
+			return true;
+		}
+		if (i % 8 == 0 && zk_mono_ns() >= end)
+			break;
+	}
+	w->spin_ns = budget > ZK_SPIN_MIN_NS ? budget / 2 : ZK_SPIN_MIN_NS;
+	return false;
+}
+
+/* Step 2: until a kicker clears sleeping (EINTR, EAGAIN: look again). */
+static void futex_sleep(struct zk_io *w)
+{
+	while (ZK_LOAD_SC(&w->sleeping) == ZK_SLEEP_FUTEX)
+		syscall(SYS_futex, &w->sleeping, FUTEX_WAIT_PRIVATE, ZK_SLEEP_FUTEX,
+			NULL, NULL, 0);
+}
+
 void zk_loop_wait(struct zk_io *w, bool block)
 {
+	bool idle = block && !w->inflight;
+
+	if (idle && spin_for_kick(w))
+		block = idle = false;
 	if (block) {
-		ZK_STORE_SC(&w->sleeping, 1);
+		ZK_STORE_SC(&w->sleeping, idle ? ZK_SLEEP_FUTEX : ZK_SLEEP_RING);
 		if (ZK_LOAD_SC(&w->kicked) || ZK_LOAD_SC(&w->inbox))
-			block = false;
+			block = idle = false;
 	}
-	w->rt->bops->wait(&w->loop, block);
+	if (idle)
+		futex_sleep(w);
+	else if (block || w->inflight)	/* nothing to reap: no syscall */
+		w->rt->bops->wait(&w->loop, block);
 	ZK_STORE_SC(&w->sleeping, 0);
 	ZK_STORE_SC(&w->kicked, 0);
 	zk_inbox_process(w);
@@ -150,10 +216,16 @@ void zk_loop_wait(struct zk_io *w, bool block)
 		zk_dump_requested(w);
 }
 
+/* Async-signal-safe (zk_io_dump_on_signal() kicks from a handler). */
 void zk_worker_kick(struct zk_io *waker, struct zk_io *w)
 {
+	int was;
+
 	ZK_STORE_SC(&w->kicked, 1);
-	if (ZK_XCHG(&w->sleeping, 0))
+	was = ZK_XCHG(&w->sleeping, 0);
+	if (was == ZK_SLEEP_FUTEX)
+		syscall(SYS_futex, &w->sleeping, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	else if (was == ZK_SLEEP_RING)
 		w->rt->bops->wake(&w->loop, waker ? &waker->loop : NULL);
 }
 

@@ -42,6 +42,16 @@ struct zk_runtime;
 #define ZK_STORE_SC(p, v)	__atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 #define ZK_XCHG(p, v)		__atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
 
+/* One iteration of a spin-wait: tell the CPU (and a sibling thread). */
+static inline void zk_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
 /* ------------------------------------------------------------------ */
 /* Intrusive doubly linked list                                        */
 /* ------------------------------------------------------------------ */
@@ -464,8 +474,9 @@ struct zk_io {
 	pthread_t handle;		/* pool workers: to join */
 	unsigned int index;		/* 0: the root (zk_io_init's caller) */
 	struct zk_waiter *inbox;	/* atomic MPSC stack */
-	int sleeping;			/* atomic: in a blocking backend wait */
+	int sleeping;			/* atomic: asleep, and how (io.c) */
 	int kicked;			/* atomic: do not sleep */
+	int64_t spin_ns;		/* adaptive spin budget before sleeping */
 	unsigned int inflight;		/* ops submitted, not completed */
 	struct zk_task *cur;		/* task running here, NULL at the root */
 	/* green threads and state machines (run by the root worker) */

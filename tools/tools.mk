@@ -2,7 +2,7 @@
 # Userspace tools, statically linked so they run in a busybox initramfs.
 #
 #   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo,
-#                              zsync-bench-{nop,irq,exec,file,net,cgroup}, zsyncctl, zsync-run,
+#                              zsync-bench-{nop,irq,exec,file,net,cgroup,pthread}, zsyncctl, zsync-run,
 #                              zsync-fuzz, zsync-soak, zsync-flame, zsync-trace and the examples,
 #                              $(BUILD)/tools/examples/zk-copy-<model>, zk-probe
 #   make -f tools/tools.mk examples-test   run each example on a few files and compare,
@@ -44,6 +44,9 @@ zsync-bench-exec_SRCS := tools/bench/zsync-bench-exec.c
 zsync-bench-exec_LIBS := $(LIBZKIO_A) $(LIBZK_A) $(LIBURING_A)
 zsync-bench-file_SRCS := tools/bench/zsync-bench-file.c
 zsync-bench-file_LIBS := $(LIBZK_A) $(LIBURING_A)
+# The plain-pthread baseline of `make bench-native`: no zsync-k at all.
+zsync-bench-pthread_SRCS := tools/bench/zsync-bench-pthread.c
+zsync-bench-pthread_LIBS :=
 zsync-bench-cgroup_SRCS := tools/bench/zsync-bench-cgroup.c
 zsync-bench-cgroup_LIBS := $(LIBZK_A)
 # Counts every syscall both of its paths make (see the file's header).
@@ -74,7 +77,7 @@ endif
 tool_static = $(if $(and $(filter shared,$(TOOLS_LINK)),$(filter $(1),$(INSTALLED_TOOLS))),,-static)
 
 TOOLS     := zsync-demo zsync-bench-nop zsync-bench-irq zsync-bench-exec zsync-bench-file \
-	     zsync-bench-net zsync-bench-cgroup zsyncctl zsync-run zsync-fuzz zsync-soak \
+	     zsync-bench-net zsync-bench-cgroup zsync-bench-pthread zsyncctl zsync-run zsync-fuzz zsync-soak \
 	     zsync-flame
 TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
 ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))

@@ -756,9 +756,13 @@ struct zk_mutex *zk_mutex_new(void);
 void zk_mutex_free(struct zk_mutex *m);
 
 /**
- * zk_mutex_lock() - lock (FIFO handoff when contended)
+ * zk_mutex_lock() - lock (as Go's sync.Mutex: no waiter starves)
  * @io: the calling context's handle
  * @m: the mutex
+ *
+ * A free mutex is taken with one atomic operation.  A waiter woken by an
+ * unlock competes again with running lockers, until it has waited 1 ms:
+ * then the unlock hands the mutex to it (FIFO among such waiters).
  *
  * Return: 0 once the caller holds @m; -ECANCELED when the caller's token
  * was cancelled while it waited (@m is not held then).
@@ -775,7 +779,7 @@ int zk_mutex_lock(struct zk_io *io, struct zk_mutex *m);
 int zk_mutex_trylock(struct zk_io *io, struct zk_mutex *m);
 
 /**
- * zk_mutex_unlock() - unlock (hands the mutex to the first waiter)
+ * zk_mutex_unlock() - unlock (wakes or hands over to the first waiter)
  * @io: the calling context's handle (it wakes that waiter)
  * @m: a mutex the caller holds
  */
@@ -787,6 +791,8 @@ void zk_mutex_unlock(struct zk_io *io, struct zk_mutex *m);
  * @f: the future, from zk_future_new(), not waited on by anything; it
  *	completes at once when @m is free
  * @m: the mutex
+ *
+ * A queued @f is always handed the mutex (FIFO), never woken to retry.
  *
  * Cancelling @f (zk_cancel()) while it waits completes it with
  * -ECANCELED, without the mutex.

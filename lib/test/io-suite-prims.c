@@ -6,6 +6,7 @@
  * executor runs tasks concurrently, OS threads where it does not.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -233,6 +234,65 @@ static int t_mutex(struct zt_ctx *c)
 	ZT_CHECK(c, s.counter == 4L * s.rounds, "counter %ld, want %ld", s.counter,
 		 4L * s.rounds);
 	zk_mutex_free(s.m);
+	zk_io_exit(io);
+	return ZT_PASS;
+}
+
+/*
+ * Two peers lock and unlock without pause while a third locker queues: it
+ * must get the mutex (unlock hands it over once it waited 1 ms) before
+ * the peers' deadline, however often they win the retries.
+ */
+struct hammer {
+	struct zk_mutex *m;
+	long counter;		/* guarded by m */
+	int running, stop;	/* atomics */
+	int64_t deadline_ms;
+};
+
+static int64_t hammer(struct zk_io *io, void *arg)
+{
+	struct hammer *h = arg;
+	unsigned long i;
+
+	for (i = 0; !__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE); i++) {
+		if (i % 256 == 0 && zt_now_ms() > h->deadline_ms)
+			return -ETIMEDOUT;	/* the locker starved */
+		if (zk_mutex_lock(io, h->m))
+			return -1;
+		h->counter++;
+		zk_mutex_unlock(io, h->m);
+		if (i == 1000)
+			__atomic_fetch_add(&h->running, 1, __ATOMIC_RELEASE);
+	}
+	return 0;
+}
+
+static int t_mutex_starve(struct zt_ctx *c)
+{
+	struct hammer h = { .deadline_ms = zt_now_ms() + 20000 };
+	struct zt_peer p[2];
+	struct zk_io *io;
+	int64_t r0, r1;
+	int i;
+
+	ZT_SKIP_IF(c, c->opts.executor == ZK_EXEC_GREEN,
+		   "green threads: peers that never yield keep the locker off the thread");
+	h.m = zk_mutex_new();
+	ZT_CHECK(c, h.m && zt_io(c, &io) == 0, "init");
+	for (i = 0; i < 2; i++)
+		ZT_CHECK(c, zt_peer_start(c, io, &p[i], hammer, &h) == 0, "peer");
+	while (__atomic_load_n(&h.running, __ATOMIC_ACQUIRE) < 2 && zt_now_ms() < h.deadline_ms)
+		sched_yield();	/* both hammer it: the contention is real */
+	ZT_CHECK(c, zk_mutex_lock(io, h.m) == 0, "lock");
+	__atomic_store_n(&h.stop, 1, __ATOMIC_RELEASE);
+	zk_mutex_unlock(io, h.m);
+	r0 = zt_peer_join(io, &p[0]);
+	r1 = zt_peer_join(io, &p[1]);
+	ZT_CHECK(c, r0 == 0 && r1 == 0, "peers %lld %lld (-ETIMEDOUT: the locker starved)",
+		 (long long)r0, (long long)r1);
+	ZT_CHECK(c, h.counter >= 2000, "counter %ld", h.counter);
+	zk_mutex_free(h.m);
 	zk_io_exit(io);
 	return ZT_PASS;
 }
@@ -467,6 +527,7 @@ const struct zt_test zt_prim_tests[] = {
 	{ "chan_rendezvous", t_chan_rendezvous },
 	{ "chan_close_wakes", t_chan_close_wakes },
 	{ "mutex", t_mutex },
+	{ "mutex_starve", t_mutex_starve },
 	{ "cond", t_cond },
 	{ "semaphore", t_sem },
 	{ "wait_group", t_wait_group },

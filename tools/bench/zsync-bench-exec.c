@@ -2,11 +2,16 @@
 /*
  * zsync-bench-exec: the executors compared on one backend.  For each
  * executor: green-thread (or state-machine) switch time, spawn+await cost,
- * channel ping-pong round trip and throughput, and contended mutex
- * lock/unlock; printed as a table.  A benchmark, not a test: it checks
- * only that the work was done.
+ * channel ping-pong round trip and throughput, contended mutex
+ * lock/unlock, ping-pong with a party on another OS thread, and a
+ * fan-out/fan-in of 100000 tasks that each send one message; printed as a
+ * table.  A benchmark, not a test: it checks only that the work was done.
  *
- *   zsync-bench-exec [-b auto|zsync|io_uring|blocking] [-s PERCENT]
+ *   zsync-bench-exec [-b auto|zsync|io_uring|blocking] [-s PERCENT] [-k]
+ *
+ * -k prints one "result METRIC ENGINE VALUE" line per number instead of
+ * the table (tools/bench/bench-native.sh aggregates them with the Go and
+ * pthread programs' lines, see tools/bench/compare.awk).
  *
  * PERCENT scales the iteration counts (default 100, or 2 on the zsync
  * backend, which `make bench` runs in a TCG VM).
@@ -16,6 +21,7 @@
  * their own runtimes on the blocking executor, whose tasks run inline.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +30,7 @@
 #include <unistd.h>
 
 #include "zsync-k-io.h"
+#include "bench.h"
 
 /* 0: 100%, or 2% on the zsync backend, which runs in a TCG VM. */
 static unsigned int scale;
@@ -31,14 +38,6 @@ static unsigned int scale;
 static unsigned long scaled(unsigned long n)
 {
 	return n * scale / 100 ? n * scale / 100 : 1;
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
 /* ---- parties: a task, a state machine or a thread ------------------- */
@@ -63,6 +62,17 @@ static void *party_thread(void *arg)
 	return NULL;
 }
 
+/* A party on an OS thread of its own, with its own (blocking) runtime. */
+static int party_start_thread(struct zk_io *io, struct party *p, zk_task_fn fn,
+			      void *arg)
+{
+	memset(p, 0, sizeof(*p));
+	p->fn = fn;
+	p->arg = arg;
+	p->opts.backend = zk_io_backend(io);
+	return pthread_create(&p->th, NULL, party_thread, p) ? -1 : 0;
+}
+
 /* @step is used on the stackless executor, @fn elsewhere. */
 static int party_start(struct zk_io *io, struct party *p, zk_task_fn fn,
 		       zk_step_fn step, void *arg)
@@ -70,16 +80,12 @@ static int party_start(struct zk_io *io, struct party *p, zk_task_fn fn,
 	enum zk_executor e = zk_io_executor(io);
 
 	memset(p, 0, sizeof(*p));
-	if (e == ZK_EXEC_STACKLESS) {
+	if (e == ZK_EXEC_STACKLESS)
 		p->f = zk_async_step(io, step, arg);
-	} else if (e != ZK_EXEC_BLOCKING) {
+	else if (e != ZK_EXEC_BLOCKING)
 		p->f = zk_async(io, fn, arg);
-	} else {
-		p->fn = fn;
-		p->arg = arg;
-		p->opts.backend = zk_io_backend(io);
-		return pthread_create(&p->th, NULL, party_thread, p) ? -1 : 0;
-	}
+	else
+		return party_start_thread(io, p, fn, arg);
 	return p->f ? 0 : -1;
 }
 
@@ -283,20 +289,31 @@ static void loops_free(struct zk_io *io, struct loop *l, unsigned int k)
 	free(l);
 }
 
-/* Run @k parties (fn/step pairs alternate over @fns) and time them. */
-static double run_parties(struct zk_io *io, struct loop *l, unsigned int k,
-			  zk_task_fn *fns, zk_step_fn *steps)
+/*
+ * Run @k parties (fn/step pairs alternate over @fns) and time them; those
+ * from index @own_thread on run on OS threads of their own.
+ */
+static double run_parties_split(struct zk_io *io, struct loop *l, unsigned int k,
+				zk_task_fn *fns, zk_step_fn *steps,
+				unsigned int own_thread)
 {
 	struct party p[8];
-	double t0 = now_ns();
+	double t0 = bench_now_ns();
 	unsigned int i;
 
 	for (i = 0; i < k; i++)
-		if (party_start(io, &p[i], fns[i], steps[i], &l[i]))
+		if (i >= own_thread ? party_start_thread(io, &p[i], fns[i], &l[i]) :
+				      party_start(io, &p[i], fns[i], steps[i], &l[i]))
 			return -1;
 	for (i = 0; i < k; i++)
 		party_join(io, &p[i]);
-	return now_ns() - t0;
+	return bench_now_ns() - t0;
+}
+
+static double run_parties(struct zk_io *io, struct loop *l, unsigned int k,
+			  zk_task_fn *fns, zk_step_fn *steps)
+{
+	return run_parties_split(io, l, k, fns, steps, k);
 }
 
 static double bench_switch(struct zk_io *io)
@@ -325,7 +342,7 @@ static double bench_spawn(struct zk_io *io)
 	unsigned long n = scaled(20000) / BATCH * BATCH + BATCH, i, j;
 	bool step = zk_io_executor(io) == ZK_EXEC_STACKLESS;
 	struct zk_future *f[BATCH];
-	double t0 = now_ns();
+	double t0 = bench_now_ns();
 
 	for (i = 0; i < n; i += BATCH) {
 		for (j = 0; j < BATCH; j++)
@@ -337,10 +354,11 @@ static double bench_spawn(struct zk_io *io)
 			zk_future_free(io, f[j]);
 		}
 	}
-	return (now_ns() - t0) / (double)n;
+	return (bench_now_ns() - t0) / (double)n;
 }
 
-static double bench_pingpong(struct zk_io *io)
+/* The ponger on its own OS thread if @cross, else in the executor. */
+static double pingpong(struct zk_io *io, bool cross)
 {
 	unsigned long n = scaled(50000);
 	struct zk_chan *a = zk_chan_new(sizeof(uint64_t), 1), *b = zk_chan_new(sizeof(uint64_t), 1);
@@ -351,11 +369,21 @@ static double bench_pingpong(struct zk_io *io)
 
 	l[0].out = l[1].in = a;
 	l[1].out = l[0].in = b;
-	t = run_parties(io, l, 2, fns, steps);
+	t = run_parties_split(io, l, 2, fns, steps, cross ? 1 : 2);
 	loops_free(io, l, 2);
 	zk_chan_free(a);
 	zk_chan_free(b);
 	return t / (double)n;
+}
+
+static double bench_pingpong(struct zk_io *io)
+{
+	return pingpong(io, false);
+}
+
+static double bench_xthread(struct zk_io *io)
+{
+	return pingpong(io, true);
 }
 
 static double bench_throughput(struct zk_io *io)
@@ -396,77 +424,259 @@ static double bench_mutex(struct zk_io *io)
 	return counter == (long)(K * n) ? t / (double)(K * n) : -1;
 }
 
+/* ---- fan-out/fan-in: many tasks, one message each ------------------ */
+
+struct fan {
+	struct zk_chan *ch;
+	uint64_t v;
+};
+
+static int64_t fan_send(struct zk_io *io, void *arg)
+{
+	struct fan *f = arg;
+
+	return zk_chan_send(io, f->ch, &f->v);
+}
+
+/* The channel is unbounded: a send never waits, one step is enough. */
+static int64_t fan_send_step(struct zk_io *io, void *arg)
+{
+	struct fan *f = arg;
+
+	return zk_chan_try_send(io, f->ch, &f->v);
+}
+
+/* Spawn tasks @from..@to-1, receive one message per task, await them all. */
+static int fan_wave(struct zk_io *io, struct fan *fans, struct zk_future **fs,
+		    unsigned long from, unsigned long to, uint64_t *sum)
+{
+	bool step = zk_io_executor(io) == ZK_EXEC_STACKLESS;
+	unsigned long i;
+	uint64_t v;
+
+	for (i = from; i < to; i++) {
+		fs[i] = step ? zk_async_step(io, fan_send_step, &fans[i]) :
+			       zk_async(io, fan_send, &fans[i]);
+		if (!fs[i])
+			return -1;
+	}
+	for (i = from; i < to; i++) {
+		if (zk_chan_recv(io, fans[0].ch, &v))
+			return -1;
+		*sum += v;
+	}
+	for (i = from; i < to; i++) {
+		if (zk_await(io, fs[i]))
+			return -1;
+		zk_future_free(io, fs[i]);
+	}
+	return 0;
+}
+
+/*
+ * Green threads each hold an mmap()ed stack and its guard (two mappings)
+ * from spawn to exit: at most FAN_GREEN_WAVE at once keeps the process
+ * under vm.max_map_count (65530 by default).
+ */
+enum { FAN_TASKS = 100000, FAN_GREEN_WAVE = 10000 };
+
+/* The whole fan-out/fan-in, in ns (the table shows it in ms). */
+static double bench_fanout(struct zk_io *io)
+{
+	unsigned long n = scaled(FAN_TASKS), i, wave = n;
+	struct fan *fans = calloc(n, sizeof(*fans));
+	struct zk_future **fs = calloc(n, sizeof(*fs));
+	struct zk_chan *ch = zk_chan_new_unbounded(sizeof(uint64_t));
+	uint64_t sum = 0;
+	double t = -1, t0;
+	int ret = 0;
+
+	if (zk_io_executor(io) == ZK_EXEC_GREEN)
+		wave = FAN_GREEN_WAVE;
+	for (i = 0; fans && i < n; i++) {
+		fans[i].ch = ch;
+		fans[i].v = i;
+	}
+	t0 = bench_now_ns();
+	for (i = 0; fans && fs && ch && !ret && i < n; i += wave)
+		ret = fan_wave(io, fans, fs, i, i + wave < n ? i + wave : n, &sum);
+	if (fans && fs && ch && !ret && sum == (uint64_t)n * (n - 1) / 2)
+		t = bench_now_ns() - t0;
+	zk_chan_free(ch);
+	free(fs);
+	free(fans);
+	return t;
+}
+
+/* How a metric's ns figure is shown. */
+enum show { SHOW_NS, SHOW_RATE, SHOW_MS };
+
 struct metric {
-	const char *name, *unit;
+	const char *key, *name, *unit;	/* key: in -k output */
 	double (*run)(struct zk_io *io);
-	bool rate;	/* print Mops/s instead of ns */
+	enum show show;
 };
 
 static const struct metric metrics[] = {
-	{ "green/stackless switch", "ns", bench_switch, false },
-	{ "spawn + await", "ns", bench_spawn, false },
-	{ "channel ping-pong round trip", "ns", bench_pingpong, false },
-	{ "channel throughput (cap 256)", "M msg/s", bench_throughput, true },
-	{ "mutex lock+unlock, 4 contending", "ns", bench_mutex, false },
+	{ "switch_ns", "green/stackless switch", "ns", bench_switch, SHOW_NS },
+	{ "spawn_ns", "spawn + await", "ns", bench_spawn, SHOW_NS },
+	{ "pingpong_ns", "channel ping-pong round trip", "ns", bench_pingpong, SHOW_NS },
+	{ "throughput_mmsg_s", "channel throughput (cap 256)", "M msg/s", bench_throughput,
+	  SHOW_RATE },
+	{ "mutex4_ns", "mutex lock+unlock, 4 contending", "ns", bench_mutex, SHOW_NS },
+	{ "xthread_pingpong_ns", "ping-pong, ponger on an OS thread", "ns", bench_xthread,
+	  SHOW_NS },
+	{ "fanout_ms", "fan-out/fan-in, 100000 tasks", "ms", bench_fanout, SHOW_MS },
 };
+
+#define NMETRICS	(sizeof(metrics) / sizeof(metrics[0]))
+
+static const char *const engine_keys[] = { "blocking", "threads4", "green", "stackless" };
+
+/* @v in ns per op (< 0: not applicable) as the metric shows it. */
+static double shown(const struct metric *m, double v)
+{
+	switch (m->show) {
+	case SHOW_RATE:	return 1e3 / v;
+	case SHOW_MS:	return v / 1e6;
+	default:	return v;
+	}
+}
+
+static void print_kv(const char *backend, double res[][4])
+{
+	unsigned int m, e;
+
+	for (m = 0; m < NMETRICS; m++)
+		for (e = 0; e < 4; e++)
+			if (res[m][e] >= 0)
+				printf("result %s %s:%s %.3f\n", metrics[m].key, backend,
+				       engine_keys[e], shown(&metrics[m], res[m][e]));
+}
+
+static void print_table(double res[][4])
+{
+	unsigned int m, e;
+
+	printf("%-40s %12s %12s %12s %12s\n", "", "blocking", "threads(4)", "green",
+	       "stackless");
+	for (m = 0; m < NMETRICS; m++) {
+		char label[64];
+
+		snprintf(label, sizeof(label), "%s [%s]", metrics[m].name, metrics[m].unit);
+		printf("%-40s", label);
+		for (e = 0; e < 4; e++) {
+			if (res[m][e] < 0)
+				printf(" %12s", "-");
+			else if (metrics[m].show == SHOW_NS)
+				printf(" %12.0f", res[m][e]);
+			else
+				printf(" %12.2f", shown(&metrics[m], res[m][e]));
+		}
+		printf("\n");
+	}
+	printf("blocking: tasks run inline; its parties are OS threads. '-': not applicable.\n"
+	       "green fan-out: in waves of %d live tasks (one stack mapping each).\n",
+	       FAN_GREEN_WAVE);
+}
+
+static void usage(FILE *out, const char *prog)
+{
+	fprintf(out,
+		"usage: %s [-b auto|zsync|io_uring|blocking] [-s PERCENT] [-k]\n"
+		"  -b, --backend BACKEND  the backend (default: ZK_BACKEND, else auto)\n"
+		"  -s, --scale PERCENT    scale the iteration counts (default 100,\n"
+		"                         2 on the zsync backend)\n"
+		"  -k, --kv               'result METRIC BACKEND:EXECUTOR VALUE' lines\n"
+		"  -h, --help             this text\n", prog);
+}
+
+/* Parse the command line into @opts; -1: exit with status *@status. */
+static int parse_args(int argc, char **argv, struct zk_io_opts *opts, bool *kv,
+		      int *status)
+{
+	static const struct option longopts[] = {
+		{ "backend", required_argument, NULL, 'b' },
+		{ "scale", required_argument, NULL, 's' },
+		{ "kv", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long pct;
+	int opt;
+
+	*status = 2;
+	while ((opt = getopt_long(argc, argv, "b:s:kh", longopts, NULL)) != -1) {
+		if (opt == 's') {
+			if (parse_ulong(optarg, 10000, &pct)) {
+				fprintf(stderr, "%s: bad scale '%s': %s\n", argv[0], optarg,
+					strerror(EINVAL));
+				return -1;
+			}
+			scale = (unsigned int)pct;
+		} else if (opt == 'b') {
+			setenv(ZK_ENV_BACKEND, optarg, 1);
+			if (zk_io_opts_from_env(opts)) {
+				fprintf(stderr, "%s: bad backend '%s': %s\n", argv[0], optarg,
+					strerror(EINVAL));
+				return -1;
+			}
+		} else if (opt == 'k') {
+			*kv = true;
+		} else {
+			*status = opt == 'h' ? 0 : 2;
+			usage(opt == 'h' ? stdout : stderr, argv[0]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s': %s\n", argv[0], argv[optind],
+			strerror(EINVAL));
+		return -1;
+	}
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
 	struct zk_io_opts opts = { .threads = 4 };
-	double res[5][4];
-	int opt, e, m;
+	double res[NMETRICS][4];
+	bool kv = false;
+	int e, status;
+	unsigned int m;
 
-	if (zk_io_opts_from_env(&opts))
+	if (zk_io_opts_from_env(&opts)) {
+		fprintf(stderr, "%s: bad %s or %s: %s\n", argv[0], ZK_ENV_BACKEND,
+			ZK_ENV_EXECUTOR, strerror(EINVAL));
 		return 2;
-	while ((opt = getopt(argc, argv, "b:s:")) != -1) {
-		if (opt == 's') {
-			scale = (unsigned int)atoi(optarg);
-		} else if (opt == 'b') {
-			setenv(ZK_ENV_BACKEND, optarg, 1);
-			if (zk_io_opts_from_env(&opts))
-				return 2;
-		} else {
-			fprintf(stderr, "usage: %s [-b BACKEND] [-s PERCENT]\n", argv[0]);
-			return 2;
-		}
 	}
+	if (parse_args(argc, argv, &opts, &kv, &status))
+		return status;
 	for (e = ZK_EXEC_BLOCKING; e <= ZK_EXEC_STACKLESS; e++) {
 		struct zk_io *io;
+		int ret;
 
 		opts.executor = (enum zk_executor)e;
-		if (zk_io_init(&io, &opts)) {
-			fprintf(stderr, "zk_io_init(%s) failed\n", zk_executor_name(opts.executor));
+		ret = zk_io_init(&io, &opts);
+		if (ret) {
+			fprintf(stderr, "%s: zk_io_init(%s): %s\n", argv[0],
+				zk_executor_name(opts.executor), strerror(-ret));
 			return 1;
 		}
 		if (!scale)
 			scale = zk_io_backend(io) == ZK_BACKEND_ZSYNC ? 2 : 100;
 		if (e == ZK_EXEC_BLOCKING)
-			printf("zsync-bench-exec: %s backend, %ld CPUs, scale %u%%\n",
-			       zk_backend_name(zk_io_backend(io)),
+			printf("%szsync-bench-exec: %s backend, %ld CPUs, scale %u%%\n",
+			       kv ? "# " : "", zk_backend_name(zk_io_backend(io)),
 			       sysconf(_SC_NPROCESSORS_ONLN), scale);
-		for (m = 0; m < 5; m++)
+		for (m = 0; m < NMETRICS; m++)
 			res[m][e] = metrics[m].run(io);
+		opts.backend = zk_io_backend(io);
 		zk_io_exit(io);
 	}
-	printf("%-34s %12s %12s %12s %12s\n", "", "blocking", "threads(4)", "green",
-	       "stackless");
-	for (m = 0; m < 5; m++) {
-		char label[64];
-
-		snprintf(label, sizeof(label), "%s [%s]", metrics[m].name, metrics[m].unit);
-		printf("%-34s", label);
-		for (e = 0; e < 4; e++) {
-			double v = res[m][e];
-
-			if (v < 0)
-				printf(" %12s", "-");
-			else if (metrics[m].rate)
-				printf(" %12.2f", 1e3 / v);
-			else
-				printf(" %12.0f", v);
-		}
-		printf("\n");
-	}
-	printf("blocking: tasks run inline; its parties are OS threads. '-': not applicable.\n");
+	if (kv)
+		print_kv(zk_backend_name(opts.backend), res);
+	else
+		print_table(res);
 	return 0;
 }
