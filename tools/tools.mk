@@ -107,8 +107,11 @@ exec_macro_stackless := ZK_EXEC_STACKLESS
 # A ring-only example: libzsync-k and libc, nothing else.
 PROBE_BIN := $(TOOLS_OUT)/examples/zk-probe
 
+# The echo server: one binary, the executor chosen by --executor.
+ECHO_BIN := $(TOOLS_OUT)/examples/zk-echo
+
 .PHONY: all installed examples-test
-all: $(TOOL_BINS) $(EXAMPLE_BINS) $(PROBE_BIN) $(TRACE_BIN)
+all: $(TOOL_BINS) $(EXAMPLE_BINS) $(PROBE_BIN) $(ECHO_BIN) $(TRACE_BIN)
 
 # What `make install` installs: zsyncctl, zsync-run and zsync-trace.
 installed: $(addprefix $(TOOLS_OUT)/,$(INSTALLED_TOOLS)) $(TRACE_BIN)
@@ -117,6 +120,10 @@ $(TOOLS_OUT)/examples/zk-copy-%: tools/examples/zk-copy.c $(LIBZKIO_A) $(LIBZK_A
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -DZK_EXAMPLE_EXECUTOR=$(exec_macro_$*) $< -o $@ \
 		$(LIBZKIO_A) $(LIBZK_A) $(LIBURING_A) -pthread
+
+$(ECHO_BIN): tools/examples/zk-echo.c $(LIBZKIO_A) $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $< -o $@ $(LIBZKIO_A) $(LIBZK_A) $(LIBURING_A) -pthread
 
 $(PROBE_BIN): tools/examples/zk-probe.c $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
 	@mkdir -p $(@D)
