@@ -62,6 +62,11 @@ zsync-soak_LIBS      := $(LIBZK_A)
 # Folded stacks (ZK_PROFILE, zk_io_profile_write()) to an SVG flame graph.
 zsync-flame_SRCS     := tools/zsync-flame/zsync-flame.c
 zsync-flame_LIBS     :=
+# Echo yardsticks: plain epoll, no library (tools/bench/echo-common.h).
+zsync-echo-load_SRCS := tools/bench/zsync-echo-load.c
+zsync-echo-load_LIBS :=
+zsync-echo-epoll_SRCS := tools/bench/zsync-echo-epoll.c
+zsync-echo-epoll_LIBS :=
 
 # TOOLS_LINK=shared links the tools `make install` installs against
 # libzsync-k.so.0, as a distribution ships them (`make deb`); by default
@@ -75,7 +80,7 @@ tool_static = $(if $(and $(filter shared,$(TOOLS_LINK)),$(filter $(1),$(INSTALLE
 
 TOOLS     := zsync-demo zsync-bench-nop zsync-bench-irq zsync-bench-exec zsync-bench-file \
 	     zsync-bench-net zsync-bench-cgroup zsyncctl zsync-run zsync-fuzz zsync-soak \
-	     zsync-flame
+	     zsync-flame zsync-echo-load zsync-echo-epoll
 TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
 ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))
 ALL_OBJS  := $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$(ALL_SRCS))
