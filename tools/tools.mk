@@ -4,9 +4,10 @@
 #   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo,
 #                              zsync-bench-{nop,irq,exec,file,net,cgroup}, zsyncctl, zsync-run,
 #                              zsync-fuzz, zsync-soak, zsync-flame, zsync-trace and the examples,
-#                              $(BUILD)/tools/examples/zk-copy-<model>, zk-probe
+#                              $(BUILD)/tools/examples/zk-copy-<model>, zk-probe, zk-echo
 #   make -f tools/tools.mk examples-test   run each example on a few files and compare,
-#                              and zk-probe's host-only part
+#                              zk-probe's host-only part, and zk-echo's functional
+#                              test (tools/examples/echo-test.sh) on io_uring and blocking
 #
 # Run from the top of the tree after lib/lib.mk (the top Makefile's `tools`
 # target does both).  BUILD, CC and USER_CFLAGS come from the top Makefile;
@@ -146,8 +147,10 @@ $(TRACE_BIN): tools/zsync-trace/zsync-trace.c tools/zsync-trace/zsync-trace.h \
 	      $(TRACE_OUT)/zsync-trace.skel.h tools/common/json.h $(TRACE_LIBZK) $(FLAGS_STAMP)
 	$(CC) $(USER_CFLAGS) -I$(TRACE_OUT) $< -o $@ $(LDFLAGS) $(TRACE_LIBZK) -lbpf -lelf -lz
 
-examples-test: $(EXAMPLE_BINS) $(PROBE_BIN)
+examples-test: $(EXAMPLE_BINS) $(PROBE_BIN) $(ECHO_BIN) $(TOOLS_OUT)/zsync-echo-load
 	@tools/examples/run-examples.sh $(TOOLS_OUT)/examples
+	@tools/examples/echo-test.sh --echo $(ECHO_BIN) --load $(TOOLS_OUT)/zsync-echo-load \
+		--backends "io_uring blocking"
 	@$(PROBE_BIN) --list | grep -qx '0 NOP' && echo "examples: zk-probe --list names the ops"
 
 $(shell mkdir -p $(TOOLS_OUT) && \

@@ -60,6 +60,7 @@ struct load {
 	int ep;
 	char *buf;
 	unsigned int connecting, up, opened;
+	unsigned int idle;			/* running, no round trip yet */
 	int64_t measure_from, measure_to;	/* 0: not measuring yet */
 	uint64_t *lat;				/* ns, measured window */
 	size_t nlat, caplat;
@@ -89,6 +90,8 @@ static void record(struct load *l, int64_t ns)
 static void kill_conn(struct load *l, struct conn *c, unsigned long *counter)
 {
 	(*counter)++;
+	if (c->state == C_RUNNING && !c->done)
+		l->idle--;
 	if (c->state == C_CONNECTING)
 		l->connecting--;
 	close(c->fd);
@@ -132,7 +135,8 @@ static void finish_request(struct load *l, struct conn *c, unsigned int id)
 
 	if (l->measure_from && now >= l->measure_from && now < l->measure_to)
 		record(l, now - c->start);
-	c->done++;
+	if (c->done++ == 0)
+		l->idle--;
 	c->seq++;
 	start_request(l, c, id);
 }
@@ -191,6 +195,7 @@ static void connected(struct load *l, struct conn *c, unsigned int id)
 		return;
 	}
 	c->state = C_RUNNING;
+	l->idle++;
 }
 
 static void on_event(struct load *l, unsigned int id, uint32_t ev)
@@ -283,6 +288,9 @@ static void run(struct load *l)
 			if (l->c[i].state == C_CONNECTING)
 				kill_conn(l, &l->c[i], &l->err_connect);
 	}
+	/* A handshake for scripts that act once the connections are up. */
+	printf(PROG ": %u of %u connections up\n", l->up, l->nconn);
+	fflush(stdout);
 	l->measure_from = echo_now_ns() + (int64_t)(l->warmup * 1e9);
 	l->measure_to = l->measure_from + (int64_t)(l->duration * 1e9);
 	for (i = l->nstall; i < l->nconn; i++)
@@ -290,6 +298,10 @@ static void run(struct load *l)
 			start_request(l, &l->c[i], i);
 	end = l->measure_to;
 	while (echo_now_ns() < end)
+		poll_once(l, 5);
+	/* --check: give every connection until the timeout to do one. */
+	end += (int64_t)(l->connect_timeout * 1e9);
+	while (l->check && l->idle && echo_now_ns() < end)
 		poll_once(l, 5);
 }
 
@@ -363,7 +375,8 @@ static void usage(FILE *f)
 		"  --stall K            first K connections send 1 byte, then stall\n"
 		"  --connect-timeout S  give up connecting after S seconds (default 30)\n"
 		"  --check              exit 1 unless every active connection completed a\n"
-		"                       round trip and nothing failed\n"
+		"                       round trip (waiting up to --connect-timeout more\n"
+		"                       for the last) and nothing failed\n"
 		"  -h, --help           this text\n");
 }
 

@@ -37,6 +37,9 @@
 
 #include "zsync-k-io.h"
 
+/* Connections taken from the listener's queue per accept that completes. */
+#define ACCEPT_BURST	64
+
 struct conn;
 
 struct server {
@@ -251,6 +254,24 @@ static void accept_failed(struct server *s, int err)
 	zk_sleep(s->io, 10 * 1000 * 1000);
 }
 
+/*
+ * One accept per turn of the loop would admit a burst of connections only
+ * as fast as the loop turns, which with thousands of busy connections is
+ * slow: take what the (non-blocking) listener has queued right away, as
+ * a multishot accept would, and go back to waiting when it is empty.
+ */
+static void accept_backlog(struct server *s)
+{
+	int i, fd;
+
+	for (i = 0; i < ACCEPT_BURST; i++) {
+		fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			break;
+		spawn_conn(s, fd);
+	}
+}
+
 /* Cancel every open connection and wait until each task has ended. */
 static void shut_down(struct server *s)
 {
@@ -288,10 +309,12 @@ static int serve(struct server *s)
 			continue;
 		}
 		r = (int)zk_future_result(acc);
-		if (r >= 0)
+		if (r >= 0) {
 			spawn_conn(s, r);
-		else
+			accept_backlog(s);
+		} else {
 			accept_failed(s, r);
+		}
 		zk_accept_async(s->io, acc, s->lfd, NULL, NULL, SOCK_CLOEXEC);
 	}
 	if (r < 0)
