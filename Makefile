@@ -15,6 +15,9 @@
 #   make soak            zsync-soak in a VM: SECONDS=N (300), KERNEL=...
 #   make bench           benchmarks in a VM
 #   make bench-native    executor benchmarks on the host (io_uring, blocking)
+#   make bench-echo      echo servers on the host: zk-echo (io_uring; green, stackless),
+#                        epoll floor, Go, Node at 64 and 10,000 connections, medians of
+#                        interleaved rounds (ROUNDS, DURATION, ...: bench-echo.sh --help)
 #   make C=1             also run sparse over the module
 #   make checkpatch      run checkpatch.pl over the kernel sources, then make kernel-doc
 #   make kernel-doc      kernel-doc -v over kmod/, lib/include/ and uapi/: any warning
@@ -74,7 +77,7 @@ INSTALL_ENV  := $(foreach v,DESTDIR PREFIX LIBDIR INCLUDEDIR PKGCONFIGDIR SBINDI
 		  UDEVRULESDIR MODPROBEDIR MANIFEST BUILD ZK_VERSION ZK_SOVERSION,$(v)='$($(v))')
 
 .PHONY: all deps module lib tools selftests demo check bench checkpatch kernel-doc sparse clean \
-	native-test bench-native fuzz soak install uninstall install-test man \
+	native-test bench-native bench-echo fuzz soak install uninstall install-test man \
 	modules_install dkms-source deb deb-test
 
 all: module lib tools selftests
@@ -124,6 +127,9 @@ soak: lib tools
 bench-native: lib tools
 	$(BUILD)/tools/zsync-bench-exec -b io_uring
 	$(BUILD)/tools/zsync-bench-exec -b blocking
+
+bench-echo: lib tools
+	tools/bench/bench-echo.sh
 
 checkpatch:
 	@tools/testing/checkpatch.sh
