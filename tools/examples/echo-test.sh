@@ -71,7 +71,11 @@ wait_for() {
 
 # wait_exit PID SECONDS: reap PID, killing it after SECONDS; sets RC.
 wait_exit() {
-	(sleep "$2"; kill -KILL "$1" 2>/dev/null) &
+	# The watchdog takes its sleep with it when told to stand down, so
+	# the test leaves no process behind.
+	(trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+	 sleep "$2" & nap=$!
+	 wait "$nap" && kill -KILL "$1" 2>/dev/null) &
 	dog=$!
 	wait "$1"
 	RC=$?
