@@ -29,12 +29,13 @@ node), BACKEND (zk-echo's backend, io_uring).
 Go is built here (GOCACHE under $BUILD), Node runs tools/bench/peers/echo.js.
 EOF
 }
-case "${1:-}" in
--h|--help) usage; exit 0 ;;
-"") ;;
-*) echo "bench-echo: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-esac
+if [[ $# -gt 0 ]]; then
+	[[ $1 == -h || $1 == --help ]] && { usage; exit 0; }
+	echo "bench-echo: unknown argument '$1' (see --help)" >&2
+	exit 2
+fi
 
+# Everything it needs is under the tree it lives in, BUILD aside.
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BUILD:-$REPO/build}
 ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-5} WARMUP=${WARMUP:-1} SIZE=${SIZE:-64}
