@@ -19,14 +19,14 @@ Usage: echo-test.sh [--echo PATH] [--load PATH] [--backends "LIST"]
   --executors LIST   executors to test (default: green stackless threads)
   --clients N        concurrent clients of the first test (default 1000)
   --exit-timeout S   how long SIGTERM may take before the test fails
-                     (default 120: a debug kernel under TCG stops a pool
-                     of 1024 threads, each with its ring, slowly)
+                     (default 180: a debug kernel under TCG stops a pool
+                     of 1024 threads, each with its ring, in ~60 s)
 Prints KTAP; exits 1 if a test failed.
 EOF
 }
 
 ECHO=zk-echo LOAD=zsync-echo-load BACKENDS=zsync EXECUTORS="green stackless threads"
-CLIENTS=1000 EXIT_TIMEOUT=120
+CLIENTS=1000 EXIT_TIMEOUT=180
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-h|--help) usage; exit 0 ;;
