@@ -16,6 +16,10 @@
 #   make bench           benchmarks in a VM
 #   make bench-native    executor benchmarks on the host (io_uring, blocking) next to
 #                        Go and plain pthreads: ROUNDS=N (5) rounds, one table
+#   make bench-echo      echo servers on the host: zk-echo (io_uring; green, stackless),
+#                        epoll floor, Go, Node at 64 and 10,000 connections, medians of
+#                        interleaved rounds (ROUNDS, DURATION, ...: bench-echo.sh --help)
+#   make bench-echo-vm   the same in a 6.1 VM, zk-echo on the zsync backend, vs epoll and Go
 #   make C=1             also run sparse over the module
 #   make checkpatch      run checkpatch.pl over the kernel sources, then make kernel-doc
 #   make kernel-doc      kernel-doc -v over kmod/, lib/include/ and uapi/: any warning
@@ -75,7 +79,7 @@ INSTALL_ENV  := $(foreach v,DESTDIR PREFIX LIBDIR INCLUDEDIR PKGCONFIGDIR SBINDI
 		  UDEVRULESDIR MODPROBEDIR MANIFEST BUILD ZK_VERSION ZK_SOVERSION,$(v)='$($(v))')
 
 .PHONY: all deps module lib tools selftests demo check bench checkpatch kernel-doc sparse clean \
-	native-test bench-native fuzz soak install uninstall install-test man \
+	native-test bench-native bench-echo bench-echo-vm fuzz soak install uninstall install-test man \
 	modules_install dkms-source deb deb-test
 
 all: module lib tools selftests
@@ -132,6 +136,12 @@ ROUNDS ?= 5
 bench-native: lib tools
 	cd tools/bench/go && $(GO_ENV) go build -o $(BUILD)/go/zsync-bench-go .
 	tools/bench/bench-native.sh -r $(ROUNDS) -g $(BUILD)/go/zsync-bench-go $(BUILD)/tools
+
+bench-echo: lib tools
+	tools/bench/bench-echo.sh
+
+bench-echo-vm: lib tools
+	tools/bench/bench-echo-vm.sh
 
 checkpatch:
 	@tools/testing/checkpatch.sh

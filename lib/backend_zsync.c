@@ -299,9 +299,17 @@ static void zsync_wait(struct zk_loop *l, bool block)
 			arm_wake_poll(l);
 			zk_submit_and_wait(&z->ring, 1);
 		}
-	} else {
-		/* POLLIN on the ring fd means CQEs wait; EINTR just loops. */
-		zk_poller_wait(l, z->fb, block, z->ring.fd);
+	} else if (zk_poller_wait(l, z->fb, block, z->ring.fd) && !zk_cq_ready(&z->ring)) {
+		/*
+		 * POLLIN on the ring fd without a CQE: work the module
+		 * deferred to this thread (the retry of a request pinned to
+		 * it, such as a RECV on a socket that became readable) waits
+		 * for an ENTER of this thread, and nothing else would make
+		 * one: ppoll() would return at once forever.  ENTER with
+		 * nothing to submit and min_complete 0 runs it and returns.
+		 * (EINTR from ppoll() just loops.)
+		 */
+		zk_enter(&z->ring, 0, 0, ZSYNC_ENTER_GETEVENTS, NULL, NULL, NULL);
 	}
 	reap(l);
 }

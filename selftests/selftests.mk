@@ -37,8 +37,16 @@ include lib/version.mk
 tools_CFLAGS := -DZT_ZK_VERSION='"$(ZK_VERSION)"'
 tools_EXTRA  := lib/version.mk
 
+# Script selftests: zk-echo's functional test on the zsync backend, run
+# from the VM's /bin (vm-run.sh installs zk-echo and zsync-echo-load).
+ST_SCRIPTS := $(ST_OUT)/echo-app
+
 .PHONY: all
-all: $(ST_BINS)
+all: $(ST_BINS) $(ST_SCRIPTS)
+
+$(ST_OUT)/echo-app: tools/examples/echo-test.sh selftests/selftests.mk
+	@mkdir -p $(@D)
+	install -m 755 $< $@
 
 $(LIB_A) $(LIBIO_A):
 	@echo "selftests: $@ missing; run 'make lib' first" >&2; exit 1

@@ -4,9 +4,10 @@
 #   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo,
 #                              zsync-bench-{nop,irq,exec,file,net,cgroup,pthread}, zsyncctl, zsync-run,
 #                              zsync-fuzz, zsync-soak, zsync-flame, zsync-trace and the examples,
-#                              $(BUILD)/tools/examples/zk-copy-<model>, zk-probe
+#                              $(BUILD)/tools/examples/zk-copy-<model>, zk-probe, zk-echo
 #   make -f tools/tools.mk examples-test   run each example on a few files and compare,
-#                              and zk-probe's host-only part
+#                              zk-probe's host-only part, and zk-echo's functional
+#                              test (tools/examples/echo-test.sh) on io_uring and blocking
 #
 # Run from the top of the tree after lib/lib.mk (the top Makefile's `tools`
 # target does both).  BUILD, CC and USER_CFLAGS come from the top Makefile;
@@ -65,6 +66,11 @@ zsync-soak_LIBS      := $(LIBZK_A)
 # Folded stacks (ZK_PROFILE, zk_io_profile_write()) to an SVG flame graph.
 zsync-flame_SRCS     := tools/zsync-flame/zsync-flame.c
 zsync-flame_LIBS     :=
+# Echo yardsticks: plain epoll, no library (tools/bench/echo-common.h).
+zsync-echo-load_SRCS := tools/bench/zsync-echo-load.c
+zsync-echo-load_LIBS :=
+zsync-echo-epoll_SRCS := tools/bench/zsync-echo-epoll.c
+zsync-echo-epoll_LIBS :=
 
 # TOOLS_LINK=shared links the tools `make install` installs against
 # libzsync-k.so.0, as a distribution ships them (`make deb`); by default
@@ -78,7 +84,7 @@ tool_static = $(if $(and $(filter shared,$(TOOLS_LINK)),$(filter $(1),$(INSTALLE
 
 TOOLS     := zsync-demo zsync-bench-nop zsync-bench-irq zsync-bench-exec zsync-bench-file \
 	     zsync-bench-net zsync-bench-cgroup zsync-bench-pthread zsyncctl zsync-run zsync-fuzz zsync-soak \
-	     zsync-flame
+	     zsync-flame zsync-echo-load zsync-echo-epoll
 TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
 ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))
 ALL_OBJS  := $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$(ALL_SRCS))
@@ -110,8 +116,11 @@ exec_macro_stackless := ZK_EXEC_STACKLESS
 # A ring-only example: libzsync-k and libc, nothing else.
 PROBE_BIN := $(TOOLS_OUT)/examples/zk-probe
 
+# The echo server: one binary, the executor chosen by --executor.
+ECHO_BIN := $(TOOLS_OUT)/examples/zk-echo
+
 .PHONY: all installed examples-test
-all: $(TOOL_BINS) $(EXAMPLE_BINS) $(PROBE_BIN) $(TRACE_BIN)
+all: $(TOOL_BINS) $(EXAMPLE_BINS) $(PROBE_BIN) $(ECHO_BIN) $(TRACE_BIN)
 
 # What `make install` installs: zsyncctl, zsync-run and zsync-trace.
 installed: $(addprefix $(TOOLS_OUT)/,$(INSTALLED_TOOLS)) $(TRACE_BIN)
@@ -120,6 +129,10 @@ $(TOOLS_OUT)/examples/zk-copy-%: tools/examples/zk-copy.c $(LIBZKIO_A) $(LIBZK_A
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -DZK_EXAMPLE_EXECUTOR=$(exec_macro_$*) $< -o $@ \
 		$(LIBZKIO_A) $(LIBZK_A) $(LIBURING_A) -pthread
+
+$(ECHO_BIN): tools/examples/zk-echo.c $(LIBZKIO_A) $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $< -o $@ $(LIBZKIO_A) $(LIBZK_A) $(LIBURING_A) -pthread
 
 $(PROBE_BIN): tools/examples/zk-probe.c $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
 	@mkdir -p $(@D)
@@ -137,8 +150,10 @@ $(TRACE_BIN): tools/zsync-trace/zsync-trace.c tools/zsync-trace/zsync-trace.h \
 	      $(TRACE_OUT)/zsync-trace.skel.h tools/common/json.h $(TRACE_LIBZK) $(FLAGS_STAMP)
 	$(CC) $(USER_CFLAGS) -I$(TRACE_OUT) $< -o $@ $(LDFLAGS) $(TRACE_LIBZK) -lbpf -lelf -lz
 
-examples-test: $(EXAMPLE_BINS) $(PROBE_BIN)
+examples-test: $(EXAMPLE_BINS) $(PROBE_BIN) $(ECHO_BIN) $(TOOLS_OUT)/zsync-echo-load
 	@tools/examples/run-examples.sh $(TOOLS_OUT)/examples
+	@tools/examples/echo-test.sh --echo $(ECHO_BIN) --load $(TOOLS_OUT)/zsync-echo-load \
+		--backends "io_uring blocking"
 	@$(PROBE_BIN) --list | grep -qx '0 NOP' && echo "examples: zk-probe --list names the ops"
 
 $(shell mkdir -p $(TOOLS_OUT) && \

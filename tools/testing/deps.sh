@@ -43,7 +43,8 @@ PACKAGES=(build-essential gcc make pkg-config linux-headers-amd64
 	  xz-utils kmod liburing-dev libbpf-dev linux-source-6.1 sparse
 	  util-linux perl gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 	  qemu-user-static dkms openssl man-db debhelper dh-dkms lintian
-	  dpkg-dev fakeroot clang bpftool libelf-dev zlib1g-dev golang-go)
+	  dpkg-dev fakeroot clang bpftool libelf-dev zlib1g-dev
+	  golang-go nodejs)
 
 log() { echo "deps: $*"; }
 die() { echo "deps: error: $*" >&2; exit 1; }

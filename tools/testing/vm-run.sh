@@ -301,7 +301,8 @@ build_initramfs() {
 	# Tools (zsync-demo, zsync-bench*, ...) go to /bin in every mode.
 	for path in $(list_executables "$BUILD/tools"); do
 		name=$(basename "$path")
-		if [[ $name == zsync* ]]; then
+		# zk-echo: the echo-app selftest runs the example.
+		if [[ $name == zsync* || $name == zk-echo ]]; then
 			install_bin "$path" "/bin/$name"
 		fi
 	done
