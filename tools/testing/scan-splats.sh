@@ -106,7 +106,7 @@ function within(start) { return start > 0 && NR - start <= group }
 		injected++
 	}
 	# A selftest that OOM-kills a task in a small memory cgroup on
-	# purpose marks that window; the killer's report there is expected.
+	# purpose marks that window; the report of the killer there is expected.
 	if (line ~ /zsync-test: oom expected/) oom_window = 1
 	if (line ~ /zsync-test: oom done/) oom_window = 0
 	if (oom_window && line ~ /invoked oom-killer:/) {
