@@ -96,6 +96,8 @@ FIXTURE_SETUP(cglife)
 	self->oom_marked = false;
 	if (!root)
 		SKIP(zt_skip_exit(), "no cgroup2 mount");
+	if (geteuid() != 0)
+		SKIP(zt_skip_exit(), "needs root (it creates cgroups)");
 	if (variant->backend == ZK_BACKEND_ZSYNC && !zt_dev_present())
 		SKIP(zt_skip_exit(), "%s missing: zsync module not loaded", zt_dev_path());
 	if (variant->disable_family &&
