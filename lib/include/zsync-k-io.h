@@ -1293,6 +1293,7 @@ int zk_cg_pidfd_wait(struct zk_io *io, struct zk_cg *cg, int pidfd,
  * @ZK_CG_EV_OOM: memory.events oom went up (value: the new count)
  * @ZK_CG_EV_OOM_KILL: memory.events oom_kill went up (value: the count)
  * @ZK_CG_EV_PIDS_MAX: pids.events max went up (value: the count)
+ * @ZK_CG_EV_KINDS: how many kinds there are (not an event)
  */
 enum zk_cg_event_kind {
 	ZK_CG_EV_POPULATED,
