@@ -584,4 +584,122 @@ TEST_F(cglife, denied_as_nobody)
 	EXPECT_EQ(0, zk_cg_remove(self->io, &cg, SETTLE_NS));
 }
 
+/* ---- from green threads: the waits park the task, not the thread ---- */
+
+struct green_arg {
+	struct zk_cg *cg;
+	int64_t events;		/* watcher: events seen */
+};
+
+/* Watches until the cgroup is empty again; the number of events. */
+static int64_t green_watcher(struct zk_io *io, void *p)
+{
+	struct green_arg *a = p;
+	struct zk_cg_watch w;
+	struct zk_cg_event ev;
+	int ret = zk_cg_watch_init(io, &w, a->cg);
+
+	while (!ret) {
+		ret = zk_cg_watch_next(io, &w, &ev, SETTLE_NS);
+		a->events += !ret;
+		if (!ret && ev.kind == ZK_CG_EV_POPULATED && ev.value == 0)
+			break;
+	}
+	zk_cg_watch_close(&w);
+	return ret;
+}
+
+/* Lets the other tasks run until the watcher has seen @n events. */
+static int seen(struct zk_io *io, const struct green_arg *a, int64_t n)
+{
+	int64_t start = zt_mono_ns();
+
+	while (a->events < n && zt_ms_since(start) < ZT_CG_SETTLE_MS)
+		zk_sleep(io, NS_MS);
+	return a->events >= n ? 0 : -ETIMEDOUT;
+}
+
+/*
+ * Freezes, thaws and kills while the watcher waits on the same thread,
+ * each step once the watcher saw the last (a flip and its undo between
+ * two reads of cgroup.events would be one non-event).
+ */
+static int64_t green_killer(struct zk_io *io, void *p)
+{
+	struct green_arg *a = p;
+	int ret = zk_cg_freeze(io, a->cg, SETTLE_NS);
+
+	if (!ret)
+		ret = seen(io, a, 1);
+	if (!ret)
+		ret = zk_cg_thaw(io, a->cg, SETTLE_NS);
+	if (!ret)
+		ret = seen(io, a, 2);
+	return ret ? ret : zk_cg_kill(io, a->cg, SETTLE_NS);
+}
+
+/* A thaw that cannot finish (the parent is frozen), waiting for ever. */
+static int64_t green_thaw_forever(struct zk_io *io, void *p)
+{
+	return zk_cg_thaw(io, ((struct green_arg *)p)->cg, -1);
+}
+
+TEST_F(cglife, green_tasks_and_cancel)
+{
+	struct zk_io_opts o = { .backend = variant->backend, .executor = ZK_EXEC_GREEN };
+	struct zk_cg cg, outer, inner;
+	struct green_arg a = { .cg = &cg }, b = { .cg = &inner };
+	struct zk_future *fw, *fk, *ft;
+	struct zk_io *io;
+	char dir[512], buf[16];
+	int64_t start;
+	pid_t pid, pid2;
+
+	ASSERT_EQ(0, zk_io_init(&io, &o));
+	ASSERT_EQ(0, zk_cg_create(io, &cg, self->bfd, "box", NULL, NULL, 0, self->flags));
+	pid = zt_spawn(_metadata, NULL, ZT_CHILD_PAUSE);
+	ASSERT_EQ(0, zk_cg_attach(io, &cg, pid));
+	fw = zk_async(io, green_watcher, &a);
+	fk = zk_async(io, green_killer, &a);
+	ASSERT_NE(NULL, fw);
+	ASSERT_NE(NULL, fk);
+	EXPECT_EQ(0, zk_await(io, fk));
+	EXPECT_EQ(0, zk_await(io, fw));
+	/* frozen 1, frozen 0, populated 0 (populated 1 was there at init) */
+	EXPECT_EQ(3, a.events);
+	EXPECT_PATH(cg);
+	zk_future_free(io, fw);
+	zk_future_free(io, fk);
+	zt_kill_reap(pid);
+	EXPECT_EQ(0, zk_cg_remove(io, &cg, SETTLE_NS));
+
+	/* Cancelling a task in an endless thaw: -ECANCELED, frozen again. */
+	ASSERT_EQ(0, zk_cg_create(io, &outer, self->bfd, "outer", NULL, NULL, 0, self->flags));
+	ASSERT_EQ(0, zk_cg_create(io, &inner, outer.fd, "inner", NULL, NULL, 0, self->flags));
+	pid2 = zt_spawn(_metadata, NULL, ZT_CHILD_PAUSE);
+	ASSERT_EQ(0, zk_cg_attach(io, &inner, pid2));
+	ASSERT_EQ(0, zk_cg_freeze(io, &inner, SETTLE_NS));
+	ASSERT_EQ(0, zk_cg_freeze(io, &outer, SETTLE_NS));
+	ft = zk_async(io, green_thaw_forever, &b);
+	ASSERT_NE(NULL, ft);
+	CG_DIR(dir, "outer/inner");
+	/* Wait (letting the task run) until its thaw has been written. */
+	start = zt_mono_ns();
+	while (zt_cg_read(dir, "cgroup.freeze", buf, sizeof(buf)) > 0 && buf[0] == '1' &&
+	       zt_ms_since(start) < ZT_CG_SETTLE_MS)
+		zk_sleep(io, NS_MS);
+	EXPECT_EQ('0', buf[0]);
+	EXPECT_FALSE(zk_future_done(ft));
+	EXPECT_EQ(-ECANCELED, zk_cancel(io, ft));
+	zt_expect_cg_file(_metadata, dir, "cgroup.freeze", "1\n");
+	EXPECT_PATH(inner);
+	zk_future_free(io, ft);
+	EXPECT_EQ(0, zk_cg_thaw(io, &outer, SETTLE_NS));
+	EXPECT_EQ(0, zk_cg_kill(io, &inner, SETTLE_NS));
+	zt_kill_reap(pid2);
+	EXPECT_EQ(0, zk_cg_remove(io, &inner, SETTLE_NS));
+	EXPECT_EQ(0, zk_cg_remove(io, &outer, SETTLE_NS));
+	zk_io_exit(io);
+}
+
 TEST_HARNESS_MAIN
