@@ -14,6 +14,7 @@
  * below one scratch cgroup per test, removed in the teardown.
  */
 #include <poll.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -25,7 +26,7 @@
 #define NS_MS		ZT_NSEC_PER_MSEC
 #define SETTLE_NS	((int64_t)ZT_CG_SETTLE_MS * NS_MS)
 #define FAMILIES	"/sys/module/zsync/parameters/disable_families"
-#define BUSY_KIDS	16	/* busy children a 1 us freeze cannot catch */
+#define BUSY_KIDS	8	/* children a 1 us freeze must not catch */
 
 /* The cgroup2 mount: /sys/fs/cgroup, or the hybrid layout's unified/. */
 static const char *cg2_root(void)
@@ -325,21 +326,57 @@ TEST_F(cglife, remove_retries_busy)
 	ASSERT_EQ(helper, waitpid(helper, NULL, 0));
 }
 
-/* A 1 us freeze of busy children cannot finish: -ETIMEDOUT, reverted. */
+/* Pins the caller to the first CPU it may run on; false if it cannot. */
+static bool pin_to_one_cpu(void)
+{
+	cpu_set_t set, one;
+	int c;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return false;
+	for (c = 0; c < CPU_SETSIZE && !CPU_ISSET(c, &set); c++)
+		;
+	CPU_ZERO(&one);
+	CPU_SET(c, &one);
+	return c < CPU_SETSIZE && sched_setaffinity(0, sizeof(one), &one) == 0;
+}
+
+static int set_policy(int policy)
+{
+	struct sched_param sp = { .sched_priority = policy == SCHED_FIFO ? 1 : 0 };
+
+	return sched_setscheduler(0, policy, &sp);
+}
+
+/*
+ * A freeze that cannot finish in time, deterministically: the children
+ * share one CPU with this process, which is SCHED_FIFO during the call.
+ * A child enters the freezer's trap only when it runs, and none can run
+ * until the call sleeps; with a 1 us timeout it never does.  So the call
+ * times out with nothing frozen, and must revert (cgroup.freeze 0).
+ */
 TEST_F(cglife, freeze_timeout_reverts)
 {
 	struct zk_cg cg;
 	char dir[512];
 	pid_t pids[BUSY_KIDS];
-	int i;
+	int i, ret;
 
+	if (!pin_to_one_cpu())
+		SKIP(return, "cannot pin to one CPU");
 	pids[0] = box_with_child(_metadata, self, &cg, "box", ZT_CHILD_BUSY);
 	for (i = 1; i < BUSY_KIDS; i++) {
-		pids[i] = zt_spawn(_metadata, NULL, ZT_CHILD_BUSY);
+		pids[i] = zt_spawn(_metadata, NULL, i % 2 ? ZT_CHILD_PAUSE : ZT_CHILD_BUSY);
 		EXPECT_EQ(0, zk_cg_attach(self->io, &cg, pids[i]));
 	}
 	CG_DIR(dir, "box");
-	EXPECT_EQ(-ETIMEDOUT, zk_cg_freeze(self->io, &cg, 1000));
+	if (set_policy(SCHED_FIFO)) {
+		zt_cg_destroy(dir);
+		SKIP(return, "SCHED_FIFO refused: %s", strerror(errno));
+	}
+	ret = zk_cg_freeze(self->io, &cg, 1000);
+	set_policy(SCHED_OTHER);
+	EXPECT_EQ(-ETIMEDOUT, ret);
 	EXPECT_PATH(cg);
 	zt_expect_cg_file(_metadata, dir, "cgroup.freeze", "0\n");
 	EXPECT_TRUE(zt_cg_wait_state(dir, ZT_FRZ, 0, ZT_CG_SETTLE_MS));
