@@ -236,12 +236,15 @@ static int set_knobs(struct zk_io *io, struct zk_cg *cg, int dirfd,
 		     const struct zk_cg_knob *knobs, unsigned int n)
 {
 	unsigned int done;
-	int ret = 0;
+	int ret = 0, r;
 
 	if (zk_cg_ring_ok(io, cg, ZK_OPC_CG_SET)) {
-		for (done = 0; done < n && !ret; done += CG_BATCH)
-			ret = set_ring_batch(io, dirfd, knobs + done,
-					     n - done < CG_BATCH ? n - done : CG_BATCH);
+		for (done = 0; done < n; done += CG_BATCH) {
+			r = set_ring_batch(io, dirfd, knobs + done,
+					   n - done < CG_BATCH ? n - done : CG_BATCH);
+			if (r < 0 && !ret)
+				ret = r;
+		}
 		if (!zk_cg_refused(ret)) {
 			zk_cg_note(cg, ZK_CG_PATH_RING);
 			return ret;
