@@ -621,6 +621,67 @@ TEST_F(cglife, denied_as_nobody)
 	EXPECT_EQ(0, zk_cg_remove(self->io, &cg, SETTLE_NS));
 }
 
+/*
+ * As nobody, in a subtree delegated to nobody (box and its cgroup.procs,
+ * cgroup.subtree_control and cgroup.threads chowned): a child cgroup can
+ * be created and frozen, box's own cgroup.freeze is root's (-EACCES), and
+ * moving itself in needs the common ancestor's cgroup.procs (-EACCES).
+ * Returns 0, or the number of the step that answered otherwise.
+ */
+static int delegated_as_nobody(void *dir)
+{
+	struct zk_io_opts o = { .backend = ZK_BACKEND_AUTO };
+	unsigned int flags = (unsigned int)atoi(getenv("ZT_CG_FLAGS"));
+	struct zk_cg box, sub;
+	struct zk_io *io;
+	int step = 0;
+
+	if (zk_io_opts_from_env(&o) || zk_io_init(&io, &o))
+		return 100;
+	if (zk_cg_open(io, &box, AT_FDCWD, dir, flags))
+		step = 1;
+	else if (zk_cg_create(io, &sub, box.fd, "sub", NULL, NULL, 0, flags))
+		step = 2;
+	else if (zk_cg_freeze(io, &box, SETTLE_NS) != -EACCES)
+		step = 3;
+	else if (zk_cg_freeze(io, &sub, SETTLE_NS) != 0)
+		step = 4;
+	else if (zk_cg_attach(io, &sub, 0) != -EACCES)
+		step = 5;
+	else if (zk_cg_remove(io, &sub, SETTLE_NS) != 0)
+		step = 6;
+	zk_cg_close(&box);
+	zk_io_exit(io);
+	return step;
+}
+
+TEST_F(cglife, delegated_subtree_as_nobody)
+{
+	static const char *const delegated[] = {
+		"", "/cgroup.procs", "/cgroup.subtree_control", "/cgroup.threads",
+	};
+	const struct zt_child_opts o = { .uid = ZT_NOBODY };
+	struct zk_cg cg;
+	char dir[512], path[600], flags[16];
+	unsigned int i;
+
+	ASSERT_EQ(0, zk_cg_create(self->io, &cg, self->bfd, "box", NULL, NULL, 0,
+				  self->flags));
+	CG_DIR(dir, "box");
+	for (i = 0; i < 4; i++) {
+		zt_path(path, sizeof(path), "%s%s", dir, delegated[i]);
+		ASSERT_EQ(0, chown(path, ZT_NOBODY, ZT_NOBODY)) TH_LOG("%s", path);
+	}
+	zt_path(flags, sizeof(flags), "%u", self->flags);
+	setenv("ZT_CG_FLAGS", flags, 1);
+	setenv(ZK_ENV_BACKEND, zk_backend_name(variant->backend), 1);
+	EXPECT_EQ(0, zt_child(_metadata, &o, delegated_as_nobody, dir));
+	CG_DIR(path, "box/sub");
+	EXPECT_NE(0, access(path, F_OK));
+	EXPECT_EQ(0, zt_cg_nprocs(dir));
+	EXPECT_EQ(0, zk_cg_remove(self->io, &cg, SETTLE_NS));
+}
+
 /* ---- from green threads: the waits park the task, not the thread ---- */
 
 struct green_arg {
