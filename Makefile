@@ -8,7 +8,8 @@
 #                        then all tests on every available kernel in QEMU
 #                        (KERNEL=6.1|6.12|debug picks one)
 #   make native-test     the executor suite natively, under ASan+UBSan and TSan,
-#                        the context-switch tests and the examples
+#                        the context-switch tests, the examples and the cgroup
+#                        lifecycle selftest on the host's cgroup2 (root)
 #   make fuzz            zsync-fuzz in a VM: SECONDS=N (300), KERNEL=6.1|6.12|debug,
 #                        FAULTS=1 (fault injection; debug kernel), SEED=, ARGS="..."
 #                        (e.g. ARGS="--replay 0x... --shrink")

@@ -259,8 +259,7 @@ static void blocking_wake(struct zk_loop *target, struct zk_loop *waker)
 static bool blocking_native(const struct zk_loop *l, enum zk_opcode code)
 {
 	(void)l;
-	(void)code;
-	return true;
+	return !zk_opc_ring_only(code);
 }
 
 const struct zk_backend_ops zk_backend_blocking = {

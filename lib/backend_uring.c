@@ -130,13 +130,21 @@ static void prep(struct io_uring_sqe *sqe, struct zk_op *op)
 		op->ts.tv_nsec = op->ns > 0 ? op->ns % 1000000000 : 0;
 		io_uring_prep_timeout(sqe, (struct __kernel_timespec *)&op->ts, 0, 0);
 		break;
+	case ZK_OPC_POLL:
+		io_uring_prep_poll_add(sqe, op->fd, (unsigned int)op->flags);
+		break;
 	}
 }
 
 static void uring_submit(struct zk_loop *l, struct zk_op *op)
 {
-	struct io_uring_sqe *sqe = get_sqe(l);
+	struct io_uring_sqe *sqe;
 
+	if (zk_opc_ring_only(op->code)) {
+		zk_op_done(l, op, -EOPNOTSUPP);
+		return;
+	}
+	sqe = get_sqe(l);
 	if (!sqe) {
 		zk_op_done(l, op, -EBUSY);
 		return;
@@ -227,8 +235,7 @@ static void uring_wake(struct zk_loop *target, struct zk_loop *waker)
 static bool uring_native(const struct zk_loop *l, enum zk_opcode code)
 {
 	(void)l;
-	(void)code;
-	return true;
+	return !zk_opc_ring_only(code);
 }
 
 const struct zk_backend_ops zk_backend_uring = {

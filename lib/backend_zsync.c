@@ -43,6 +43,13 @@ static const uint8_t ring_opcode[ZK_OPC_COUNT] = {
 	[ZK_OPC_CLOSE] = ZSYNC_OP_CLOSE,
 	[ZK_OPC_FSYNC] = ZSYNC_OP_FSYNC,
 	[ZK_OPC_SLEEP] = ZSYNC_OP_TIMEOUT,
+	[ZK_OPC_POLL] = ZSYNC_OP_POLL_ADD,
+	[ZK_OPC_CG_SET] = ZSYNC_OP_CGROUP_SET,
+	[ZK_OPC_CG_ATTACH] = ZSYNC_OP_CGROUP_ATTACH,
+	[ZK_OPC_CG_FREEZE] = ZSYNC_OP_CGROUP_FREEZE,
+	[ZK_OPC_CG_THAW] = ZSYNC_OP_CGROUP_THAW,
+	[ZK_OPC_CG_KILL] = ZSYNC_OP_CGROUP_KILL,
+	[ZK_OPC_PIDFD_WAIT] = ZSYNC_OP_PIDFD_WAIT,
 };
 
 struct zsync_loop {
@@ -128,6 +135,31 @@ static struct zsync_sqe *get_sqe(struct zk_loop *l)
 	return NULL;
 }
 
+/* The ops the poller has no syscall for: POLL and the cgroup family. */
+static void prep_family(struct zsync_sqe *sqe, struct zk_op *op)
+{
+	switch (op->code) {
+	case ZK_OPC_POLL:
+		zk_prep_poll_add(sqe, op->fd, (unsigned int)op->flags, 0);
+		break;
+	case ZK_OPC_CG_SET:
+		zk_prep_cgroup_set(sqe, op->fd, op->cbuf, op->cbuf2, (unsigned int)op->len);
+		break;
+	case ZK_OPC_CG_ATTACH:
+		zk_prep_cgroup_attach(sqe, op->fd, (pid_t)op->off);
+		sqe->op_flags = (__u32)op->flags;
+		break;
+	case ZK_OPC_CG_FREEZE:
+	case ZK_OPC_CG_THAW:
+	case ZK_OPC_CG_KILL:
+		zk_prep_cgroup_op(sqe, ring_opcode[op->code], op->fd);
+		break;
+	case ZK_OPC_PIDFD_WAIT:
+		zk_prep_pidfd_wait(sqe, op->fd);
+		break;
+	}
+}
+
 static void prep(struct zsync_sqe *sqe, struct zk_op *op)
 {
 	switch (op->code) {
@@ -163,6 +195,9 @@ static void prep(struct zsync_sqe *sqe, struct zk_op *op)
 		op->ts.tv_nsec = op->ns > 0 ? op->ns % 1000000000 : 0;
 		zk_prep_timeout(sqe, &op->ts, 0, 0);
 		break;
+	default:
+		prep_family(sqe, op);
+		break;
 	}
 }
 
@@ -171,7 +206,7 @@ static void zsync_submit(struct zk_loop *l, struct zk_op *op)
 	struct zsync_loop *z = l->priv;
 	struct zsync_sqe *sqe;
 
-	op->fallback = !z->native[op->code];
+	op->fallback = op->sys_only || !z->native[op->code];
 	if (op->fallback) {
 		zk_poller_submit(l, z->fb, op);
 		return;

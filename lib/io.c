@@ -339,6 +339,12 @@ unsigned int zk_io_native_ops(const struct zk_io *io, unsigned int *total)
 	return n;
 }
 
+bool zk_on_ring(const struct zk_io *io, enum zk_opcode code)
+{
+	return io->rt->bops->kind == ZK_BACKEND_ZSYNC &&
+	       io->loop.ops->native(&io->loop, code);
+}
+
 int zk_yield(struct zk_io *io)
 {
 	return io->rt->eops->yield(io);

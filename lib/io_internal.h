@@ -129,8 +129,24 @@ enum zk_opcode {
 	ZK_OPC_CLOSE,
 	ZK_OPC_FSYNC,
 	ZK_OPC_SLEEP,
+	ZK_OPC_POLL,		/* wait for op->flags (POLLIN, POLLPRI, ...) */
+	/* From here on the zsync ring's cgroup family (cglife.c): other
+	 * backends, and the poller, complete them with -EOPNOTSUPP. */
+	ZK_OPC_CG_SET,
+	ZK_OPC_CG_ATTACH,
+	ZK_OPC_CG_FREEZE,
+	ZK_OPC_CG_THAW,
+	ZK_OPC_CG_KILL,
+	ZK_OPC_PIDFD_WAIT,
 	ZK_OPC_COUNT
 };
+
+#define ZK_OPC_RING_ONLY	ZK_OPC_CG_SET
+
+static inline bool zk_opc_ring_only(unsigned int code)
+{
+	return code >= ZK_OPC_RING_ONLY;
+}
 
 enum zk_op_state {
 	ZK_OP_IDLE,
@@ -143,12 +159,15 @@ struct zk_op {
 	uint8_t code;		/* enum zk_opcode */
 	uint8_t state;		/* enum zk_op_state */
 	bool fallback;		/* zsync: runs as a syscall, the ring lacks it */
+	bool sys_only;		/* zsync: run it as the syscall regardless */
 	bool cancel_sent;
 	int fd;
 	int flags;		/* MSG_*, SOCK_*, O_* */
 	unsigned int mode;
 	void *buf;		/* READ/RECV buffer; ACCEPT addr out */
-	const void *cbuf;	/* WRITE/SEND buffer; CONNECT addr; OPEN path */
+	const void *cbuf;	/* WRITE/SEND buffer; CONNECT addr; OPEN path;
+				 * CG_SET knob name */
+	const void *cbuf2;	/* CG_SET value (len bytes) */
 	size_t len;		/* CONNECT addrlen */
 	uint64_t off;
 	socklen_t *addrlen;	/* ACCEPT */
@@ -292,6 +311,15 @@ void zk_waiter_quiesce(struct zk_io *io, struct zk_waiter *w, unsigned int expec
 
 /* Start an op future on @io's loop (fails fast when cancelled). */
 int zk_op_start(struct zk_io *io, struct zk_future *f);
+/*
+ * Take @f (idle, or done with its last op) for a new op @code on @fd.
+ * Return: the op to fill in before zk_op_start(), or NULL (-EINVAL or
+ * -EBUSY in *@err).
+ */
+struct zk_op *zk_op_begin(struct zk_future *f, enum zk_opcode code, int fd,
+			  int *err);
+/* Whether @io's loop runs @code on the zsync ring (not a fallback). */
+bool zk_on_ring(const struct zk_io *io, enum zk_opcode code);
 
 /* ------------------------------------------------------------------ */
 /* What a context waits on: zk_io_dump() and the profiler (dump.c)     */

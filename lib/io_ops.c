@@ -46,8 +46,8 @@ static struct zk_op *op_prep(struct zk_future *f, enum zk_opcode code, int fd)
  * Take @f for a new op @code on @fd: idle, or done with its last op.
  * Return: the op to fill in, or NULL (-EINVAL/-EBUSY in *@err).
  */
-static struct zk_op *begin_op(struct zk_future *f, enum zk_opcode code, int fd,
-			      int *err)
+struct zk_op *zk_op_begin(struct zk_future *f, enum zk_opcode code, int fd,
+			  int *err)
 {
 	if (f->kind != ZK_F_IDLE && f->kind != ZK_F_OP) {
 		*err = -EINVAL;
@@ -74,7 +74,7 @@ int zk_read_async(struct zk_io *io, struct zk_future *f, int fd, void *buf,
 		  size_t len, uint64_t off)
 {
 	int err;
-	struct zk_op *op = begin_op(f, ZK_OPC_READ, fd, &err);
+	struct zk_op *op = zk_op_begin(f, ZK_OPC_READ, fd, &err);
 
 	if (!op)
 		return err;
@@ -86,7 +86,7 @@ int zk_write_async(struct zk_io *io, struct zk_future *f, int fd,
 		   const void *buf, size_t len, uint64_t off)
 {
 	int err;
-	struct zk_op *op = begin_op(f, ZK_OPC_WRITE, fd, &err);
+	struct zk_op *op = zk_op_begin(f, ZK_OPC_WRITE, fd, &err);
 
 	if (!op)
 		return err;
@@ -98,7 +98,7 @@ int zk_recv_async(struct zk_io *io, struct zk_future *f, int fd, void *buf,
 		  size_t len, int flags)
 {
 	int err;
-	struct zk_op *op = begin_op(f, ZK_OPC_RECV, fd, &err);
+	struct zk_op *op = zk_op_begin(f, ZK_OPC_RECV, fd, &err);
 
 	if (!op)
 		return err;
@@ -110,7 +110,7 @@ int zk_send_async(struct zk_io *io, struct zk_future *f, int fd,
 		  const void *buf, size_t len, int flags)
 {
 	int err;
-	struct zk_op *op = begin_op(f, ZK_OPC_SEND, fd, &err);
+	struct zk_op *op = zk_op_begin(f, ZK_OPC_SEND, fd, &err);
 
 	if (!op)
 		return err;
@@ -122,7 +122,7 @@ int zk_accept_async(struct zk_io *io, struct zk_future *f, int fd,
 		    struct sockaddr *addr, socklen_t *addrlen, int flags)
 {
 	int err;
-	struct zk_op *op = begin_op(f, ZK_OPC_ACCEPT, fd, &err);
+	struct zk_op *op = zk_op_begin(f, ZK_OPC_ACCEPT, fd, &err);
 
 	if (!op)
 		return err;
@@ -135,7 +135,7 @@ static int zk_connect_async(struct zk_io *io, struct zk_future *f, int fd,
 			    const struct sockaddr *addr, socklen_t addrlen)
 {
 	int err;
-	struct zk_op *op = begin_op(f, ZK_OPC_CONNECT, fd, &err);
+	struct zk_op *op = zk_op_begin(f, ZK_OPC_CONNECT, fd, &err);
 
 	if (!op)
 		return err;
@@ -147,7 +147,7 @@ int zk_open_async(struct zk_io *io, struct zk_future *f, const char *path,
 		  int flags, unsigned int mode)
 {
 	int err;
-	struct zk_op *op = begin_op(f, ZK_OPC_OPEN, -1, &err);
+	struct zk_op *op = zk_op_begin(f, ZK_OPC_OPEN, -1, &err);
 
 	if (!op)
 		return err;
@@ -161,7 +161,7 @@ static int start_simple(struct zk_io *io, struct zk_future *f,
 			enum zk_opcode code, int fd, int64_t ns)
 {
 	int err;
-	struct zk_op *op = begin_op(f, code, fd, &err);
+	struct zk_op *op = zk_op_begin(f, code, fd, &err);
 
 	if (!op)
 		return err;

@@ -49,6 +49,17 @@ static int sys_rw(struct zk_op *op)
 		       pwrite(op->fd, op->cbuf, op->len, (off_t)op->off));
 }
 
+/* POLL: the ready subset of op->flags, or -EAGAIN while there is none. */
+static int sys_poll_once(const struct zk_op *op)
+{
+	struct pollfd p = { .fd = op->fd, .events = (short)op->flags };
+	int n = poll(&p, 1, 0);
+
+	if (n < 0)
+		return -errno;
+	return n ? p.revents : -EAGAIN;
+}
+
 /* Perform @op once; -EAGAIN means "not ready, wait for zk_sys_events()". */
 int zk_sys_perform(struct zk_op *op)
 {
@@ -76,7 +87,11 @@ int zk_sys_perform(struct zk_op *op)
 		return sys_ret(close(op->fd));
 	case ZK_OPC_FSYNC:
 		return sys_ret(fsync(op->fd));
+	case ZK_OPC_POLL:
+		return sys_poll_once(op);
 	default:
+		if (zk_opc_ring_only(op->code))
+			return -EOPNOTSUPP;
 		return -EINVAL;
 	}
 }
@@ -88,6 +103,8 @@ short zk_sys_events(const struct zk_op *op)
 	case ZK_OPC_RECV:
 	case ZK_OPC_ACCEPT:
 		return POLLIN;
+	case ZK_OPC_POLL:
+		return (short)op->flags;
 	default:
 		return POLLOUT;
 	}

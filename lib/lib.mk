@@ -9,6 +9,8 @@
 #                                 the kselftest harness, from build/ksft)
 #   make -f lib/lib.mk io-test    the executor-layer suite (io_uring, blocking backends)
 #   make -f lib/lib.mk native-test  io-test under ASan+UBSan, then under TSan
+#   make -f lib/lib.mk cglife-test  the cgroup lifecycle selftest on the host (root,
+#                                 cgroup2; native-test runs it under ASan+UBSan)
 #
 # Run from the top of the tree.  The top Makefile exports BUILD, CC, AR and
 # USER_CFLAGS; the defaults below make a standalone run behave the same.
@@ -83,7 +85,7 @@ QEMU_A64     ?= qemu-aarch64-static
 CTX_A64_BIN  := $(LIB_OUT)/ctx-test-aarch64
 CTX_CFLAGS   := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -fno-omit-frame-pointer -Ilib
 
-.PHONY: all unit io-test native-test ctx-test ctx-test-aarch64
+.PHONY: all unit io-test native-test ctx-test ctx-test-aarch64 cglife-test
 all: $(RING_A) $(RING_SO) $(IO_A) $(IO_SO) $(ABI_OK)
 
 # Rewrite the stamp only when the flags change, so a flags change rebuilds
@@ -160,6 +162,20 @@ $(IOTEST_BIN): $(IOTEST_SRCS) lib/test/io-suite.h $(IO_A) $(RING_A) $(FLAGS_STAM
 io-test: $(IOTEST_BIN)
 	$(IOTEST_RUN) $(IOTEST_BIN) $(IOTEST_ARGS)
 
+# The cgroup lifecycle selftest, natively: the blocking and io_uring
+# variants against the host's cgroup2 (its zsync variants skip).  It needs
+# root and creates and removes only its own zt-cglife-PID scratch cgroup.
+CGLIFE_SRC := selftests/zsync/cglife.c
+CGLIFE_BIN := $(LIB_OUT)/cglife-native
+
+$(CGLIFE_BIN): $(CGLIFE_SRC) selftests/zsync/helpers.h selftests/zsync/cgroup-helpers.h \
+		$(KSFT_HDRS) $(IO_A) $(RING_A) $(FLAGS_STAMP) lib/lib.mk
+	$(CC) $(USER_CFLAGS) $(KSFT_CFLAGS) -Iselftests/zsync $(CGLIFE_SRC) -o $@ \
+		$(IO_A) $(RING_A) $(LIBURING_A) -pthread
+
+cglife-test: $(CGLIFE_BIN)
+	$(CGLIFE_BIN)
+
 $(CTX_BIN): $(CTX_SRCS) lib/green_ctx_$(ZK_ARCH).S lib/green_ctx.h lib/lib.mk
 	@mkdir -p $(@D)
 	$(CC) $(CTX_CFLAGS) $(CTX_SRCS) lib/green_ctx_$(ZK_ARCH).S -o $@
@@ -180,6 +196,8 @@ ctx-test-aarch64:
 
 native-test: ctx-test ctx-test-aarch64
 	$(MAKE) -f lib/lib.mk BUILD=$(BUILD)/asan USER_CFLAGS="$(USER_CFLAGS) $(SAN_ASAN)" io-test
+	$(MAKE) -f lib/lib.mk BUILD=$(BUILD)/asan KSFT_DIR=$(BUILD)/ksft \
+		USER_CFLAGS="$(USER_CFLAGS) $(SAN_ASAN)" cglife-test
 	$(MAKE) -f lib/lib.mk BUILD=$(BUILD)/tsan USER_CFLAGS="$(USER_CFLAGS) $(SAN_TSAN)" \
 		IOTEST_ARGS="$(TSAN_ARGS)" IOTEST_RUN="$(TSAN_RUN)" io-test
 	$(MAKE) -f lib/lib.mk BUILD=$(BUILD)/tsan USER_CFLAGS="$(USER_CFLAGS) $(SAN_TSAN)" \

@@ -1098,6 +1098,277 @@ void zk_io_profile_stop(struct zk_io *io);
  */
 int zk_io_profile_write(struct zk_io *io, int fd);
 
+/* ------------------------------------------------------------------ */
+/* Cgroup lifecycle for runtime authors (Documentation/cgroup-ns.rst) */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Each call runs on the zsync ring's cgroup family when the backend is
+ * zsync and the module offers the op, and otherwise as plain syscalls plus
+ * a readiness wait (POLLPRI) on cgroup.events: the same call, the same
+ * result, from any executor.  A ring op refused with -EOPNOTSUPP, -EPERM
+ * or -EINVAL is done again as syscalls, so the caller sees the syscalls'
+ * answer.  Timeouts are relative nanoseconds, < 0 for none; a wait that
+ * runs out returns -ETIMEDOUT.
+ */
+
+/* struct zk_cg flags. */
+#define ZK_CG_NO_RING	1u	/* never use the ring's cgroup family */
+
+/**
+ * enum zk_cg_path - how a lifecycle call ran
+ * @ZK_CG_PATH_NONE: no call yet
+ * @ZK_CG_PATH_RING: on the zsync ring's ops
+ * @ZK_CG_PATH_FALLBACK: as plain syscalls and poll(POLLPRI)
+ */
+enum zk_cg_path {
+	ZK_CG_PATH_NONE = 0,
+	ZK_CG_PATH_RING,
+	ZK_CG_PATH_FALLBACK,
+};
+
+/**
+ * struct zk_cg - one cgroup, as zk_cg_create() or zk_cg_open() left it
+ * @fd: O_DIRECTORY fd of the cgroup (-1 once removed or closed)
+ * @parent_fd: the parent's directory fd (a dup), for zk_cg_remove()
+ * @name: the cgroup's name in its parent
+ * @flags: ZK_CG_NO_RING or 0
+ * @last_path: how the last call on it ran
+ * @ring_calls: how many calls ran on the ring
+ * @fallback_calls: how many ran as syscalls
+ */
+struct zk_cg {
+	int fd;
+	int parent_fd;
+	char name[256];
+	unsigned int flags;
+	enum zk_cg_path last_path;
+	unsigned int ring_calls;
+	unsigned int fallback_calls;
+};
+
+/**
+ * struct zk_cg_knob - a file of the cgroup and the value to write to it
+ * @name: file name, such as "memory.max"
+ * @value: what to write, such as "64M"
+ */
+struct zk_cg_knob {
+	const char *name;
+	const char *value;
+};
+
+/**
+ * zk_cg_create() - create a cgroup, enable controllers, set its knobs
+ * @io: the calling context
+ * @cg: receives the cgroup
+ * @parent_fd: directory fd of the parent cgroup (or AT_FDCWD with a path
+ *	in @name; the parent is then opened as the directory above it)
+ * @name: the new cgroup's name (a single component when @parent_fd is
+ *	a directory)
+ * @controllers: space-separated controllers to enable in the parent's
+ *	cgroup.subtree_control ("memory pids"), or NULL
+ * @knobs: knobs to set once it exists (one ring submission), or NULL
+ * @n: how many knobs
+ * @flags: ZK_CG_NO_RING or 0
+ *
+ * mkdir(2) is always a syscall (it must pass the path-based LSM hooks).
+ * On a failure after mkdir, the cgroup is removed again.
+ *
+ * Return: 0, or -errno (-EEXIST if it exists; the first knob's error).
+ */
+int zk_cg_create(struct zk_io *io, struct zk_cg *cg, int parent_fd,
+		 const char *name, const char *controllers,
+		 const struct zk_cg_knob *knobs, unsigned int n,
+		 unsigned int flags);
+
+/**
+ * zk_cg_open() - take an existing cgroup
+ * @io: the calling context
+ * @cg: receives the cgroup
+ * @parent_fd: as for zk_cg_create()
+ * @name: as for zk_cg_create()
+ * @flags: ZK_CG_NO_RING or 0
+ *
+ * Return: 0 or -errno.
+ */
+int zk_cg_open(struct zk_io *io, struct zk_cg *cg, int parent_fd,
+	       const char *name, unsigned int flags);
+
+/**
+ * zk_cg_close() - close @cg's fds without removing the cgroup
+ * @cg: the cgroup (closed fds are -1; closing twice is harmless)
+ */
+void zk_cg_close(struct zk_cg *cg);
+
+/**
+ * zk_cg_set() - write knobs, all in one ring submission
+ * @io: the calling context
+ * @cg: the cgroup
+ * @knobs: the knobs
+ * @n: how many
+ *
+ * Return: 0, or the first failing knob's -errno (the others are written).
+ */
+int zk_cg_set(struct zk_io *io, struct zk_cg *cg,
+	      const struct zk_cg_knob *knobs, unsigned int n);
+
+/**
+ * zk_cg_attach() - move process @pid into @cg
+ * @io: the calling context
+ * @cg: the cgroup
+ * @pid: a pid in the caller's pid namespace; 0 is the caller's process
+ *
+ * Return: 0 or -errno (the cgroup.procs write's: -ESRCH, -EACCES, ...).
+ */
+int zk_cg_attach(struct zk_io *io, struct zk_cg *cg, pid_t pid);
+
+/**
+ * zk_cg_attach_pidfd() - move the process behind @pidfd into @cg
+ * @io: the calling context
+ * @cg: the cgroup
+ * @pidfd: from pidfd_open(2) or clone3(CLONE_PIDFD)
+ *
+ * Return: 0 or -errno; -ESRCH once the process has exited.
+ */
+int zk_cg_attach_pidfd(struct zk_io *io, struct zk_cg *cg, int pidfd);
+
+/**
+ * zk_cg_freeze() - freeze @cg and wait until cgroup.events says frozen 1
+ * @io: the calling context
+ * @cg: the cgroup
+ * @timeout_ns: how long to wait, < 0 for ever
+ *
+ * On timeout or cancellation the freeze is reverted (cgroup.freeze 0).
+ *
+ * Return: 0 once frozen, -ETIMEDOUT, -ECANCELED or another -errno.
+ */
+int zk_cg_freeze(struct zk_io *io, struct zk_cg *cg, int64_t timeout_ns);
+
+/**
+ * zk_cg_thaw() - thaw @cg and wait until cgroup.events says frozen 0
+ * @io: the calling context
+ * @cg: the cgroup
+ * @timeout_ns: how long to wait, < 0 for ever (a frozen parent keeps it
+ *	frozen)
+ *
+ * On timeout or cancellation the cgroup is frozen again (cgroup.freeze 1).
+ *
+ * Return: 0 once thawed, -ETIMEDOUT, -ECANCELED or another -errno.
+ */
+int zk_cg_thaw(struct zk_io *io, struct zk_cg *cg, int64_t timeout_ns);
+
+/**
+ * zk_cg_kill() - SIGKILL everything in @cg and wait until it is empty
+ * @io: the calling context
+ * @cg: the cgroup
+ * @timeout_ns: how long to wait, < 0 for ever
+ *
+ * Return: 0 once cgroup.events says populated 0, -ETIMEDOUT (the kill
+ * stays sent), -ECANCELED or another -errno.
+ */
+int zk_cg_kill(struct zk_io *io, struct zk_cg *cg, int64_t timeout_ns);
+
+/**
+ * zk_cg_remove() - rmdir(2) @cg, retrying -EBUSY until it is empty
+ * @io: the calling context
+ * @cg: the cgroup; its fds are closed once it is removed
+ * @timeout_ns: how long to retry, < 0 for ever
+ *
+ * Return: 0, -ETIMEDOUT (still busy), or rmdir's -errno.
+ */
+int zk_cg_remove(struct zk_io *io, struct zk_cg *cg, int64_t timeout_ns);
+
+/**
+ * zk_cg_pidfd_wait() - wait until the process behind @pidfd has exited
+ * @io: the calling context
+ * @cg: path flags and counters (ZK_CG_NO_RING), or NULL
+ * @pidfd: the process; the ring does not reap it, neither does the
+ *	fallback (waitid(P_PIDFD, WEXITED | WNOWAIT), which needs the caller
+ *	to be its parent)
+ * @timeout_ns: how long to wait, < 0 for ever
+ *
+ * Return: the waitpid(2) status (>= 0), -ETIMEDOUT or -errno.
+ */
+int zk_cg_pidfd_wait(struct zk_io *io, struct zk_cg *cg, int pidfd,
+		     int64_t timeout_ns);
+
+/**
+ * enum zk_cg_event_kind - what changed, in a struct zk_cg_event
+ * @ZK_CG_EV_POPULATED: cgroup.events populated (value: 0 or 1)
+ * @ZK_CG_EV_FROZEN: cgroup.events frozen (value: 0 or 1)
+ * @ZK_CG_EV_OOM: memory.events oom went up (value: the new count)
+ * @ZK_CG_EV_OOM_KILL: memory.events oom_kill went up (value: the count)
+ * @ZK_CG_EV_PIDS_MAX: pids.events max went up (value: the count)
+ * @ZK_CG_EV_KINDS: how many kinds there are (not an event)
+ */
+enum zk_cg_event_kind {
+	ZK_CG_EV_POPULATED,
+	ZK_CG_EV_FROZEN,
+	ZK_CG_EV_OOM,
+	ZK_CG_EV_OOM_KILL,
+	ZK_CG_EV_PIDS_MAX,
+	ZK_CG_EV_KINDS,
+};
+
+/**
+ * struct zk_cg_event - one change seen by zk_cg_watch_next()
+ * @kind: what changed
+ * @value: its new value
+ */
+struct zk_cg_event {
+	enum zk_cg_event_kind kind;
+	int64_t value;
+};
+
+/* The files a watch polls: cgroup.events, memory.events, pids.events. */
+#define ZK_CG_WATCH_FILES	3
+
+/**
+ * struct zk_cg_watch - a stream of changes of one cgroup
+ * @cg: the cgroup watched
+ * @fds: its event files (-1: absent, e.g. the controller is off)
+ * @last: the values last reported (or read at zk_cg_watch_init()), by
+ *	enum zk_cg_event_kind
+ */
+struct zk_cg_watch {
+	struct zk_cg *cg;
+	int fds[ZK_CG_WATCH_FILES];
+	int64_t last[ZK_CG_EV_KINDS];
+};
+
+/**
+ * zk_cg_watch_init() - start watching @cg; @w->last holds the state now
+ * @io: the calling context
+ * @w: the watch
+ * @cg: the cgroup (it must outlive the watch)
+ *
+ * Return: 0 or -errno.
+ */
+int zk_cg_watch_init(struct zk_io *io, struct zk_cg_watch *w, struct zk_cg *cg);
+
+/**
+ * zk_cg_watch_next() - the next change, waiting for one if none is pending
+ * @io: the calling context
+ * @w: the watch
+ * @ev: receives the change
+ * @timeout_ns: how long to wait, < 0 for ever
+ *
+ * Changes come in enum zk_cg_event_kind order when several happened at
+ * once; a bit that flipped twice between two reads is not seen.  The
+ * wait is a poll (POLLPRI) on the event files: a POLL_ADD on the zsync
+ * ring, poll(2) or io_uring otherwise.
+ *
+ * Return: 0, -ETIMEDOUT, -ECANCELED or -errno (-ENODEV once removed).
+ */
+int zk_cg_watch_next(struct zk_io *io, struct zk_cg_watch *w,
+		     struct zk_cg_event *ev, int64_t timeout_ns);
+
+/**
+ * zk_cg_watch_close() - stop watching (closes the event files)
+ * @w: the watch
+ */
+void zk_cg_watch_close(struct zk_cg_watch *w);
+
 #ifdef __cplusplus
 }
 #endif
