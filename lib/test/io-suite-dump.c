@@ -431,7 +431,13 @@ static int test_profile(struct zt_ctx *c)
 	us = folded_sum(d->text, NULL, ";[sleep]");
 	frames_us = folded_sum(d->text, steps ? "[state_machine];zt_prof_step;state_1" :
 			       "zt_prof_sleeper", ";[sleep]");
-	ZT_CHECK(c, us >= PROF_SLEEPS * PROF_SLEEP_MS * 1000 && us <= elapsed,
+	/*
+	 * A wait is counted from the await, and each sleep's timer starts
+	 * just before it, in zk_sleep(): a thread preempted in between (a
+	 * loaded host: 59036 us of 60000 was seen) counts a little less.
+	 * Nine tenths still fails a profiler that misses or halves a wait.
+	 */
+	ZT_CHECK(c, us >= PROF_SLEEPS * PROF_SLEEP_MS * 1000 * 9 / 10 && us <= elapsed,
 		 "slept %lld us of %lld:\n%.120s", us, elapsed, d->text);
 	ZT_CHECK(c, frames_us == us, "the sleeps under the task's frames: %lld of %lld:\n%.120s",
 		 frames_us, us, d->text);
