@@ -722,30 +722,21 @@ long zsync_ring_enable(struct zsync_ring *ring)
 
 /* ---- poll, fdinfo, release ---------------------------------------------- */
 
-/*
- * Deferred work makes the ring readable for the thread that can run it
- * (its own, or an exiting thread's, which any ENTER cancels): an ENTER of
- * any other thread would find nothing to do, and a level-triggered event
- * loop there would spin until that thread enters.  A kernel thread polling
- * on someone's behalf (a re-poll of POLL_ADD) sees all of it.
- */
-static bool zsync_ring_poll_task_work(struct zsync_ring *ring)
-{
-	if (!READ_ONCE(ring->nr_task_work))
-		return false;
-	if (current->flags & (PF_KTHREAD | PF_IO_WORKER))
-		return true;
-	return zsync_task_work_pending(ring);
-}
-
 __poll_t zsync_ring_poll_mask(struct zsync_ring *ring)
 {
 	__poll_t mask = 0;
 
 	if (!zsync_ring_ready(ring))
 		return 0;
+	/*
+	 * Deferred work counts, whichever thread it waits for (as io_uring
+	 * reports its deferred task work): an event loop learns to have that
+	 * thread enter.  Another thread's ENTER finds nothing to run, so rings
+	 * shared by threads with loops of their own want
+	 * ZSYNC_SETUP_TASK_SIGNAL, which runs the work without an ENTER.
+	 */
 	if (zsync_cq_ready(ring) || READ_ONCE(ring->nr_overflow) ||
-	    zsync_ring_poll_task_work(ring))
+	    READ_ONCE(ring->nr_task_work))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (READ_ONCE(ring->sq->tail) - READ_ONCE(ring->sq_head) < ring->sq_entries)
 		mask |= EPOLLOUT | EPOLLWRNORM;
