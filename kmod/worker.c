@@ -650,8 +650,35 @@ bool zsync_task_work_pending(struct zsync_ring *ring)
 	return found;
 }
 
-/* Takes the deferred work that @all, or else the calling thread, may run. */
-static void zsync_task_work_take(struct zsync_ring *ring, struct list_head *out, bool all)
+/*
+ * Whether @req's deferred work never waits: a retry after a wakeup whose
+ * op moves only what is there (sockets, IOCB_NOWAIT transfers).  Not a
+ * chain continuation (it may issue anything, an OPENAT of a FIFO) nor a
+ * blocking retry on a tty or 6.1 pipe: those run only in the thread's
+ * ENTER, where waiting is what their syscall would do, never from a
+ * task_work notification at the thread's next return to user space.
+ */
+static bool zsync_task_work_nonblocking(const struct zsync_req *req)
+{
+	if (req->async != ZSYNC_ASYNC_POLL)
+		return false;
+	switch (req->opcode) {
+	case ZSYNC_OP_READ:
+	case ZSYNC_OP_WRITE:
+	case ZSYNC_OP_READV:
+	case ZSYNC_OP_WRITEV:
+		return !zsync_rw_retry_may_block(req);
+	default:
+		return true;
+	}
+}
+
+/*
+ * Takes the deferred work that @all, or else the calling thread, may run;
+ * with @nonblocking only what cannot wait (zsync_task_work_nonblocking()).
+ */
+static void zsync_task_work_take(struct zsync_ring *ring, struct list_head *out, bool all,
+				 bool nonblocking)
 {
 	struct zsync_req *req, *tmp;
 
@@ -659,6 +686,8 @@ static void zsync_task_work_take(struct zsync_ring *ring, struct list_head *out,
 	if (all)
 		ring->task_closed = true;
 	list_for_each_entry_safe(req, tmp, &ring->task_list, task_node) {
+		if (nonblocking && !zsync_task_work_nonblocking(req))
+			continue;
 		if (all || zsync_task_work_is_ours(req)) {
 			list_move_tail(&req->task_node, out);
 			req->task_queued = false;
@@ -697,7 +726,24 @@ void zsync_run_task_work(struct zsync_ring *ring)
 
 	if (!READ_ONCE(ring->nr_task_work))
 		return;
-	zsync_task_work_take(ring, &list, false);
+	zsync_task_work_take(ring, &list, false, false);
+	zsync_task_work_run_list(&list, false);
+}
+
+/**
+ * zsync_run_task_work_nonblocking() - run the calling thread's deferred
+ * work that cannot wait
+ * @ring: the ring; from a task_work notification (ZSYNC_SETUP_TASK_SIGNAL)
+ *
+ * The rest waits for the thread's ENTER (zsync_task_work_nonblocking()).
+ */
+void zsync_run_task_work_nonblocking(struct zsync_ring *ring)
+{
+	LIST_HEAD(list);
+
+	if (!READ_ONCE(ring->nr_task_work))
+		return;
+	zsync_task_work_take(ring, &list, false, true);
 	zsync_task_work_run_list(&list, false);
 }
 
@@ -733,6 +779,6 @@ void zsync_cancel_task_work(struct zsync_ring *ring)
 {
 	LIST_HEAD(list);
 
-	zsync_task_work_take(ring, &list, true);
+	zsync_task_work_take(ring, &list, true, false);
 	zsync_task_work_run_list(&list, true);
 }

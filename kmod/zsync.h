@@ -729,6 +729,7 @@ void zsync_task_defer(struct zsync_req *req, zsync_async_fn fn);
 enum zsync_issue_ret zsync_task_defer_armed(struct zsync_req *req, zsync_async_fn fn);
 bool zsync_task_work_pending(struct zsync_ring *ring);
 void zsync_run_task_work(struct zsync_ring *ring);
+void zsync_run_task_work_nonblocking(struct zsync_ring *ring);
 void zsync_task_signal(struct zsync_ring *ring, struct task_struct *task);
 void zsync_cancel_task_work(struct zsync_ring *ring);
 
@@ -796,6 +797,7 @@ void zsync_msg_ring_cleanup(struct zsync_req *req);
 int zsync_rw_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
 enum zsync_issue_ret zsync_rw_issue(struct zsync_req *req);
 int zsync_rw_retry(struct zsync_req *req);
+bool zsync_rw_retry_may_block(const struct zsync_req *req);
 void zsync_rw_cleanup(struct zsync_req *req);
 int zsync_fsync_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
 enum zsync_issue_ret zsync_fsync_issue(struct zsync_req *req);

@@ -381,6 +381,21 @@ static int zsync_rw_retry_ready(struct zsync_req *req)
 }
 
 /**
+ * zsync_rw_retry_may_block() - whether zsync_rw_retry() may wait in @req's file
+ * @req: a READ, WRITE, READV or WRITEV armed on its file's wait queues
+ *
+ * A file that may not honour IOCB_NOWAIT (a tty, a 6.1 pipe) gets a
+ * blocking call once poll says ready, and a racing reader or writer can
+ * make that call wait.
+ *
+ * Return: true if a retry of @req may wait.
+ */
+bool zsync_rw_retry_may_block(const struct zsync_req *req)
+{
+	return !zsync_rw_nowait_ok(req);
+}
+
+/**
  * zsync_rw_retry() - try a transfer again after the file woke us
  * @req: a READ, WRITE, READV or WRITEV waiting with zsync_poll_arm(), in
  *	 its submitting thread (files that are polled are never a worker's)
