@@ -562,6 +562,29 @@ static void zsync_task_cancel_work(struct work_struct *work)
 	req->async_fn(req, true);
 }
 
+/*
+ * Whether @req's deferred work never waits: a retry after a wakeup whose
+ * op moves only what is there (sockets, IOCB_NOWAIT transfers).  Not a
+ * chain continuation (it may issue anything, an OPENAT of a FIFO) nor a
+ * blocking retry on a tty or 6.1 pipe: those run only in the thread's
+ * ENTER, where waiting is what their syscall would do, never from a
+ * task_work notification at the thread's next return to user space.
+ */
+static bool zsync_task_work_nonblocking(const struct zsync_req *req)
+{
+	if (req->async != ZSYNC_ASYNC_POLL)
+		return false;
+	switch (req->opcode) {
+	case ZSYNC_OP_READ:
+	case ZSYNC_OP_WRITE:
+	case ZSYNC_OP_READV:
+	case ZSYNC_OP_WRITEV:
+		return !zsync_rw_retry_may_block(req);
+	default:
+		return true;
+	}
+}
+
 /**
  * zsync_task_defer() - run @fn on @req in the thread that submitted it
  * @req: a request pinned to its submitting thread (req->task, see
@@ -595,7 +618,8 @@ void zsync_task_defer(struct zsync_req *req, zsync_async_fn fn)
 		queue_work(zsync_chain_wq, &req->work);
 		return;
 	}
-	if (ring->task_signal)
+	/* Only for what the notification may run: nothing to interrupt for. */
+	if (ring->task_signal && zsync_task_work_nonblocking(req))
 		zsync_task_signal(ring, req->task);
 	zsync_cq_notify(ring, 1);
 }
@@ -648,29 +672,6 @@ bool zsync_task_work_pending(struct zsync_ring *ring)
 	}
 	spin_unlock_irq(&ring->task_lock);
 	return found;
-}
-
-/*
- * Whether @req's deferred work never waits: a retry after a wakeup whose
- * op moves only what is there (sockets, IOCB_NOWAIT transfers).  Not a
- * chain continuation (it may issue anything, an OPENAT of a FIFO) nor a
- * blocking retry on a tty or 6.1 pipe: those run only in the thread's
- * ENTER, where waiting is what their syscall would do, never from a
- * task_work notification at the thread's next return to user space.
- */
-static bool zsync_task_work_nonblocking(const struct zsync_req *req)
-{
-	if (req->async != ZSYNC_ASYNC_POLL)
-		return false;
-	switch (req->opcode) {
-	case ZSYNC_OP_READ:
-	case ZSYNC_OP_WRITE:
-	case ZSYNC_OP_READV:
-	case ZSYNC_OP_WRITEV:
-		return !zsync_rw_retry_may_block(req);
-	default:
-		return true;
-	}
 }
 
 /*
