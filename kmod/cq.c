@@ -454,14 +454,18 @@ static void zsync_ovf_unlink(struct zsync_ovf *ovf, struct list_head *done)
 		list_move_tail(&ovf->node, &ovf->req->ovf_free);
 		return;
 	}
-	if (ovf->kind == ZSYNC_OVF_TERMINAL) {
-		ovf->queued = false;
-		if (!ovf->orphan) {
-			/* After the unlock its owner may free it: not ours. */
-			list_del_init(&ovf->node);
-			return;
-		}
+	if (ovf->kind == ZSYNC_OVF_TERMINAL && !ovf->orphan) {
+		list_del_init(&ovf->node);
+		/*
+		 * Not ours: the owner's last put checks queued without
+		 * cq_lock (zsync_req_last_put()) and frees the request as
+		 * soon as it reads false, so this store is the last access.
+		 */
+		smp_store_release(&ovf->queued, false);
+		return;
 	}
+	/* An orphan or an allocated entry: only this list still knows it. */
+	ovf->queued = false;
 	list_move_tail(&ovf->node, done);
 }
 

@@ -215,7 +215,8 @@ void zsync_req_free_orphan(struct zsync_req *req)
  */
 static void zsync_req_last_put(struct zsync_ring *ring, struct zsync_req *req)
 {
-	if (unlikely(READ_ONCE(req->ovf.queued))) {
+	/* Pairs with zsync_ovf_unlink(): false means the list is done with it. */
+	if (unlikely(smp_load_acquire(&req->ovf.queued))) {
 		zsync_req_strip(req);
 		if (zsync_ovf_adopt(req))
 			return;

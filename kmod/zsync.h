@@ -299,7 +299,10 @@ struct zsync_ovf {
 	struct zsync_cqe	cqe;
 	struct zsync_req	*req;
 	u8			kind;		/* ZSYNC_OVF_* */
-	/* TERMINAL only, under cq_lock: */
+	/*
+	 * TERMINAL only, written under cq_lock.  The owner's last put reads
+	 * queued without it: clearing it is the list's last access.
+	 */
 	bool			queued;		/* on ring->overflow */
 	bool			orphan;		/* the request is dead: free it on unlink */
 };

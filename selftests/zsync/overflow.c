@@ -5,6 +5,7 @@
  * -EBUSY past the per-ring limit (consuming nothing), and completions from
  * timer interrupts are never dropped, not even past the limit.
  */
+#include <fcntl.h>
 #include <poll.h>
 
 #include "helpers.h"
@@ -245,6 +246,79 @@ TEST_F(ring, reaping_the_cq_keeps_the_overflow_visible)
 	EXPECT_TRUE(pfd.revents & POLLIN);
 	reap_nops(_metadata, ring, 4, 8);
 	expect_overflow(_metadata, ring, 0, 4);
+}
+
+/* Takes the oldest CQE, which must be one of @base.. not seen before. */
+static void take_one(struct __test_metadata *_metadata, struct zk_ring *ring,
+		     __u64 base, unsigned char *seen, unsigned int n)
+{
+	struct zsync_cqe *cqe = NULL;
+	__u64 ud;
+
+	ASSERT_EQ(0, zk_peek_cqe(ring, &cqe));
+	ud = cqe->user_data;
+	ASSERT_TRUE(ud >= base && ud < base + n)
+		TH_LOG("CQE %llu is not of this round (%llu..)", (unsigned long long)ud,
+		       (unsigned long long)base);
+	ASSERT_EQ(0, seen[ud - base]) TH_LOG("a second CQE for %llu", (unsigned long long)ud);
+	seen[ud - base] = 1;
+	EXPECT_EQ(0, cqe->res) TH_LOG("FSYNC %llu: %s", (unsigned long long)ud, zt_err(cqe->res));
+	zk_cqe_seen(ring, cqe);
+}
+
+/*
+ * Completions that io workers post into the overflow list race the
+ * submitter's flushes: the request whose CQE a flush takes off the list
+ * may be freed by its worker at that moment (KASAN once caught the flush
+ * writing to a request its worker had just freed).  Rounds of 32 FSYNCs
+ * (io workers, any CPU) into a CQ of 8 that this thread keeps full: it
+ * takes a CQE only when all 8 slots are used, so every post overflows,
+ * and enters in a loop, so each flush takes the newest entries while
+ * their workers are still on their way out.  Every CQE arrives exactly
+ * once, with fsync's result.
+ */
+TEST(worker_completions_race_the_flush_without_loss)
+{
+	enum { ROUNDS = 200, PER_ROUND = 32, CQ = 8 };
+	unsigned char seen[PER_ROUND];
+	char path[] = "/tmp/zsync-ovf-XXXXXX";
+	struct zk_ring ring;
+	unsigned int r, i, got;
+	int64_t start;
+	int fd, ret;
+
+	overflow_ring(_metadata, &ring, 64);
+	fd = mkstemp(path);
+	ASSERT_LE(0, fd) TH_LOG("mkstemp: %s", strerror(errno));
+	unlink(path);
+	for (r = 0; r < ROUNDS; r++) {
+		__u64 base = (__u64)r * PER_ROUND;
+
+		for (i = 0; i < PER_ROUND; i++) {
+			zk_prep_fsync(zt_sqe_ud(_metadata, &ring, base + i), fd, 0);
+			if (i % 8 == 7)
+				zt_submit(_metadata, &ring, 8);
+		}
+		memset(seen, 0, sizeof(seen));
+		start = zt_mono_ns();
+		for (got = 0; got < PER_ROUND;) {
+			unsigned int ready = zk_cq_ready(&ring);
+
+			if (ready == CQ || got + ready == PER_ROUND) {
+				take_one(_metadata, &ring, base, seen, PER_ROUND);
+				got++;
+				continue;
+			}
+			ret = zk_enter(&ring, 0, 0, 0, NULL, NULL, NULL);
+			ASSERT_LE(0, ret) TH_LOG("ENTER to flush: %s", zt_err(ret));
+			ASSERT_GT(ZT_PROMPT_MS, zt_ms_since(start))
+				TH_LOG("round %u: %u of %u CQEs, %u in the CQ", r, got,
+				       PER_ROUND, ready);
+		}
+	}
+	zt_expect_no_cqe(_metadata, &ring, 20);
+	EXPECT_EQ(0, close(fd));
+	zk_ring_exit(&ring);
 }
 
 TEST_HARNESS_MAIN

@@ -32,7 +32,7 @@
 struct fz_opts fz_opts;
 struct fz_stats *fz_stats;
 
-enum { EP_OK, EP_VIOLATION, EP_HUNG, EP_LEAK, EP_SETUP };
+enum { EP_OK, EP_VIOLATION, EP_HUNG, EP_LEAK, EP_SETUP, EP_TAINT };
 
 struct fz_result {
 	unsigned long episodes;
@@ -52,7 +52,8 @@ static void usage(FILE *out)
 "Checks: every consumed SQE gets exactly one terminal CQE (F_MORE aside), no\n"
 "CQE for a user_data never submitted, MSG_RING CQEs match successful sends,\n"
 "byte counts within the buffer, the module refcount and open rings back to\n"
-"their baseline after every episode, nothing hung or left in D state.\n"
+"their baseline after every episode, nothing hung or left in D state, no new\n"
+"kernel taint (a WARN, BUG or KASAN report) after any episode.\n"
 "\n"
 "  -s, --seed SEED         run seed (default: from the clock; always printed)\n"
 "  -t, --time SECS         stop starting episodes after SECS (default 60)\n"
@@ -499,7 +500,38 @@ struct baseline {
 	int ctl;
 	unsigned long long rings_open;
 	long refcnt;
+	unsigned long taint;
 };
+
+/* /proc/sys/kernel/tainted: a WARN, BUG or KASAN report sets a new bit. */
+static unsigned long kernel_taint(void)
+{
+	unsigned long t = 0;
+	FILE *f = fopen("/proc/sys/kernel/tainted", "re");
+
+	if (f) {
+		if (fscanf(f, "%lu", &t) != 1)
+			t = 0;
+		fclose(f);
+	}
+	return t;
+}
+
+/*
+ * The kernel's own oracle: a splat during the episode taints the kernel.
+ * The taint stays, so only the first episode that caused one is named;
+ * its seed is what CI prints for a replay under KASAN.
+ */
+static int check_taint(const struct baseline *b, char *why, size_t len)
+{
+	unsigned long now = kernel_taint();
+
+	if (!(now & ~b->taint))
+		return 0;
+	snprintf(why, len, "the kernel became tainted (%#lx, was %#lx): a WARN, BUG or KASAN report during the episode, see the kernel log",
+		 now, b->taint);
+	return EP_TAINT;
+}
 
 /* Poll until the module's counts are back (ring release may be deferred). */
 static int check_baseline(const struct baseline *b, char *why, size_t len)
@@ -565,6 +597,8 @@ static void run_fuzz(const struct baseline *b, struct fz_result *res, uint64_t r
 			break;
 		st = run_child(seed, ep, res);
 		if (st == EP_OK)
+			st = check_taint(b, res->why, sizeof(res->why));
+		if (st == EP_OK)
 			st = check_baseline(b, res->why, sizeof(res->why));
 		res->episodes++;
 		if (st != EP_OK) {
@@ -590,6 +624,7 @@ static int take_baseline(struct baseline *b)
 
 	b->rings_open = st.rings_open;
 	b->refcnt = fz_module_refcnt();
+	b->taint = kernel_taint();
 	return ret;
 }
 
@@ -664,15 +699,16 @@ static void print_ktap(const struct fz_result *r, double secs)
 {
 	char cmd[1400];
 	bool inv = r->status != EP_VIOLATION, leak = r->status != EP_LEAK;
-	bool hang = r->status != EP_HUNG;
-	int fails = !inv + !leak + !hang;
+	bool hang = r->status != EP_HUNG, clean = r->status != EP_TAINT;
+	int fails = !inv + !leak + !hang + !clean;
 
-	printf("TAP version 13\n1..3\n");
+	printf("TAP version 13\n1..4\n");
 	printf("%s 1 fuzz: every consumed SQE got exactly one terminal CQE, no stray CQE\n",
 	       inv ? "ok" : "not ok");
 	printf("%s 2 fuzz: module refcount and open rings back to baseline after every episode\n",
 	       leak ? "ok" : "not ok");
 	printf("%s 3 fuzz: every episode ended, nothing left in D state\n", hang ? "ok" : "not ok");
+	printf("%s 4 fuzz: no episode tainted the kernel\n", clean ? "ok" : "not ok");
 	printf("# fuzz: seed %#llx, %lu episodes in %.0f s\n",
 	       (unsigned long long)fz_opts.seed, r->episodes, secs);
 	if (r->status != EP_OK) {
@@ -681,7 +717,7 @@ static void print_ktap(const struct fz_result *r, double secs)
 		       (unsigned long long)r->failed_seed, r->why);
 		printf("# reproduce: %s\n# shrink: %s --shrink\n", cmd, cmd);
 	}
-	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:%d\n", 3 - fails,
+	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:%d\n", 4 - fails,
 	       fails - (r->status == EP_SETUP), r->status == EP_SETUP);
 }
 

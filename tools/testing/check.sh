@@ -42,7 +42,9 @@ EOF
 die() { echo "check: error: $*" >&2; exit 2; }
 
 # From line $2 of console log $1: the task (CPU/PID/Comm line), the first
-# RIP and the reliable frames of the first "Call Trace:" of that splat.
+# RIP and the reliable frames of the first "Call Trace:" of that splat and,
+# for a KASAN use-after-free, who freed the memory (without KASAN's own
+# frames): the two stacks a reader needs to see the race.
 splat_context() {
 	awk -v start="$2" '
 	NR < start { next }
@@ -51,13 +53,23 @@ splat_context() {
 	l ~ /^CPU: [0-9]+ PID: / && !task { task = 1; print "task: " l; next }
 	l ~ /^Workqueue: / && !wq { wq = 1; print l; next }
 	l ~ /^RIP: / && !rip { rip = 1; print l; next }
-	l ~ /Call Trace:/ { trace = 1; next }
-	trace && l ~ /^<\/TASK>/ { exit }
+	l ~ /Call Trace:/ && !traced { trace = 1; next }
+	trace && l ~ /^<\/TASK>/ { trace = 0; traced = 1; next }
 	trace && l !~ /^(\?|<)/ && l ~ /\+0x/ {
 		sub(/\+0x.*/, "", l)
 		frames = frames (n++ ? " < " : "") l
 	}
-	END { if (frames != "") print "frames: " frames }' "$1"
+	traced && l ~ /^Freed by task / { freed = l " "; infree = 1; next }
+	infree && (l ~ /^$/ || l !~ /\+0x/) { infree = 0 }
+	infree && l !~ /^_*(kasan|kmem_cache_free|kfree|slab_free|__slab_free)/ && f < 8 {
+		sub(/\+0x.*/, "", l)
+		freed = freed (f++ ? " < " : "") l
+	}
+	l ~ /^The buggy address/ { exit }
+	END {
+		if (frames != "") print "frames: " frames
+		if (f) print freed
+	}' "$1"
 }
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
