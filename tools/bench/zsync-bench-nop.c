@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,15 +32,21 @@
 #define DEFAULT_ITERATIONS	200000
 #define DEFAULT_ALLOC_OPS	100000
 
-/* A test: batch > 0 is throughput at that batch, 0 the round trip. */
+/*
+ * A test: batch > 0 is throughput at that batch, 0 the round trip; empty
+ * is an ENTER with nothing to submit or wait for, the fixed cost of one
+ * entry into each engine.
+ */
 static const struct bench_test {
 	const char *name;
 	unsigned int batch;
+	bool empty;
 } tests[] = {
-	{ "nop batch=1", 1 },
-	{ "nop batch=8", 8 },
-	{ "nop batch=32", 32 },
-	{ "submit+wait rtt", 0 },
+	{ "nop batch=1", 1, false },
+	{ "nop batch=8", 8, false },
+	{ "nop batch=32", 32, false },
+	{ "submit+wait rtt", 0, false },
+	{ "empty enter", 0, true },
 };
 #define NR_TESTS	(sizeof(tests) / sizeof(tests[0]))
 
@@ -55,6 +62,7 @@ struct backend {
 	/* Run @iters NOPs in batches of @batch; 0 or -errno with @why set. */
 	int (*batch)(unsigned int batch, unsigned long iters, char *why);
 	int (*rtt)(unsigned long iters, char *why);
+	int (*empty)(unsigned long iters, char *why);
 	bool up;
 	char why[REASON_LEN];		/* why init failed */
 	struct result res[NR_TESTS];
@@ -151,6 +159,19 @@ static int zs_rtt(unsigned long iters, char *why)
 	return 0;
 }
 
+static int zs_empty(unsigned long iters, char *why)
+{
+	unsigned long i;
+	int ret;
+
+	for (i = 0; i < iters; i++) {
+		ret = zk_enter(&zring, 0, 0, 0, NULL, NULL, NULL);
+		if (ret)
+			return fail(why, ret < 0 ? ret : -EPROTO, "empty ENTER returned %d", ret);
+	}
+	return 0;
+}
+
 /* ---- io_uring ------------------------------------------------------- */
 
 static struct io_uring uring;
@@ -241,13 +262,27 @@ static int iu_rtt(unsigned long iters, char *why)
 	return 0;
 }
 
+static int iu_empty(unsigned long iters, char *why)
+{
+	unsigned long i;
+	int ret;
+
+	for (i = 0; i < iters; i++) {
+		ret = io_uring_enter(uring.ring_fd, 0, 0, 0, NULL);
+		if (ret)
+			return fail(why, ret < 0 ? ret : -EPROTO, "empty io_uring_enter returned %d",
+				    ret);
+	}
+	return 0;
+}
+
 /* ---- driver ----------------------------------------------------------- */
 
 static struct backend backends[] = {
 	{ .name = "zsync", .init = zs_init, .exit = zs_exit,
-	  .batch = zs_batch, .rtt = zs_rtt },
+	  .batch = zs_batch, .rtt = zs_rtt, .empty = zs_empty },
 	{ .name = "io_uring", .init = iu_init, .exit = iu_exit,
-	  .batch = iu_batch, .rtt = iu_rtt },
+	  .batch = iu_batch, .rtt = iu_rtt, .empty = iu_empty },
 };
 #define NR_BACKENDS	(sizeof(backends) / sizeof(backends[0]))
 
@@ -276,6 +311,8 @@ static unsigned long batched(const struct bench_test *t, unsigned long n)
 static int run_ops(struct backend *b, const struct bench_test *t, unsigned long iters,
 		   char *why)
 {
+	if (t->empty)
+		return b->empty(iters, why);
 	return t->batch ? b->batch(t->batch, iters, why) : b->rtt(iters, why);
 }
 
@@ -305,8 +342,8 @@ static int alloc_ops(void *arg, unsigned long ops, char *why)
 
 /* Per cell: one ns/op per round. */
 static double samples[NR_BACKENDS][NR_TESTS][BENCH_MAX_ROUNDS];
-static double getppid_samples[BENCH_MAX_ROUNDS];
-static struct bench_stat stats[NR_BACKENDS][NR_TESTS], getppid_stat;
+static double getppid_samples[BENCH_MAX_ROUNDS], ioctl_samples[BENCH_MAX_ROUNDS];
+static struct bench_stat stats[NR_BACKENDS][NR_TESTS], getppid_stat, ioctl_stat;
 
 static double measure_getppid(unsigned long iters)
 {
@@ -316,6 +353,24 @@ static double measure_getppid(unsigned long iters)
 	/* syscall(): glibc must not get a chance to cache anything. */
 	for (i = 0; i < iters; i++)
 		syscall(SYS_getppid);
+	return (bench_now_ns() - start) / iters;
+}
+
+/*
+ * An ioctl the ring fd does not know (-ENOTTY): the entry every zsync
+ * ENTER pays before the module runs (fd lookup, the LSMs' file_ioctl
+ * hooks, do_vfs_ioctl), which io_uring_enter(2) does not.  0 if the ring
+ * is not up.
+ */
+static double measure_ioctl_floor(unsigned long iters)
+{
+	double start = bench_now_ns();
+	unsigned long i;
+
+	if (!backends[0].up)
+		return 0;
+	for (i = 0; i < iters; i++)
+		ioctl(zring.fd, _IO(ZSYNC_IOC_MAGIC, 0xff));
 	return (bench_now_ns() - start) / iters;
 }
 
@@ -345,6 +400,7 @@ static int run_all(const struct options *o)
 		}
 	}
 	measure_getppid(o->iterations / 10);
+	measure_ioctl_floor(o->iterations / 10);
 	for (round = 0; round < o->rounds; round++) {
 		for (ti = 0; ti < NR_TESTS; ti++) {
 			for (k = 0; k < NR_BACKENDS; k++) {
@@ -359,12 +415,14 @@ static int run_all(const struct options *o)
 			}
 		}
 		getppid_samples[round] = measure_getppid(o->iterations);
+		ioctl_samples[round] = measure_ioctl_floor(o->iterations);
 	}
 	for (bi = 0; bi < NR_BACKENDS; bi++)
 		for (ti = 0; ti < NR_TESTS; ti++)
 			if (backends[bi].up && backends[bi].res[ti].ok)
 				stats[bi][ti] = bench_stat_of(samples[bi][ti], o->rounds);
 	getppid_stat = bench_stat_of(getppid_samples, o->rounds);
+	ioctl_stat = bench_stat_of(ioctl_samples, o->rounds);
 
 	/* Allocations: a separate run of each counted row, in a thread of its own. */
 	bench_allocs_control(&alloc_control);
@@ -432,6 +490,8 @@ static void print_table(const struct options *o)
 	}
 	printf("\nreference: getppid() syscall loop, ns/call:");
 	bench_print_stat(0, 1, &getppid_stat);
+	printf("\nreference: ioctl(ring fd, unknown cmd) = -ENOTTY, ns/call:");
+	bench_print_stat(0, 1, &ioctl_stat);
 	printf("\nrtt rows are ns per round trip; ops/s and zs/iou (zsync/io_uring, a time\n"
 	       "ratio, < 1: zsync faster) are from the medians\n");
 
@@ -501,6 +561,8 @@ static void print_json(const struct options *o)
 	}
 	printf("  ],\n  \"getppid_ns\": ");
 	bench_json_stat(1, &getppid_stat);
+	printf(",\n  \"ioctl_enotty_ns\": ");
+	bench_json_stat(1, &ioctl_stat);
 	printf(",\n  \"alloc_control\": ");
 	bench_json_allocs(&alloc_control);
 	printf(",\n  \"allocs\": [\n");
