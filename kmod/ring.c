@@ -60,6 +60,8 @@ struct zsync_ring *zsync_ring_alloc(void)
 	INIT_WORK(&ring->chain_work, zsync_chain_work);
 	spin_lock_init(&ring->task_lock);
 	INIT_LIST_HEAD(&ring->task_list);
+	mutex_init(&ring->task_walk);
+	INIT_LIST_HEAD(&ring->task_cursor);
 	init_llist_head(&ring->free_list);
 	INIT_WORK(&ring->free_work, zsync_req_free_work);
 	init_irq_work(&ring->notify_work, zsync_cq_notify_work);
@@ -377,6 +379,7 @@ struct zsync_cq_waiter {
 	struct wait_queue_entry	wq;
 	struct zsync_ring	*ring;
 	u32			min_complete;
+	u32			task_seq;	/* zsync_task_work_seq() before its walk */
 };
 
 /*
@@ -391,17 +394,17 @@ static bool zsync_cq_wake_worth(struct zsync_ring *ring, u32 min_complete)
 	       READ_ONCE(ring->nr_task_work);
 }
 
-/* Whether an ENTER waiting for @min_complete CQEs must not sleep now. */
-static bool zsync_cq_wait_done(struct zsync_ring *ring, u32 min_complete)
+/* Whether an ENTER waiting as @w must not sleep now. */
+static bool zsync_cq_wait_done(const struct zsync_cq_waiter *w)
 {
-	u32 ready = zsync_cq_ready(ring);
+	struct zsync_ring *ring = w->ring;
 
-	if (ready >= min_complete)
+	if (zsync_cq_ready(ring) >= w->min_complete)
 		return true;
-	/* Overflowed CQEs it can move in, or deferred work of its own. */
+	/* Overflowed CQEs it can move in, or work deferred since its walk. */
 	if (zsync_cq_overflow_movable(ring))
 		return true;
-	return zsync_task_work_pending(ring);
+	return zsync_task_work_seq(ring) != w->task_seq;
 }
 
 /*
@@ -426,7 +429,7 @@ static int zsync_cq_sleep(struct zsync_cq_waiter *w, ktime_t *expires)
 
 	prepare_to_wait_exclusive(&ring->cq_wait, &w->wq, TASK_INTERRUPTIBLE);
 	/* Checked again once queued: a post in between must not be missed. */
-	if (!zsync_cq_wait_done(ring, w->min_complete) && !signal_pending(current)) {
+	if (!zsync_cq_wait_done(w) && !signal_pending(current)) {
 		if (!expires)
 			schedule();
 		else if (!schedule_hrtimeout(expires, HRTIMER_MODE_ABS))
@@ -452,14 +455,13 @@ static int zsync_cq_wait(struct zsync_ring *ring, u32 min_complete, ktime_t *exp
 	init_wait(&w.wq);
 	w.wq.func = zsync_cq_wake;
 	for (;;) {
+		w.task_seq = zsync_task_work_seq(ring);
 		/* Our deferred work may post the CQEs we wait for. */
 		zsync_run_task_work(ring);
 		if (READ_ONCE(ring->nr_overflow))
 			zsync_flush_overflow(ring);
 		if (zsync_cq_ready(ring) >= w.min_complete)
 			return 0;
-		if (zsync_task_work_pending(ring))
-			continue;
 		/*
 		 * A signal ends the wait.  TIF_NOTIFY_SIGNAL alone is task_work
 		 * queued with TWA_SIGNAL (ZSYNC_SETUP_TASK_SIGNAL, io_uring): it

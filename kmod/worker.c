@@ -610,6 +610,7 @@ void zsync_task_defer(struct zsync_req *req, zsync_async_fn fn)
 		list_add_tail(&req->task_node, &ring->task_list);
 		req->task_queued = true;
 		WRITE_ONCE(ring->nr_task_work, ring->nr_task_work + 1);
+		WRITE_ONCE(ring->task_seq, ring->task_seq + 1);
 	}
 	spin_unlock_irqrestore(&ring->task_lock, flags);
 	if (closed) {
@@ -649,53 +650,68 @@ static bool zsync_task_work_is_ours(const struct zsync_req *req)
 }
 
 /**
- * zsync_task_work_pending() - whether the calling thread has deferred work
+ * zsync_task_work_seq() - how much work has been deferred on @ring so far
  * @ring: the ring
  *
- * Context: process context, interrupts enabled; takes ring->task_lock.
- * Return: true if ring->task_list holds a request the calling thread may
- * run now: one it submitted, or one whose submitter is exiting.
+ * A waiter reads it before it takes its work (zsync_run_task_work()) and
+ * sleeps only if it has not moved since: what was deferred after the walk
+ * may be its own.  Deferred work of other threads costs it one more walk,
+ * never a lost wakeup.
+ *
+ * Return: a counter that changes whenever work is deferred.
  */
-bool zsync_task_work_pending(struct zsync_ring *ring)
+u32 zsync_task_work_seq(const struct zsync_ring *ring)
 {
-	struct zsync_req *req;
-	bool found = false;
-
-	if (!READ_ONCE(ring->nr_task_work))
-		return false;
-	spin_lock_irq(&ring->task_lock);
-	list_for_each_entry(req, &ring->task_list, task_node) {
-		if (zsync_task_work_is_ours(req)) {
-			found = true;
-			break;
-		}
-	}
-	spin_unlock_irq(&ring->task_lock);
-	return found;
+	/* The walk that follows reads the list under task_lock. */
+	return smp_load_acquire(&ring->task_seq);
 }
+
+/* Entries looked at per hold of task_lock: bounds the time with irqs off. */
+#define ZSYNC_TASK_WALK_BATCH	64
 
 /*
  * Takes the deferred work that @all, or else the calling thread, may run;
  * with @nonblocking only what cannot wait (zsync_task_work_nonblocking()).
+ *
+ * The list holds the work of every thread of the ring, as many entries
+ * as it has requests in flight, so the walk drops task_lock (interrupts
+ * off) every ZSYNC_TASK_WALK_BATCH entries.  It resumes from a cursor
+ * parked in the list meanwhile, since the next entry may leave it (a
+ * cancel); task_walk makes the cursor the only one, and this walk the
+ * only code that steps over entries.
  */
 static void zsync_task_work_take(struct zsync_ring *ring, struct list_head *out, bool all,
 				 bool nonblocking)
 {
-	struct zsync_req *req, *tmp;
+	unsigned int budget = ZSYNC_TASK_WALK_BATCH;
+	struct list_head *pos, *next;
 
+	mutex_lock(&ring->task_walk);
 	spin_lock_irq(&ring->task_lock);
 	if (all)
 		ring->task_closed = true;
-	list_for_each_entry_safe(req, tmp, &ring->task_list, task_node) {
-		if (nonblocking && !zsync_task_work_nonblocking(req))
-			continue;
-		if (all || zsync_task_work_is_ours(req)) {
-			list_move_tail(&req->task_node, out);
+	for (pos = ring->task_list.next; pos != &ring->task_list; pos = next) {
+		struct zsync_req *req = list_entry(pos, struct zsync_req, task_node);
+
+		next = pos->next;
+		if ((!nonblocking || zsync_task_work_nonblocking(req)) &&
+		    (all || zsync_task_work_is_ours(req))) {
+			list_move_tail(pos, out);
 			req->task_queued = false;
 			WRITE_ONCE(ring->nr_task_work, ring->nr_task_work - 1);
 		}
+		if (--budget || next == &ring->task_list)
+			continue;
+		list_add_tail(&ring->task_cursor, next);
+		spin_unlock_irq(&ring->task_lock);
+		cond_resched();
+		spin_lock_irq(&ring->task_lock);
+		next = ring->task_cursor.next;
+		list_del_init(&ring->task_cursor);
+		budget = ZSYNC_TASK_WALK_BATCH;
 	}
 	spin_unlock_irq(&ring->task_lock);
+	mutex_unlock(&ring->task_walk);
 }
 
 static void zsync_task_work_run_list(struct list_head *list, bool cancel)

@@ -172,7 +172,11 @@ struct zsync_ring {
 	spinlock_t		task_lock;
 	struct list_head	task_list;	/* zsync_req.task_node */
 	u32			nr_task_work;
+	u32			task_seq;	/* work deferred so far (task_lock) */
 	bool			task_closed;	/* closing: defer no more */
+	/* Serialises walks of task_list, which park task_cursor in it. */
+	struct mutex		task_walk;
+	struct list_head	task_cursor;
 
 	/* Requests whose last reference went in interrupt context. */
 	struct llist_head	free_list;
@@ -730,7 +734,7 @@ enum zsync_issue_ret zsync_punt(struct zsync_req *req, zsync_async_fn fn);
 int zsync_async_cancel(struct zsync_req *req);
 void zsync_task_defer(struct zsync_req *req, zsync_async_fn fn);
 enum zsync_issue_ret zsync_task_defer_armed(struct zsync_req *req, zsync_async_fn fn);
-bool zsync_task_work_pending(struct zsync_ring *ring);
+u32 zsync_task_work_seq(const struct zsync_ring *ring);
 void zsync_run_task_work(struct zsync_ring *ring);
 void zsync_run_task_work_nonblocking(struct zsync_ring *ring);
 void zsync_task_signal(struct zsync_ring *ring, struct task_struct *task);
