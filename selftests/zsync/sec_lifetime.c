@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Lifetime races between the context that hands a request on and the
+ * context that finishes it (kmod audit after the overflow-flush
+ * use-after-free).  Each case makes the hand-off on one CPU while the other
+ * CPU finishes the request and closes the ring at once, so that a waker
+ * that still touched the request or the ring after letting go of it would
+ * touch freed memory: on the debug kernel that is a KASAN report, which
+ * fails the run; everywhere the CQEs are counted exactly.
+ *
+ *  - task_defer: a RECV pinned to its submitting thread (AF_UNIX) is woken
+ *    by a write on the other CPU; the wakeup puts its retry on the ring's
+ *    task list (zsync_task_defer()) while the submitter spins in ENTER,
+ *    which takes the retry the moment it is there, completes and frees the
+ *    request, and closes the ring.  The waker's notification after the
+ *    hand-off (the ring's wait queue, the TASK_SIGNAL task_work) must not
+ *    read the request, and must keep the ring alive by itself.
+ */
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+#include "helpers.h"
+
+/* Each case runs this long at most, but at least MIN_ROUNDS rounds. */
+#define BUDGET_MS	15000
+#define MIN_ROUNDS	50
+#define MAX_ROUNDS	3000
+
+/*
+ * The waker, on the other CPU: for each round the submitter publishes a
+ * socket in @fd and the round in @go; it writes one byte there and
+ * reports the round in @done.  Round 0 stops it.
+ */
+struct waker {
+	atomic_int fd;
+	atomic_uint go;
+	atomic_uint done;
+	atomic_int err;
+	pthread_t th;
+};
+
+static void *waker_main(void *arg)
+{
+	struct waker *w = arg;
+	unsigned int seen = 0, go;
+
+	zt_run_on(1);
+	for (;;) {
+		while ((go = atomic_load(&w->go)) == seen)
+			sched_yield();
+		if (go == UINT32_MAX)
+			return NULL;
+		if (write(atomic_load(&w->fd), "w", 1) != 1)
+			atomic_store(&w->err, errno);
+		seen = go;
+		atomic_store(&w->done, go);
+	}
+}
+
+static void waker_start(struct __test_metadata *_metadata, struct waker *w)
+{
+	memset(w, 0, sizeof(*w));
+	zt_pick_cpus();
+	zt_run_on(0);
+	ASSERT_EQ(0, pthread_create(&w->th, NULL, waker_main, w));
+}
+
+static void waker_stop(struct waker *w)
+{
+	atomic_store(&w->go, UINT32_MAX);
+	pthread_join(w->th, NULL);
+}
+
+/* Has the waker write to @fd for @round (from 1) and returns at once. */
+static void waker_kick(struct waker *w, int fd, unsigned int round)
+{
+	atomic_store(&w->fd, fd);
+	atomic_store(&w->go, round);
+}
+
+/* Waits until the waker's write for @round has returned. */
+static void waker_wait(struct __test_metadata *_metadata, struct waker *w,
+		       unsigned int round)
+{
+	int64_t start = zt_mono_ns();
+
+	while (atomic_load(&w->done) != round) {
+		ASSERT_GT(ZT_PROMPT_MS, zt_ms_since(start))
+			TH_LOG("round %u: the waker's write did not return", round);
+		sched_yield();
+	}
+	ASSERT_EQ(0, atomic_load(&w->err)) TH_LOG("waker write: %s", strerror(w->err));
+}
+
+static bool rounds_left(unsigned int round, int64_t start)
+{
+	if (round >= MAX_ROUNDS)
+		return false;
+	return round < MIN_ROUNDS || zt_ms_since(start) < BUDGET_MS;
+}
+
+/* One round of a case, numbered from 1, on a ring set up with @flags. */
+typedef void (*round_fn)(struct __test_metadata *_metadata, struct waker *w,
+			 unsigned int flags, unsigned int round);
+
+/* Runs rounds of @fn for BUDGET_MS (at least MIN_ROUNDS), until one fails. */
+static void run_rounds(struct __test_metadata *_metadata, struct waker *w,
+		       unsigned int flags, round_fn fn)
+{
+	int64_t start = zt_mono_ns();
+	unsigned int round;
+
+	for (round = 1; rounds_left(round - 1, start); round++) {
+		fn(_metadata, w, flags, round);
+		if (!_metadata->passed)
+			return;
+	}
+	TH_LOG("%u rounds on CPUs %d and %d", round - 1, zt_cpus()[0], zt_cpus()[1]);
+}
+
+FIXTURE(lifetime) {
+	struct waker w;
+};
+
+FIXTURE_VARIANT(lifetime) {
+	unsigned int flags;
+};
+
+FIXTURE_VARIANT_ADD(lifetime, task_signal) { .flags = ZSYNC_SETUP_TASK_SIGNAL };
+FIXTURE_VARIANT_ADD(lifetime, deferred) { .flags = 0 };
+
+FIXTURE_SETUP(lifetime)
+{
+	ZT_REQUIRE_DEV();
+	waker_start(_metadata, &self->w);
+}
+
+FIXTURE_TEARDOWN(lifetime)
+{
+	waker_stop(&self->w);
+}
+
+/*
+ * Spins in ENTER without waiting, which runs the thread's deferred work,
+ * until @n CQEs are ready.
+ */
+static void spin_enter_until(struct __test_metadata *_metadata, struct zk_ring *ring,
+			     unsigned int n, unsigned int round)
+{
+	int64_t start = zt_mono_ns();
+	int ret;
+
+	while (zk_cq_ready(ring) < n) {
+		ret = zk_enter(ring, 0, 0, 0, NULL, NULL, NULL);
+		ASSERT_LE(0, ret) TH_LOG("round %u: ENTER: %s", round, zt_err(ret));
+		ASSERT_GT(ZT_PROMPT_MS, zt_ms_since(start))
+			TH_LOG("round %u: %u of %u CQEs", round, zk_cq_ready(ring), n);
+	}
+}
+
+/* One RECV woken on the other CPU, run by our ENTER, then the ring closed. */
+static void task_defer_round(struct __test_metadata *_metadata, struct waker *w,
+			     unsigned int flags, unsigned int round)
+{
+	struct zsync_cqe *cqe;
+	struct zk_ring ring;
+	char buf[4];
+	int sv[2];
+
+	zt_ring(_metadata, &ring, 4, flags);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	zk_prep_recv(zt_sqe_ud(_metadata, &ring, round), sv[0], buf, sizeof(buf), 0);
+	zt_submit(_metadata, &ring, 1);
+	ASSERT_EQ(0U, zk_cq_ready(&ring)) TH_LOG("round %u: the RECV found data", round);
+	waker_kick(w, sv[1], round);
+	spin_enter_until(_metadata, &ring, 1, round);
+	ASSERT_EQ(0, zk_peek_cqe(&ring, &cqe));
+	EXPECT_EQ(round, cqe->user_data);
+	EXPECT_EQ(1, cqe->res) TH_LOG("round %u: RECV %s", round, zt_err(cqe->res));
+	zk_cqe_seen(&ring, cqe);
+	/* While the waker may still be in its wakeup. */
+	zk_ring_exit(&ring);
+	waker_wait(_metadata, w, round);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+TEST_F(lifetime, task_defer_notification_outlives_nothing)
+{
+	run_rounds(_metadata, &self->w, variant->flags, task_defer_round);
+}
+
+TEST_HARNESS_MAIN
