@@ -15,6 +15,11 @@
  *    request, and closes the ring.  The waker's notification after the
  *    hand-off (the ring's wait queue, the TASK_SIGNAL task_work) must not
  *    read the request, and must keep the ring alive by itself.
+ *  - wakeup_frees: POLL_ADDs (and chains POLL_ADD -> NOP) on one socket all
+ *    complete inside one wakeup on the other CPU; a request holding a file
+ *    cannot be freed there and goes to the ring's free work, a chain's next
+ *    request to its chain work (llist_add() then queue_work()), while the
+ *    submitter closes the ring as soon as every CQE is there.
  */
 #include <poll.h>
 #include <pthread.h>
@@ -190,6 +195,74 @@ static void task_defer_round(struct __test_metadata *_metadata, struct waker *w,
 TEST_F(lifetime, task_defer_notification_outlives_nothing)
 {
 	run_rounds(_metadata, &self->w, variant->flags, task_defer_round);
+}
+
+#define POLLS	8U	/* lone POLL_ADDs per round */
+#define CHAINS	8U	/* and chains POLL_ADD -> NOP */
+#define UD_NOP	0x10000ULL
+
+/* Checks the round's CQEs: each POLL_ADD saw EPOLLIN, each NOP res 0. */
+static void check_wakeup_cqes(struct __test_metadata *_metadata, struct zk_ring *ring,
+			      unsigned int round)
+{
+	unsigned int polls = 0, nops = 0, i;
+	struct zsync_cqe *cqe;
+
+	for (i = 0; i < POLLS + 2 * CHAINS; i++) {
+		ASSERT_EQ(0, zk_peek_cqe(ring, &cqe));
+		if (cqe->user_data & UD_NOP) {
+			EXPECT_EQ(0, cqe->res) TH_LOG("round %u: NOP %s", round, zt_err(cqe->res));
+			nops++;
+		} else {
+			EXPECT_TRUE(cqe->res > 0 && (cqe->res & POLLIN))
+				TH_LOG("round %u: POLL_ADD res %#x", round, cqe->res);
+			polls++;
+		}
+		zk_cqe_seen(ring, cqe);
+	}
+	EXPECT_EQ(POLLS + CHAINS, polls);
+	EXPECT_EQ(CHAINS, nops);
+}
+
+/* Every request completes in one wakeup on the other CPU; then the close. */
+static void wakeup_frees_round(struct __test_metadata *_metadata, struct waker *w,
+			       unsigned int flags, unsigned int round)
+{
+	struct zk_ring ring;
+	int64_t start;
+	unsigned int i;
+	int sv[2];
+
+	zt_ring(_metadata, &ring, 64, flags);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	for (i = 0; i < POLLS; i++)
+		zk_prep_poll_add(zt_sqe_ud(_metadata, &ring, i), sv[0], POLLIN, 0);
+	for (i = 0; i < CHAINS; i++) {
+		zk_prep_poll_add(zt_linked(zt_sqe_ud(_metadata, &ring, POLLS + i)),
+				 sv[0], POLLIN, 0);
+		zk_prep_nop(zt_sqe_ud(_metadata, &ring, UD_NOP | i));
+	}
+	zt_submit(_metadata, &ring, POLLS + 2 * CHAINS);
+	ASSERT_EQ(0U, zk_cq_ready(&ring)) TH_LOG("round %u: a POLL_ADD found data", round);
+	waker_kick(w, sv[1], round);
+	/* No ENTER: the wakeup and the chain work post everything. */
+	start = zt_mono_ns();
+	while (zk_cq_ready(&ring) < POLLS + 2 * CHAINS) {
+		ASSERT_GT(ZT_PROMPT_MS, zt_ms_since(start))
+			TH_LOG("round %u: %u CQEs", round, zk_cq_ready(&ring));
+		sched_yield();
+	}
+	check_wakeup_cqes(_metadata, &ring, round);
+	/* While the free work and the chain work may still run. */
+	zk_ring_exit(&ring);
+	waker_wait(_metadata, w, round);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+TEST_F(lifetime, wakeup_frees_outlive_nothing)
+{
+	run_rounds(_metadata, &self->w, variant->flags, wakeup_frees_round);
 }
 
 TEST_HARNESS_MAIN
