@@ -224,6 +224,24 @@ static void zsync_req_last_put(struct zsync_ring *ring, struct zsync_req *req)
 	zsync_req_destroy(ring, req);
 }
 
+/*
+ * Hands @node, a request's, to @work through @list, from any context.
+ * The work may take the node the moment llist_add() returns, before
+ * queue_work() ran (it was queued by an earlier add and has not yet
+ * emptied the list), and finish the request: if that drops the ring's
+ * last reference, a closing ring's release frees the ring, @work
+ * included.  A reference of our own keeps the ring until queue_work()
+ * is done; the request holds one until then, so ours is not the first.
+ */
+static void zsync_ring_defer_llist(struct zsync_ring *ring, struct llist_node *node,
+				   struct llist_head *list, struct work_struct *work)
+{
+	refcount_inc(&ring->refs);
+	if (llist_add(node, list))
+		queue_work(zsync_chain_wq, work);
+	zsync_ring_put(ring);
+}
+
 /* Frees requests whose last reference went in interrupt context. */
 void zsync_req_free_work(struct work_struct *work)
 {
@@ -247,12 +265,11 @@ void zsync_req_put(struct zsync_req *req)
 	 * sleep: not an interrupt, nor a wakeup callback holding its queue's
 	 * lock.
 	 */
-	if (unlikely((!in_task() || !preemptible()) && zsync_req_has_resources(req))) {
-		if (llist_add(&req->chain_node, &ring->free_list))
-			queue_work(zsync_chain_wq, &ring->free_work);
-		return;
-	}
-	zsync_req_last_put(ring, req);
+	if (unlikely((!in_task() || !preemptible()) && zsync_req_has_resources(req)))
+		zsync_ring_defer_llist(ring, &req->chain_node, &ring->free_list,
+				       &ring->free_work);
+	else
+		zsync_req_last_put(ring, req);
 }
 
 /* Caller holds ring->lock. */
@@ -525,8 +542,8 @@ static void zsync_queue_chain(struct zsync_req *next)
 		zsync_fail_links(next, -ECANCELED);
 		return;
 	}
-	if (llist_add(&next->chain_node, &ring->chain_list))
-		queue_work(zsync_chain_wq, &ring->chain_work);
+	zsync_ring_defer_llist(ring, &next->chain_node, &ring->chain_list,
+			       &ring->chain_work);
 }
 
 static void zsync_complete_deferred(struct work_struct *work)

@@ -61,9 +61,11 @@ static void zsync_task_signal_run(struct callback_head *cb)
  *	  caller (it holds a request of @ring)
  * @task: the thread the work waits for
  *
- * Any context.  Best effort: if memory is short or @task is past the
- * point of running task_work, the work waits for @task's next ENTER, or
- * is cancelled by its exit, as without the flag.
+ * Any context; zsync_task_defer() calls it under ring->task_lock, while
+ * the request that holds @task is still on the task list.  Best effort:
+ * if memory is short or @task is past the point of running task_work,
+ * the work waits for @task's next ENTER, or is cancelled by its exit, as
+ * without the flag.
  */
 void zsync_task_signal(struct zsync_ring *ring, struct task_struct *task)
 {

@@ -604,6 +604,16 @@ void zsync_task_defer(struct zsync_req *req, zsync_async_fn fn)
 
 	trace_zsync_issue_path(req, ZSYNC_PATH_TASK);
 	req->async_fn = fn;
+	/*
+	 * Once @req is on the list and task_lock is dropped, the thread's
+	 * ENTER (or a canceller, through zsync_task_unqueue()) may run it,
+	 * complete it and free it, and with it drop the ring reference that
+	 * kept a closing ring's release waiting: the notification below
+	 * pins the ring itself (@req holds one reference until then, so
+	 * this one cannot be the first), and nothing reads @req after the
+	 * unlock.
+	 */
+	refcount_inc(&ring->refs);
 	spin_lock_irqsave(&ring->task_lock, flags);
 	closed = ring->task_closed;
 	if (!closed) {
@@ -611,18 +621,23 @@ void zsync_task_defer(struct zsync_req *req, zsync_async_fn fn)
 		req->task_queued = true;
 		WRITE_ONCE(ring->nr_task_work, ring->nr_task_work + 1);
 		WRITE_ONCE(ring->task_seq, ring->task_seq + 1);
+		/*
+		 * Only for what the notification may run: nothing to
+		 * interrupt for.  Under task_lock, where @req (and the task
+		 * reference it holds) cannot be freed yet.
+		 */
+		if (ring->task_signal && zsync_task_work_nonblocking(req))
+			zsync_task_signal(ring, req->task);
 	}
 	spin_unlock_irqrestore(&ring->task_lock, flags);
 	if (closed) {
 		/* The ring is going away: cancel, from a context that may. */
 		INIT_WORK(&req->work, zsync_task_cancel_work);
 		queue_work(zsync_chain_wq, &req->work);
-		return;
+	} else {
+		zsync_cq_notify(ring, 1);
 	}
-	/* Only for what the notification may run: nothing to interrupt for. */
-	if (ring->task_signal && zsync_task_work_nonblocking(req))
-		zsync_task_signal(ring, req->task);
-	zsync_cq_notify(ring, 1);
+	zsync_ring_put(ring);
 }
 
 /**

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +214,45 @@ static inline bool zt_wait_state(pid_t pid, char state, int64_t ms)
 	while (zt_proc_state(pid) != state && zt_ms_since(start) < ms)
 		zt_sleep_ms(1);
 	return zt_proc_state(pid) == state;
+}
+
+/*
+ * The first two CPUs the test may run on, for races whose two sides must
+ * really run at once (zt_pick_cpus()); [1] == [0] with only one, -1 before.
+ */
+static inline int *zt_cpus(void)
+{
+	static int cpus[2] = { -1, -1 };
+
+	return cpus;
+}
+
+static inline void zt_pick_cpus(void)
+{
+	int *cpus = zt_cpus();
+	cpu_set_t set;
+	int c, n = 0;
+
+	cpus[0] = cpus[1] = -1;
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return;
+	for (c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[n++] = c;
+	if (n == 1)
+		cpus[1] = cpus[0];
+}
+
+/* Move the calling thread to zt_cpus()[@i]; it runs there when this returns. */
+static inline void zt_run_on(int i)
+{
+	cpu_set_t set;
+
+	if (zt_cpus()[i] < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(zt_cpus()[i], &set);
+	sched_setaffinity(0, sizeof(set), &set);
 }
 
 static inline int zt_ioctl(int fd, unsigned long cmd, void *arg)

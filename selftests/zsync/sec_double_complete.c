@@ -50,36 +50,6 @@
 #define ROUNDS		3
 #define BUDGET_MS	45000
 
-/* The first two CPUs we may run on; cpus[1] == cpus[0] with only one. */
-static int cpus[2];
-
-static void pick_cpus(void)
-{
-	cpu_set_t set;
-	int c, n = 0;
-
-	cpus[0] = cpus[1] = -1;
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return;
-	for (c = 0; c < CPU_SETSIZE && n < 2; c++)
-		if (CPU_ISSET(c, &set))
-			cpus[n++] = c;
-	if (n == 1)
-		cpus[1] = cpus[0];
-}
-
-/* Move the calling thread to cpus[@i]; it runs there when this returns. */
-static void run_on(int i)
-{
-	cpu_set_t set;
-
-	if (cpus[i] < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpus[i], &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
 /* The ring every race uses: room for all chains, their CQEs never overflow. */
 static void race_ring(struct __test_metadata *_metadata, struct zk_ring *ring)
 {
@@ -186,12 +156,12 @@ static unsigned int race_round(struct __test_metadata *_metadata, struct timing 
 
 	memset(&t, 0, sizeof(t));
 	race_ring(_metadata, &ring);
-	run_on(0);
+	zt_run_on(0);
 	t0 = zt_mono_ns();
 	deadline = t0 + est->submit_ns + est->cancel_ns * step / STEPS;
 	prep_chains(_metadata, &ring, deadline, by_ud);
 	zt_submit(_metadata, &ring, NR_CHAIN_SQES);
-	run_on(1);
+	zt_run_on(1);
 	t1 = zt_mono_ns();
 	sqe = zt_sqe_ud(_metadata, &ring, UD_CANCEL);
 	if (by_ud)
@@ -248,11 +218,11 @@ static void race(struct __test_metadata *_metadata, bool by_ud)
 	int64_t start = zt_mono_ns();
 	unsigned int step, round;
 
-	pick_cpus();
+	zt_pick_cpus();
 	/* A first round to measure (its burst comes after the CANCEL). */
 	ASSERT_EQ(0u, race_round(_metadata, &est, STEPS * 4, by_ud));
 	TH_LOG("CPUs %d and %d; submission %" PRId64 " us, CANCEL %" PRId64 " us",
-	       cpus[0], cpus[1], est.submit_ns / 1000, est.cancel_ns / 1000);
+	       zt_cpus()[0], zt_cpus()[1], est.submit_ns / 1000, est.cancel_ns / 1000);
 	for (round = 0; round < ROUNDS; round++) {
 		if (round && zt_ms_since(start) > BUDGET_MS)
 			break;
@@ -302,7 +272,7 @@ TEST_F_TIMEOUT(race, link_timeout_vs_ring_close, 600)
 	__u64 base;
 	int sfd;
 
-	pick_cpus();
+	zt_pick_cpus();
 	sfd = zt_open_dev(_metadata);
 	for (round = 0; round < ROUNDS; round++) {
 		if (round && zt_ms_since(start) > BUDGET_MS)
@@ -314,12 +284,12 @@ TEST_F_TIMEOUT(race, link_timeout_vs_ring_close, 600)
 			/* A ring of an earlier test may still be going away: at most. */
 			base = rings_open(_metadata, sfd);
 			race_ring(_metadata, &ring);
-			run_on(0);
+			zt_run_on(0);
 			t0 = zt_mono_ns();
 			prep_chains(_metadata, &ring, t0 + submit_ns + close_ns * step / STEPS,
 				    false);
 			zt_submit(_metadata, &ring, NR_CHAIN_SQES);
-			run_on(1);
+			zt_run_on(1);
 			t1 = zt_mono_ns();
 			/* Close while the link timeouts fire: release cancels the rest. */
 			zk_ring_exit(&ring);
