@@ -65,7 +65,10 @@ static struct zsync_sqe *sqe_for(unsigned int i, enum kind kind, bool phase_op,
 	struct zsync_sqe *sqe = zk_get_sqe(&ring);
 
 	if (!sqe) {
+		double t0 = bench_now_ns();
+
 		zk_submit(&ring);
+		mgr_wait_ns += bench_now_ns() - t0;
 		sqe = zk_get_sqe(&ring);
 	}
 	if (!sqe) {
@@ -220,7 +223,10 @@ static int run_until(struct mgr *m, bool (*done)(const struct mgr *))
 	int ret;
 
 	while (!done(m)) {
+		double t0 = bench_now_ns();
+
 		ret = zk_submit_and_wait(&ring, 1);
+		mgr_wait_ns += bench_now_ns() - t0;
 		if (ret < 0 && ret != -EINTR && ret != -EBUSY)
 			return fail(m->why, ret, "ENTER: %s", strerror(-ret));
 		seen = 0;

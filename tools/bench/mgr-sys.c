@@ -27,6 +27,7 @@
 #endif
 
 unsigned long mgr_syscalls;
+double mgr_wait_ns;
 
 /* libzsync-k's ENTER (and any other ioctl) - linked with --wrap=ioctl. */
 int __real_ioctl(int fd, unsigned long req, ...);
@@ -111,8 +112,13 @@ int sys_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data)
 
 int sys_epoll_wait(int epfd, void *events, int max, int timeout_ms)
 {
+	double t0 = bench_now_ns();
+	int ret;
+
 	mgr_syscalls++;
-	return epoll_wait(epfd, events, max, timeout_ms);
+	ret = epoll_wait(epfd, events, max, timeout_ms);
+	mgr_wait_ns += bench_now_ns() - t0;
+	return ret;
 }
 
 /* echo -n @value > @dfd/@name: openat, write, close; 0 or -errno. */

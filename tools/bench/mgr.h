@@ -66,6 +66,8 @@ struct mgr {
 /* ---- counted syscalls (mgr-sys.c) --------------------------------------- */
 
 extern unsigned long mgr_syscalls;
+/* ns spent in the loops' one blocking call: the ring's ENTER, epoll_wait. */
+extern double mgr_wait_ns;
 
 int sys_mkdirat(int dfd, const char *name);
 int sys_unlinkat_dir(int dfd, const char *name);

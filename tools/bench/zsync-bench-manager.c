@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 #include <linux/magic.h>
@@ -64,6 +65,7 @@ static const struct path_ops paths[NR_PATHS] = {
 /* Per path, per round: ms and syscalls of each phase. */
 static double ms[NR_PATHS][BENCH_MAX_ROUNDS][NR_PHASES];
 static double sys[NR_PATHS][BENCH_MAX_ROUNDS][NR_PHASES];
+static double wait_ms[NR_PATHS][BENCH_MAX_ROUNDS][NR_PHASES];
 
 static int nr_open_fds(void)
 {
@@ -156,10 +158,11 @@ static int run_round(struct mgr *m, unsigned int p, unsigned int round)
 	signal(SIGCHLD, paths[p].sigchld);
 	for (ph = 0; ph < NR_PHASES && !ret; ph++) {
 		unsigned long s0 = mgr_syscalls;
-		double t0 = bench_now_ns();
+		double w0 = mgr_wait_ns, t0 = bench_now_ns();
 
 		ret = paths[p].phase(m, ph);
 		ms[p][round][ph] = (bench_now_ns() - t0) / 1e6;
+		wait_ms[p][round][ph] = (mgr_wait_ns - w0) / 1e6;
 		sys[p][round][ph] = (double)(mgr_syscalls - s0);
 		if (!ret)
 			ret = check_phase(m, ph);
@@ -194,8 +197,12 @@ static void print_table(const struct mgr *m, unsigned int rounds)
 {
 	int ph;
 
-	printf("# zsync-bench-manager: %u containers, %u restarts (every %u-th OOM), "
-	       "median of %u rounds\n", m->n, m->restarts, m->oom_every, rounds);
+	printf("# zsync-bench-manager: %u containers, %u restarts (", m->n, m->restarts);
+	if (m->oom_every)
+		printf("every %u-th one OOM-killed", m->oom_every);
+	else
+		printf("no OOM kill");
+	printf("), median of %u interleaved rounds\n", rounds);
 	printf("# knobs: %s %s %s %s\n", m->knob_name[0], m->knob_name[1], m->knob_name[2],
 	       m->knob_name[3]);
 	printf("# %-20s %10s %9s %10s %9s %8s %7s\n", "phase", "ring ms", "ring sys",
@@ -209,6 +216,16 @@ static void print_table(const struct mgr *m, unsigned int rounds)
 		       pm / (rm > 0 ? rm : 1e-9), ps / (rs > 0 ? rs : 1));
 	}
 	printf("# time x, sys x: plain / ring (above 1: the ring is faster, fewer syscalls)\n");
+	printf("# where the time goes, ms: in the loop's blocking call (ring: ENTER, which also\n"
+	       "# runs the ops it submits; plain: epoll_wait) and the rest (plain: its syscalls)\n");
+	printf("# %-20s %10s %9s %10s %9s\n", "phase", "ring ENTER", "rest", "plain wait", "rest");
+	for (ph = 0; ph <= NR_PHASES; ph++) {
+		double rw = cell(wait_ms[0], rounds, ph), pw = cell(wait_ms[1], rounds, ph);
+
+		printf("# %-20s %10.2f %9.2f %10.2f %9.2f\n",
+		       ph == NR_PHASES ? "total" : phase_names[ph], rw,
+		       cell(ms[0], rounds, ph) - rw, pw, cell(ms[1], rounds, ph) - pw);
+	}
 }
 
 /* The first available of @a, @b as knob @k ("io.weight" needs the io controller). */
@@ -256,6 +273,25 @@ static int setup_parent(struct mgr *m)
 	probe[strlen(probe) - strlen("/memory.max")] = '\0';
 	rmdir(probe);
 	return ret ? fail(m->why, ret, "no memory.max in %s", m->parent) : 0;
+}
+
+/* Five fds per container on the plain path (dir, events, freeze, memory.events, pidfd). */
+static int raise_nofile(struct mgr *m)
+{
+	struct rlimit rl;
+	rlim_t want = 8 * (rlim_t)m->n + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return fail(m->why, -errno, "getrlimit: %s", strerror(errno));
+	if (rl.rlim_cur >= want)
+		return 0;
+	rl.rlim_cur = want;
+	if (rl.rlim_max < want)
+		rl.rlim_max = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		return fail(m->why, -errno, "RLIMIT_NOFILE %lu for %u containers: %s",
+			    (unsigned long)want, m->n, strerror(errno));
+	return 0;
 }
 
 static void usage(const char *prog)
@@ -337,7 +373,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", argv[0], strerror(ENOMEM));
 		return EXIT_FAILED;
 	}
-	ret = setup_parent(&m);
+	ret = raise_nofile(&m);
+	if (!ret)
+		ret = setup_parent(&m);
 	/* The OOM kills are on purpose: scan-splats.sh expects their reports. */
 	if (m.oom_every)
 		bench_write_file("/dev/kmsg", "zsync-test: oom expected");
