@@ -54,10 +54,7 @@ static int start_one(struct mgr *m, unsigned int i, bool oom)
 
 	if (pidfd < 0)
 		return fail(m->why, pidfd, "clone3: %s", strerror(-pidfd));
-	c->pidfd = pidfd;
-	c->oom = oom;
-	m->oom_running += oom;
-	m->nr_running++;
+	mgr_took_process(m, c, pidfd, oom);
 	snprintf(num, sizeof(num), "%d", (int)pid);
 	ret = sys_write_at(c->dir, "cgroup.procs", num);
 	if (ret)
@@ -68,22 +65,6 @@ static int start_one(struct mgr *m, unsigned int i, bool oom)
 	return 0;
 }
 
-static int inject_crash(struct mgr *m)
-{
-	int v;
-
-	if (m->injected >= m->restarts)
-		return 0;
-	v = mgr_pick_victim(m);
-	if (v < 0)
-		return 0;
-	if (sys_pidfd_kill(m->c[v].pidfd))
-		return fail(m->why, -errno, "pidfd_send_signal: %s", strerror(errno));
-	m->c[v].doomed = true;
-	m->nr_doomed++;
-	m->injected++;
-	return 0;
-}
 
 /* The pidfd is readable: reap (the status), close, maybe restart. */
 static int on_exit_event(struct mgr *m, unsigned int i)
@@ -100,11 +81,7 @@ static int on_exit_event(struct mgr *m, unsigned int i)
 	sys_close(c->pidfd);	/* leaves the epoll set with it */
 	c->pidfd = -1;
 	mgr_note_exit(m, c);
-	if (!m->steady)
-		return 0;
-	ret = start_one(m, i, was_crash && mgr_next_is_oom(m));
-	m->restarted++;
-	return ret ? ret : (was_crash ? inject_crash(m) : 0);
+	return mgr_restart(m, i, was_crash, start_one);
 }
 
 static int on_state_event(struct mgr *m, unsigned int i)
@@ -285,19 +262,6 @@ static int kill_all(struct mgr *m)
 	return ret;
 }
 
-static int plain_steady(struct mgr *m)
-{
-	unsigned int k;
-	int ret = 0;
-
-	m->steady = true;
-	for (k = 0; k < m->inflight && !ret; k++)
-		ret = inject_crash(m);
-	if (!ret)
-		ret = run_until(m, mgr_steady_done);
-	m->steady = false;
-	return ret;
-}
 
 int plain_phase(struct mgr *m, enum mgr_phase ph)
 {
@@ -320,7 +284,7 @@ int plain_phase(struct mgr *m, enum mgr_phase ph)
 	case PH_THAW:
 		return freeze_all(m, "0", none_frozen);
 	case PH_STEADY:
-		return plain_steady(m);
+		return mgr_steady(m, run_until);
 	case PH_KILL:
 		return kill_all(m);
 	default:

@@ -100,48 +100,23 @@ static int start_one(struct mgr *m, unsigned int i, bool oom)
 
 	if (pidfd < 0)
 		return fail(m->why, pidfd, "clone3: %s", strerror(-pidfd));
-	c->pidfd = pidfd;
-	c->oom = oom;
-	m->oom_running += oom;
-	m->nr_running++;
+	mgr_took_process(m, c, pidfd, oom);
 	zk_prep_cgroup_attach_pidfd(sqe_for(i, K_ATTACH, true, m), c->dir, pidfd);
 	zk_prep_pidfd_wait(sqe_for(i, K_PIDWAIT, false, m), pidfd);
 	return 0;
 }
 
-/* Steady: SIGKILL a random container's process, if crashes are left to inject. */
-static int inject_crash(struct mgr *m)
-{
-	int v;
-
-	if (m->injected >= m->restarts)
-		return 0;
-	v = mgr_pick_victim(m);
-	if (v < 0)
-		return 0;
-	if (sys_pidfd_kill(m->c[v].pidfd))
-		return fail(m->why, -errno, "pidfd_send_signal: %s", strerror(errno));
-	m->c[v].doomed = true;
-	m->nr_doomed++;
-	m->injected++;
-	return 0;
-}
 
 /* A process exited: close its pidfd; in the steady phase restart it. */
 static int on_exit_cqe(struct mgr *m, unsigned int i)
 {
 	struct ctr *c = &m->c[i];
 	bool was_crash = c->doomed;
-	int ret;
 
 	close_fd(m, i, c->pidfd);
 	c->pidfd = -1;
 	mgr_note_exit(m, c);
-	if (!m->steady)
-		return 0;
-	ret = start_one(m, i, was_crash && mgr_next_is_oom(m));
-	m->restarted++;
-	return ret ? ret : (was_crash ? inject_crash(m) : 0);
+	return mgr_restart(m, i, was_crash, start_one);
 }
 
 static void on_mem(struct mgr *m, unsigned int i, enum kind kind, int res)
@@ -317,19 +292,6 @@ static int each_and_wait(struct mgr *m, enum kind kind, int op,
 	return run_until(m, done);
 }
 
-static int ring_steady(struct mgr *m)
-{
-	unsigned int k;
-	int ret = 0;
-
-	m->steady = true;
-	for (k = 0; k < m->inflight && !ret; k++)
-		ret = inject_crash(m);
-	if (!ret)
-		ret = run_until(m, mgr_steady_done);
-	m->steady = false;
-	return ret;
-}
 
 int ring_phase(struct mgr *m, enum mgr_phase ph)
 {
@@ -349,7 +311,7 @@ int ring_phase(struct mgr *m, enum mgr_phase ph)
 	case PH_THAW:
 		return each_and_wait(m, K_THAW, ZSYNC_OP_CGROUP_THAW, no_pending);
 	case PH_STEADY:
-		return ring_steady(m);
+		return mgr_steady(m, run_until);
 	case PH_KILL:
 		return each_and_wait(m, K_KILL, ZSYNC_OP_CGROUP_KILL, all_gone);
 	case PH_REMOVE:

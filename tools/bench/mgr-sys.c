@@ -30,55 +30,18 @@ unsigned long mgr_syscalls;
 double mgr_wait_ns;
 
 /* libzsync-k's ENTER (and any other ioctl) - linked with --wrap=ioctl. */
-int __real_ioctl(int fd, unsigned long req, ...);
-int __wrap_ioctl(int fd, unsigned long req, ...)
-{
-	va_list ap;
-	void *arg;
+BENCH_WRAP_IOCTL(mgr_syscalls)
 
-	va_start(ap, req);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	mgr_syscalls++;
-	return __real_ioctl(fd, req, arg);
-}
+/* @call, counted as one syscall. */
+#define COUNTED(call)	(mgr_syscalls++, (call))
 
 /* Each returns what the syscall does, errno set; and counts it. */
-int sys_mkdirat(int dfd, const char *name)
-{
-	mgr_syscalls++;
-	return mkdirat(dfd, name, 0755);
-}
-
-int sys_unlinkat_dir(int dfd, const char *name)
-{
-	mgr_syscalls++;
-	return unlinkat(dfd, name, AT_REMOVEDIR);
-}
-
-int sys_openat(int dfd, const char *path, int flags)
-{
-	mgr_syscalls++;
-	return openat(dfd, path, flags | O_CLOEXEC);
-}
-
-int sys_close(int fd)
-{
-	mgr_syscalls++;
-	return close(fd);
-}
-
-ssize_t sys_write(int fd, const void *buf, size_t len)
-{
-	mgr_syscalls++;
-	return write(fd, buf, len);
-}
-
-ssize_t sys_pread(int fd, void *buf, size_t len, off_t off)
-{
-	mgr_syscalls++;
-	return pread(fd, buf, len, off);
-}
+int sys_mkdirat(int dfd, const char *name) { return COUNTED(mkdirat(dfd, name, 0755)); }
+int sys_unlinkat_dir(int dfd, const char *name) { return COUNTED(unlinkat(dfd, name, AT_REMOVEDIR)); }
+int sys_openat(int dfd, const char *path, int flags) { return COUNTED(openat(dfd, path, flags | O_CLOEXEC)); }
+int sys_close(int fd) { return COUNTED(close(fd)); }
+ssize_t sys_write(int fd, const void *buf, size_t len) { return COUNTED(write(fd, buf, len)); }
+ssize_t sys_pread(int fd, void *buf, size_t len, off_t off) { return COUNTED(pread(fd, buf, len, off)); }
 
 int sys_waitid_pidfd(int pidfd, int *status)
 {
@@ -98,8 +61,7 @@ int sys_waitid_pidfd(int pidfd, int *status)
 
 int sys_pidfd_kill(int pidfd)
 {
-	mgr_syscalls++;
-	return (int)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	return (int)COUNTED(syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0));
 }
 
 int sys_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data)
@@ -124,14 +86,13 @@ int sys_epoll_wait(int epfd, void *events, int max, int timeout_ms)
 /* echo -n @value > @dfd/@name: openat, write, close; 0 or -errno. */
 int sys_write_at(int dfd, const char *name, const char *value)
 {
-	int fd = sys_openat(dfd, name, O_WRONLY), ret = 0;
+	int fd = sys_openat(dfd, name, O_WRONLY);
+	ssize_t n = fd < 0 ? -1 : sys_write(fd, value, strlen(value));
+	int err = n < 0 ? -errno : 0;
 
-	if (fd < 0)
-		return -errno;
-	if (sys_write(fd, value, strlen(value)) < 0)
-		ret = -errno;
-	sys_close(fd);
-	return ret;
+	if (fd >= 0)
+		sys_close(fd);
+	return err;
 }
 
 /* ---- the containers' processes ------------------------------------------- */
@@ -251,6 +212,56 @@ bool mgr_steady_done(const struct mgr *m)
 {
 	return m->injected >= m->restarts && !m->nr_doomed && !m->oom_running &&
 	       !m->pending;
+}
+
+void mgr_took_process(struct mgr *m, struct ctr *c, int pidfd, bool oom)
+{
+	c->pidfd = pidfd;
+	c->oom = oom;
+	m->oom_running += oom;
+	m->nr_running++;
+}
+
+int mgr_inject_crash(struct mgr *m)
+{
+	int v;
+
+	if (m->injected >= m->restarts)
+		return 0;
+	v = mgr_pick_victim(m);
+	if (v < 0)
+		return 0;
+	if (sys_pidfd_kill(m->c[v].pidfd))
+		return fail(m->why, -errno, "pidfd_send_signal: %s", strerror(errno));
+	m->c[v].doomed = true;
+	m->nr_doomed++;
+	m->injected++;
+	return 0;
+}
+
+int mgr_restart(struct mgr *m, unsigned int i, bool was_crash, mgr_start_fn start)
+{
+	int ret;
+
+	if (!m->steady)
+		return 0;
+	ret = start(m, i, was_crash && mgr_next_is_oom(m));
+	m->restarted++;
+	return ret ? ret : (was_crash ? mgr_inject_crash(m) : 0);
+}
+
+int mgr_steady(struct mgr *m, mgr_run_fn run)
+{
+	unsigned int k;
+	int ret = 0;
+
+	m->steady = true;
+	for (k = 0; k < m->inflight && !ret; k++)
+		ret = mgr_inject_crash(m);
+	if (!ret)
+		ret = run(m, mgr_steady_done);
+	m->steady = false;
+	return ret;
 }
 
 void mgr_note_exit(struct mgr *m, struct ctr *c)

@@ -96,8 +96,20 @@ int mgr_pick_victim(struct mgr *m);
 int64_t mgr_oom_kill_of(const char *text);
 /* Whether the steady phase has nothing left to do. */
 bool mgr_steady_done(const struct mgr *m);
-/* Account for the exit of container @i's process (steady bookkeeping). */
+/* Account for the exit of @c's process (steady bookkeeping). */
 void mgr_note_exit(struct mgr *m, struct ctr *c);
+/* Account for @c's new process @pidfd. */
+void mgr_took_process(struct mgr *m, struct ctr *c, int pidfd, bool oom);
+/* Steady: SIGKILL a random attached container's process, if crashes are left. */
+int mgr_inject_crash(struct mgr *m);
+
+/* A path's: start container @i's process; run its loop until @done. */
+typedef int (*mgr_start_fn)(struct mgr *m, unsigned int i, bool oom);
+typedef int (*mgr_run_fn)(struct mgr *m, bool (*done)(const struct mgr *m));
+/* After an exit: in the steady phase, start @i again (and inject the next crash). */
+int mgr_restart(struct mgr *m, unsigned int i, bool was_crash, mgr_start_fn start);
+/* The steady phase: the first crashes, then the loop until every one is restarted. */
+int mgr_steady(struct mgr *m, mgr_run_fn run);
 
 /* ---- the two paths: 0, or -errno with m->why ---------------------------- */
 
