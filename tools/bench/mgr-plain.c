@@ -45,26 +45,39 @@ static uint64_t tag(unsigned int i, enum pkind kind)
 	return ((uint64_t)i << 4) | kind;
 }
 
-static int start_one(struct mgr *m, unsigned int i, bool oom)
+static int spawn_one(struct mgr *m, unsigned int i, bool oom)
 {
-	struct ctr *c = &m->c[i];
-	char num[16];
-	pid_t pid;
-	int pidfd = ctr_spawn(m, i, oom, &pid), ret;
+	int pidfd = ctr_spawn(m, i, oom, &m->c[i].pid);
 
 	if (pidfd < 0)
 		return fail(m->why, pidfd, "clone3: %s", strerror(-pidfd));
-	mgr_took_process(m, c, pidfd, oom);
-	snprintf(num, sizeof(num), "%d", (int)pid);
+	mgr_took_process(m, &m->c[i], pidfd, oom);
+	return 0;
+}
+
+/* Write the pid to cgroup.procs and watch the pidfd. */
+static int attach_one(struct mgr *m, unsigned int i)
+{
+	struct ctr *c = &m->c[i];
+	char num[16];
+	int ret;
+
+	snprintf(num, sizeof(num), "%d", (int)c->pid);
 	ret = sys_write_at(c->dir, "cgroup.procs", num);
 	if (ret)
 		return fail(m->why, ret, "container %u: cgroup.procs: %s", i, strerror(-ret));
 	c->attached = true;
-	if (sys_epoll_ctl(epfd, EPOLL_CTL_ADD, pidfd, EPOLLIN, tag(i, P_PID)))
+	if (sys_epoll_ctl(epfd, EPOLL_CTL_ADD, c->pidfd, EPOLLIN, tag(i, P_PID)))
 		return fail(m->why, -errno, "epoll_ctl pidfd: %s", strerror(errno));
 	return 0;
 }
 
+static int start_one(struct mgr *m, unsigned int i, bool oom)
+{
+	int ret = spawn_one(m, i, oom);
+
+	return ret ? ret : attach_one(m, i);
+}
 
 /* The pidfd is readable: reap (the status), close, maybe restart. */
 static int on_exit_event(struct mgr *m, unsigned int i)
@@ -272,10 +285,17 @@ int plain_phase(struct mgr *m, enum mgr_phase ph)
 		if (ph == PH_CREATE)
 			ret = create_one(m, i);
 		else if (ph == PH_START)
-			ret = start_one(m, i, false);
+			ret = spawn_one(m, i, false);
 		else if (ph == PH_REMOVE)
 			ret = remove_one(m, i);
 	}
+	/*
+	 * The attaches back to back, as the ring's batch runs them: each
+	 * cgroup.procs write takes cgroup_threadgroup_rwsem for writing,
+	 * whose RCU grace period consecutive writers share.
+	 */
+	for (i = 0; ph == PH_START && i < m->n && !ret; i++)
+		ret = attach_one(m, i);
 	if (ret)
 		return ret;
 	switch (ph) {

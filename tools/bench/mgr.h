@@ -32,6 +32,7 @@ struct ctr {
 	int freeze;		/* plain: cgroup.freeze, kept open */
 	int mem;		/* memory.events: its oom_kill is watched */
 	int pidfd;		/* the running process, -1 while none */
+	pid_t pid;		/* plain: its pid, for cgroup.procs */
 	bool frozen, populated;
 	bool attached;		/* its process is in the cgroup (a crash may hit it) */
 	bool doomed;		/* steady: sent SIGKILL, exit not seen yet */
