@@ -86,6 +86,14 @@ static int on_exit_event(struct mgr *m, unsigned int i)
 	bool was_crash = c->doomed;
 	int status, ret;
 
+	/*
+	 * A closed pidfd stays in the epoll set while a child cloned just
+	 * before the close still holds it (until its close_range), and its
+	 * dead process keeps it readable: such a wakeup names a container
+	 * with no process, or one whose new process runs.
+	 */
+	if (c->pidfd < 0)
+		return 0;
 	ret = sys_waitid_pidfd(c->pidfd, &status);
 	if (ret < 0)
 		return fail(m->why, -errno, "waitid: %s", strerror(errno));
