@@ -293,6 +293,24 @@ static int each_and_wait(struct mgr *m, enum kind kind, int op,
 }
 
 
+/*
+ * --ring-kill set: cgroup.kill written with CGROUP_SET (done in the
+ * ENTER, no wait in the module), and "empty" known from the PIDFD_WAITs:
+ * a container's one process has left its cgroup before its pidfd polls
+ * readable (cgroup_exit() comes before exit_notify()).  Only for a
+ * manager that knows every process of a container.
+ */
+static int kill_by_set(struct mgr *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->n; i++)
+		zk_prep_cgroup_set_str(sqe_for(i, K_SET, true, m), m->c[i].dir,
+				       "cgroup.kill", "1");
+	m->nr_populated = 0;
+	return run_until(m, all_gone);
+}
+
 int ring_phase(struct mgr *m, enum mgr_phase ph)
 {
 	unsigned int i;
@@ -313,7 +331,8 @@ int ring_phase(struct mgr *m, enum mgr_phase ph)
 	case PH_STEADY:
 		return mgr_steady(m, run_until);
 	case PH_KILL:
-		return each_and_wait(m, K_KILL, ZSYNC_OP_CGROUP_KILL, all_gone);
+		return m->kill_by_set ? kill_by_set(m) :
+		       each_and_wait(m, K_KILL, ZSYNC_OP_CGROUP_KILL, all_gone);
 	case PH_REMOVE:
 		return ring_remove(m);
 	default:

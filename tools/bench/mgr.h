@@ -60,6 +60,7 @@ struct mgr {
 	unsigned int pending;		/* ring: ops of the phase in flight */
 	bool watch_state;		/* plain: read cgroup.events on a wakeup */
 	bool steady;			/* an exit is restarted (steady phase) */
+	bool kill_by_set;		/* ring: kill with CGROUP_SET cgroup.kill, wait for the exits */
 	bool closing;			/* ring: memory.events watches end */
 	char why[REASON_LEN];
 };

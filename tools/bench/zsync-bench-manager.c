@@ -306,6 +306,8 @@ static void usage(const char *prog)
 	       "      --inflight C     crashes outstanding at once (default 16)\n"
 	       "      --path P         ring, plain or both (default both)\n"
 	       "      --check          exit 1 if an outcome check fails (smoke test)\n"
+	       "      --ring-kill K    op: CGROUP_KILL, each until empty (default); set:\n"
+	       "                       CGROUP_SET of cgroup.kill, until every exit is seen\n"
 	       "  -h, --help\n", prog, MAX_CONTAINERS);
 }
 
@@ -320,6 +322,7 @@ static int parse_args(int argc, char **argv, struct mgr *m, unsigned int *rounds
 		{ "inflight", required_argument, NULL, 'i' },
 		{ "path", required_argument, NULL, 'p' },
 		{ "check", no_argument, NULL, 'c' },
+		{ "ring-kill", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -338,6 +341,10 @@ static int parse_args(int argc, char **argv, struct mgr *m, unsigned int *rounds
 				!strcmp(optarg, "both") ? -1 : (bad = 1, -1);
 			break;
 		case 'c': *check = true; break;
+		case 'K':
+			m->kill_by_set = !strcmp(optarg, "set");
+			bad = !m->kill_by_set && strcmp(optarg, "op");
+			break;
 		case 'h': usage(argv[0]); exit(EXIT_OK);
 		default: return EXIT_USAGE;
 		}
