@@ -4,8 +4,8 @@
  * know of.  One epoll set holds every container's cgroup.events and
  * memory.events (EPOLLPRI | EPOLLET: a change wakes the loop once, and a
  * file is read only when its value matters) and every process's pidfd
- * (EPOLLIN: the exit, reaped with waitid(P_PIDFD), which gives the
- * status).  cgroup.freeze stays open from create on, so a freeze or thaw
+ * (EPOLLIN | EPOLLONESHOT: the exit, reaped with waitid(P_PIDFD), which
+ * gives the status).  cgroup.freeze stays open from create on, so a freeze or thaw
  * is one write(2); a knob, an attach and a kill are openat, write,
  * close.  Nothing sleeps: every wait is epoll_wait on the set.
  */
@@ -67,7 +67,12 @@ static int attach_one(struct mgr *m, unsigned int i)
 	if (ret)
 		return fail(m->why, ret, "container %u: cgroup.procs: %s", i, strerror(-ret));
 	c->attached = true;
-	if (sys_epoll_ctl(epfd, EPOLL_CTL_ADD, c->pidfd, EPOLLIN, tag(i, P_PID)))
+	/*
+	 * EPOLLONESHOT: a pidfd closed after its exit may stay in the set a
+	 * while (a child cloned just before holds it until its close_range)
+	 * and, its process dead, would wake every epoll_wait until then.
+	 */
+	if (sys_epoll_ctl(epfd, EPOLL_CTL_ADD, c->pidfd, EPOLLIN | EPOLLONESHOT, tag(i, P_PID)))
 		return fail(m->why, -errno, "epoll_ctl pidfd: %s", strerror(errno));
 	return 0;
 }
@@ -86,12 +91,7 @@ static int on_exit_event(struct mgr *m, unsigned int i)
 	bool was_crash = c->doomed;
 	int status, ret;
 
-	/*
-	 * A closed pidfd stays in the epoll set while a child cloned just
-	 * before the close still holds it (until its close_range), and its
-	 * dead process keeps it readable: such a wakeup names a container
-	 * with no process, or one whose new process runs.
-	 */
+	/* A wakeup from before a close (see attach_one()) names no process. */
 	if (c->pidfd < 0)
 		return 0;
 	ret = sys_waitid_pidfd(c->pidfd, &status);
