@@ -111,8 +111,9 @@ native-test: lib tools
 	$(MAKE) -f lib/lib.mk native-test
 	$(MAKE) -f tools/tools.mk examples-test
 
+# zsync-bench-manager alone runs about 5 minutes (1000 containers, 3 rounds a path).
 bench: lib tools
-	tools/testing/vm-run.sh --kernel $(or $(KERNEL),6.1) --bench
+	tools/testing/vm-run.sh --kernel $(or $(KERNEL),6.1) --bench --timeout $(or $(BENCH_TIMEOUT),1800)
 
 # Long runs by hand: the VM gets the run plus ten minutes for boot and teardown.
 FUZZ_SECONDS = $(or $(SECONDS),300)

@@ -40,11 +40,17 @@ tools_EXTRA  := lib/version.mk
 # Script selftests: zk-echo's functional test on the zsync backend, run
 # from the VM's /bin (vm-run.sh installs zk-echo and zsync-echo-load).
 ST_SCRIPTS := $(ST_OUT)/echo-app
+# zsync-bench-manager's outcome checks, a few containers on each path (a few s).
+ST_SCRIPTS += $(ST_OUT)/manager-smoke
 
 .PHONY: all
 all: $(ST_BINS) $(ST_SCRIPTS)
 
 $(ST_OUT)/echo-app: tools/examples/echo-test.sh selftests/selftests.mk
+	@mkdir -p $(@D)
+	install -m 755 $< $@
+
+$(ST_OUT)/manager-smoke: tools/bench/manager-smoke.sh selftests/selftests.mk
 	@mkdir -p $(@D)
 	install -m 755 $< $@
 

@@ -2,7 +2,7 @@
 # Userspace tools, statically linked so they run in a busybox initramfs.
 #
 #   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo,
-#                              zsync-bench-{nop,irq,exec,file,net,cgroup,pthread}, zsyncctl, zsync-run,
+#                              zsync-bench-{nop,irq,exec,file,net,cgroup,manager,pthread}, zsyncctl, zsync-run,
 #                              zsync-fuzz, zsync-soak, zsync-flame, zsync-trace and the examples,
 #                              $(BUILD)/tools/examples/zk-copy-<model>, zk-probe, zk-echo
 #   make -f tools/tools.mk examples-test   run each example on a few files and compare,
@@ -53,6 +53,10 @@ zsync-bench-cgroup_LIBS := $(LIBZK_A)
 # Counts every syscall both of its paths make (see the file's header).
 zsync-bench-cgroup_LDFLAGS := -Wl,--wrap=open,--wrap=close,--wrap=write,--wrap=pread \
 			      -Wl,--wrap=ioctl,--wrap=mkdir,--wrap=rmdir,--wrap=poll
+zsync-bench-manager_SRCS := $(addprefix tools/bench/,zsync-bench-manager.c mgr-sys.c mgr-ring.c mgr-plain.c)
+zsync-bench-manager_LIBS := $(LIBZK_A) $(LIBURING_A)
+# Counts the ring's ENTER (an ioctl in libzsync-k); the rest at call sites (mgr.h).
+zsync-bench-manager_LDFLAGS := -Wl,--wrap=ioctl
 zsyncctl_SRCS        := $(addprefix tools/zsyncctl/,zsyncctl.c ctl-cgroup.c ctl-ns.c ctl-rings.c)
 zsyncctl_LIBS        := $(LIBZK_A)
 zsync-run_SRCS       := tools/zsync-run/zsync-run.c
@@ -83,7 +87,7 @@ endif
 tool_static = $(if $(and $(filter shared,$(TOOLS_LINK)),$(filter $(1),$(INSTALLED_TOOLS))),,-static)
 
 TOOLS     := zsync-demo zsync-bench-nop zsync-bench-irq zsync-bench-exec zsync-bench-file \
-	     zsync-bench-net zsync-bench-cgroup zsync-bench-pthread zsyncctl zsync-run zsync-fuzz zsync-soak \
+	     zsync-bench-net zsync-bench-cgroup zsync-bench-manager zsync-bench-pthread zsyncctl zsync-run zsync-fuzz zsync-soak \
 	     zsync-flame zsync-echo-load zsync-echo-epoll
 TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
 ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))

@@ -95,6 +95,25 @@ static inline double bench_now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+/*
+ * Defines __wrap_ioctl, counting every ioctl (a zsync ENTER among them)
+ * in @counter: for a binary linked with -Wl,--wrap=ioctl.
+ */
+#define BENCH_WRAP_IOCTL(counter)					\
+	int __real_ioctl(int fd, unsigned long req, ...);		\
+	int __wrap_ioctl(int fd, unsigned long req, ...);		\
+	int __wrap_ioctl(int fd, unsigned long req, ...)		\
+	{								\
+		va_list ap;						\
+		void *arg;						\
+									\
+		va_start(ap, req);					\
+		arg = va_arg(ap, void *);				\
+		va_end(ap);						\
+		(counter)++;						\
+		return __real_ioctl(fd, req, arg);			\
+	}
+
 /* ---- rounds: median [min..max] ----------------------------------------- */
 
 /* Measurements of a cell: one per round. */

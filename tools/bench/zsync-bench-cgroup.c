@@ -74,7 +74,6 @@ int __real_open(const char *path, int flags, ...);
 int __real_close(int fd);
 ssize_t __real_write(int fd, const void *buf, size_t n);
 ssize_t __real_pread(int fd, void *buf, size_t n, off_t off);
-int __real_ioctl(int fd, unsigned long req, ...);
 int __real_mkdir(const char *path, mode_t mode);
 int __real_rmdir(const char *path);
 int __real_poll(struct pollfd *fds, nfds_t n, int timeout);
@@ -109,17 +108,7 @@ ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off)
 	return __real_pread(fd, buf, n, off);
 }
 
-int __wrap_ioctl(int fd, unsigned long req, ...)
-{
-	va_list ap;
-	void *arg;
-
-	va_start(ap, req);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	nr_syscalls++;
-	return __real_ioctl(fd, req, arg);
-}
+BENCH_WRAP_IOCTL(nr_syscalls)
 
 int __wrap_mkdir(const char *path, mode_t mode)
 {
