@@ -130,9 +130,12 @@ $(TOOLS_OUT)/examples/zk-copy-%: tools/examples/zk-copy.c $(LIBZKIO_A) $(LIBZK_A
 	$(CC) $(USER_CFLAGS) -DZK_EXAMPLE_EXECUTOR=$(exec_macro_$*) $< -o $@ \
 		$(LIBZKIO_A) $(LIBZK_A) $(LIBURING_A) -pthread
 
-$(ECHO_BIN): tools/examples/zk-echo.c $(LIBZKIO_A) $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
+# zk-server.c: what the TCP server examples share (options, listener, root).
+SERVER_SRCS := tools/examples/zk-server.c tools/examples/zk-server.h
+
+$(ECHO_BIN): tools/examples/zk-echo.c $(SERVER_SRCS) $(LIBZKIO_A) $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) $< -o $@ $(LIBZKIO_A) $(LIBZK_A) $(LIBURING_A) -pthread
+	$(CC) $(USER_CFLAGS) $< $(filter %.c,$(SERVER_SRCS)) -o $@ $(LIBZKIO_A) $(LIBZK_A) $(LIBURING_A) -pthread
 
 $(PROBE_BIN): tools/examples/zk-probe.c $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
 	@mkdir -p $(@D)
