@@ -37,14 +37,19 @@ include lib/version.mk
 tools_CFLAGS := -DZT_ZK_VERSION='"$(ZK_VERSION)"'
 tools_EXTRA  := lib/version.mk
 
-# Script selftests: zk-echo's functional test on the zsync backend, run
-# from the VM's /bin (vm-run.sh installs zk-echo and zsync-echo-load).
-ST_SCRIPTS := $(ST_OUT)/echo-app
+# Script selftests: zk-echo's and zk-httpd's functional tests on the zsync
+# backend, run from the VM's /bin (vm-run.sh installs zk-echo, zk-httpd,
+# zsync-echo-load and zsync-http-client).
+ST_SCRIPTS := $(ST_OUT)/echo-app $(ST_OUT)/httpd-app
 
 .PHONY: all
 all: $(ST_BINS) $(ST_SCRIPTS)
 
 $(ST_OUT)/echo-app: tools/examples/echo-test.sh selftests/selftests.mk
+	@mkdir -p $(@D)
+	install -m 755 $< $@
+
+$(ST_OUT)/httpd-app: tools/examples/httpd-test.sh selftests/selftests.mk
 	@mkdir -p $(@D)
 	install -m 755 $< $@
 

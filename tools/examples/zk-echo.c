@@ -18,7 +18,6 @@
  */
 #include <errno.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "zk-server.h"
 
@@ -59,9 +58,8 @@ static int64_t step_close(struct zk_io *io, struct conn *c, int64_t result)
 static int64_t echo_step(struct zk_io *io, void *arg)
 {
 	struct conn *c = arg;
-	int64_t r = c->z.state == ST_START ? 0 : zk_future_result(c->z.op);
+	int64_t r = zks_step_begin(io, &c->z);
 
-	zk_step_state(io, c->z.state);
 	switch (c->z.state) {
 	case ST_RECV:
 		if (r <= 0)
@@ -78,9 +76,7 @@ static int64_t echo_step(struct zk_io *io, void *arg)
 					     c->have - c->sent);
 		return zks_step_recv(io, &c->z, ST_RECV, c->buf, bufsize);
 	case ST_CLOSE:
-		if (r == -ECANCELED)	/* the close never ran */
-			close(c->z.fd);
-		return zks_conn_end(io, &c->z, c->result);
+		return zks_step_closed(io, &c->z, r, c->result);
 	default:
 		return zks_step_recv(io, &c->z, ST_RECV, c->buf, bufsize);
 	}

@@ -86,6 +86,19 @@ int64_t zks_step_close(struct zk_io *io, struct zks_conn *c, int state)
 	return zk_pending(io, c->op);
 }
 
+int64_t zks_step_begin(struct zk_io *io, struct zks_conn *c)
+{
+	zk_step_state(io, c->state);
+	return c->state == 0 ? 0 : zk_future_result(c->op);
+}
+
+int64_t zks_step_closed(struct zk_io *io, struct zks_conn *c, int64_t r, int64_t result)
+{
+	if (r == -ECANCELED)	/* the close never ran */
+		close(c->fd);
+	return zks_conn_end(io, c, result);
+}
+
 /* ------------------------------------------------------------------ */
 /* The root: accept, reap, shut down                                   */
 /* ------------------------------------------------------------------ */

@@ -92,4 +92,10 @@ int64_t zks_step_send(struct zk_io *io, struct zks_conn *c, int state,
 		      const void *buf, size_t len);
 int64_t zks_step_close(struct zk_io *io, struct zks_conn *c, int state);
 
+/* A step's start: the result of the op it waited for (0 at ST_START = 0). */
+int64_t zks_step_begin(struct zk_io *io, struct zks_conn *c);
+
+/* A step after its close op completed with @r: the task ends with @result. */
+int64_t zks_step_closed(struct zk_io *io, struct zks_conn *c, int64_t r, int64_t result);
+
 #endif
