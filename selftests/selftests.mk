@@ -45,13 +45,11 @@ ST_SCRIPTS := $(ST_OUT)/echo-app $(ST_OUT)/httpd-app
 .PHONY: all
 all: $(ST_BINS) $(ST_SCRIPTS)
 
-$(ST_OUT)/echo-app: tools/examples/echo-test.sh selftests/selftests.mk
+# Each is one file in the VM: app-test-lib.sh goes inside, after the #! line.
+$(ST_OUT)/%-app: tools/examples/%-test.sh tools/examples/app-test-lib.sh selftests/selftests.mk
 	@mkdir -p $(@D)
-	install -m 755 $< $@
-
-$(ST_OUT)/httpd-app: tools/examples/httpd-test.sh selftests/selftests.mk
-	@mkdir -p $(@D)
-	install -m 755 $< $@
+	{ head -n 1 $<; cat tools/examples/app-test-lib.sh; tail -n +2 $<; } > $@.tmp
+	chmod 755 $@.tmp && mv $@.tmp $@
 
 $(LIB_A) $(LIBIO_A):
 	@echo "selftests: $@ missing; run 'make lib' first" >&2; exit 1
