@@ -79,6 +79,20 @@ static bool out_reserve(struct conn *c, size_t more)
 	return true;
 }
 
+/*
+ * All of the output went out: a buffer a large file grew is given back,
+ * so an idle keep-alive connection costs its small buffers only.
+ */
+static void out_sent(struct conn *c)
+{
+	c->out_len = 0;
+	if (c->out_cap > 2 * OUT_FLUSH) {
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
+	}
+}
+
 /* RFC 9110's IMF-fixdate, formatted once a second per thread. */
 static const char *http_date(void)
 {
@@ -352,7 +366,7 @@ static int64_t http_conn(struct zk_io *io, void *arg)
 		switch (http_advance(c)) {
 		case NEXT_SEND:
 			n = zks_send_all(io, c->z.fd, c->out, c->out_len);
-			c->out_len = 0;
+			out_sent(c);
 			if (n < 0)
 				goto done;
 			continue;
@@ -406,7 +420,7 @@ static int64_t http_step(struct zk_io *io, void *arg)
 		if (c->sent < c->out_len)
 			return zks_step_send(io, &c->z, ST_SEND, c->out + c->sent,
 					     c->out_len - c->sent);
-		c->out_len = 0;
+		out_sent(c);
 		break;
 	case ST_CLOSE:
 		return zks_step_closed(io, &c->z, r, r);
