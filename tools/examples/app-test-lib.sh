@@ -147,8 +147,10 @@ app_test_main() {
 	parse_args "$@"
 	make_work
 	app_setup
+	# shellcheck disable=SC2086 # lists of words
 	set -- $EXECUTORS
 	n_exec=$#
+	# shellcheck disable=SC2086
 	set -- $BACKENDS
 	echo "TAP version 13"
 	echo "1..$((n_exec * $# * TESTS_PER_PAIR))"
