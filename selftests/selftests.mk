@@ -37,18 +37,21 @@ include lib/version.mk
 tools_CFLAGS := -DZT_ZK_VERSION='"$(ZK_VERSION)"'
 tools_EXTRA  := lib/version.mk
 
-# Script selftests: zk-echo's functional test on the zsync backend, run
-# from the VM's /bin (vm-run.sh installs zk-echo and zsync-echo-load).
-ST_SCRIPTS := $(ST_OUT)/echo-app
+# Script selftests: zk-echo's and zk-httpd's functional tests on the zsync
+# backend, run from the VM's /bin (vm-run.sh installs zk-echo, zk-httpd,
+# zsync-echo-load and zsync-http-client).
+ST_SCRIPTS := $(ST_OUT)/echo-app $(ST_OUT)/httpd-app
 # zsync-bench-manager's outcome checks, a few containers on each path (a few s).
 ST_SCRIPTS += $(ST_OUT)/manager-smoke
 
 .PHONY: all
 all: $(ST_BINS) $(ST_SCRIPTS)
 
-$(ST_OUT)/echo-app: tools/examples/echo-test.sh selftests/selftests.mk
+# Each is one file in the VM: app-test-lib.sh goes inside, after the #! line.
+$(ST_OUT)/%-app: tools/examples/%-test.sh tools/examples/app-test-lib.sh selftests/selftests.mk
 	@mkdir -p $(@D)
-	install -m 755 $< $@
+	{ head -n 1 $<; cat tools/examples/app-test-lib.sh; tail -n +2 $<; } > $@.tmp
+	chmod 755 $@.tmp && mv $@.tmp $@
 
 $(ST_OUT)/manager-smoke: tools/bench/manager-smoke.sh selftests/selftests.mk
 	@mkdir -p $(@D)

@@ -4,10 +4,10 @@
 #   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo,
 #                              zsync-bench-{nop,irq,exec,file,net,cgroup,manager,pthread}, zsyncctl, zsync-run,
 #                              zsync-fuzz, zsync-soak, zsync-flame, zsync-trace and the examples,
-#                              $(BUILD)/tools/examples/zk-copy-<model>, zk-probe, zk-echo
+#                              $(BUILD)/tools/examples/zk-copy-<model>, zk-probe, zk-echo, zk-httpd
 #   make -f tools/tools.mk examples-test   run each example on a few files and compare,
-#                              zk-probe's host-only part, and zk-echo's functional
-#                              test (tools/examples/echo-test.sh) on io_uring and blocking
+#                              zk-probe's host-only part, and zk-echo's and zk-httpd's functional
+#                              tests (tools/examples/{echo,httpd}-test.sh) on io_uring and blocking
 #
 # Run from the top of the tree after lib/lib.mk (the top Makefile's `tools`
 # target does both).  BUILD, CC and USER_CFLAGS come from the top Makefile;
@@ -75,6 +75,9 @@ zsync-echo-load_SRCS := tools/bench/zsync-echo-load.c
 zsync-echo-load_LIBS :=
 zsync-echo-epoll_SRCS := tools/bench/zsync-echo-epoll.c
 zsync-echo-epoll_LIBS :=
+# zk-httpd's functional test client: poll, no library.
+zsync-http-client_SRCS := tools/bench/zsync-http-client.c
+zsync-http-client_LIBS :=
 
 # TOOLS_LINK=shared links the tools `make install` installs against
 # libzsync-k.so.0, as a distribution ships them (`make deb`); by default
@@ -88,7 +91,7 @@ tool_static = $(if $(and $(filter shared,$(TOOLS_LINK)),$(filter $(1),$(INSTALLE
 
 TOOLS     := zsync-demo zsync-bench-nop zsync-bench-irq zsync-bench-exec zsync-bench-file \
 	     zsync-bench-net zsync-bench-cgroup zsync-bench-manager zsync-bench-pthread zsyncctl zsync-run zsync-fuzz zsync-soak \
-	     zsync-flame zsync-echo-load zsync-echo-epoll
+	     zsync-flame zsync-echo-load zsync-echo-epoll zsync-http-client
 TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
 ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))
 ALL_OBJS  := $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$(ALL_SRCS))
@@ -122,9 +125,12 @@ PROBE_BIN := $(TOOLS_OUT)/examples/zk-probe
 
 # The echo server: one binary, the executor chosen by --executor.
 ECHO_BIN := $(TOOLS_OUT)/examples/zk-echo
+# The HTTP server, the same way.
+HTTPD_BIN := $(TOOLS_OUT)/examples/zk-httpd
+HTTPD_SRCS := tools/examples/zk-httpd.c tools/examples/zk-httpd-parse.c tools/examples/zk-httpd.h
 
 .PHONY: all installed examples-test
-all: $(TOOL_BINS) $(EXAMPLE_BINS) $(PROBE_BIN) $(ECHO_BIN) $(TRACE_BIN)
+all: $(TOOL_BINS) $(EXAMPLE_BINS) $(PROBE_BIN) $(ECHO_BIN) $(HTTPD_BIN) $(TRACE_BIN)
 
 # What `make install` installs: zsyncctl, zsync-run and zsync-trace.
 installed: $(addprefix $(TOOLS_OUT)/,$(INSTALLED_TOOLS)) $(TRACE_BIN)
@@ -134,9 +140,17 @@ $(TOOLS_OUT)/examples/zk-copy-%: tools/examples/zk-copy.c $(LIBZKIO_A) $(LIBZK_A
 	$(CC) $(USER_CFLAGS) -DZK_EXAMPLE_EXECUTOR=$(exec_macro_$*) $< -o $@ \
 		$(LIBZKIO_A) $(LIBZK_A) $(LIBURING_A) -pthread
 
-$(ECHO_BIN): tools/examples/zk-echo.c $(LIBZKIO_A) $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
+# zk-server.c: what the TCP server examples share (options, listener, root).
+SERVER_SRCS := tools/examples/zk-server.c tools/examples/zk-server.h
+
+$(ECHO_BIN): tools/examples/zk-echo.c $(SERVER_SRCS) $(LIBZKIO_A) $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) $< -o $@ $(LIBZKIO_A) $(LIBZK_A) $(LIBURING_A) -pthread
+	$(CC) $(USER_CFLAGS) $< $(filter %.c,$(SERVER_SRCS)) -o $@ $(LIBZKIO_A) $(LIBZK_A) $(LIBURING_A) -pthread
+
+$(HTTPD_BIN): $(HTTPD_SRCS) $(SERVER_SRCS) $(LIBZKIO_A) $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(filter %.c,$(HTTPD_SRCS) $(SERVER_SRCS)) -o $@ \
+		$(LIBZKIO_A) $(LIBZK_A) $(LIBURING_A) -pthread
 
 $(PROBE_BIN): tools/examples/zk-probe.c $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
 	@mkdir -p $(@D)
@@ -154,9 +168,12 @@ $(TRACE_BIN): tools/zsync-trace/zsync-trace.c tools/zsync-trace/zsync-trace.h \
 	      $(TRACE_OUT)/zsync-trace.skel.h tools/common/json.h $(TRACE_LIBZK) $(FLAGS_STAMP)
 	$(CC) $(USER_CFLAGS) -I$(TRACE_OUT) $< -o $@ $(LDFLAGS) $(TRACE_LIBZK) -lbpf -lelf -lz
 
-examples-test: $(EXAMPLE_BINS) $(PROBE_BIN) $(ECHO_BIN) $(TOOLS_OUT)/zsync-echo-load
+examples-test: $(EXAMPLE_BINS) $(PROBE_BIN) $(ECHO_BIN) $(TOOLS_OUT)/zsync-echo-load \
+	       $(HTTPD_BIN) $(TOOLS_OUT)/zsync-http-client
 	@tools/examples/run-examples.sh $(TOOLS_OUT)/examples
 	@tools/examples/echo-test.sh --echo $(ECHO_BIN) --load $(TOOLS_OUT)/zsync-echo-load \
+		--backends "io_uring blocking"
+	@tools/examples/httpd-test.sh --httpd $(HTTPD_BIN) --client $(TOOLS_OUT)/zsync-http-client \
 		--backends "io_uring blocking"
 	@$(PROBE_BIN) --list | grep -qx '0 NOP' && echo "examples: zk-probe --list names the ops"
 

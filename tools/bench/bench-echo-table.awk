@@ -4,7 +4,8 @@
 # rt_per_s=X p99_us=Y errors=E rss_kb_per_conn=Z ...), prints the median of
 # each metric per server and connection count, then each zk-* server's
 # ratio to the best peer (the non-zk servers) of each column.
-# Variables: servers (names in order), conns (connection counts in order).
+# Variables: servers (names in order), conns (connection counts in order),
+# unit (the throughput's name in the table: rt/s, or req/s for bench-http).
 # POSIX awk (mawk): no asort.
 
 function median(key,    n, i, j, v, t) {
@@ -60,6 +61,8 @@ function best(c, m, hi,    i, s, x, bx) {
 }
 
 END {
+	if (unit == "")
+		unit = "rt/s"
 	ns = split(servers, sv, " ")
 	nc = split(conns, cv, " ")
 	big = cv[nc]
@@ -71,7 +74,7 @@ END {
 			}
 	printf "\n%-14s", "server"
 	for (j = 1; j <= nc; j++)
-		printf " %12s %12s", "rt/s@" cv[j], "p99us@" cv[j]
+		printf " %12s %12s", unit "@" cv[j], "p99us@" cv[j]
 	printf " %14s %7s\n", "KiB/conn@" big, "errors"
 	for (i = 1; i <= ns; i++) {
 		s = sv[i]
@@ -80,7 +83,7 @@ END {
 			printf " %12.0f %12.1f", med[s, cv[j], "rt"], med[s, cv[j], "p99"]
 		printf " %14.2f %7d\n", med[s, big, "rss"], errs[s]
 	}
-	printf "\nratios to the best peer of each column (rt/s: higher is better; p99, memory: lower)\n"
+	printf "\nratios to the best peer of each column (%s: higher is better; p99, memory: lower)\n", unit
 	for (i = 1; i <= ns; i++) {
 		s = sv[i]
 		if (is_peer(s))
@@ -88,7 +91,7 @@ END {
 		printf "%-14s", s
 		for (j = 1; j <= nc; j++) {
 			b = best(cv[j], "rt", 1)
-			printf " rt/s@%s %.2fx (%s)", cv[j], b ? med[s, cv[j], "rt"] / b : 0, bestname
+			printf " %s@%s %.2fx (%s)", unit, cv[j], b ? med[s, cv[j], "rt"] / b : 0, bestname
 			b = best(cv[j], "p99", 0)
 			printf "  p99@%s %.2fx (%s)", cv[j], b ? med[s, cv[j], "p99"] / b : 0, bestname
 		}

@@ -33,8 +33,10 @@ mkdir -p "$OVL/bin" "$OVL$SHARE" "$OUT"
 command -v go >/dev/null || { echo "bench-echo-vm: go missing: run 'make deps'" >&2; exit 1; }
 GOCACHE=$BUILD/bench-echo/go-cache GOPATH=$BUILD/bench-echo/gopath GOTOOLCHAIN=local \
 	GOPROXY=off GO111MODULE=off CGO_ENABLED=0 \
-	go build -o "$OVL/bin/echo-go" "$REPO/tools/bench/peers/echo.go"
-cp "$REPO/tools/bench/bench-echo.sh" "$REPO/tools/bench/bench-echo-table.awk" "$OVL$SHARE/"
+	go build -o "$OVL/bin/echo-go" "$REPO/tools/bench/peers/echo.go" \
+		"$REPO/tools/bench/peers/listen.go"
+cp "$REPO/tools/bench/bench-echo.sh" "$REPO/tools/bench/bench-lib.sh" \
+	"$REPO/tools/bench/bench-echo-table.awk" "$OVL$SHARE/"
 
 # The VM runs it as a test: KTAP around the bench's output.
 cat >"$OUT/bench-echo-vm" <<EOF2

@@ -55,7 +55,8 @@ mkdir -p "$OUT"
 RESULTS=$OUT/results.txt
 : >"$RESULTS"
 
-die() { echo "bench-echo: error: $*" >&2; exit 1; }
+PROG=bench-echo
+. "$(dirname "$0")/bench-lib.sh"
 
 for b in "$ECHO_LOAD" "$ECHO_EPOLL" "$ZK_ECHO"; do
 	[ -x "$b" ] || die "$b missing: run 'make tools'"
@@ -70,7 +71,8 @@ case " $SERVERS " in *" go "*)
 		ECHO_GO=$OUT/echo-go
 		GOCACHE=$OUT/go-cache GOPATH=$OUT/gopath GOTOOLCHAIN=local GOPROXY=off \
 			GO111MODULE=off CGO_ENABLED=0 \
-			go build -o "$ECHO_GO" "$REPO/tools/bench/peers/echo.go" ||
+			go build -o "$ECHO_GO" "$REPO/tools/bench/peers/echo.go" \
+				"$REPO/tools/bench/peers/listen.go" ||
 			die "go build failed"
 	fi ;;
 esac
@@ -86,57 +88,20 @@ server_cmd() {
 	esac
 }
 
-status_kb() { sed -n "s/^$2:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$1/status"; }
-
-SRV_PID=''
-trap '[ -z "$SRV_PID" ] || kill -KILL "$SRV_PID" 2>/dev/null; true' EXIT
-
-# wait_port: poll the server's output for its port (it prints it once it
-# accepts); empty if it exited first or took more than 10 s.
-wait_port() {
-	i=0
-	while [ $i -lt 200 ]; do
-		port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$OUT/server.out")
-		[ -n "$port" ] && return 0
-		kill -0 "$SRV_PID" 2>/dev/null || return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-}
-
 # run_one SERVER CONNS: one fresh server, one load run; appends a result line.
 run_one() {
-	name=$1 conns=$2 port=''
-	: >"$OUT/server.out"
-	# shellcheck disable=SC2046
-	$(server_cmd "$name") >>"$OUT/server.out" 2>&1 &
-	SRV_PID=$!
-	wait_port
-	[ -n "$port" ] || { cat "$OUT/server.out" >&2; die "$name did not start"; }
-	base=$(status_kb "$SRV_PID" VmRSS)
-	line=$("$ECHO_LOAD" --port "$port" --connections "$conns" --size "$SIZE" \
+	bench_start "$1"
+	line=$("$ECHO_LOAD" --port "$port" --connections "$2" --size "$SIZE" \
 		--duration "$DURATION" --warmup "$WARMUP" 2>&1 | grep '^connections=') || true
-	hwm=$(status_kb "$SRV_PID" VmHWM)
-	kill -TERM "$SRV_PID"
-	wait "$SRV_PID" || echo "bench-echo: $name exited with $? on SIGTERM" >&2
-	SRV_PID=''
-	[ -n "$line" ] || line="connections=$conns rt_per_s=0 p99_us=0 errors=failed"
-	echo "server=$name $line rss_kb_per_conn=$(awk -v a="$base" -v b="$hwm" -v c="$conns" \
-		'BEGIN { printf "%.2f", (b - a) / c }')" | tee -a "$RESULTS"
+	bench_stop "$1" "$2"
+	[ -n "$line" ] || line="connections=$2 rt_per_s=0 p99_us=0 errors=failed"
+	echo "server=$1 $line rss_kb_per_conn=$rss_per_conn" | tee -a "$RESULTS"
 }
 
 echo "bench-echo: $ROUNDS rounds of: $SERVERS at $CONNS connections," \
      "${SIZE}-byte messages, ${WARMUP}+${DURATION} s each, $BACKEND backend" \
      "($(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?') CPUs, shared)"
-r=1
-while [ $r -le "$ROUNDS" ]; do
-	for conns in $CONNS; do
-		for s in $SERVERS; do
-			run_one "$s" "$conns"
-		done
-	done
-	r=$((r + 1))
-done
+bench_rounds
 
 # The table: medians per server and connection count, then ratios.
 awk -v servers="$SERVERS" -v conns="$CONNS" -f "$TABLE_AWK" "$RESULTS"

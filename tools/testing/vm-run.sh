@@ -301,8 +301,8 @@ build_initramfs() {
 	# Tools (zsync-demo, zsync-bench*, ...) go to /bin in every mode.
 	for path in $(list_executables "$BUILD/tools"); do
 		name=$(basename "$path")
-		# zk-echo: the echo-app selftest runs the example.
-		if [[ $name == zsync* || $name == zk-echo ]]; then
+		# zk-echo, zk-httpd: the echo-app and httpd-app selftests run them.
+		if [[ $name == zsync* || $name == zk-echo || $name == zk-httpd ]]; then
 			install_bin "$path" "/bin/$name"
 		fi
 	done

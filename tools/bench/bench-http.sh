@@ -1,0 +1,111 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# make bench-http: zk-httpd and Go's net/http in turn under wrk, and one
+# table of medians.  POSIX sh.
+set -eu
+
+usage() {
+	cat <<'EOF2'
+Usage: tools/bench/bench-http.sh [--help]
+
+Runs each HTTP server in turn (zk-httpd on the io_uring backend with the
+green and the stackless executor, Go's net/http) under wrk (GET /, a
+20-byte body, keep-alive) at 1, 64 and 1024 connections, ROUNDS
+interleaved rounds (each round runs every server once per connection
+count, in the same order), a fresh server process per run, and prints the
+medians:
+
+  requests/s and p99 latency (wrk --latency) at each connection count;
+  resident memory per connection at the largest count: the server's peak
+  RSS during the run (VmHWM) minus its RSS once listening, divided by the
+  connections;
+  each zk-httpd configuration's ratios to the best peer of each column.
+
+Environment: BUILD (<repo>/build), ROUNDS (3), DURATION (seconds per run,
+5), CONNS ("1 64 1024"), THREADS (wrk threads, at most the connections;
+2), SERVERS (default: zk-green zk-stackless go; zk-threads also exists),
+BACKEND (zk-httpd's backend, io_uring), OUT (results directory,
+$BUILD/bench-http).  Go is built here (GOCACHE under $OUT) unless HTTP_GO
+names a binary.
+EOF2
+}
+if [ $# -gt 0 ]; then
+	case "$1" in -h|--help) usage; exit 0 ;; esac
+	echo "bench-http: unknown argument '$1' (see --help)" >&2
+	exit 2
+fi
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-$REPO/build}
+ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-5} THREADS=${THREADS:-2}
+CONNS=${CONNS:-"1 64 1024"}
+SERVERS=${SERVERS:-"zk-green zk-stackless go"}
+BACKEND=${BACKEND:-io_uring}
+OUT=${OUT:-$BUILD/bench-http}
+ZK_HTTPD=${ZK_HTTPD:-$BUILD/tools/examples/zk-httpd}
+TABLE_AWK=$REPO/tools/bench/bench-echo-table.awk
+mkdir -p "$OUT"
+RESULTS=$OUT/results.txt
+: >"$RESULTS"
+
+PROG=bench-http
+. "$(dirname "$0")/bench-lib.sh"
+
+[ -x "$ZK_HTTPD" ] || die "$ZK_HTTPD missing: run 'make tools'"
+command -v wrk >/dev/null || die "wrk missing: run 'make deps' (wrk)"
+case " $SERVERS " in *" go "*)
+	if [ -z "${HTTP_GO:-}" ]; then
+		command -v go >/dev/null || die "go missing: run 'make deps' (golang-go)"
+		HTTP_GO=$OUT/http-go
+		GOCACHE=$OUT/go-cache GOPATH=$OUT/gopath GOTOOLCHAIN=local GOPROXY=off \
+			GO111MODULE=off CGO_ENABLED=0 \
+			go build -o "$HTTP_GO" "$REPO/tools/bench/peers/http.go" \
+				"$REPO/tools/bench/peers/listen.go" ||
+			die "go build failed"
+	fi ;;
+esac
+# 1024 connections on each side of loopback: raise the descriptor limit.
+ulimit -n "$(ulimit -H -n)" 2>/dev/null || true
+
+server_cmd() {
+	case "$1" in
+	zk-green|zk-stackless|zk-threads)
+		echo "$ZK_HTTPD --executor ${1#zk-} --backend $BACKEND --port 0 --threads 1100" ;;
+	go) echo "$HTTP_GO -port 0" ;;
+	*) die "unknown server '$1'" ;;
+	esac
+}
+
+# wrk's output to "rt_per_s=X p99_us=Y errors=E" (latencies in us).
+parse_wrk() {
+	awk 'function us(s) {
+		if (s ~ /us$/) return s + 0
+		if (s ~ /ms$/) return s * 1000
+		if (s ~ /[0-9]s$/) return s * 1000000
+		return s * 60000000
+	}
+	/^ *99%/ { p99 = us($2) }
+	/^Requests\/sec:/ { rps = $2 }
+	/Non-2xx or 3xx responses:/ { err += $NF }
+	/Socket errors:/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
+	END { printf "rt_per_s=%.0f p99_us=%.1f errors=%d", rps, p99, err }' "$1"
+}
+
+run_one() {	# run_one SERVER CONNS: appends a result line
+	threads=$THREADS
+	[ "$threads" -le "$2" ] || threads=$2
+	bench_start "$1"
+	wrk -t"$threads" -c"$2" -d"${DURATION}s" --latency "http://127.0.0.1:$port/" \
+		>"$OUT/wrk.out" 2>&1 || true
+	bench_stop "$1" "$2"
+	echo "server=$1 connections=$2 $(parse_wrk "$OUT/wrk.out") rss_kb_per_conn=$rss_per_conn" |
+		tee -a "$RESULTS"
+}
+
+echo "bench-http: $ROUNDS rounds of: $SERVERS at $CONNS connections, wrk" \
+     "GET / for $DURATION s each, $BACKEND backend" \
+     "($(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?') CPUs, shared with wrk)"
+bench_rounds
+
+awk -v servers="$SERVERS" -v conns="$CONNS" -v unit="req/s" -f "$TABLE_AWK" "$RESULTS"
