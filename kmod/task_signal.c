@@ -41,11 +41,11 @@ static void zsync_task_signal_run(struct callback_head *cb)
 	struct zsync_ring *ring = file->private_data;
 
 	kfree(ts);
-	/* An exiting thread runs nothing as itself: the ring's close cancels. */
 	/*
-	 * Only what cannot wait: this runs at an arbitrary return to user
-	 * space, where a tty read that a racing reader emptied must not
-	 * block the thread (zsync-fuzz: a forked child stuck in n_tty_read).
+	 * An exiting thread runs nothing as itself: the ring's close cancels.
+	 * Otherwise only what cannot wait: this runs at an arbitrary return
+	 * to user space, where a tty read that a racing reader emptied must
+	 * not block the thread (zsync-fuzz: a forked child stuck in n_tty_read).
 	 */
 	if (!(current->flags & PF_EXITING)) {
 		zsync_run_task_work_nonblocking(ring);

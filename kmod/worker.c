@@ -746,6 +746,17 @@ static void zsync_task_work_run_list(struct list_head *list, bool cancel)
 	}
 }
 
+/* Runs the calling thread's deferred work (with @nonblocking: what cannot wait). */
+static void zsync_run_own_task_work(struct zsync_ring *ring, bool nonblocking)
+{
+	LIST_HEAD(list);
+
+	if (!READ_ONCE(ring->nr_task_work))
+		return;
+	zsync_task_work_take(ring, &list, false, nonblocking);
+	zsync_task_work_run_list(&list, false);
+}
+
 /**
  * zsync_run_task_work() - run the calling thread's deferred work
  * @ring: the ring; called from ENTER, never with locks held
@@ -754,12 +765,7 @@ static void zsync_task_work_run_list(struct list_head *list, bool cancel)
  */
 void zsync_run_task_work(struct zsync_ring *ring)
 {
-	LIST_HEAD(list);
-
-	if (!READ_ONCE(ring->nr_task_work))
-		return;
-	zsync_task_work_take(ring, &list, false, false);
-	zsync_task_work_run_list(&list, false);
+	zsync_run_own_task_work(ring, false);
 }
 
 /**
@@ -771,12 +777,7 @@ void zsync_run_task_work(struct zsync_ring *ring)
  */
 void zsync_run_task_work_nonblocking(struct zsync_ring *ring)
 {
-	LIST_HEAD(list);
-
-	if (!READ_ONCE(ring->nr_task_work))
-		return;
-	zsync_task_work_take(ring, &list, false, true);
-	zsync_task_work_run_list(&list, false);
+	zsync_run_own_task_work(ring, true);
 }
 
 /**
