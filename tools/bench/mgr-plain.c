@@ -132,16 +132,11 @@ static int on_mem_event(struct mgr *m, unsigned int i)
 	struct ctr *c = &m->c[i];
 	char buf[256];
 	ssize_t n = sys_pread(c->mem, buf, sizeof(buf) - 1, 0);
-	int64_t v;
 
 	if (n < 0)
 		return fail(m->why, -errno, "memory.events: %s", strerror(errno));
 	buf[n] = '\0';
-	v = mgr_oom_kill_of(buf);
-	if (v > c->oom_kill) {
-		m->oom_kills += v - c->oom_kill;
-		c->oom_kill = v;
-	}
+	mgr_note_oom_kills(m, c, buf);
 	return 0;
 }
 

@@ -122,15 +122,10 @@ static int on_exit_cqe(struct mgr *m, unsigned int i)
 static void on_mem(struct mgr *m, unsigned int i, enum kind kind, int res)
 {
 	struct ctr *c = &m->c[i];
-	int64_t v;
 
 	if (kind == K_MEMREAD && res > 0) {
 		c->membuf[res < (int)sizeof(c->membuf) ? res : (int)sizeof(c->membuf) - 1] = '\0';
-		v = mgr_oom_kill_of(c->membuf);
-		if (v > c->oom_kill) {
-			m->oom_kills += v - c->oom_kill;
-			c->oom_kill = v;
-		}
+		mgr_note_oom_kills(m, c, c->membuf);
 	}
 	if (m->closing || res < 0) {
 		c->mem_armed = false;

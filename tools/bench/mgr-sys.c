@@ -214,7 +214,6 @@ void mgr_sweep_oom_kills(struct mgr *m)
 		struct ctr *c = &m->c[i];
 		char buf[256];
 		ssize_t n;
-		int64_t v;
 
 		if (c->mem < 0)
 			continue;
@@ -222,11 +221,17 @@ void mgr_sweep_oom_kills(struct mgr *m)
 		if (n < 0)
 			continue;
 		buf[n] = '\0';
-		v = mgr_oom_kill_of(buf);
-		if (v > c->oom_kill) {
-			m->oom_kills += v - c->oom_kill;
-			c->oom_kill = v;
-		}
+		mgr_note_oom_kills(m, c, buf);
+	}
+}
+
+void mgr_note_oom_kills(struct mgr *m, struct ctr *c, const char *text)
+{
+	int64_t v = mgr_oom_kill_of(text);
+
+	if (v > c->oom_kill) {
+		m->oom_kills += v - c->oom_kill;
+		c->oom_kill = v;
 	}
 }
 

@@ -96,6 +96,8 @@ bool mgr_next_is_oom(struct mgr *m);
 int mgr_pick_victim(struct mgr *m);
 /* The oom_kill count in memory.events text, or -1. */
 int64_t mgr_oom_kill_of(const char *text);
+/* Counts the OOM kills @text (memory.events of @c) shows beyond the last read. */
+void mgr_note_oom_kills(struct mgr *m, struct ctr *c, const char *text);
 /* Re-reads every memory.events (uncounted): OOM kills not yet notified. */
 void mgr_sweep_oom_kills(struct mgr *m);
 /* Whether the steady phase has nothing left to do. */
