@@ -159,6 +159,31 @@ void zsync_poll_finish_in_wakeup(struct zsync_req *req, struct zsync_poll_entry 
 	zsync_poll_finish(req, res);
 }
 
+/*
+ * The queue of @e is being freed (POLLFREE, e.g. a signalfd's sighand):
+ * end the request, and leave the queue.  Leaving is the last access:
+ * while e->head is set, an owner completing @req on another CPU (a
+ * canceller, a retry) takes the head lock we hold in zsync_poll_disarm()
+ * and so waits for this callback; once it reads NULL it takes nothing and
+ * may free @req at once, so the CANCEL bit and our count (with the
+ * hand-off to a retry if that makes us the owner) come first.
+ */
+static int zsync_poll_wake_free(struct zsync_req *req, struct zsync_poll_entry *e)
+{
+	struct zsync_poll *p = &req->poll;
+
+	trace_zsync_poll_wake(req, (__force u32)POLLFREE);
+	atomic_or(ZSYNC_POLL_CANCEL, &p->refs);
+	if (!(atomic_fetch_inc(&p->refs) & ZSYNC_POLL_REF_MASK)) {
+		/* Owner: the retry sees the CANCEL bit and ends @req. */
+		this_cpu_inc(zsync_wake_nesting);
+		zsync_poll_schedule(req);
+		this_cpu_dec(zsync_wake_nesting);
+	}
+	zsync_poll_entry_unhook_locked(e);
+	return 1;
+}
+
 static int zsync_poll_wake(struct wait_queue_entry *wait, unsigned int mode,
 			   int sync, void *key)
 {
@@ -167,19 +192,16 @@ static int zsync_poll_wake(struct wait_queue_entry *wait, unsigned int mode,
 	struct zsync_poll *p = &req->poll;
 	__poll_t mask = key_to_poll(key);
 
-	if (unlikely(mask & POLLFREE)) {
-		/* The queue is being freed: leave it, and end the request. */
-		zsync_poll_entry_unhook_locked(e);
-		atomic_or(ZSYNC_POLL_CANCEL, &p->refs);
-	} else if (mask && !(mask & p->events)) {
+	if (unlikely(mask & POLLFREE))
+		return zsync_poll_wake_free(req, e);
+	if (mask && !(mask & p->events))
 		return 0;
-	}
 	trace_zsync_poll_wake(req, (__force u32)mask);
 	if (atomic_fetch_inc(&p->refs) & ZSYNC_POLL_REF_MASK)
 		return 1;	/* the owner sees our count and runs again */
 
 	this_cpu_inc(zsync_wake_nesting);
-	if (req->def->poll_wake && !(mask & POLLFREE))
+	if (req->def->poll_wake)
 		req->def->poll_wake(req, e, mask);
 	else
 		zsync_poll_schedule(req);

@@ -20,11 +20,20 @@
  *    cannot be freed there and goes to the ring's free work, a chain's next
  *    request to its chain work (llist_add() then queue_work()), while the
  *    submitter closes the ring as soon as every CQE is there.
+ *  - pollfree: a POLL_ADD on a signalfd waits on the sighand of the child
+ *    that armed it (a clone sharing our fd table, so its exit cancels
+ *    nothing); reaping the child frees that sighand, whose POLLFREE wakeup
+ *    ends the POLL_ADD with -ECANCELED, while on the other CPU the ring is
+ *    closed, whose cancel completes and frees the same request.  The
+ *    wakeup must not touch the request once it has left the queue.
  */
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "helpers.h"
 
@@ -32,6 +41,11 @@
 #define BUDGET_MS	15000
 #define MIN_ROUNDS	50
 #define MAX_ROUNDS	3000
+/*
+ * A POLLFREE round forks, exits and reaps a child (about 6 ms on a TCG
+ * 6.1 guest): fewer rounds, so the case costs seconds, not the budget.
+ */
+#define POLLFREE_ROUNDS	400
 
 /*
  * The waker, on the other CPU: for each round the submitter publishes a
@@ -40,6 +54,7 @@
  */
 struct waker {
 	atomic_int fd;
+	struct zk_ring *_Atomic close_ring;	/* instead of writing, close it */
 	atomic_uint go;
 	atomic_uint done;
 	atomic_int err;
@@ -57,7 +72,9 @@ static void *waker_main(void *arg)
 			sched_yield();
 		if (go == UINT32_MAX)
 			return NULL;
-		if (write(atomic_load(&w->fd), "w", 1) != 1)
+		if (atomic_load(&w->close_ring))
+			zk_ring_exit(atomic_exchange(&w->close_ring, NULL));
+		else if (write(atomic_load(&w->fd), "w", 1) != 1)
 			atomic_store(&w->err, errno);
 		seen = go;
 		atomic_store(&w->done, go);
@@ -85,7 +102,14 @@ static void waker_kick(struct waker *w, int fd, unsigned int round)
 	atomic_store(&w->go, round);
 }
 
-/* Waits until the waker's write for @round has returned. */
+/* Has the waker close @ring for @round (from 1) and returns at once. */
+static void waker_kick_close(struct waker *w, struct zk_ring *ring, unsigned int round)
+{
+	atomic_store(&w->close_ring, ring);
+	atomic_store(&w->go, round);
+}
+
+/* Waits until the waker's action for @round has returned. */
 static void waker_wait(struct __test_metadata *_metadata, struct waker *w,
 		       unsigned int round)
 {
@@ -93,15 +117,15 @@ static void waker_wait(struct __test_metadata *_metadata, struct waker *w,
 
 	while (atomic_load(&w->done) != round) {
 		ASSERT_GT(ZT_PROMPT_MS, zt_ms_since(start))
-			TH_LOG("round %u: the waker's write did not return", round);
+			TH_LOG("round %u: the waker's action did not return", round);
 		sched_yield();
 	}
 	ASSERT_EQ(0, atomic_load(&w->err)) TH_LOG("waker write: %s", strerror(w->err));
 }
 
-static bool rounds_left(unsigned int round, int64_t start)
+static bool rounds_left(unsigned int round, unsigned int max_rounds, int64_t start)
 {
-	if (round >= MAX_ROUNDS)
+	if (round >= max_rounds)
 		return false;
 	return round < MIN_ROUNDS || zt_ms_since(start) < BUDGET_MS;
 }
@@ -110,14 +134,17 @@ static bool rounds_left(unsigned int round, int64_t start)
 typedef void (*round_fn)(struct __test_metadata *_metadata, struct waker *w,
 			 unsigned int flags, unsigned int round);
 
-/* Runs rounds of @fn for BUDGET_MS (at least MIN_ROUNDS), until one fails. */
+/*
+ * Runs up to @max_rounds rounds of @fn for BUDGET_MS (at least MIN_ROUNDS),
+ * until one fails.
+ */
 static void run_rounds(struct __test_metadata *_metadata, struct waker *w,
-		       unsigned int flags, round_fn fn)
+		       unsigned int flags, round_fn fn, unsigned int max_rounds)
 {
 	int64_t start = zt_mono_ns();
 	unsigned int round;
 
-	for (round = 1; rounds_left(round - 1, start); round++) {
+	for (round = 1; rounds_left(round - 1, max_rounds, start); round++) {
 		fn(_metadata, w, flags, round);
 		if (!_metadata->passed)
 			return;
@@ -194,7 +221,7 @@ static void task_defer_round(struct __test_metadata *_metadata, struct waker *w,
 
 TEST_F(lifetime, task_defer_notification_outlives_nothing)
 {
-	run_rounds(_metadata, &self->w, variant->flags, task_defer_round);
+	run_rounds(_metadata, &self->w, variant->flags, task_defer_round, MAX_ROUNDS);
 }
 
 #define POLLS	8U	/* lone POLL_ADDs per round */
@@ -262,7 +289,94 @@ static void wakeup_frees_round(struct __test_metadata *_metadata, struct waker *
 
 TEST_F(lifetime, wakeup_frees_outlive_nothing)
 {
-	run_rounds(_metadata, &self->w, variant->flags, wakeup_frees_round);
+	run_rounds(_metadata, &self->w, variant->flags, wakeup_frees_round, MAX_ROUNDS);
+}
+
+/*
+ * A child sharing our fd table (and so the ring's fd) but not our sighand:
+ * it arms a POLL_ADD on a signalfd, on its own sighand's queue, and exits
+ * without it being cancelled.  Returns its pid, a zombie.
+ */
+static pid_t pollfree_child(struct __test_metadata *_metadata, struct zk_ring *ring,
+			    unsigned int round)
+{
+	sigset_t mask;
+	pid_t pid;
+	int sfd;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGUSR2);
+	pid = syscall(SYS_clone, CLONE_FILES | SIGCHLD, NULL, NULL, NULL, NULL);
+	ASSERT_LE(0, pid) TH_LOG("clone(CLONE_FILES): %s", strerror(errno));
+	if (!pid) {
+		struct zsync_sqe *sqe = zk_get_sqe(ring);
+
+		sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+		if (sfd < 0 || !sqe)
+			_exit(1);
+		zk_prep_poll_add(sqe, sfd, POLLIN, 0);
+		zk_sqe_set_data64(sqe, round);
+		/* The request holds the file: the shared table need not. */
+		_exit(zk_submit(ring) == 1 && !close(sfd) ? 0 : 2);
+	}
+	ASSERT_TRUE(zt_wait_state(pid, 'Z', ZT_PROMPT_MS))
+		TH_LOG("round %u: the child did not exit", round);
+	return pid;
+}
+
+/* Reaps @pid, which frees its sighand: the POLLFREE wakeup runs here. */
+static void reap(struct __test_metadata *_metadata, pid_t pid, unsigned int round)
+{
+	int status;
+
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+		TH_LOG("round %u: child status %#x", round, status);
+}
+
+/* POLLFREE alone: the POLL_ADD ends with -ECANCELED. */
+static void pollfree_alone(struct __test_metadata *_metadata, unsigned int round)
+{
+	struct zk_ring ring;
+	pid_t pid;
+
+	zt_ring(_metadata, &ring, 4, 0);
+	pid = pollfree_child(_metadata, &ring, round);
+	ASSERT_EQ(0U, zk_cq_ready(&ring)) TH_LOG("round %u: the POLL_ADD completed", round);
+	reap(_metadata, pid, round);
+	zt_expect_cqe(_metadata, &ring, round, -ECANCELED, 0);
+	zk_ring_exit(&ring);
+}
+
+/* POLLFREE here while the ring's close cancels the POLL_ADD on the other CPU. */
+static void pollfree_vs_close(struct __test_metadata *_metadata, struct waker *w,
+			      unsigned int round)
+{
+	struct zk_ring ring;
+	pid_t pid;
+
+	zt_ring(_metadata, &ring, 4, 0);
+	pid = pollfree_child(_metadata, &ring, round);
+	waker_kick_close(w, &ring, round);
+	reap(_metadata, pid, round);
+	waker_wait(_metadata, w, round);
+}
+
+/* Odd rounds check the POLLFREE path's CQE, even ones race it. */
+static void pollfree_round(struct __test_metadata *_metadata, struct waker *w,
+			   unsigned int flags, unsigned int round)
+{
+	if (round & 1)
+		pollfree_alone(_metadata, round);
+	else
+		pollfree_vs_close(_metadata, w, round);
+}
+
+TEST_F(lifetime, pollfree_wakeup_leaves_last)
+{
+	if (variant->flags)
+		SKIP(return, "POLL_ADD does not defer to its thread: one variant is enough");
+	run_rounds(_metadata, &self->w, 0, pollfree_round, POLLFREE_ROUNDS);
 }
 
 TEST_HARNESS_MAIN
