@@ -27,6 +27,7 @@
  *    the file again to see what changed.
  */
 #include <linux/kernel.h>
+#include <linux/dcache.h>
 #include <linux/fs.h>
 #include <linux/file.h>
 #include <linux/limits.h>
@@ -338,17 +339,84 @@ static int zsync_cgroup_req_state(struct zsync_req *req)
 }
 
 /*
+ * A control file of a cgroup2 mount named @name and open with @mode:
+ * 0, -EINVAL (another file) or -EBADF (not open that way).  cgroup2
+ * files are never renamed, but the name is read as a snapshot anyway.
+ */
+static int zsync_cgroup_file_check(struct file *file, const char *name, fmode_t mode)
+{
+	struct inode *inode = file_inode(file);
+	struct name_snapshot n;
+	bool named;
+
+	if (inode->i_sb->s_magic != CGROUP2_SUPER_MAGIC || !S_ISREG(inode->i_mode))
+		return -EINVAL;
+	take_dentry_name_snapshot(&n, file->f_path.dentry);
+	named = !strcmp(n.name.name, name);
+	release_dentry_name_snapshot(&n);
+	if (!named)
+		return -EINVAL;
+	return (file->f_mode & mode) == mode ? 0 : -EBADF;
+}
+
+/* Whether @a and @b are files of one directory: of one cgroup. */
+static bool zsync_cgroup_same_dir(struct file *a, struct file *b)
+{
+	struct dentry *pa = dget_parent(a->f_path.dentry);
+	struct dentry *pb = dget_parent(b->f_path.dentry);
+	bool same = pa == pb;
+
+	dput(pa);
+	dput(pb);
+	return same;
+}
+
+/*
+ * ZSYNC_CGROUP_FILES: req->file is the cgroup.events the submitter holds
+ * open, and @knob_fd (unless @knob_name is NULL) its @knob_name, from the
+ * same directory.  Nothing is opened: a manager that keeps these files
+ * open pays no path walk and no kernfs open per op, as with write(2).
+ */
+static int zsync_cgroup_files_prep(struct zsync_req *req, u32 knob_fd, const char *knob_name)
+{
+	struct zsync_cgroup_wait *w = &req->cg_wait;
+	int ret = zsync_cgroup_file_check(req->file, "cgroup.events", FMODE_READ);
+
+	if (ret || !knob_name)
+		return ret;
+	/* In the submitter, at prep: its fd table.  cleanup() puts it. */
+	w->knob = fget(knob_fd);
+	if (!w->knob)
+		return -EBADF;
+	ret = zsync_cgroup_file_check(w->knob, knob_name, FMODE_WRITE);
+	if (!ret && !zsync_cgroup_same_dir(req->file, w->knob))
+		ret = -EINVAL;
+	return ret;
+}
+
+/*
  * Opens cgroup.events, which the request then waits on in place of the
  * directory, and @knob_name (NULL: none) for writing.  At prep, in the
  * submitter, so cgroupfs records its credentials and cgroup namespace.
+ * With ZSYNC_CGROUP_FILES the submitter's open files are used instead.
  */
-static int zsync_cgroup_events_prep(struct zsync_req *req, const char *knob_name,
-				  u32 mask, u32 want)
+static int zsync_cgroup_events_prep(struct zsync_req *req, const struct zsync_sqe *sqe,
+				    const char *knob_name, u32 mask, u32 want)
 {
 	struct zsync_cgroup_wait *w = &req->cg_wait;
 	struct file *events;
-	int ret = zsync_cgroup_dir_check(req->file);
+	int ret;
 
+	w->mask = mask;
+	w->want = want;
+	if (sqe->op_flags & ~ZSYNC_CGROUP_FILES_FLAGS_ALL)
+		return -EINVAL;
+	if (sqe->op_flags & ZSYNC_CGROUP_FILES)
+		return zsync_cgroup_files_prep(req, sqe->len, knob_name);
+	/* Without a knob (WAIT), len is the mask; with one, it is unused. */
+	if (knob_name && sqe->len)
+		return -EINVAL;
+	ret = zsync_cgroup_dir_check(req->file);
 	if (ret)
 		return ret;
 	if (knob_name) {
@@ -365,8 +433,6 @@ static int zsync_cgroup_events_prep(struct zsync_req *req, const char *knob_name
 	/* req->fd still names the directory, for ZSYNC_CANCEL_FD. */
 	fput(req->file);
 	req->file = events;
-	w->mask = mask;
-	w->want = want;
 	return 0;
 }
 
@@ -422,21 +488,24 @@ void zsync_cgroup_wait_cleanup(struct zsync_req *req)
 
 /**
  * zsync_cgroup_control_prep() - prep of FREEZE, THAW and KILL: open their files
- * @req: the request; req->file is the cgroup directory
+ * @req: the request; req->file is the cgroup directory, or its
+ *	 cgroup.events with ZSYNC_CGROUP_FILES
  * @sqe: its SQE
  *
- * Return: 0, -EINVAL (not a cgroup2 directory), or the open's error.
+ * Return: 0, -EINVAL (not a cgroup2 directory, not the files named, or
+ * not of one cgroup; bad op_flags), -EBADF (the knob fd is not open, or
+ * not for writing), or the open's error.
  */
 int zsync_cgroup_control_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 {
 	switch (req->opcode) {
 	case ZSYNC_OP_CGROUP_FREEZE:
-		return zsync_cgroup_events_prep(req, "cgroup.freeze", ZSYNC_CGROUP_FROZEN,
+		return zsync_cgroup_events_prep(req, sqe, "cgroup.freeze", ZSYNC_CGROUP_FROZEN,
 						ZSYNC_CGROUP_FROZEN);
 	case ZSYNC_OP_CGROUP_THAW:
-		return zsync_cgroup_events_prep(req, "cgroup.freeze", ZSYNC_CGROUP_FROZEN, 0);
+		return zsync_cgroup_events_prep(req, sqe, "cgroup.freeze", ZSYNC_CGROUP_FROZEN, 0);
 	default:
-		return zsync_cgroup_events_prep(req, "cgroup.kill", ZSYNC_CGROUP_POPULATED, 0);
+		return zsync_cgroup_events_prep(req, sqe, "cgroup.kill", ZSYNC_CGROUP_POPULATED, 0);
 	}
 }
 
@@ -468,10 +537,12 @@ enum zsync_issue_ret zsync_cgroup_control_issue(struct zsync_req *req)
 
 /**
  * zsync_cgroup_wait_prep() - prep of CGROUP_WAIT: the mask, cgroup.events, the CQE pool
- * @req: the request; req->file is the cgroup directory
+ * @req: the request; req->file is the cgroup directory, or its
+ *	 cgroup.events with ZSYNC_CGROUP_FILES
  * @sqe: its SQE
  *
- * Return: 0, -EINVAL (bad mask or directory), the open's error, -ENOMEM.
+ * Return: 0, -EINVAL (bad mask, directory or file; bad op_flags),
+ * -EBADF (cgroup.events not open for reading), the open's error, -ENOMEM.
  */
 int zsync_cgroup_wait_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 {
@@ -479,7 +550,7 @@ int zsync_cgroup_wait_prep(struct zsync_req *req, const struct zsync_sqe *sqe)
 
 	if (!sqe->len || sqe->len & ~ZSYNC_CGROUP_STATE_ALL)
 		return -EINVAL;
-	ret = zsync_cgroup_events_prep(req, NULL, sqe->len, 0);
+	ret = zsync_cgroup_events_prep(req, sqe, NULL, sqe->len, 0);
 	if (ret)
 		return ret;
 	return zsync_req_alloc_ovf_pool(req, zsync_multishot_backlog);

@@ -1086,6 +1086,28 @@ static inline void zk_prep_cgroup_kill(struct zsync_sqe *sqe, int cgroup_fd)
 }
 
 /**
+ * zk_prep_cgroup_op_files() - CGROUP_FREEZE, CGROUP_THAW or CGROUP_KILL on
+ * files the caller keeps open (ZSYNC_CGROUP_FILES): no open per op
+ * @sqe: the SQE, from zk_get_sqe()
+ * @op: ZSYNC_OP_CGROUP_FREEZE, ZSYNC_OP_CGROUP_THAW or ZSYNC_OP_CGROUP_KILL
+ * @events_fd: the cgroup's cgroup.events, open for reading
+ * @knob_fd: the same cgroup's cgroup.freeze (FREEZE, THAW) or cgroup.kill
+ *	(KILL), open for writing
+ *
+ * As write(2) on @knob_fd, then a wait on @events_fd; the files' opener's
+ * credentials and cgroup namespace apply.  Another file, or files of two
+ * cgroups, end it with -EINVAL; a file not open for its use with -EBADF.
+ */
+static inline void zk_prep_cgroup_op_files(struct zsync_sqe *sqe, int op, int events_fd,
+					   int knob_fd)
+{
+	sqe->opcode = (__u8)op;
+	sqe->fd = events_fd;
+	sqe->len = (__u32)knob_fd;
+	sqe->op_flags = ZSYNC_CGROUP_FILES;
+}
+
+/**
  * zk_prep_cgroup_wait() - CGROUP_WAIT: multishot, res the ZSYNC_CGROUP_*
  * state: once at arming, then on every change of a bit in @mask
  * @sqe: the SQE, from zk_get_sqe()
@@ -1098,6 +1120,21 @@ static inline void zk_prep_cgroup_wait(struct zsync_sqe *sqe, int cgroup_fd,
 	sqe->opcode = ZSYNC_OP_CGROUP_WAIT;
 	sqe->fd = cgroup_fd;
 	sqe->len = mask;
+}
+
+/**
+ * zk_prep_cgroup_wait_files() - CGROUP_WAIT on a cgroup.events the caller
+ * keeps open (ZSYNC_CGROUP_FILES), as zk_prep_cgroup_wait()
+ * @sqe: the SQE, from zk_get_sqe()
+ * @events_fd: the cgroup's cgroup.events, open for reading; the op reads
+ *	it, which resets its poll state as a read(2) would
+ * @mask: ZSYNC_CGROUP_POPULATED and/or ZSYNC_CGROUP_FROZEN
+ */
+static inline void zk_prep_cgroup_wait_files(struct zsync_sqe *sqe, int events_fd,
+					     unsigned int mask)
+{
+	zk_prep_cgroup_wait(sqe, events_fd, mask);
+	sqe->op_flags = ZSYNC_CGROUP_FILES;
 }
 
 /**

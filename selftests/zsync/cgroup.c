@@ -550,6 +550,126 @@ TEST_F(cg, wait_rejects_bad_masks)
 	EXPECT_EQ(-EINVAL, zt_one(_metadata, &self->ring));
 }
 
+/* ---- ZSYNC_CGROUP_FILES: the caller's open files -------------------------- */
+
+/* @name in the cgroup @dfd, opened with @flags; the test fails if it cannot be. */
+static int cg_open(struct __test_metadata *_metadata, int dfd, const char *name, int flags)
+{
+	int fd = openat(dfd, name, flags | O_CLOEXEC);
+
+	ASSERT_LE(0, fd) TH_LOG("open %s: %s", name, strerror(errno));
+	return fd;
+}
+
+/* The result of @op (FREEZE, THAW, KILL) on @events and @knob. */
+static int cg_op_files(struct __test_metadata *_metadata, struct zk_ring *ring, int op,
+		       int events, int knob)
+{
+	zk_prep_cgroup_op_files(zt_sqe(_metadata, ring), op, events, knob);
+	return zt_one(_metadata, ring);
+}
+
+TEST_F(cg, files_freeze_thaw_and_kill_through_the_callers_files)
+{
+	int events = cg_open(_metadata, self->dfd, "cgroup.events", O_RDONLY);
+	int freeze = cg_open(_metadata, self->dfd, "cgroup.freeze", O_WRONLY);
+	int kill_fd = cg_open(_metadata, self->dfd, "cgroup.kill", O_WRONLY);
+	pid_t pids[4];
+	int i, status;
+
+	for (i = 0; i < 4; i++)
+		pids[i] = zt_spawn(_metadata, self->path, ZT_CHILD_PAUSE);
+	EXPECT_EQ(0, cg_op_files(_metadata, &self->ring, ZSYNC_OP_CGROUP_FREEZE, events, freeze));
+	EXPECT_EQ(ZT_POP | ZT_FRZ, zt_cg_state(self->path));
+	EXPECT_EQ(0, cg_op_files(_metadata, &self->ring, ZSYNC_OP_CGROUP_THAW, events, freeze));
+	EXPECT_EQ(ZT_POP, zt_cg_state(self->path));
+	EXPECT_EQ(0, cg_op_files(_metadata, &self->ring, ZSYNC_OP_CGROUP_KILL, events, kill_fd));
+	EXPECT_EQ(0, zt_cg_state(self->path));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
+		EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	}
+	close(kill_fd);
+	close(freeze);
+	close(events);
+}
+
+TEST_F(cg, files_refuse_other_files_other_cgroups_and_wrong_modes)
+{
+	int events = cg_open(_metadata, self->dfd, "cgroup.events", O_RDONLY);
+	int freeze = cg_open(_metadata, self->dfd, "cgroup.freeze", O_WRONLY);
+	int freeze_ro = cg_open(_metadata, self->dfd, "cgroup.freeze", O_RDONLY);
+	int kill_fd = cg_open(_metadata, self->dfd, "cgroup.kill", O_WRONLY);
+	int procs = cg_open(_metadata, self->dfd, "cgroup.procs", O_RDONLY);
+	int closed = dup(events);
+	char child[300];
+	int cfd, child_freeze;
+	struct zsync_sqe *sqe;
+
+	zt_path(child, sizeof(child), "%s/child", self->path);
+	ASSERT_EQ(0, mkdir(child, 0755));
+	cfd = open(child, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ASSERT_LE(0, cfd);
+	child_freeze = cg_open(_metadata, cfd, "cgroup.freeze", O_WRONLY);
+	close(closed);
+
+	/* The other knob, the knob of another cgroup, not cgroup.events. */
+	EXPECT_EQ(-EINVAL, cg_op_files(_metadata, &self->ring, ZSYNC_OP_CGROUP_FREEZE, events, kill_fd));
+	EXPECT_EQ(-EINVAL, cg_op_files(_metadata, &self->ring, ZSYNC_OP_CGROUP_KILL, events, freeze));
+	EXPECT_EQ(-EINVAL, cg_op_files(_metadata, &self->ring, ZSYNC_OP_CGROUP_FREEZE, events, child_freeze));
+	EXPECT_EQ(-EINVAL, cg_op_files(_metadata, &self->ring, ZSYNC_OP_CGROUP_FREEZE, procs, freeze));
+	EXPECT_EQ(-EINVAL, cg_op_files(_metadata, &self->ring, ZSYNC_OP_CGROUP_FREEZE, self->dfd, freeze));
+	/* A knob not open for writing, or not open at all. */
+	EXPECT_EQ(-EBADF, cg_op_files(_metadata, &self->ring, ZSYNC_OP_CGROUP_FREEZE, events, freeze_ro));
+	EXPECT_EQ(-EBADF, cg_op_files(_metadata, &self->ring, ZSYNC_OP_CGROUP_FREEZE, events, closed));
+	EXPECT_EQ(-EBADF, cg_op_files(_metadata, &self->ring, ZSYNC_OP_CGROUP_FREEZE, events, -1));
+	/* An op_flags bit no op defines. */
+	sqe = zt_sqe(_metadata, &self->ring);
+	zk_prep_cgroup_op_files(sqe, ZSYNC_OP_CGROUP_FREEZE, events, freeze);
+	sqe->op_flags |= 1U << 1;
+	EXPECT_EQ(-EINVAL, zt_one(_metadata, &self->ring));
+	sqe = zt_sqe(_metadata, &self->ring);
+	zk_prep_cgroup_wait_files(sqe, procs, ZSYNC_CGROUP_FROZEN);
+	EXPECT_EQ(-EINVAL, zt_one(_metadata, &self->ring));
+	/* None of them wrote anything. */
+	EXPECT_EQ(0, zt_cg_state(self->path));
+	EXPECT_EQ(0, zt_cg_state(child));
+
+	close(child_freeze);
+	close(cfd);
+	ASSERT_EQ(0, rmdir(child));
+	close(procs);
+	close(kill_fd);
+	close(freeze_ro);
+	close(freeze);
+	close(events);
+}
+
+TEST_F(cg, files_wait_reports_transitions_of_the_callers_cgroup_events)
+{
+	int events = cg_open(_metadata, self->dfd, "cgroup.events", O_RDONLY);
+	struct zsync_sqe *sqe = zt_sqe(_metadata, &self->ring);
+	struct zsync_cqe c[2];
+
+	zk_prep_cgroup_wait_files(sqe, events, ZSYNC_CGROUP_FROZEN);
+	zk_sqe_set_data64(sqe, 7);
+	zt_submit(_metadata, &self->ring, 1);
+	expect_state_cqe(_metadata, &self->ring, 0);
+	ASSERT_EQ(0, zt_cg_write(self->path, "cgroup.freeze", "1"));
+	expect_state_cqe(_metadata, &self->ring, ZT_FRZ);
+	ASSERT_EQ(0, zt_cg_write(self->path, "cgroup.freeze", "0"));
+	expect_state_cqe(_metadata, &self->ring, 0);
+	/* CANCEL_FD names the events fd, which the request holds. */
+	sqe = zt_sqe(_metadata, &self->ring);
+	zk_prep_cancel_fd(sqe, events, 0);
+	zk_sqe_set_data64(sqe, 8);
+	zt_submit(_metadata, &self->ring, 1);
+	zt_reap(_metadata, &self->ring, c, 2, ZT_PROMPT_MS);
+	zt_check_has(_metadata, c, 2, 7, -ECANCELED);
+	zt_check_has(_metadata, c, 2, 8, 1);
+	close(events);
+}
+
 /* ---- invalid fds, for every op -------------------------------------------- */
 
 static void prep_any(struct zsync_sqe *sqe, int op, int fd)

@@ -28,12 +28,18 @@
 
 /* What a CQE completes: user_data is (container << 4) | kind. */
 enum kind {
-	K_OPEN_DIR, K_OPEN_MEM, K_SET, K_MEMPOLL, K_MEMREAD, K_ATTACH,
-	K_PIDWAIT, K_FREEZE, K_THAW, K_KILL, K_CLOSE, K_POLLREM,
+	K_OPEN_DIR, K_OPEN_MEM, K_OPEN_EVENTS, K_OPEN_FREEZE, K_SET, K_MEMPOLL,
+	K_MEMREAD, K_ATTACH, K_PIDWAIT, K_FREEZE, K_THAW, K_KILL, K_CLOSE, K_POLLREM,
+};
+
+/* What create opens under each container's directory, as the plain path does. */
+enum { P_DIR, P_MEM, P_EVENTS, P_FREEZE, NR_PATHS };
+static const char *const path_file[NR_PATHS] = {
+	[P_MEM] = "memory.events", [P_EVENTS] = "cgroup.events", [P_FREEZE] = "cgroup.freeze",
 };
 
 static struct zk_ring ring;
-static char (*paths)[2][48];	/* per container: "c0001", "c0001/memory.events" */
+static char (*paths)[NR_PATHS][48];	/* per container: "c0001", "c0001/memory.events", ... */
 
 int ring_setup(struct mgr *m)
 {
@@ -46,8 +52,13 @@ int ring_setup(struct mgr *m)
 	if (!paths)
 		return fail(m->why, -ENOMEM, "out of memory");
 	for (i = 0; i < m->n; i++) {
-		ctr_name(paths[i][0], sizeof(paths[i][0]), i);
-		snprintf(paths[i][1], sizeof(paths[i][1]), "%.16s/memory.events", paths[i][0]);
+		char name[sizeof(paths[i][P_DIR])];
+		unsigned int p;
+
+		ctr_name(name, sizeof(name), i);
+		memcpy(paths[i][P_DIR], name, sizeof(name));
+		for (p = P_MEM; p < NR_PATHS; p++)
+			snprintf(paths[i][p], sizeof(paths[i][p]), "%.16s/%s", name, path_file[p]);
 	}
 	return 0;
 }
@@ -161,6 +172,12 @@ static int on_cqe(struct mgr *m, const struct zsync_cqe *cqe)
 	case K_OPEN_MEM:
 		c->mem = res;
 		break;
+	case K_OPEN_EVENTS:
+		c->events = res;
+		break;
+	case K_OPEN_FREEZE:
+		c->freeze = res;
+		break;
 	case K_FREEZE:
 		c->frozen = true;
 		m->nr_frozen++;
@@ -237,10 +254,14 @@ static int ring_create(struct mgr *m)
 		if (sys_mkdirat(m->parent_fd, paths[i][0]))
 			return fail(m->why, -errno, "mkdir %s/%s: %s", m->parent,
 				    paths[i][0], strerror(errno));
-		zk_prep_openat(sqe_for(i, K_OPEN_DIR, true, m), m->parent_fd, paths[i][0],
+		zk_prep_openat(sqe_for(i, K_OPEN_DIR, true, m), m->parent_fd, paths[i][P_DIR],
 			       O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-		zk_prep_openat(sqe_for(i, K_OPEN_MEM, true, m), m->parent_fd, paths[i][1],
+		zk_prep_openat(sqe_for(i, K_OPEN_MEM, true, m), m->parent_fd, paths[i][P_MEM],
 			       O_RDONLY | O_CLOEXEC, 0);
+		zk_prep_openat(sqe_for(i, K_OPEN_EVENTS, true, m), m->parent_fd,
+			       paths[i][P_EVENTS], O_RDONLY | O_CLOEXEC, 0);
+		zk_prep_openat(sqe_for(i, K_OPEN_FREEZE, true, m), m->parent_fd,
+			       paths[i][P_FREEZE], O_WRONLY | O_CLOEXEC, 0);
 	}
 	ret = run_until(m, no_pending);
 	for (i = 0; !ret && i < m->n; i++) {
@@ -268,7 +289,9 @@ static int ring_remove(struct mgr *m)
 	for (i = 0; !ret && i < m->n; i++) {
 		close_fd(m, i, m->c[i].dir);
 		close_fd(m, i, m->c[i].mem);
-		m->c[i].dir = m->c[i].mem = -1;
+		close_fd(m, i, m->c[i].events);
+		close_fd(m, i, m->c[i].freeze);
+		m->c[i].dir = m->c[i].mem = m->c[i].events = m->c[i].freeze = -1;
 		if (sys_unlinkat_dir(m->parent_fd, paths[i][0]))
 			return fail(m->why, -errno, "rmdir %s/%s: %s", m->parent,
 				    paths[i][0], strerror(errno));
@@ -276,14 +299,24 @@ static int ring_remove(struct mgr *m)
 	return ret ? ret : run_until(m, no_pending);
 }
 
-/* Queue @op on every container and wait for all of them. */
+/*
+ * Queue @op on every container and wait for all of them.  FREEZE and THAW
+ * use the cgroup.events and cgroup.freeze that create opened, as the plain
+ * path does (ZSYNC_CGROUP_FILES); KILL opens its files per op.
+ */
 static int each_and_wait(struct mgr *m, enum kind kind, int op,
 			 bool (*done)(const struct mgr *))
 {
 	unsigned int i;
 
-	for (i = 0; i < m->n; i++)
-		zk_prep_cgroup_op(sqe_for(i, kind, true, m), op, m->c[i].dir);
+	for (i = 0; i < m->n; i++) {
+		struct zsync_sqe *sqe = sqe_for(i, kind, true, m);
+
+		if (op == ZSYNC_OP_CGROUP_KILL)
+			zk_prep_cgroup_op(sqe, op, m->c[i].dir);
+		else
+			zk_prep_cgroup_op_files(sqe, op, m->c[i].events, m->c[i].freeze);
+	}
 	return run_until(m, done);
 }
 

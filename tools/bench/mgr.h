@@ -28,8 +28,8 @@ enum mgr_phase {
 /* One container: a cgroup and the process in it. */
 struct ctr {
 	int dir;		/* the cgroup's directory */
-	int events;		/* plain: cgroup.events, in the epoll set (EPOLLET) */
-	int freeze;		/* plain: cgroup.freeze, kept open */
+	int events;		/* cgroup.events (plain: in the epoll set, EPOLLET) */
+	int freeze;		/* cgroup.freeze, kept open */
 	int mem;		/* memory.events: its oom_kill is watched */
 	int pidfd;		/* the running process, -1 while none */
 	pid_t pid;		/* plain: its pid, for cgroup.procs */

@@ -195,9 +195,19 @@ struct zsync_timespec {
  * CGROUP_WAIT: len: ZSYNC_CGROUP_* bits to watch.  Multishot: the first
  * CQE reports the state at arming, then one CQE (ZSYNC_CQE_F_MORE) per
  * change of a watched bit; res is the ZSYNC_CGROUP_* state.
+ * FREEZE, THAW, KILL and WAIT take op_flags ZSYNC_CGROUP_FILES: fd is then
+ * the cgroup's cgroup.events, open for reading, instead of its directory,
+ * and for FREEZE, THAW and KILL len is an fd of the same cgroup's
+ * cgroup.freeze (FREEZE, THAW) or cgroup.kill (KILL), open for writing.
+ * Nothing is opened: the op writes and reads those files as write(2) and
+ * read(2) on them would, with the credentials and cgroup namespace of
+ * whoever opened them.  For a manager that keeps them open anyway.
  */
 #define ZSYNC_CGROUP_ATTACH_PIDFD	(1U << 0)	/* len is a pidfd */
 #define ZSYNC_CGROUP_ATTACH_FLAGS_ALL	(ZSYNC_CGROUP_ATTACH_PIDFD)
+
+#define ZSYNC_CGROUP_FILES	(1U << 0)	/* fd: cgroup.events; len: the knob's fd */
+#define ZSYNC_CGROUP_FILES_FLAGS_ALL	(ZSYNC_CGROUP_FILES)
 
 #define ZSYNC_CGROUP_POPULATED	(1U << 0)	/* "populated 1" in cgroup.events */
 #define ZSYNC_CGROUP_FROZEN	(1U << 1)	/* "frozen 1" in cgroup.events */
