@@ -22,8 +22,9 @@
 #                        interleaved rounds (ROUNDS, DURATION, ...: bench-echo.sh --help)
 #   make bench-echo-vm   the same in a 6.1 VM, zk-echo on the zsync backend, vs epoll and Go
 #   make bench-http      HTTP servers on the host under wrk: zk-httpd (io_uring; green,
-#                        stackless) vs Go net/http at 1, 64 and 1024 connections, medians
-#                        of interleaved rounds (ROUNDS, DURATION, ...: bench-http.sh --help)
+#                        stackless) vs an epoll floor, Go net/http and Node http at 1, 64
+#                        and 1024 connections, medians of interleaved rounds
+#                        (ROUNDS, DURATION, ...: bench-http.sh --help)
 #   make C=1             also run sparse over the module
 #   make checkpatch      run checkpatch.pl over the kernel sources, then make kernel-doc
 #   make kernel-doc      kernel-doc -v over kmod/, lib/include/ and uapi/: any warning

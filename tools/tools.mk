@@ -3,6 +3,7 @@
 #
 #   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo,
 #                              zsync-bench-{nop,irq,exec,file,net,cgroup,manager,pthread}, zsyncctl, zsync-run,
+#                              zsync-{echo,http}-epoll, zsync-echo-load, zsync-http-client,
 #                              zsync-fuzz, zsync-soak, zsync-flame, zsync-trace and the examples,
 #                              $(BUILD)/tools/examples/zk-copy-<model>, zk-probe, zk-echo, zk-httpd
 #   make -f tools/tools.mk examples-test   run each example on a few files and compare,
@@ -70,11 +71,14 @@ zsync-soak_LIBS      := $(LIBZK_A)
 # Folded stacks (ZK_PROFILE, zk_io_profile_write()) to an SVG flame graph.
 zsync-flame_SRCS     := tools/zsync-flame/zsync-flame.c
 zsync-flame_LIBS     :=
-# Echo yardsticks: plain epoll, no library (tools/bench/echo-common.h).
+# Echo yardsticks: plain epoll, no library (tools/bench/echo-common.h, epoll-server.h).
 zsync-echo-load_SRCS := tools/bench/zsync-echo-load.c
 zsync-echo-load_LIBS :=
 zsync-echo-epoll_SRCS := tools/bench/zsync-echo-epoll.c
 zsync-echo-epoll_LIBS :=
+# The HTTP floor of make bench-http, the same way (tools/bench/epoll-server.h).
+zsync-http-epoll_SRCS := tools/bench/zsync-http-epoll.c
+zsync-http-epoll_LIBS :=
 # zk-httpd's functional test client: poll, no library.
 zsync-http-client_SRCS := tools/bench/zsync-http-client.c
 zsync-http-client_LIBS :=
@@ -91,7 +95,7 @@ tool_static = $(if $(and $(filter shared,$(TOOLS_LINK)),$(filter $(1),$(INSTALLE
 
 TOOLS     := zsync-demo zsync-bench-nop zsync-bench-irq zsync-bench-exec zsync-bench-file \
 	     zsync-bench-net zsync-bench-cgroup zsync-bench-manager zsync-bench-pthread zsyncctl zsync-run zsync-fuzz zsync-soak \
-	     zsync-flame zsync-echo-load zsync-echo-epoll zsync-http-client
+	     zsync-flame zsync-echo-load zsync-echo-epoll zsync-http-epoll zsync-http-client
 TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
 ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))
 ALL_OBJS  := $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$(ALL_SRCS))
