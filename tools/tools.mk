@@ -5,7 +5,7 @@
 #                              zsync-bench-{nop,irq,exec,file,net,cgroup,manager,pthread}, zsyncctl, zsync-run,
 #                              zsync-{echo,http}-epoll, zsync-echo-load, zsync-http-client,
 #                              zsync-fuzz, zsync-soak, zsync-flame, zsync-trace and the examples,
-#                              $(BUILD)/tools/examples/zk-copy-<model>, zk-probe, zk-echo, zk-httpd
+#                              $(BUILD)/tools/examples/zk-{copy,sum}-<model>, zk-probe, zk-echo, zk-httpd
 #   make -f tools/tools.mk examples-test   run each example on a few files and compare,
 #                              zk-probe's host-only part, and zk-echo's and zk-httpd's functional
 #                              tests (tools/examples/{echo,httpd}-test.sh) on io_uring and blocking
@@ -118,7 +118,8 @@ BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -I$(CURDIR)/uapi \
 
 # The same example program once per execution model (tools/examples/).
 EXAMPLE_MODELS := blocking threads green stackless
-EXAMPLE_BINS   := $(addprefix $(TOOLS_OUT)/examples/zk-copy-,$(EXAMPLE_MODELS))
+EXAMPLE_BINS   := $(addprefix $(TOOLS_OUT)/examples/zk-copy-,$(EXAMPLE_MODELS)) \
+		  $(addprefix $(TOOLS_OUT)/examples/zk-sum-,$(EXAMPLE_MODELS))
 exec_macro_blocking  := ZK_EXEC_BLOCKING
 exec_macro_threads   := ZK_EXEC_THREADS
 exec_macro_green     := ZK_EXEC_GREEN
@@ -139,10 +140,14 @@ all: $(TOOL_BINS) $(EXAMPLE_BINS) $(PROBE_BIN) $(ECHO_BIN) $(HTTPD_BIN) $(TRACE_
 # What `make install` installs: zsyncctl, zsync-run and zsync-trace.
 installed: $(addprefix $(TOOLS_OUT)/,$(INSTALLED_TOOLS)) $(TRACE_BIN)
 
-$(TOOLS_OUT)/examples/zk-copy-%: tools/examples/zk-copy.c $(LIBZKIO_A) $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
-	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -DZK_EXAMPLE_EXECUTOR=$(exec_macro_$*) $< -o $@ \
+# zk-copy-<model> and zk-sum-<model>: one source, one binary per model.
+define example_rule
+$(TOOLS_OUT)/examples/$(1)-%: tools/examples/$(1).c $(LIBZKIO_A) $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
+	@mkdir -p $$(@D)
+	$$(CC) $$(USER_CFLAGS) -DZK_EXAMPLE_EXECUTOR=$$(exec_macro_$$*) $$< -o $$@ \
 		$(LIBZKIO_A) $(LIBZK_A) $(LIBURING_A) -pthread
+endef
+$(foreach e,zk-copy zk-sum,$(eval $(call example_rule,$(e))))
 
 # zk-server.c: what the TCP server examples share (options, listener, root).
 SERVER_SRCS := tools/examples/zk-server.c tools/examples/zk-server.h
