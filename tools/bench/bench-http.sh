@@ -72,13 +72,9 @@ case " $SERVERS " in *" node "*)
 esac
 case " $SERVERS " in *" go "*)
 	if [ -z "${HTTP_GO:-}" ]; then
-		command -v go >/dev/null || die "go missing: run 'make deps' (golang-go)"
 		HTTP_GO=$OUT/http-go
-		GOCACHE=$OUT/go-cache GOPATH=$OUT/gopath GOTOOLCHAIN=local GOPROXY=off \
-			GO111MODULE=off CGO_ENABLED=0 \
-			go build -o "$HTTP_GO" "$REPO/tools/bench/peers/http.go" \
-				"$REPO/tools/bench/peers/listen.go" ||
-			die "go build failed"
+		go_peer "$HTTP_GO" "$REPO/tools/bench/peers/http.go" \
+			"$REPO/tools/bench/peers/listen.go"
 	fi ;;
 esac
 # 1024 connections on each side of loopback: raise the descriptor limit.
