@@ -179,6 +179,13 @@ static int walk_one(const char *path, const struct stat *st, int type, struct FT
 	return paths[npaths++] ? 0 : -1;
 }
 
+static void free_paths(void)
+{
+	while (npaths)
+		free(paths[--npaths]);
+	free(paths);
+}
+
 static int cmp_path(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -264,7 +271,7 @@ int main(int argc, char **argv)
 			failed += report(win, sum_sync(win, paths[i]), &bytes);
 		fprintf(stderr, "zk-sum: %zu files, %" PRIu64 " bytes, %d failed (read(2) loop)\n",
 			npaths, bytes, failed + walk_failed);
-		return failed || walk_failed;
+		goto out;
 	}
 
 	ret = zk_io_opts_from_env(&opts);
@@ -273,7 +280,8 @@ int main(int argc, char **argv)
 		ret = zk_io_init(&io, &opts);
 	if (ret) {
 		fprintf(stderr, "zk-sum: zk_io_init: %s\n", strerror(-ret));
-		return 1;
+		failed = 1;
+		goto out;
 	}
 	/*
 	 * A sliding window: file i uses slot i % jobs once file i - jobs,
@@ -298,5 +306,9 @@ int main(int argc, char **argv)
 		npaths, bytes, failed + walk_failed, zk_executor_name(zk_io_executor(io)),
 		zk_backend_name(zk_io_backend(io)));
 	zk_io_exit(io);
+out:
+	free(fut);
+	free(win);
+	free_paths();
 	return failed || walk_failed;
 }
