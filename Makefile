@@ -22,8 +22,12 @@
 #                        interleaved rounds (ROUNDS, DURATION, ...: bench-echo.sh --help)
 #   make bench-echo-vm   the same in a 6.1 VM, zk-echo on the zsync backend, vs epoll and Go
 #   make bench-http      HTTP servers on the host under wrk: zk-httpd (io_uring; green,
-#                        stackless) vs Go net/http at 1, 64 and 1024 connections, medians
-#                        of interleaved rounds (ROUNDS, DURATION, ...: bench-http.sh --help)
+#                        stackless) vs an epoll floor, Go net/http and Node http at 1, 64
+#                        and 1024 connections, medians of interleaved rounds
+#                        (ROUNDS, DURATION, ...: bench-http.sh --help)
+#   make bench-files     checksum 2000 files x 64 KiB (page cache warm): a read(2) loop, the
+#                        zk-sum example on each executor/backend, Go; medians of interleaved
+#                        rounds and the speed-up over the loop (bench-files.sh --help)
 #   make C=1             also run sparse over the module
 #   make checkpatch      run checkpatch.pl over the kernel sources, then make kernel-doc
 #   make kernel-doc      kernel-doc -v over kmod/, lib/include/ and uapi/: any warning
@@ -83,7 +87,7 @@ INSTALL_ENV  := $(foreach v,DESTDIR PREFIX LIBDIR INCLUDEDIR PKGCONFIGDIR SBINDI
 		  UDEVRULESDIR MODPROBEDIR MANIFEST BUILD ZK_VERSION ZK_SOVERSION,$(v)='$($(v))')
 
 .PHONY: all deps module lib tools selftests demo check bench checkpatch kernel-doc sparse clean \
-	native-test bench-native bench-echo bench-echo-vm bench-http fuzz soak install uninstall install-test man \
+	native-test bench-native bench-echo bench-echo-vm bench-http bench-files fuzz soak install uninstall install-test man \
 	modules_install dkms-source deb deb-test
 
 all: module lib tools selftests
@@ -150,6 +154,9 @@ bench-echo-vm: lib tools
 
 bench-http: lib tools
 	tools/bench/bench-http.sh
+
+bench-files: lib tools
+	tools/bench/bench-files.sh
 
 checkpatch:
 	@tools/testing/checkpatch.sh

@@ -3,8 +3,9 @@
 #
 #   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo,
 #                              zsync-bench-{nop,irq,exec,file,net,cgroup,manager,pthread}, zsyncctl, zsync-run,
+#                              zsync-{echo,http}-epoll, zsync-echo-load, zsync-http-client,
 #                              zsync-fuzz, zsync-soak, zsync-flame, zsync-trace and the examples,
-#                              $(BUILD)/tools/examples/zk-copy-<model>, zk-probe, zk-echo, zk-httpd
+#                              $(BUILD)/tools/examples/zk-{copy,sum}-<model>, zk-probe, zk-echo, zk-httpd
 #   make -f tools/tools.mk examples-test   run each example on a few files and compare,
 #                              zk-probe's host-only part, and zk-echo's and zk-httpd's functional
 #                              tests (tools/examples/{echo,httpd}-test.sh) on io_uring and blocking
@@ -70,11 +71,14 @@ zsync-soak_LIBS      := $(LIBZK_A)
 # Folded stacks (ZK_PROFILE, zk_io_profile_write()) to an SVG flame graph.
 zsync-flame_SRCS     := tools/zsync-flame/zsync-flame.c
 zsync-flame_LIBS     :=
-# Echo yardsticks: plain epoll, no library (tools/bench/echo-common.h).
+# Echo yardsticks: plain epoll, no library (tools/bench/echo-common.h, epoll-server.h).
 zsync-echo-load_SRCS := tools/bench/zsync-echo-load.c
 zsync-echo-load_LIBS :=
 zsync-echo-epoll_SRCS := tools/bench/zsync-echo-epoll.c
 zsync-echo-epoll_LIBS :=
+# The HTTP floor of make bench-http, the same way (tools/bench/epoll-server.h).
+zsync-http-epoll_SRCS := tools/bench/zsync-http-epoll.c
+zsync-http-epoll_LIBS :=
 # zk-httpd's functional test client: poll, no library.
 zsync-http-client_SRCS := tools/bench/zsync-http-client.c
 zsync-http-client_LIBS :=
@@ -91,7 +95,7 @@ tool_static = $(if $(and $(filter shared,$(TOOLS_LINK)),$(filter $(1),$(INSTALLE
 
 TOOLS     := zsync-demo zsync-bench-nop zsync-bench-irq zsync-bench-exec zsync-bench-file \
 	     zsync-bench-net zsync-bench-cgroup zsync-bench-manager zsync-bench-pthread zsyncctl zsync-run zsync-fuzz zsync-soak \
-	     zsync-flame zsync-echo-load zsync-echo-epoll zsync-http-client
+	     zsync-flame zsync-echo-load zsync-echo-epoll zsync-http-epoll zsync-http-client
 TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
 ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))
 ALL_OBJS  := $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$(ALL_SRCS))
@@ -114,7 +118,8 @@ BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -I$(CURDIR)/uapi \
 
 # The same example program once per execution model (tools/examples/).
 EXAMPLE_MODELS := blocking threads green stackless
-EXAMPLE_BINS   := $(addprefix $(TOOLS_OUT)/examples/zk-copy-,$(EXAMPLE_MODELS))
+EXAMPLE_BINS   := $(addprefix $(TOOLS_OUT)/examples/zk-copy-,$(EXAMPLE_MODELS)) \
+		  $(addprefix $(TOOLS_OUT)/examples/zk-sum-,$(EXAMPLE_MODELS))
 exec_macro_blocking  := ZK_EXEC_BLOCKING
 exec_macro_threads   := ZK_EXEC_THREADS
 exec_macro_green     := ZK_EXEC_GREEN
@@ -135,10 +140,14 @@ all: $(TOOL_BINS) $(EXAMPLE_BINS) $(PROBE_BIN) $(ECHO_BIN) $(HTTPD_BIN) $(TRACE_
 # What `make install` installs: zsyncctl, zsync-run and zsync-trace.
 installed: $(addprefix $(TOOLS_OUT)/,$(INSTALLED_TOOLS)) $(TRACE_BIN)
 
-$(TOOLS_OUT)/examples/zk-copy-%: tools/examples/zk-copy.c $(LIBZKIO_A) $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
-	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -DZK_EXAMPLE_EXECUTOR=$(exec_macro_$*) $< -o $@ \
+# zk-copy-<model> and zk-sum-<model>: one source, one binary per model.
+define example_rule
+$(TOOLS_OUT)/examples/$(1)-%: tools/examples/$(1).c $(LIBZKIO_A) $(LIBZK_A) $(FLAGS_STAMP) tools/tools.mk
+	@mkdir -p $$(@D)
+	$$(CC) $$(USER_CFLAGS) -DZK_EXAMPLE_EXECUTOR=$$(exec_macro_$$*) $$< -o $$@ \
 		$(LIBZKIO_A) $(LIBZK_A) $(LIBURING_A) -pthread
+endef
+$(foreach e,zk-copy zk-sum,$(eval $(call example_rule,$(e))))
 
 # zk-server.c: what the TCP server examples share (options, listener, root).
 SERVER_SRCS := tools/examples/zk-server.c tools/examples/zk-server.h

@@ -66,14 +66,9 @@ case " $SERVERS " in *" node "*)
 esac
 case " $SERVERS " in *" go "*)
 	if [ -z "${ECHO_GO:-}" ]; then
-		# The Go peer, built now (not in make check's path), offline.
-		command -v go >/dev/null || die "go missing: run 'make deps' (golang-go)"
 		ECHO_GO=$OUT/echo-go
-		GOCACHE=$OUT/go-cache GOPATH=$OUT/gopath GOTOOLCHAIN=local GOPROXY=off \
-			GO111MODULE=off CGO_ENABLED=0 \
-			go build -o "$ECHO_GO" "$REPO/tools/bench/peers/echo.go" \
-				"$REPO/tools/bench/peers/listen.go" ||
-			die "go build failed"
+		go_peer "$ECHO_GO" "$REPO/tools/bench/peers/echo.go" \
+			"$REPO/tools/bench/peers/listen.go"
 	fi ;;
 esac
 

@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# make bench-http: zk-httpd and Go's net/http in turn under wrk, and one
-# table of medians.  POSIX sh.
+# make bench-http: zk-httpd, the plain epoll floor, Go's net/http and
+# Node's http in turn under wrk, and one table of medians.  POSIX sh.
 set -eu
 
 usage() {
@@ -10,8 +10,9 @@ usage() {
 Usage: tools/bench/bench-http.sh [--help]
 
 Runs each HTTP server in turn (zk-httpd on the io_uring backend with the
-green and the stackless executor, Go's net/http) under wrk (GET /, a
-20-byte body, keep-alive) at 1, 64 and 1024 connections, ROUNDS
+green and the stackless executor, the single-threaded epoll floor
+zsync-http-epoll, Go's net/http, Node.js's http module) under wrk (GET /,
+the same 20-byte body, keep-alive) at 1, 64 and 1024 connections, ROUNDS
 interleaved rounds (each round runs every server once per connection
 count, in the same order), a fresh server process per run, and prints the
 medians:
@@ -24,10 +25,11 @@ medians:
 
 Environment: BUILD (<repo>/build), ROUNDS (3), DURATION (seconds per run,
 5), CONNS ("1 64 1024"), THREADS (wrk threads, at most the connections;
-2), SERVERS (default: zk-green zk-stackless go; zk-threads also exists),
-BACKEND (zk-httpd's backend, io_uring), OUT (results directory,
-$BUILD/bench-http).  Go is built here (GOCACHE under $OUT) unless HTTP_GO
-names a binary.
+2), SERVERS (default: zk-green zk-stackless epoll go node, node only when
+node is installed; zk-threads also exists), BACKEND (zk-httpd's backend,
+io_uring), OUT (results directory, $BUILD/bench-http).  Go is built here
+(GOCACHE under $OUT) unless HTTP_GO names a binary; Node runs
+tools/bench/peers/http.js.
 EOF2
 }
 if [ $# -gt 0 ]; then
@@ -40,10 +42,19 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$REPO/build}
 ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-5} THREADS=${THREADS:-2}
 CONNS=${CONNS:-"1 64 1024"}
-SERVERS=${SERVERS:-"zk-green zk-stackless go"}
+if [ -z "${SERVERS:-}" ]; then
+	SERVERS="zk-green zk-stackless epoll go"
+	# Node is a peer where it is installed, not a reason to give up.
+	if command -v node >/dev/null; then
+		SERVERS="$SERVERS node"
+	else
+		echo "bench-http: node not found, skipping the Node.js peer ('make deps' installs nodejs)" >&2
+	fi
+fi
 BACKEND=${BACKEND:-io_uring}
 OUT=${OUT:-$BUILD/bench-http}
 ZK_HTTPD=${ZK_HTTPD:-$BUILD/tools/examples/zk-httpd}
+HTTP_EPOLL=${HTTP_EPOLL:-$BUILD/tools/zsync-http-epoll}
 TABLE_AWK=$REPO/tools/bench/bench-echo-table.awk
 mkdir -p "$OUT"
 RESULTS=$OUT/results.txt
@@ -52,17 +63,18 @@ RESULTS=$OUT/results.txt
 PROG=bench-http
 . "$(dirname "$0")/bench-lib.sh"
 
-[ -x "$ZK_HTTPD" ] || die "$ZK_HTTPD missing: run 'make tools'"
+for b in "$ZK_HTTPD" "$HTTP_EPOLL"; do
+	[ -x "$b" ] || die "$b missing: run 'make tools'"
+done
 command -v wrk >/dev/null || die "wrk missing: run 'make deps' (wrk)"
+case " $SERVERS " in *" node "*)
+	command -v node >/dev/null || die "node missing: run 'make deps' (nodejs)" ;;
+esac
 case " $SERVERS " in *" go "*)
 	if [ -z "${HTTP_GO:-}" ]; then
-		command -v go >/dev/null || die "go missing: run 'make deps' (golang-go)"
 		HTTP_GO=$OUT/http-go
-		GOCACHE=$OUT/go-cache GOPATH=$OUT/gopath GOTOOLCHAIN=local GOPROXY=off \
-			GO111MODULE=off CGO_ENABLED=0 \
-			go build -o "$HTTP_GO" "$REPO/tools/bench/peers/http.go" \
-				"$REPO/tools/bench/peers/listen.go" ||
-			die "go build failed"
+		go_peer "$HTTP_GO" "$REPO/tools/bench/peers/http.go" \
+			"$REPO/tools/bench/peers/listen.go"
 	fi ;;
 esac
 # 1024 connections on each side of loopback: raise the descriptor limit.
@@ -72,7 +84,9 @@ server_cmd() {
 	case "$1" in
 	zk-green|zk-stackless|zk-threads)
 		echo "$ZK_HTTPD --executor ${1#zk-} --backend $BACKEND --port 0 --threads 1100" ;;
+	epoll) echo "$HTTP_EPOLL --port 0" ;;
 	go) echo "$HTTP_GO -port 0" ;;
+	node) echo "node $REPO/tools/bench/peers/http.js --port 0" ;;
 	*) die "unknown server '$1'" ;;
 	esac
 }

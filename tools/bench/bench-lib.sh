@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # What the server benchmarks share (bench-echo.sh, bench-http.sh): a fresh
-# server per run, its port and memory, and the interleaved rounds.  POSIX
-# sh, sourced.  The benchmark sets OUT, PROG, ROUNDS, CONNS and SERVERS and
+# server per run, its port and memory, and the interleaved rounds; die and
+# go_peer serve bench-files.sh too.  POSIX sh, sourced.  The benchmark sets OUT, PROG, ROUNDS, CONNS and SERVERS and
 # defines server_cmd NAME (the command line) and run_one SERVER CONNS,
 # which calls bench_start, runs its load and calls bench_stop.
 
@@ -10,6 +10,17 @@ SRV_PID=''
 trap '[ -z "$SRV_PID" ] || kill -KILL "$SRV_PID" 2>/dev/null; true' EXIT
 
 die() { echo "$PROG: error: $*" >&2; exit 1; }
+
+# go_peer BINARY SOURCE...: build a Go peer now (not in make check's path),
+# offline, with its cache under $OUT.
+go_peer() {
+	command -v go >/dev/null || die "go missing: run 'make deps' (golang-go)"
+	gp_bin=$1
+	shift
+	GOCACHE=$OUT/go-cache GOPATH=$OUT/gopath GOTOOLCHAIN=local GOPROXY=off \
+		GO111MODULE=off CGO_ENABLED=0 go build -o "$gp_bin" "$@" ||
+		die "go build failed"
+}
 
 status_kb() { sed -n "s/^$2:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$1/status"; }
 
