@@ -61,7 +61,7 @@ zsync-bench-manager_LDFLAGS := -Wl,--wrap=ioctl
 zsyncctl_SRCS        := $(addprefix tools/zsyncctl/,zsyncctl.c ctl-cgroup.c ctl-ns.c ctl-rings.c)
 zsyncctl_LIBS        := $(LIBZK_A)
 zsync-run_SRCS       := tools/zsync-run/zsync-run.c
-zsync-run_LIBS       := $(LIBZK_A)
+zsync-run_LIBS       := $(LIBZKIO_A) $(LIBZK_A) $(LIBURING_A)
 # The fuzzer drives rings through the raw uapi (see fuzz-ring.c).
 zsync-fuzz_SRCS      := $(addprefix tools/fuzz/fuzz-,main.c ring.c pool.c gen.c episode.c chaos.c faults.c)
 zsync-fuzz_LIBS      := $(LIBZK_A)
@@ -90,6 +90,8 @@ TOOLS_LINK      ?= static
 INSTALLED_TOOLS := zsyncctl zsync-run
 ifeq ($(TOOLS_LINK),shared)
 $(foreach t,$(INSTALLED_TOOLS),$(eval $(t)_LIBS := $(BUILD)/lib/libzsync-k.so))
+# zsync-run is on the cgroup lifecycle API of libzsync-k-io.
+zsync-run_LIBS := $(BUILD)/lib/libzsync-k-io.so $(BUILD)/lib/libzsync-k.so
 endif
 tool_static = $(if $(and $(filter shared,$(TOOLS_LINK)),$(filter $(1),$(INSTALLED_TOOLS))),,-static)
 

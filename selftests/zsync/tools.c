@@ -727,28 +727,46 @@ TEST_F(ctl, zsyncctl_ns_socket_test)
 
 /* ---- zsync-run -------------------------------------------------------------- */
 
+/* zsync-run's two backends, and what -v says about where its cgroup calls went. */
+static const struct {
+	char *backend;		/* run() takes an argv of char * */
+	const char *calls;
+} zsync_run_paths[] = {
+	{ "ring", " on the ring, 0 as syscalls" },
+	{ "plain", "cgroup calls: 0 on the ring, " },
+};
+
 TEST_F_TIMEOUT(ctl, zsync_run_runs_a_busybox_shell_in_a_container, 120)
 {
 	const char *cg = self->path + strlen(ZT_CG_ROOT);
 	char script[512], want[160], ownns[64] = "";
+	unsigned int i;
 
 	ASSERT_LT(0, readlink("/proc/self/ns/net", ownns, sizeof(ownns) - 1));
 	zt_path(script, sizeof(script),
 		"echo host=$(hostname) pid=$$ netns=$(readlink /proc/self/ns/net);"
 		"echo pids=$(cat /sys/fs/cgroup%s/pids.max) mem=$(cat /sys/fs/cgroup%s/memory.max);"
 		"echo cg=$(cat /proc/self/cgroup); exit 3", cg, cg);
-	EXPECT_EQ(3, run(self->out, ZSYNC_RUN, "-v", "--cgroup", self->path, "--pids-max", "8",
-			 "--memory-max", "33554432", "--hostname", "box", "--",
-			 "/bin/busybox", "sh", "-c", script)) TH_LOG("%s", self->out);
-	EXPECT_NE(NULL, strstr(self->out, "host=box pid=1 netns=net:[")) TH_LOG("%s", self->out);
-	EXPECT_EQ(NULL, strstr(self->out, ownns)) TH_LOG("still in our netns %s", ownns);
-	EXPECT_NE(NULL, strstr(self->out, "pids=8 mem=33554432\n"));
-	zt_path(want, sizeof(want), "cg=0::%s\n", cg);
-	EXPECT_NE(NULL, strstr(self->out, want));
-	EXPECT_NE(NULL, strstr(self->out, "exit code 3"));
-	EXPECT_NE(NULL, strstr(self->out, "cgroup empty"));
-	/* Removed afterwards. */
-	EXPECT_NE(0, access(self->path, F_OK));
+	for (i = 0; i < ARRAY_SIZE(zsync_run_paths); i++) {
+		char *backend = zsync_run_paths[i].backend;
+
+		EXPECT_EQ(3, run(self->out, ZSYNC_RUN, "-v", "--backend", backend, "--cgroup",
+				 self->path, "--pids-max", "8", "--memory-max", "33554432",
+				 "--hostname", "box", "--", "/bin/busybox", "sh", "-c", script))
+			TH_LOG("%s: %s", backend, self->out);
+		EXPECT_NE(NULL, strstr(self->out, "host=box pid=1 netns=net:["))
+			TH_LOG("%s: %s", backend, self->out);
+		EXPECT_EQ(NULL, strstr(self->out, ownns)) TH_LOG("still in our netns %s", ownns);
+		EXPECT_NE(NULL, strstr(self->out, "pids=8 mem=33554432\n"));
+		zt_path(want, sizeof(want), "cg=0::%s\n", cg);
+		EXPECT_NE(NULL, strstr(self->out, want));
+		EXPECT_NE(NULL, strstr(self->out, "exit code 3"));
+		EXPECT_NE(NULL, strstr(self->out, "cgroup empty"));
+		/* Where the calls went: all on the ring, or none. */
+		EXPECT_NE(NULL, strstr(self->out, zsync_run_paths[i].calls)) TH_LOG("%s", self->out);
+		/* Removed afterwards. */
+		EXPECT_NE(0, access(self->path, F_OK));
+	}
 }
 
 TEST_F_TIMEOUT(ctl, zsync_run_kills_leftovers_times_out_and_reports_errors, 120)
@@ -762,6 +780,12 @@ TEST_F_TIMEOUT(ctl, zsync_run_kills_leftovers_times_out_and_reports_errors, 120)
 	EXPECT_EQ(124, run(self->out, ZSYNC_RUN, "--timeout", "200", "--cgroup", self->path,
 			   "--", "/bin/busybox", "sleep", "1000")) TH_LOG("%s", self->out);
 	EXPECT_NE(0, access(self->path, F_OK));
+	EXPECT_EQ(124, run(self->out, ZSYNC_RUN, "--backend", "plain", "--timeout", "200",
+			   "--cgroup", self->path, "--", "/bin/busybox", "sleep", "1000"))
+		TH_LOG("%s", self->out);
+	EXPECT_NE(0, access(self->path, F_OK));
+	EXPECT_EQ(125, run(self->out, ZSYNC_RUN, "--backend", "io_uring", "--", "/bin/true"));
+	EXPECT_NE(NULL, strstr(self->out, "ring or plain")) TH_LOG("%s", self->out);
 	EXPECT_GT(60000, zt_ms_since(start));	/* not the 1000 s of the sleeps */
 	EXPECT_EQ(127, run(self->out, ZSYNC_RUN, "--cgroup", self->path, "--", "/no/such"));
 	EXPECT_EQ(125, run(self->out, ZSYNC_RUN, "--cgroup", self->path, "--pids-max", "x",

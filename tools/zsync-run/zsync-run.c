@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * zsync-run: a minimal container launcher on libzsync-k.
+ * zsync-run: a minimal container launcher on libzsync-k's cgroup
+ * lifecycle API (zk_cg_*, Documentation/cgroup-ns.rst), so it runs the
+ * same with the module (the ring's cgroup ops) and without it, or with
+ * --backend plain (syscalls and poll(POLLPRI) on cgroup.events):
  *
- *   1. mkdir a cgroup and set its limits: one submission of CGROUP_SETs;
+ *   1. zk_cg_create() (mkdir), then zk_cg_set() per limit;
  *   2. clone3(CLONE_INTO_CGROUP | CLONE_PIDFD | CLONE_NEW{PID,NS,UTS,IPC,NET}):
  *      the child starts inside the cgroup and the namespaces, mounts its
  *      own /proc, sets the hostname and execs the command;
- *   3. PIDFD_WAIT for its exit status (with LINK_TIMEOUT for --timeout);
- *   4. CGROUP_KILL, which completes once the cgroup is empty, then reap and
- *      rmdir.
+ *   3. zk_cg_pidfd_wait() for its exit status (PIDFD_WAIT, --timeout);
+ *   4. zk_cg_kill(), which returns once the cgroup is empty, then reap and
+ *      zk_cg_remove() (rmdir, retried while busy).
  *
  * Exit status: the command's, 128+N if signal N killed it, 124 on
  * --timeout, 125 if zsync-run itself failed, 127 if the command could not
@@ -30,15 +33,15 @@
 #include <unistd.h>
 #include <linux/sched.h>
 
-#include "zsync-k.h"
+#include "zsync-k-io.h"
 
 #define EXIT_TIMEOUT	124
 #define EXIT_LAUNCHER	125
 #define EXIT_EXEC	127
 
 #define MAX_KNOBS	16
-#define UD_CHILD	1
-#define UD_GUARD	2
+/* rmdir after the kill: the last exit may still be leaving the cgroup. */
+#define REMOVE_TIMEOUT_NS	(10LL * 1000 * 1000 * 1000)
 
 struct knob {
 	const char *name;
@@ -52,6 +55,7 @@ struct config {
 	unsigned int nr_knobs;
 	unsigned long timeout_ms;
 	bool verbose;
+	bool plain;		/* --backend plain: no ring, syscalls only */
 	char **argv;
 };
 
@@ -73,6 +77,12 @@ static void say(const struct config *cfg, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* How the last lifecycle call on @cg ran, for -v. */
+static const char *path_name(const struct zk_cg *cg)
+{
+	return cg->last_path == ZK_CG_PATH_RING ? "ring" : "syscalls";
+}
+
 static int fail(const char *what, int err)
 {
 	fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(err));
@@ -86,7 +96,8 @@ static void usage(FILE *f)
 		"\n"
 		"Runs COMMAND in a new cgroup and new pid, mount, UTS, IPC and network\n"
 		"namespaces, waits for it, kills whatever it left behind and removes the\n"
-		"cgroup.  The cgroup work goes through a zsync ring.\n"
+		"cgroup.  The cgroup work goes through a zsync ring when the module offers\n"
+		"it, else (and with --backend plain) through syscalls.\n"
 		"\n"
 		"  --cgroup PATH       cgroup to create (default /sys/fs/cgroup/zsync-run-PID)\n"
 		"  --memory-max BYTES  memory.max\n"
@@ -94,6 +105,7 @@ static void usage(FILE *f)
 		"  --set KNOB=VALUE    any other knob (repeatable)\n"
 		"  --hostname NAME     hostname inside (default zsync-run)\n"
 		"  --timeout MS        kill the container after MS milliseconds\n"
+		"  --backend B         ring (default: the zsync ring if present) or plain\n"
 		"  -v, --verbose       report each step on stderr\n"
 		"  -h, --help\n"
 		"Exit status: COMMAND's; 128+N if signal N killed it; 124 timeout;\n"
@@ -122,6 +134,7 @@ static int parse_args(struct config *cfg, int argc, char **argv)
 		{ "set", required_argument, NULL, 's' },
 		{ "hostname", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "backend", required_argument, NULL, 'b' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -165,6 +178,13 @@ static int parse_args(struct config *cfg, int argc, char **argv)
 				return -1;
 			}
 			break;
+		case 'b':
+			if (strcmp(optarg, "ring") && strcmp(optarg, "plain")) {
+				fprintf(stderr, "%s: --backend '%s': ring or plain\n", prog, optarg);
+				return -1;
+			}
+			cfg->plain = !strcmp(optarg, "plain");
+			break;
 		case 'v':
 			cfg->verbose = true;
 			break;
@@ -184,39 +204,26 @@ static int parse_args(struct config *cfg, int argc, char **argv)
 	return 0;
 }
 
-/* All limits in one submission; every CQE must say the whole value was written. */
-static int set_limits(struct zk_ring *ring, const struct config *cfg, int dfd)
+/*
+ * Each limit is its own zk_cg_set(), so an error names its knob; on the
+ * ring each is one CGROUP_SET, as syscalls an open/write/close.
+ */
+static int set_limits(struct zk_io *io, struct zk_cg *cg, const struct config *cfg)
 {
-	struct zsync_cqe *cqe;
 	unsigned int i;
 	int ret, err = 0;
 
 	for (i = 0; i < cfg->nr_knobs; i++) {
-		struct zsync_sqe *sqe = zk_get_sqe(ring);
+		const struct knob *k = &cfg->knobs[i];
+		struct zk_cg_knob knob = { .name = k->name, .value = k->value };
 
-		zk_prep_cgroup_set_str(sqe, dfd, cfg->knobs[i].name, cfg->knobs[i].value);
-		zk_sqe_set_data64(sqe, i);
-	}
-	ret = zk_submit_and_wait(ring, cfg->nr_knobs);
-	for (i = 0; ret >= 0 && i < cfg->nr_knobs; i++) {
-		const struct knob *k;
-
-		ret = zk_wait_cqe(ring, &cqe);
-		if (ret)
-			break;
-		k = &cfg->knobs[cqe->user_data];
-		if (cqe->res < 0) {
-			fprintf(stderr, "%s: %s=%s: %s\n", prog, k->name, k->value,
-				strerror(-cqe->res));
-			err = cqe->res;
+		ret = zk_cg_set(io, cg, &knob, 1);
+		if (ret) {
+			fprintf(stderr, "%s: %s=%s: %s\n", prog, k->name, k->value, strerror(-ret));
+			err = err ? err : ret;
 		} else {
-			say(cfg, "%s=%s", k->name, k->value);
+			say(cfg, "%s=%s (%s)", k->name, k->value, path_name(cg));
 		}
-		zk_cqe_seen(ring, cqe);
-	}
-	if (ret < 0) {
-		fail("setting limits", -ret);
-		return ret;
 	}
 	return err;
 }
@@ -252,64 +259,6 @@ static pid_t spawn(const struct config *cfg, int dfd, int *pidfd)
 	return pid;
 }
 
-/* PIDFD_WAIT, guarded by --timeout; returns the status, -ETIME, or -errno. */
-static int wait_exit(struct zk_ring *ring, const struct config *cfg, int pidfd)
-{
-	struct zsync_timespec ts = {
-		.tv_sec = cfg->timeout_ms / 1000,
-		.tv_nsec = (cfg->timeout_ms % 1000) * 1000000LL,
-	};
-	struct zsync_sqe *sqe = zk_get_sqe(ring);
-	struct zsync_cqe *cqe;
-	int ret, status = -EPROTO;
-
-	zk_prep_pidfd_wait(sqe, pidfd);
-	zk_sqe_set_data64(sqe, UD_CHILD);
-	if (cfg->timeout_ms) {
-		zk_sqe_set_flags(sqe, ZSYNC_SQE_LINK);
-		sqe = zk_get_sqe(ring);
-		zk_prep_link_timeout(sqe, &ts, 0);
-		zk_sqe_set_data64(sqe, UD_GUARD);
-	}
-	ret = zk_submit(ring);
-	if (ret < 0)
-		return ret;
-	for (;;) {
-		ret = zk_wait_cqe(ring, &cqe);
-		if (ret == -EINTR)
-			continue;
-		if (ret)
-			return ret;
-		if (cqe->user_data == UD_CHILD)
-			status = cqe->res;
-		zk_cqe_seen(ring, cqe);
-		if (cqe->user_data == UD_CHILD)
-			break;
-	}
-	/* The guard, if any, completes right behind its target. */
-	if (cfg->timeout_ms && !zk_wait_cqe(ring, &cqe))
-		zk_cqe_seen(ring, cqe);
-	return status == -ECANCELED ? -ETIME : status;
-}
-
-/* CGROUP_KILL: completes once nothing is left in the cgroup. */
-static int kill_and_wait(struct zk_ring *ring, int dfd)
-{
-	struct zsync_cqe *cqe;
-	int ret;
-
-	zk_prep_cgroup_kill(zk_get_sqe(ring), dfd);
-	ret = zk_submit_and_wait(ring, 1);
-	if (ret < 0)
-		return ret;
-	ret = zk_wait_cqe(ring, &cqe);
-	if (ret)
-		return ret;
-	ret = cqe->res;
-	zk_cqe_seen(ring, cqe);
-	return ret;
-}
-
 static int exit_code(int status)
 {
 	if (WIFEXITED(status))
@@ -319,65 +268,80 @@ static int exit_code(int status)
 	return EXIT_LAUNCHER;
 }
 
-static int run(struct zk_ring *ring, const struct config *cfg, int dfd)
+static int run(struct zk_io *io, struct zk_cg *cg, const struct config *cfg)
 {
+	int64_t timeout_ns = cfg->timeout_ms ? (int64_t)cfg->timeout_ms * 1000000 : -1;
 	int pidfd = -1, status, ret, code;
 	pid_t pid;
 
-	if (set_limits(ring, cfg, dfd))
+	if (set_limits(io, cg, cfg))
 		return EXIT_LAUNCHER;
-	pid = spawn(cfg, dfd, &pidfd);
+	pid = spawn(cfg, cg->fd, &pidfd);
 	if (pid < 0)
 		return fail("clone3", errno);
 	say(cfg, "started %s as pid %d in %s", cfg->argv[0], pid, cfg->cgroup);
-	status = wait_exit(ring, cfg, pidfd);
-	if (status == -ETIME) {
+	status = zk_cg_pidfd_wait(io, cg, pidfd, timeout_ns);
+	if (status == -ETIMEDOUT) {
 		say(cfg, "timeout after %lu ms", cfg->timeout_ms);
 		code = EXIT_TIMEOUT;
 	} else if (status < 0) {
-		code = fail("PIDFD_WAIT", -status);
+		code = fail("waiting for the command", -status);
 	} else {
 		code = exit_code(status);
-		say(cfg, "exited with status %#x (exit code %d)", status, code);
+		say(cfg, "exited with status %#x (exit code %d, %s)", status, code, path_name(cg));
 	}
-	ret = kill_and_wait(ring, dfd);
+	ret = zk_cg_kill(io, cg, -1);
 	if (ret)
-		code = fail("CGROUP_KILL", -ret);
+		code = fail("killing the cgroup", -ret);
 	else
-		say(cfg, "cgroup empty");
-	/* PIDFD_WAIT does not reap: we are the parent. */
+		say(cfg, "cgroup empty (%s)", path_name(cg));
+	/* Neither path reaps: we are the parent. */
 	waitpid(pid, NULL, 0);
 	close(pidfd);
 	return code;
 }
 
+/* The runtime: AUTO picks the zsync ring if the module is there. */
+static int io_start(struct zk_io **io, const struct config *cfg)
+{
+	struct zk_io_opts o = {
+		.backend = cfg->plain ? ZK_BACKEND_BLOCKING : ZK_BACKEND_AUTO,
+		.executor = ZK_EXEC_BLOCKING,
+		.entries = 32,
+	};
+
+	return zk_io_init(io, &o);
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg = { 0 };
-	struct zk_ring ring;
-	int dfd, ret, code;
+	struct zk_cg cg;
+	struct zk_io *io;
+	int ret, code;
 
 	prog = argv[0];
 	if (parse_args(&cfg, argc, argv))
 		return EXIT_LAUNCHER;
-	ret = zk_ring_init(32, &ring, 0);
+	ret = io_start(&io, &cfg);
 	if (ret)
-		return fail("zsync ring", -ret);
-	if (mkdir(cfg.cgroup, 0755)) {
-		zk_ring_exit(&ring);
-		return fail(cfg.cgroup, errno);
+		return fail("runtime", -ret);
+	/* mkdir(2) and rmdir(2) are syscalls on either path (path-based LSM hooks). */
+	ret = zk_cg_create(io, &cg, AT_FDCWD, cfg.cgroup, NULL, NULL, 0,
+			   cfg.plain ? ZK_CG_NO_RING : 0);
+	if (ret) {
+		zk_io_exit(io);
+		return fail(cfg.cgroup, -ret);
 	}
-	dfd = open(cfg.cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		code = fail(cfg.cgroup, errno);
-	} else {
-		code = run(&ring, &cfg, dfd);
-		close(dfd);
-	}
-	if (rmdir(cfg.cgroup))
-		code = fail("rmdir", errno);
+	code = run(io, &cg, &cfg);
+	ret = zk_cg_remove(io, &cg, REMOVE_TIMEOUT_NS);
+	if (ret)
+		code = fail("rmdir", -ret);
 	else
 		say(&cfg, "removed %s", cfg.cgroup);
-	zk_ring_exit(&ring);
+	say(&cfg, "cgroup calls: %u on the ring, %u as syscalls", cg.ring_calls,
+	    cg.fallback_calls);
+	zk_cg_close(&cg);
+	zk_io_exit(io);
 	return code;
 }
