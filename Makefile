@@ -18,12 +18,12 @@
 #   make bench-native    executor benchmarks on the host (io_uring, blocking) next to
 #                        Go and plain pthreads: ROUNDS=N (5) rounds, one table
 #   make bench-echo      echo servers on the host: zk-echo (io_uring; green, stackless),
-#                        epoll floor, Go, Node at 64 and 10,000 connections, medians of
-#                        interleaved rounds (ROUNDS, DURATION, ...: bench-echo.sh --help)
+#                        epoll floor, Go, Node, Tokio at 64 and 10,000 connections, medians
+#                        of interleaved rounds (ROUNDS, DURATION, ...: bench-echo.sh --help)
 #   make bench-echo-vm   the same in a 6.1 VM, zk-echo on the zsync backend, vs epoll and Go
 #   make bench-http      HTTP servers on the host under wrk: zk-httpd (io_uring; green,
-#                        stackless) vs an epoll floor, Go net/http and Node http at 1, 64
-#                        and 1024 connections, medians of interleaved rounds
+#                        stackless) vs an epoll floor, Go net/http, Node http and hyper on
+#                        Tokio at 1, 64 and 1024 connections, medians of interleaved rounds
 #                        (ROUNDS, DURATION, ...: bench-http.sh --help)
 #   make bench-files     checksum 2000 files x 64 KiB (page cache warm): a read(2) loop, the
 #                        zk-sum example on each executor/backend, Go; medians of interleaved

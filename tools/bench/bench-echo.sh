@@ -12,10 +12,11 @@ Usage: tools/bench/bench-echo.sh [--help]
 
 Runs each echo server in turn (zk-echo on the io_uring backend with the
 green and the stackless executor, the plain epoll floor zsync-echo-epoll,
-Go's goroutine-per-connection echo, Node.js's net echo) under
-zsync-echo-load at 64 and at 10,000 connections, ROUNDS interleaved rounds
-(each round runs every server once, in the same order), a fresh server
-process per run, and prints the medians:
+Go's goroutine-per-connection echo, Node.js's net echo, a Tokio
+task-per-connection echo) under zsync-echo-load at 64 and at 10,000
+connections, ROUNDS interleaved rounds (each round runs every server once,
+in the same order), a fresh server process per run, and prints the
+medians:
 
   round trips/s and p99 latency at each connection count;
   resident memory per connection at the largest count: the server's peak
@@ -26,11 +27,15 @@ process per run, and prints the medians:
 Environment: BUILD (<repo>/build), ROUNDS (3), DURATION (seconds
 measured per run, 5), WARMUP (1), SIZE (message bytes, 64),
 CONNS ("64 10000"), SERVERS (default all: zk-green zk-stackless epoll go
-node), BACKEND (zk-echo's backend, io_uring), OUT (results directory,
+node tokio, tokio only when cargo and Debian's tokio and hyper crates are),
+BACKEND (zk-echo's backend, io_uring), OUT (results directory,
 $BUILD/bench-echo).
 Go is built here (GOCACHE under $OUT) unless ECHO_GO names a binary;
-Node runs tools/bench/peers/echo.js.  Where the programs live (the VM):
-ZK_ECHO, ECHO_EPOLL, ECHO_LOAD, ECHO_GO, TABLE_AWK.
+Node runs tools/bench/peers/echo.js; tools/bench/peers/rust is built here
+with cargo --offline against /usr/share/cargo/registry (CARGO_HOME and the
+target dir under $OUT; CARGO picks the cargo, default Debian's) unless
+ECHO_TOKIO names a binary.  Where the programs live (the VM):
+ZK_ECHO, ECHO_EPOLL, ECHO_LOAD, ECHO_GO, ECHO_TOKIO, TABLE_AWK.
 EOF
 }
 if [ $# -gt 0 ]; then
@@ -44,7 +49,8 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$REPO/build}
 ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-5} WARMUP=${WARMUP:-1} SIZE=${SIZE:-64}
 CONNS=${CONNS:-"64 10000"}
-SERVERS=${SERVERS:-"zk-green zk-stackless epoll go node"}
+# tokio?: Tokio where cargo and the crates are (checked once sourced).
+SERVERS=${SERVERS:-"zk-green zk-stackless epoll go node tokio?"}
 BACKEND=${BACKEND:-io_uring}
 OUT=${OUT:-$BUILD/bench-echo}
 ZK_ECHO=${ZK_ECHO:-$BUILD/tools/examples/zk-echo}
@@ -57,6 +63,15 @@ RESULTS=$OUT/results.txt
 
 PROG=bench-echo
 . "$(dirname "$0")/bench-lib.sh"
+
+case " $SERVERS " in *" tokio? "*)
+	if [ -n "${ECHO_TOKIO:-}" ] || tokio_available; then
+		SERVERS=$(echo "$SERVERS" | sed 's/tokio?/tokio/')
+	else
+		SERVERS=$(echo "$SERVERS" | sed 's/ *tokio?//')
+		echo "bench-echo: $TOKIO_MISSING, skipping the Tokio peer" >&2
+	fi ;;
+esac
 
 for b in "$ECHO_LOAD" "$ECHO_EPOLL" "$ZK_ECHO"; do
 	[ -x "$b" ] || die "$b missing: run 'make tools'"
@@ -71,6 +86,12 @@ case " $SERVERS " in *" go "*)
 			"$REPO/tools/bench/peers/listen.go"
 	fi ;;
 esac
+case " $SERVERS " in *" tokio "*)
+	if [ -z "${ECHO_TOKIO:-}" ]; then
+		tokio_peer
+		ECHO_TOKIO=$TOKIO_BIN/echo-tokio
+	fi ;;
+esac
 
 server_cmd() {
 	case "$1" in
@@ -79,6 +100,7 @@ server_cmd() {
 	epoll) echo "$ECHO_EPOLL --port 0" ;;
 	go) echo "$ECHO_GO -port 0" ;;
 	node) echo "node $REPO/tools/bench/peers/echo.js --port 0" ;;
+	tokio) echo "$ECHO_TOKIO --port 0" ;;
 	*) die "unknown server '$1'" ;;
 	esac
 }

@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# make bench-http: zk-httpd, the plain epoll floor, Go's net/http and
-# Node's http in turn under wrk, and one table of medians.  POSIX sh.
+# make bench-http: zk-httpd, the plain epoll floor, Go's net/http, Node's
+# http and hyper on Tokio in turn under wrk, and one table of medians.
+# POSIX sh.
 set -eu
 
 usage() {
@@ -11,7 +12,8 @@ Usage: tools/bench/bench-http.sh [--help]
 
 Runs each HTTP server in turn (zk-httpd on the io_uring backend with the
 green and the stackless executor, the single-threaded epoll floor
-zsync-http-epoll, Go's net/http, Node.js's http module) under wrk (GET /,
+zsync-http-epoll, Go's net/http, Node.js's http module, Rust's hyper 0.14
+on Tokio's multi-thread runtime) under wrk (GET /,
 the same 20-byte body, keep-alive) at 1, 64 and 1024 connections, ROUNDS
 interleaved rounds (each round runs every server once per connection
 count, in the same order), a fresh server process per run, and prints the
@@ -25,11 +27,15 @@ medians:
 
 Environment: BUILD (<repo>/build), ROUNDS (3), DURATION (seconds per run,
 5), CONNS ("1 64 1024"), THREADS (wrk threads, at most the connections;
-2), SERVERS (default: zk-green zk-stackless epoll go node, node only when
-node is installed; zk-threads also exists), BACKEND (zk-httpd's backend,
+2), SERVERS (default: zk-green zk-stackless epoll go node tokio, node only
+when node is installed, tokio only when cargo and Debian's tokio and hyper
+crates are; zk-threads also exists), BACKEND (zk-httpd's backend,
 io_uring), OUT (results directory, $BUILD/bench-http).  Go is built here
 (GOCACHE under $OUT) unless HTTP_GO names a binary; Node runs
-tools/bench/peers/http.js.
+tools/bench/peers/http.js; tools/bench/peers/rust is built here with cargo
+--offline against /usr/share/cargo/registry (CARGO_HOME and the target
+dir under $OUT; CARGO picks the cargo, default Debian's) unless HTTP_TOKIO
+names a binary.
 EOF2
 }
 if [ $# -gt 0 ]; then
@@ -50,6 +56,8 @@ if [ -z "${SERVERS:-}" ]; then
 	else
 		echo "bench-http: node not found, skipping the Node.js peer ('make deps' installs nodejs)" >&2
 	fi
+	# Likewise Tokio, given cargo and the crates (checked once sourced).
+	SERVERS="$SERVERS tokio?"
 fi
 BACKEND=${BACKEND:-io_uring}
 OUT=${OUT:-$BUILD/bench-http}
@@ -62,6 +70,15 @@ RESULTS=$OUT/results.txt
 
 PROG=bench-http
 . "$(dirname "$0")/bench-lib.sh"
+
+case " $SERVERS " in *" tokio? "*)
+	if [ -n "${HTTP_TOKIO:-}" ] || tokio_available; then
+		SERVERS=$(echo "$SERVERS" | sed 's/tokio?/tokio/')
+	else
+		SERVERS=$(echo "$SERVERS" | sed 's/ *tokio?//')
+		echo "bench-http: $TOKIO_MISSING, skipping the Tokio peer" >&2
+	fi ;;
+esac
 
 for b in "$ZK_HTTPD" "$HTTP_EPOLL"; do
 	[ -x "$b" ] || die "$b missing: run 'make tools'"
@@ -77,6 +94,12 @@ case " $SERVERS " in *" go "*)
 			"$REPO/tools/bench/peers/listen.go"
 	fi ;;
 esac
+case " $SERVERS " in *" tokio "*)
+	if [ -z "${HTTP_TOKIO:-}" ]; then
+		tokio_peer
+		HTTP_TOKIO=$TOKIO_BIN/http-tokio
+	fi ;;
+esac
 # 1024 connections on each side of loopback: raise the descriptor limit.
 ulimit -n "$(ulimit -H -n)" 2>/dev/null || true
 
@@ -87,6 +110,7 @@ server_cmd() {
 	epoll) echo "$HTTP_EPOLL --port 0" ;;
 	go) echo "$HTTP_GO -port 0" ;;
 	node) echo "node $REPO/tools/bench/peers/http.js --port 0" ;;
+	tokio) echo "$HTTP_TOKIO --port 0" ;;
 	*) die "unknown server '$1'" ;;
 	esac
 }

@@ -38,13 +38,16 @@ SHARED=${SHARED:-$REPO/../shared}
 CACHE=${ZSYNC_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/zsync-k}
 LINUX_SRC_TAR=/usr/src/linux-source-6.1.tar.xz
 
+# cargo, rustc and the librust-*-dev crates build the Tokio + hyper peers of
+# make bench-http and bench-echo offline, against /usr/share/cargo/registry.
 PACKAGES=(build-essential gcc make pkg-config linux-headers-amd64
 	  linux-headers-6.12-amd64 qemu-system-x86 busybox-static cpio gzip
 	  xz-utils kmod liburing-dev libbpf-dev linux-source-6.1 sparse
 	  util-linux perl gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 	  qemu-user-static dkms openssl man-db debhelper dh-dkms lintian
 	  dpkg-dev fakeroot clang bpftool libelf-dev zlib1g-dev
-	  golang-go nodejs wrk)
+	  golang-go nodejs wrk
+	  cargo rustc librust-tokio-dev librust-hyper-dev)
 
 log() { echo "deps: $*"; }
 die() { echo "deps: error: $*" >&2; exit 1; }
