@@ -49,6 +49,8 @@ zsync-bench-file_LIBS := $(LIBZK_A) $(LIBURING_A)
 # The plain-pthread baseline of `make bench-native`: no zsync-k at all.
 zsync-bench-pthread_SRCS := tools/bench/zsync-bench-pthread.c
 zsync-bench-pthread_LIBS :=
+zsync-bench-freeze_SRCS := tools/bench/zsync-bench-freeze.c
+zsync-bench-freeze_LIBS := $(LIBZK_A) $(LIBURING_A)
 zsync-bench-cgroup_SRCS := tools/bench/zsync-bench-cgroup.c
 zsync-bench-cgroup_LIBS := $(LIBZK_A)
 # Counts every syscall both of its paths make (see the file's header).
@@ -96,7 +98,7 @@ endif
 tool_static = $(if $(and $(filter shared,$(TOOLS_LINK)),$(filter $(1),$(INSTALLED_TOOLS))),,-static)
 
 TOOLS     := zsync-demo zsync-bench-nop zsync-bench-irq zsync-bench-exec zsync-bench-file \
-	     zsync-bench-net zsync-bench-cgroup zsync-bench-manager zsync-bench-pthread zsyncctl zsync-run zsync-fuzz zsync-soak \
+	     zsync-bench-net zsync-bench-cgroup zsync-bench-freeze zsync-bench-manager zsync-bench-pthread zsyncctl zsync-run zsync-fuzz zsync-soak \
 	     zsync-flame zsync-echo-load zsync-echo-epoll zsync-http-epoll zsync-http-client
 TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
 ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))
