@@ -44,7 +44,7 @@ PACKAGES=(build-essential gcc make pkg-config linux-headers-amd64
 	  util-linux perl gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 	  qemu-user-static dkms openssl man-db debhelper dh-dkms lintian
 	  dpkg-dev fakeroot clang bpftool libelf-dev zlib1g-dev
-	  golang-go nodejs wrk)
+	  golang-go nodejs wrk crun runc)
 
 log() { echo "deps: $*"; }
 die() { echo "deps: error: $*" >&2; exit 1; }

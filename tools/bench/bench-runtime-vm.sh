@@ -1,0 +1,154 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The VM side of make bench-runtime (tools/bench/bench-runtime.sh packs it
+# into the VM with crun, runc, the bundles and this file).  busybox sh:
+# the VM has no bash.  Prints the samples' table on stdout.
+set -eu
+
+usage() {
+	cat <<'EOF'
+Usage: bench-runtime-vm.sh [--help]
+
+Times the whole life of one container (/bin/true with memory.max, pids.max
+and cpu.max; new pid, mount, UTS, IPC and network namespaces) COUNT times
+in a row with each RUNTIME, in ROUNDS interleaved rounds (the order
+rotates each round), and prints per runtime the median and the max of all
+samples, in ms, and their ratios to crun.
+
+Environment:
+  ROUNDS    rounds (3)
+  COUNT     containers in a row, per runtime and round (20)
+  WARMUP    untimed containers before each row (1)
+  RUNTIMES  "ring plain crun runc" (any subset; crun is the yardstick)
+  SHARE     where bench-runtime.sh put the bundles (/usr/share/zsync-k-bench)
+  WORK      scratch directory for the samples (/tmp/bench-runtime)
+Exit status: 0 all ran; 1 a runtime failed (its error is printed); 2 usage.
+EOF
+}
+case "${1:-}" in
+-h|--help) usage; exit 0 ;;
+"") ;;
+*) echo "bench-runtime-vm: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+esac
+
+ROUNDS=${ROUNDS:-3}
+COUNT=${COUNT:-20}
+WARMUP=${WARMUP:-1}
+RUNTIMES=${RUNTIMES:-ring plain crun runc}
+SHARE=${SHARE:-/usr/share/zsync-k-bench}
+WORK=${WORK:-/tmp/bench-runtime}
+CG=/sys/fs/cgroup
+# The same three limits everywhere; the bundles' config.json carry them
+# too (bench-runtime.sh writes both from the same numbers).
+MEM=268435456
+PIDS=64
+CPU_QUOTA=50000
+CPU_PERIOD=100000
+
+die() { echo "bench-runtime-vm: error: $*" >&2; exit 1; }
+
+# What crun and runc expect of a host that the VM's busybox init does not
+# set up for everyone; done here, for this bench only.
+setup() {
+	# The VM's init enables memory and pids for everyone; cpu (cpu.max)
+	# only this bench needs.
+	for c in memory pids cpu; do
+		grep -qw "$c" "$CG/cgroup.subtree_control" && continue
+		echo "+$c" >"$CG/cgroup.subtree_control" ||
+			die "cannot enable controller $c in $CG/cgroup.subtree_control" \
+			    "(available: $(cat "$CG/cgroup.controllers"))"
+	done
+	# Their state directories (--root): /run is a tmpfs in the VM.
+	mkdir -p /run/crun /run/runc || die "cannot create /run/crun, /run/runc"
+	# The containers' / is read-only and has no /proc until the runtime
+	# mounts one on the directory the rootfs brings.
+	[ -x "$SHARE/rootfs/bin/true" ] || die "$SHARE/rootfs/bin/true missing"
+	rm -rf "$WORK"
+	mkdir -p "$WORK"
+}
+
+# launcher RUNTIME: the first word of its command line, checked before the
+# rounds so a missing program is reported once and early.
+launcher() {
+	case $1 in
+	ring|plain) echo zsync-run ;;
+	crun|runc) echo "$1" ;;
+	*) die "unknown runtime '$1' (ring plain crun runc)" ;;
+	esac
+}
+
+# timeit RUNTIME ZSYNC-TIMEIT-OPTIONS...: COUNT containers in a row on
+# RUNTIME.  The VM's root is the initramfs (rootfs), which pivot_root(2)
+# cannot leave: crun and runc need --no-pivot (a move mount and chroot
+# instead).  Both use the cgroupfs manager (no systemd here; crun's
+# default, said anyway).
+timeit() {
+	rt=$1
+	shift
+	case $rt in
+	ring|plain)
+		zsync-timeit "$@" -l "$rt" -- zsync-run --backend "$rt" --memory-max $MEM \
+			--pids-max $PIDS --set "cpu.max=$CPU_QUOTA $CPU_PERIOD" -- /bin/true ;;
+	crun)
+		zsync-timeit "$@" -l crun -- crun --cgroup-manager=cgroupfs run --no-pivot \
+			--bundle "$SHARE/crun" zsync-bench ;;
+	runc)
+		zsync-timeit "$@" -l runc -- runc run --no-pivot --bundle "$SHARE/runc" zsync-bench ;;
+	esac
+}
+
+setup
+for rt in $RUNTIMES; do
+	command -v "$(launcher "$rt")" >/dev/null || die "$rt: $(launcher "$rt") not in PATH"
+done
+echo "versions: $(crun --version 2>/dev/null | head -1); $(runc --version 2>/dev/null | head -1); kernel $(uname -r)"
+# That the ring row is on the ring: zsync-run -v counts its cgroup calls.
+check=$(zsync-run -v --backend ring --memory-max $MEM --pids-max $PIDS \
+	--set "cpu.max=$CPU_QUOTA $CPU_PERIOD" -- /bin/true 2>&1) ||
+	die "zsync-run --backend ring failed: $check"
+echo "$check" | grep 'cgroup calls' | sed 's/^/ring check: /'
+
+r=1
+order=$RUNTIMES
+while [ "$r" -le "$ROUNDS" ]; do
+	echo "round $r: $order"
+	for rt in $order; do
+		timeit "$rt" -n "$COUNT" -w "$WARMUP" -o "$WORK/samples" ||
+			die "$rt failed in round $r (its error above)"
+		sed -n "s/^$rt //p" "$WORK/samples" | tail -n "$COUNT" |
+			sort -n | awk -v rt="$rt" -v r="$r" '{ v[NR] = $1 }
+				END { printf "  %s round %d median %.2f ms\n", rt, r,
+				      NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	done
+	# Rotate: each runtime takes each place in the order once in a while.
+	order="$(echo "$order" | cut -d' ' -f2-) $(echo "$order" | cut -d' ' -f1)"
+	r=$((r + 1))
+done
+
+# The table: per runtime all ROUNDS x COUNT samples, median and max (with
+# fewer than 100 samples the nearest-rank p99 is the max, so the max it is).
+echo
+sort -k1,1 -k2,2n "$WORK/samples" | awk -v order="$RUNTIMES" '
+	{ n[$1]++; v[$1, n[$1]] = $2 }
+	function median(rt,   k) {
+		k = n[rt]
+		return k % 2 ? v[rt, (k + 1) / 2] : (v[rt, k / 2] + v[rt, k / 2 + 1]) / 2
+	}
+	END {
+		base = ("crun" in n) ? "crun" : ""
+		printf "%-10s %8s %10s %10s %12s %9s\n", "runtime", "samples", "median ms", "max ms",
+		       "median/crun", "max/crun"
+		k = split(order, rts, " ")
+		for (i = 1; i <= k; i++) {
+			rt = rts[i]
+			if (!(rt in n))
+				continue
+			med = median(rt); mx = v[rt, n[rt]]
+			if (base != "")
+				printf "%-10s %8d %10.2f %10.2f %12.2f %9.2f\n", rt, n[rt], med, mx,
+				       med / median(base), mx / v[base, n[base]]
+			else
+				printf "%-10s %8d %10.2f %10.2f %12s %9s\n", rt, n[rt], med, mx, "-", "-"
+		}
+	}'
