@@ -108,6 +108,21 @@ check=$(zsync-run -v --backend ring --memory-max $MEM --pids-max $PIDS \
 	--set "cpu.max=$CPU_QUOTA $CPU_PERIOD" -- /bin/true 2>&1) ||
 	die "zsync-run --backend ring failed: $check"
 echo "$check" | grep 'cgroup calls' | sed 's/^/ring check: /'
+# What starting the launcher alone costs (exec, dynamic loading, --help or
+# --version), to read the rows against: under TCG crun's and runc's
+# start-up is a good part of their row.
+for rt in $RUNTIMES; do
+	case $rt in
+	ring) set -- zsync-run --help ;;
+	plain) continue ;;
+	*) set -- "$rt" --version ;;
+	esac
+	zsync-timeit -q -n 5 -w 1 -l "$(launcher "$rt")" -o "$WORK/startup" -- "$@" ||
+		die "$* failed"
+done
+sort -k1,1 -k2,2n "$WORK/startup" | awk '{ n[$1]++; v[$1, n[$1]] = $2 }
+	END { for (k in n) printf "start-up alone: %s %.2f ms (median of %d)\n", k,
+	      v[k, int((n[k] + 1) / 2)], n[k] }'
 
 r=1
 order=$RUNTIMES
