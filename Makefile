@@ -30,7 +30,7 @@
 #                        rounds and the speed-up over the loop (bench-files.sh --help)
 #   make bench-runtime   the whole life of one container (/bin/true, 3 limits) in a 6.1 VM:
 #                        zsync-run --backend ring and plain vs Debian's crun and runc,
-#                        20 in a row, ROUNDS (3) interleaved rounds; median and max ms and
+#                        20 in a row, ROUNDS (3) interleaved rounds; median, p99, max ms and
 #                        the ratios to crun (bench-runtime.sh --help)
 #   make C=1             also run sparse over the module
 #   make checkpatch      run checkpatch.pl over the kernel sources, then make kernel-doc

@@ -17,9 +17,9 @@ network namespaces; cgroup under /sys/fs/cgroup; root, no user namespace):
 COUNT (20) containers in a row with each of RUNTIMES ("ring plain crun
 runc": zsync-run --backend ring, zsync-run --backend plain, crun run, runc
 run), in ROUNDS (3) interleaved rounds, each row after WARMUP (1) untimed
-containers.  Prints per runtime the median and the max of all samples in
-ms (with fewer than 100 samples the max is the nearest-rank p99) and their
-ratios to crun.  A sample is fork to waitpid of the launcher, on
+containers.  Prints per runtime the median, the nearest-rank p99 and the
+max of all samples in ms (with 100 samples or fewer the p99 is the max, or
+next to it) and the median's and p99's ratios to crun.  A sample is fork to waitpid of the launcher, on
 CLOCK_MONOTONIC (build/tools/zsync-timeit).
 
 crun and runc are Debian's (crun 1.8.1, runc 1.1.5 in Debian 12; make
