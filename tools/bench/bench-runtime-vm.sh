@@ -15,7 +15,9 @@ and cpu.max; new pid, mount, UTS, IPC and network namespaces) COUNT times
 in a row with each RUNTIME, in ROUNDS interleaved rounds (the order
 rotates each round), and prints per runtime the median, the nearest-rank
 p99 and the max of all samples, in ms, and the median's and p99's ratios
-to crun.  Fails if a cgroup outlives its container.
+to crun.  Before the rounds each runtime's container prints its three
+limits once, which must be the same; fails if they differ or a cgroup
+outlives its container.
 
 Environment:
   ROUNDS    rounds (3)
@@ -124,6 +126,30 @@ done
 sort -k1,1 -k2,2n "$WORK/startup" | awk '{ n[$1]++; v[$1, n[$1]] = $2 }
 	END { for (k in n) printf "start-up alone: %s %.2f ms (median of %d)\n", k,
 	      v[k, int((n[k] + 1) / 2)], n[k] }'
+
+# That every runtime sets the same three limits: each prints its
+# container's memory.max, pids.max and cpu.max once (zsync-run reads them
+# through /proc/self/cgroup; crun and runc get a cgroup namespace and
+# cgroup2 for this, bench-runtime.sh's "check" bundles).
+want="$MEM $PIDS $CPU_QUOTA $CPU_PERIOD"
+for rt in $RUNTIMES; do
+	case $rt in
+	ring|plain)
+		# The $(...) is the container's shell's.
+		# shellcheck disable=SC2016
+		got=$(zsync-run --backend "$rt" --memory-max $MEM --pids-max $PIDS \
+			--set "cpu.max=$CPU_QUOTA $CPU_PERIOD" -- /bin/sh -c \
+			'cd /sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup) && cat memory.max pids.max cpu.max' 2>&1) ;;
+	crun)
+		got=$(crun --cgroup-manager=cgroupfs run --no-pivot --bundle "$SHARE/crun-check" \
+			zsync-bench-check 2>&1) ;;
+	runc)
+		got=$(runc run --no-pivot --bundle "$SHARE/runc-check" zsync-bench-check 2>&1) ;;
+	esac || die "$rt: the limits check failed: $got"
+	got=$(echo "$got" | tr '\n' ' ' | sed 's/ $//')
+	[ "$got" = "$want" ] || die "$rt: limits '$got', want '$want'"
+	echo "limits check: $rt: $got"
+done
 
 r=1
 order=$RUNTIMES

@@ -83,10 +83,11 @@ cp "$REPO/tools/bench/bench-runtime-vm.sh" "$OVL$SHARE/"
 # The containers' root: a static busybox and the directories the runtimes
 # mount on (the root is read-only, so they must be there already).
 ROOTFS=$OVL$SHARE/rootfs
-mkdir -p "$ROOTFS/bin" "$ROOTFS/proc" "$ROOTFS/dev" "$ROOTFS/sys" "$ROOTFS/tmp"
+mkdir -p "$ROOTFS/bin" "$ROOTFS/proc" "$ROOTFS/dev" "$ROOTFS/sys/fs/cgroup" "$ROOTFS/tmp"
 cp /bin/busybox "$ROOTFS/bin/busybox"
 ln -s busybox "$ROOTFS/bin/true"
 ln -s busybox "$ROOTFS/bin/sh"
+ln -s busybox "$ROOTFS/bin/cat"
 
 # config.json, written rather than `crun spec`-generated: the spec's
 # defaults mount /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys and
@@ -94,14 +95,25 @@ ln -s busybox "$ROOTFS/bin/sh"
 # one asks for what zsync-run does (the namespaces, /proc, the hostname,
 # the three limits) and keeps the spec's process defaults (its
 # capabilities, no_new_privs).  $1: the cgroup, under /sys/fs/cgroup.
+# With $2 = check, the container prints its three limits instead: in a
+# cgroup namespace, with cgroup2 mounted, its own cgroup is the root it
+# sees (bench-runtime-vm.sh compares them with zsync-run's, once).
 write_config() {
+	local args='"/bin/true"' mounts='' nss=''
+	if [[ ${2:-} == check ]]; then
+		args='"/bin/sh", "-c", "cd /sys/fs/cgroup && cat memory.max pids.max cpu.max"'
+		mounts=',
+		{ "destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup" }'
+		nss=',
+			{ "type": "cgroup" }'
+	fi
 	cat <<EOF
 {
 	"ociVersion": "1.0.0",
 	"process": {
 		"terminal": false,
 		"user": { "uid": 0, "gid": 0 },
-		"args": [ "/bin/true" ],
+		"args": [ $args ],
 		"env": [ "PATH=/bin" ],
 		"cwd": "/",
 		"capabilities": {
@@ -114,7 +126,7 @@ write_config() {
 	"root": { "path": "$SHARE/rootfs", "readonly": true },
 	"hostname": "zsync-run",
 	"mounts": [
-		{ "destination": "/proc", "type": "proc", "source": "proc" }
+		{ "destination": "/proc", "type": "proc", "source": "proc" }$mounts
 	],
 	"linux": {
 		"cgroupsPath": "$1",
@@ -128,7 +140,7 @@ write_config() {
 			{ "type": "mount" },
 			{ "type": "uts" },
 			{ "type": "ipc" },
-			{ "type": "network" }
+			{ "type": "network" }$nss
 		]
 	}
 }
@@ -137,6 +149,8 @@ EOF
 for rt in crun runc; do
 	mkdir -p "$OVL$SHARE/$rt"
 	write_config "/zsync-bench-$rt" >"$OVL$SHARE/$rt/config.json"
+	mkdir -p "$OVL$SHARE/$rt-check"
+	write_config "/zsync-bench-$rt" check >"$OVL$SHARE/$rt-check/config.json"
 done
 
 # The VM runs it as a test: KTAP around the bench's output.
