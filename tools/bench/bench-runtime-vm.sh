@@ -64,8 +64,7 @@ setup() {
 	done
 	# Their state directories (--root): /run is a tmpfs in the VM.
 	mkdir -p /run/crun /run/runc || die "cannot create /run/crun, /run/runc"
-	# The containers' / is read-only and has no /proc until the runtime
-	# mounts one on the directory the rootfs brings.
+	# The bundles' rootfs, which bench-runtime.sh puts in the overlay.
 	[ -x "$SHARE/rootfs/bin/true" ] || die "$SHARE/rootfs/bin/true missing"
 	rm -rf "$WORK"
 	mkdir -p "$WORK"
@@ -103,6 +102,7 @@ timeit() {
 
 setup
 for rt in $RUNTIMES; do
+	launcher "$rt" >/dev/null	# dies here, not in a $(...), on a bad name
 	command -v "$(launcher "$rt")" >/dev/null || die "$rt: $(launcher "$rt") not in PATH"
 done
 echo "versions: $(crun --version 2>/dev/null | head -1); $(runc --version 2>/dev/null | head -1); kernel $(uname -r)"
@@ -110,7 +110,12 @@ echo "versions: $(crun --version 2>/dev/null | head -1); $(runc --version 2>/dev
 check=$(zsync-run -v --backend ring --memory-max $MEM --pids-max $PIDS \
 	--set "cpu.max=$CPU_QUOTA $CPU_PERIOD" -- /bin/true 2>&1) ||
 	die "zsync-run --backend ring failed: $check"
-echo "$check" | grep 'cgroup calls' | sed 's/^/ring check: /'
+calls=$(echo "$check" | grep 'cgroup calls') || die "zsync-run -v printed no cgroup calls: $check"
+echo "ring check: $calls"
+# A ring row off the ring (module without the cgroup family) compares nothing.
+case $calls in
+*" 0 on the ring"*) die "zsync-run --backend ring made no cgroup call on the ring" ;;
+esac
 # What starting the launcher alone costs (exec, dynamic loading, --help or
 # --version), to read the rows against: under TCG crun's and runc's
 # start-up is a good part of their row.
