@@ -28,6 +28,10 @@
 #   make bench-files     checksum 2000 files x 64 KiB (page cache warm): a read(2) loop, the
 #                        zk-sum example on each executor/backend, Go; medians of interleaved
 #                        rounds and the speed-up over the loop (bench-files.sh --help)
+#   make bench-runtime   the whole life of one container (/bin/true, 3 limits) in a 6.1 VM:
+#                        zsync-run --backend ring and plain vs Debian's crun and runc,
+#                        20 in a row, ROUNDS (3) interleaved rounds; median, p99, max ms and
+#                        the ratios to crun (bench-runtime.sh --help)
 #   make C=1             also run sparse over the module
 #   make checkpatch      run checkpatch.pl over the kernel sources, then make kernel-doc
 #   make kernel-doc      kernel-doc -v over kmod/, lib/include/ and uapi/: any warning
@@ -87,7 +91,7 @@ INSTALL_ENV  := $(foreach v,DESTDIR PREFIX LIBDIR INCLUDEDIR PKGCONFIGDIR SBINDI
 		  UDEVRULESDIR MODPROBEDIR MANIFEST BUILD ZK_VERSION ZK_SOVERSION,$(v)='$($(v))')
 
 .PHONY: all deps module lib tools selftests demo check bench checkpatch kernel-doc sparse clean \
-	native-test bench-native bench-echo bench-echo-vm bench-http bench-files fuzz soak install uninstall install-test man \
+	native-test bench-native bench-echo bench-echo-vm bench-http bench-files bench-runtime fuzz soak install uninstall install-test man \
 	modules_install dkms-source deb deb-test
 
 all: module lib tools selftests
@@ -157,6 +161,10 @@ bench-http: lib tools
 
 bench-files: lib tools
 	tools/bench/bench-files.sh
+
+# Not in make check nor .ci/run: it boots a VM and needs crun and runc (make deps).
+bench-runtime: lib tools
+	tools/bench/bench-runtime.sh
 
 checkpatch:
 	@tools/testing/checkpatch.sh

@@ -4,7 +4,7 @@
 #   make -f tools/tools.mk     $(BUILD)/tools/zsync-demo,
 #                              zsync-bench-{nop,irq,exec,file,net,cgroup,manager,pthread}, zsyncctl, zsync-run,
 #                              zsync-{echo,http}-epoll, zsync-echo-load, zsync-http-client,
-#                              zsync-fuzz, zsync-soak, zsync-flame, zsync-trace and the examples,
+#                              zsync-fuzz, zsync-soak, zsync-flame, zsync-trace, zsync-timeit and the examples,
 #                              $(BUILD)/tools/examples/zk-{copy,sum}-<model>, zk-probe, zk-echo, zk-httpd
 #   make -f tools/tools.mk examples-test   run each example on a few files and compare,
 #                              zk-probe's host-only part, and zk-echo's and zk-httpd's functional
@@ -84,6 +84,9 @@ zsync-http-epoll_LIBS :=
 # zk-httpd's functional test client: poll, no library.
 zsync-http-client_SRCS := tools/bench/zsync-http-client.c
 zsync-http-client_LIBS :=
+# make bench-runtime's timer: fork/exec/wait on CLOCK_MONOTONIC, no library.
+zsync-timeit_SRCS    := tools/bench/zsync-timeit.c
+zsync-timeit_LIBS    :=
 
 # TOOLS_LINK=shared links the tools `make install` installs against
 # libzsync-k.so.0, as a distribution ships them (`make deb`); by default
@@ -99,7 +102,7 @@ tool_static = $(if $(and $(filter shared,$(TOOLS_LINK)),$(filter $(1),$(INSTALLE
 
 TOOLS     := zsync-demo zsync-bench-nop zsync-bench-irq zsync-bench-exec zsync-bench-file \
 	     zsync-bench-net zsync-bench-cgroup zsync-bench-freeze zsync-bench-manager zsync-bench-pthread zsyncctl zsync-run zsync-fuzz zsync-soak \
-	     zsync-flame zsync-echo-load zsync-echo-epoll zsync-http-epoll zsync-http-client
+	     zsync-flame zsync-echo-load zsync-echo-epoll zsync-http-epoll zsync-http-client zsync-timeit
 TOOL_BINS := $(addprefix $(TOOLS_OUT)/,$(TOOLS))
 ALL_SRCS  := $(foreach t,$(TOOLS),$($(t)_SRCS))
 ALL_OBJS  := $(patsubst tools/%.c,$(TOOLS_OUT)/obj/%.o,$(ALL_SRCS))

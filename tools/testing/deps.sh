@@ -46,10 +46,11 @@ PACKAGES=(build-essential gcc make pkg-config linux-headers-amd64
 	  dpkg-dev fakeroot clang bpftool libelf-dev zlib1g-dev
 	  golang-go nodejs wrk)
 # cargo, rustc and the librust-*-dev crates build the Tokio + hyper peers of
-# make bench-http and bench-echo offline, against /usr/share/cargo/registry.
+# make bench-http and bench-echo offline, against /usr/share/cargo/registry;
+# crun and runc are make bench-runtime's peers.
 # Only benches use them, and CI runs none: it skips them (about 40 s of a
 # run kept under 45 minutes); the benches say so if they are missing.
-BENCH_ONLY_PACKAGES=(cargo rustc librust-tokio-dev librust-hyper-dev)
+BENCH_ONLY_PACKAGES=(cargo rustc librust-tokio-dev librust-hyper-dev crun runc)
 [[ ${CI:-} == true ]] || PACKAGES+=("${BENCH_ONLY_PACKAGES[@]}")
 
 log() { echo "deps: $*"; }
