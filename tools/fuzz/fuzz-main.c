@@ -301,7 +301,8 @@ static void describe_group(pid_t pgid, char *buf, size_t len)
 /*
  * Whether an episode that did not end (threads as describe_group() lists
  * them) only waits, interruptibly, in a tty read or write, and otherwise
- * for its children or in pause(): a READ or WRITE on a pty that a racing
+ * for its children, in pause() or in the chaos thread's pacing sleep: a
+ * READ or WRITE on a pty that a racing
  * process of the episode drained or filled blocks its submitter as
  * read(2) or write(2) would (Documentation/internals.rst, "The submitting
  * thread again").  That is not a kernel hang: SIGKILL must still end it,
@@ -309,9 +310,16 @@ static void describe_group(pid_t pgid, char *buf, size_t len)
  */
 static bool blocked_in_tty_only(const char *where)
 {
+	/*
+	 * Before FIRST_TTY: states that never hold an episode up by
+	 * themselves (a zombie, a reaper, pause(), the chaos thread's pacing
+	 * nanosleep between its actions); from it on: a tty wait.
+	 */
 	static const char *const ok[] = { ":Z:", ":S:do_wait", ":S:__do_sys_pause",
+					  ":S:hrtimer_nanosleep", ":S:do_nanosleep",
 					  ":S:wait_woken", ":S:n_tty_", ":S:file_tty_write",
 					  ":S:tty_write" };
+	enum { FIRST_TTY = 5 };
 	bool tty = false;
 	const char *t;
 
@@ -326,7 +334,7 @@ static bool blocked_in_tty_only(const char *where)
 				break;
 		if (i == sizeof(ok) / sizeof(ok[0]))
 			return false;
-		tty |= i >= 3;
+		tty |= i >= FIRST_TTY;
 	}
 	return tty;
 }
