@@ -302,10 +302,9 @@ static void describe_group(pid_t pgid, char *buf, size_t len)
  * Whether an episode that did not end (threads as describe_group() lists
  * them) only waits, interruptibly, in a tty read or write, and otherwise
  * for its children, in pause() or in the chaos thread's pacing sleep: a
- * READ or WRITE on a pty that a racing
- * process of the episode drained or filled blocks its submitter as
- * read(2) or write(2) would (Documentation/internals.rst, "The submitting
- * thread again").  That is not a kernel hang: SIGKILL must still end it,
+ * READ or WRITE on a pty that a racing process of the episode drained or
+ * filled blocks its submitter as read(2) or write(2) would
+ * (Documentation/internals.rst, "The submitting thread again").  That is not a kernel hang: SIGKILL must still end it,
  * and the module's counts must still return to baseline.
  */
 static bool blocked_in_tty_only(const char *where)
