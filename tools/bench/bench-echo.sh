@@ -64,14 +64,7 @@ RESULTS=$OUT/results.txt
 PROG=bench-echo
 . "$(dirname "$0")/bench-lib.sh"
 
-case " $SERVERS " in *" tokio? "*)
-	if [ -n "${ECHO_TOKIO:-}" ] || tokio_available; then
-		SERVERS=$(echo "$SERVERS" | sed 's/tokio?/tokio/')
-	else
-		SERVERS=$(echo "$SERVERS" | sed 's/ *tokio?//')
-		echo "bench-echo: $TOKIO_MISSING, skipping the Tokio peer" >&2
-	fi ;;
-esac
+tokio_resolve "${ECHO_TOKIO:-}"
 
 for b in "$ECHO_LOAD" "$ECHO_EPOLL" "$ZK_ECHO"; do
 	[ -x "$b" ] || die "$b missing: run 'make tools'"

@@ -71,14 +71,7 @@ RESULTS=$OUT/results.txt
 PROG=bench-http
 . "$(dirname "$0")/bench-lib.sh"
 
-case " $SERVERS " in *" tokio? "*)
-	if [ -n "${HTTP_TOKIO:-}" ] || tokio_available; then
-		SERVERS=$(echo "$SERVERS" | sed 's/tokio?/tokio/')
-	else
-		SERVERS=$(echo "$SERVERS" | sed 's/ *tokio?//')
-		echo "bench-http: $TOKIO_MISSING, skipping the Tokio peer" >&2
-	fi ;;
-esac
+tokio_resolve "${HTTP_TOKIO:-}"
 
 for b in "$ZK_HTTPD" "$HTTP_EPOLL"; do
 	[ -x "$b" ] || die "$b missing: run 'make tools'"

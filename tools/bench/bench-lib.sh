@@ -50,6 +50,20 @@ tokio_available() {
 
 TOKIO_MISSING="cargo or Debian's tokio/hyper crates in $CARGO_REGISTRY missing ('make deps' installs cargo, librust-tokio-dev and librust-hyper-dev)"
 
+# tokio_resolve PREBUILT: SERVERS' "tokio?" (the default lists' "Tokio if
+# it can be built") becomes "tokio" when PREBUILT names a binary or
+# tokio_available, else it is dropped with a message.
+tokio_resolve() {
+	case " $SERVERS " in *" tokio? "*)
+		if [ -n "$1" ] || tokio_available; then
+			SERVERS=$(echo "$SERVERS" | sed 's/tokio?/tokio/')
+		else
+			SERVERS=$(echo "$SERVERS" | sed 's/ *tokio?//')
+			echo "$PROG: $TOKIO_MISSING, skipping the Tokio peer" >&2
+		fi ;;
+	esac
+}
+
 # tokio_peer: build http-tokio and echo-tokio now (not in make check's
 # path), offline, from a copy of the package under $OUT so that Cargo.lock
 # and target/ never land in the source tree; CARGO_HOME (whose config.toml
