@@ -199,19 +199,11 @@ static void teardown(void)
 		rmdir(cg);
 }
 
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The nearest-rank @pct percentile of @v[0..@n), which it sorts. */
-static double percentile(double *v, unsigned int n, double pct)
+/* The nearest-rank @pct percentile of the sorted @v[0..@n). */
+static double percentile(const double *v, unsigned int n, double pct)
 {
 	unsigned int rank = (unsigned int)(pct / 100.0 * n + 0.999999);
 
-	qsort(v, n, sizeof(*v), cmp);
 	return v[rank ? rank - 1 : 0];
 }
 
@@ -297,6 +289,7 @@ int main(int argc, char **argv)
 	}
 	for (f = 0; f < 2; f++) {
 		for (w = 0; w < NR_WAYS; w++) {
+			qsort(t[f][w], rounds, sizeof(t[f][w][0]), bench_cmp_double);
 			p99[f][w] = percentile(t[f][w], (unsigned int)rounds, 99);
 			med[f][w] = percentile(t[f][w], (unsigned int)rounds, 50);
 		}
