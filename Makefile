@@ -143,7 +143,7 @@ soak: lib tools
 # its caches under $(BUILD)/go, and the binary there too: `make bench`
 # runs every $(BUILD)/tools/zsync-bench* in the VM.  ROUNDS interleaved
 # rounds, one table.
-GO_ENV := GOCACHE=$(BUILD)/go/cache GOPATH=$(BUILD)/go/path GOPROXY=off GOFLAGS= GO111MODULE=on
+GO_ENV := GOCACHE=$(BUILD)/go/cache GOPATH=$(BUILD)/go/path GOPROXY=off GOFLAGS= GO111MODULE=off
 ROUNDS ?= 5
 
 bench-native: lib tools
