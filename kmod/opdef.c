@@ -255,6 +255,7 @@ const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 		.issue		= zsync_cgroup_control_issue,
 		.cancel		= zsync_async_cancel,
 		.retry		= zsync_cgroup_state_retry,
+		.poll_wake	= zsync_cgroup_control_wake,
 		.cleanup	= zsync_cgroup_wait_cleanup,
 	},
 	[ZSYNC_OP_CGROUP_THAW] = {
@@ -266,6 +267,7 @@ const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 		.issue		= zsync_cgroup_control_issue,
 		.cancel		= zsync_async_cancel,
 		.retry		= zsync_cgroup_state_retry,
+		.poll_wake	= zsync_cgroup_control_wake,
 		.cleanup	= zsync_cgroup_wait_cleanup,
 	},
 	[ZSYNC_OP_CGROUP_KILL] = {
@@ -277,6 +279,7 @@ const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 		.issue		= zsync_cgroup_control_issue,
 		.cancel		= zsync_async_cancel,
 		.retry		= zsync_cgroup_state_retry,
+		.poll_wake	= zsync_cgroup_control_wake,
 		.cleanup	= zsync_cgroup_wait_cleanup,
 	},
 	[ZSYNC_OP_CGROUP_WAIT] = {

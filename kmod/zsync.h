@@ -32,6 +32,7 @@
 struct eventfd_ctx;
 struct seq_file;
 struct file;
+struct cgroup;
 struct cred;
 struct mm_struct;
 struct task_struct;
@@ -415,6 +416,7 @@ struct zsync_cgroup_attach {
 /* CGROUP_FREEZE/THAW/KILL/WAIT: req->file is the cgroup's cgroup.events. */
 struct zsync_cgroup_wait {
 	struct file		*knob;		/* cgroup.freeze or cgroup.kill, or NULL */
+	struct cgroup		*cgrp;		/* FREEZE/THAW/KILL: held, or NULL */
 	u32			mask;		/* ZSYNC_CGROUP_* bits watched */
 	u32			want;		/* FREEZE/THAW/KILL: their value when done */
 	u32			last;		/* WAIT: the state last posted */
@@ -856,6 +858,8 @@ int zsync_cgroup_wait_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
 enum zsync_issue_ret zsync_cgroup_wait_issue(struct zsync_req *req);
 int zsync_cgroup_wait_retry(struct zsync_req *req);
 void zsync_cgroup_wait_cleanup(struct zsync_req *req);
+void zsync_cgroup_control_wake(struct zsync_req *req, struct zsync_poll_entry *e,
+			       __poll_t mask);
 
 /* ops/ns.c */
 int zsync_pidfd_wait_prep(struct zsync_req *req, const struct zsync_sqe *sqe);

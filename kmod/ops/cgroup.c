@@ -24,12 +24,17 @@
  *    which pins them there at prep, retries included.  They wait on
  *    cgroup.events with zsync_poll_arm(): cgroupfs wakes its pollers
  *    (EPOLLPRI) whenever populated or frozen changes, and the retry reads
- *    the file again to see what changed.
+ *    the file again to see what changed.  FREEZE, THAW and KILL end in
+ *    that wakeup itself when the cgroup's state (what cgroup.events would
+ *    read) is the one they wait for, as poll(2) then read(2) would learn,
+ *    but without a trip through the submitting thread.
  */
 #include <linux/kernel.h>
+#include <linux/cgroup.h>
 #include <linux/dcache.h>
 #include <linux/fs.h>
 #include <linux/file.h>
+#include <linux/kernfs.h>
 #include <linux/limits.h>
 #include <linux/magic.h>
 #include <linux/pid.h>
@@ -359,16 +364,41 @@ static int zsync_cgroup_file_check(struct file *file, const char *name, fmode_t 
 	return (file->f_mode & mode) == mode ? 0 : -EBADF;
 }
 
-/* Whether @a and @b are files of one directory: of one cgroup. */
-static bool zsync_cgroup_same_dir(struct file *a, struct file *b)
+/*
+ * A reference to the cgroup whose directory is @dir, or NULL if it is
+ * being removed.  A cgroupfs inode's i_private is its kernfs node and a
+ * directory node's priv its cgroup, under RCU (what the kernel's own
+ * css_tryget_online_from_dir() reads; that one is not exported).
+ */
+static struct cgroup *zsync_cgroup_get_of_dir(struct dentry *dir)
 {
-	struct dentry *pa = dget_parent(a->f_path.dentry);
-	struct dentry *pb = dget_parent(b->f_path.dentry);
-	bool same = pa == pb;
+	struct kernfs_node *kn = d_inode(dir)->i_private;
+	struct cgroup *cgrp;
 
-	dput(pa);
-	dput(pb);
-	return same;
+	if (!kn || kernfs_type(kn) != KERNFS_DIR)
+		return NULL;
+	rcu_read_lock();
+	cgrp = rcu_dereference(*(void __rcu __force **)&kn->priv);
+	if (cgrp && !css_tryget_online(&cgrp->self))
+		cgrp = NULL;
+	rcu_read_unlock();
+	return cgrp;
+}
+
+/*
+ * The ZSYNC_CGROUP_* state of @cgrp, read as cgroup_events_show() reads it
+ * for cgroup.events: lockless, and ordered before the notification that
+ * woke us by the locks and work queue between the change and the wakeup.
+ */
+static u32 zsync_cgroup_state_now(struct cgroup *cgrp)
+{
+	u32 state = 0;
+
+	if (cgroup_is_populated(cgrp))
+		state |= ZSYNC_CGROUP_POPULATED;
+	if (test_bit(CGRP_FROZEN, &cgrp->flags))
+		state |= ZSYNC_CGROUP_FROZEN;
+	return state;
 }
 
 /*
@@ -381,6 +411,7 @@ static int zsync_cgroup_files_prep(struct zsync_req *req, u32 knob_fd, const cha
 {
 	struct zsync_cgroup_wait *w = &req->cg_wait;
 	int ret = zsync_cgroup_file_check(req->file, "cgroup.events", FMODE_READ);
+	struct dentry *dir, *knob_dir;
 
 	if (ret || !knob_name)
 		return ret;
@@ -389,8 +420,17 @@ static int zsync_cgroup_files_prep(struct zsync_req *req, u32 knob_fd, const cha
 	if (!w->knob)
 		return -EBADF;
 	ret = zsync_cgroup_file_check(w->knob, knob_name, FMODE_WRITE);
-	if (!ret && !zsync_cgroup_same_dir(req->file, w->knob))
+	if (ret)
+		return ret;
+	/* Both files of one directory: of one cgroup. */
+	dir = dget_parent(req->file->f_path.dentry);
+	knob_dir = dget_parent(w->knob->f_path.dentry);
+	if (dir == knob_dir)
+		w->cgrp = zsync_cgroup_get_of_dir(dir);
+	else
 		ret = -EINVAL;
+	dput(knob_dir);
+	dput(dir);
 	return ret;
 }
 
@@ -426,6 +466,7 @@ static int zsync_cgroup_events_prep(struct zsync_req *req, const struct zsync_sq
 			w->knob = NULL;
 			return ret;
 		}
+		w->cgrp = zsync_cgroup_get_of_dir(req->file->f_path.dentry);
 	}
 	events = zsync_cgroup_open(req->file, "cgroup.events", O_RDONLY);
 	if (IS_ERR(events))
@@ -482,6 +523,8 @@ void zsync_cgroup_wait_cleanup(struct zsync_req *req)
 {
 	if (req->cg_wait.knob)
 		fput(req->cg_wait.knob);
+	if (req->cg_wait.cgrp)
+		cgroup_put(req->cg_wait.cgrp);
 }
 
 /* ---- CGROUP_FREEZE, CGROUP_THAW, CGROUP_KILL ------------------------------ */
@@ -509,6 +552,25 @@ int zsync_cgroup_control_prep(struct zsync_req *req, const struct zsync_sqe *sqe
 	}
 }
 
+/*
+ * Whether the cgroup FREEZE, THAW or KILL held at prep is already in the
+ * state it waits for (a thaw always is after its write, a freeze often
+ * is): read from the cgroup, which costs no read of cgroup.events.  Not
+ * reading leaves the file's poll state as it was: if the op must wait
+ * after all, its first retry reads the file, as it always did.
+ */
+static bool zsync_cgroup_control_done(struct zsync_req *req)
+{
+	struct zsync_cgroup_wait *w = &req->cg_wait;
+	u32 state;
+
+	if (!w->cgrp)
+		return false;
+	state = zsync_cgroup_state_now(w->cgrp);
+	trace_zsync_op_step(req, ZSYNC_STEP_STATE, "cgroup", state);
+	return (state & w->mask) == w->want;
+}
+
 /**
  * zsync_cgroup_control_issue() - issue of FREEZE, THAW and KILL
  * @req: the request
@@ -526,11 +588,36 @@ enum zsync_issue_ret zsync_cgroup_control_issue(struct zsync_req *req)
 	trace_zsync_op_step(req, ZSYNC_STEP_WRITE,
 			    req->opcode == ZSYNC_OP_CGROUP_KILL ? "cgroup.kill" : "cgroup.freeze", ret);
 
-	if (ret < 0) {
-		req->res = ret;
+	if (ret < 0 || zsync_cgroup_control_done(req)) {
+		req->res = ret < 0 ? ret : 0;
 		return ZSYNC_ISSUE_DONE;
 	}
 	return zsync_cgroup_wait_issue(req);
+}
+
+/**
+ * zsync_cgroup_control_wake() - poll_wake() of FREEZE, THAW and KILL
+ * @req: the request, owned by this wakeup callback
+ * @e: its one wait-queue entry (on cgroup.events), whose head lock is held
+ * @mask: the wakeup's key (cgroupfs wakes with none)
+ *
+ * Any context, called under cgroupfs' locks: reads the cgroup's state
+ * directly and, if it is the one the op waits for, completes the request
+ * here, so the waiter learns it from this one wakeup.  Otherwise it stays
+ * armed for the next change.  What this cannot decide (no cgroup held, a
+ * second queue) goes to the usual retry in the submitting thread.
+ */
+void zsync_cgroup_control_wake(struct zsync_req *req, struct zsync_poll_entry *e,
+			       __poll_t mask)
+{
+	if (!req->cg_wait.cgrp || req->poll.nr_entries != 1) {
+		zsync_poll_schedule(req);
+		return;
+	}
+	if (zsync_cgroup_control_done(req))
+		zsync_poll_finish_in_wakeup(req, e, 0);
+	else if (!zsync_poll_release(req))
+		zsync_poll_finish_in_wakeup(req, e, -ECANCELED);
 }
 
 /* ---- CGROUP_WAIT ---------------------------------------------------------- */

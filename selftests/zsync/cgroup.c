@@ -7,6 +7,7 @@
  * the disable_families module parameter.  Permission and namespace
  * confinement are in cgroup_confine.c.
  */
+#include <pthread.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/eventfd.h>
@@ -378,6 +379,73 @@ TEST_F_TIMEOUT(cg, kill_100_processes_completes_when_empty, 300)
 	state = zt_cg_state(self->path);
 	EXPECT_EQ(0, state) TH_LOG("cgroup.events when the KILL CQE arrived: %#x", state);
 	for (i = 0; i < NR_KILL; i++) {
+		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
+		EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	}
+}
+
+/* A thread that submits CGROUP_KILL, says so, then blocks in read(2). */
+struct blocked_submitter {
+	struct zk_ring *ring;
+	int dfd;
+	int submitted;		/* eventfd: the submission returned */
+	int gate[2];		/* a pipe the thread blocks on until released */
+	int ret;		/* zk_submit()'s result */
+};
+
+static void *submit_kill_then_block(void *arg)
+{
+	struct blocked_submitter *b = arg;
+	struct zsync_sqe *sqe = zk_get_sqe(b->ring);
+	char c;
+
+	b->ret = -EBUSY;
+	if (sqe) {
+		zk_prep_cgroup_kill(sqe, b->dfd);
+		b->ret = zk_submit(b->ring);
+	}
+	if (eventfd_write(b->submitted, 1) == 0)
+		(void)!read(b->gate[0], &c, 1);
+	return NULL;
+}
+
+/*
+ * The cgroup ops run in their submitting thread, but their end must not
+ * wait for it: the submitter here blocks outside the ring (as a runtime's
+ * thread blocks in its own event loop) while another thread waits for the
+ * CQE.  The KILL's processes die after its write, so it waits on
+ * cgroup.events, and the wakeup that reports the cgroup empty ends it.
+ */
+TEST_F_TIMEOUT(cg, kill_ends_while_its_submitter_blocks_outside_the_ring, 120)
+{
+	struct blocked_submitter b = { .ring = &self->ring, .dfd = self->dfd };
+	pid_t pids[NR_BUSY];
+	struct zsync_cqe c;
+	int i, status;
+	eventfd_t v;
+	pthread_t t;
+
+	for (i = 0; i < NR_BUSY; i++)
+		pids[i] = zt_spawn(_metadata, self->path, ZT_CHILD_PAUSE);
+	ASSERT_EQ(NR_BUSY, zt_cg_nprocs(self->path));
+	b.submitted = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, b.submitted);
+	ASSERT_EQ(0, pipe2(b.gate, O_CLOEXEC));
+	ASSERT_EQ(0, pthread_create(&t, NULL, submit_kill_then_block, &b));
+	ASSERT_EQ(0, eventfd_read(b.submitted, &v));
+	ASSERT_EQ(1, b.ret) TH_LOG("zk_submit: %s", zt_err(b.ret));
+
+	/* This thread's ENTERs run its own deferred work, not the submitter's. */
+	zt_reap(_metadata, &self->ring, &c, 1, 30000);
+	EXPECT_EQ(0, c.res) TH_LOG("KILL: %s", zt_err(c.res));
+	EXPECT_EQ(0, zt_cg_state(self->path));
+
+	ASSERT_EQ(1, write(b.gate[1], "x", 1));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	close(b.gate[0]);
+	close(b.gate[1]);
+	close(b.submitted);
+	for (i = 0; i < NR_BUSY; i++) {
 		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
 		EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	}
