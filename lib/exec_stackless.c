@@ -158,13 +158,15 @@ const struct zk_exec_ops zk_exec_stackless = {
  * goes to:
  *  - the queue of the worker that spawned it, or round robin from the
  *    root and other threads;
- *  - when woken, the queue of the worker it suspended on (its waiter's
- *    owner, the loop its op runs on): a CQE makes it ready on the thread
- *    that reaped it, with no cross-thread traffic;
+ *  - when woken by a worker of the runtime, that worker's queue, where it
+ *    runs next (a CQE: the worker it suspended on, which reaped it; a
+ *    channel or a task: the waker's, so a ping-pong stays on one thread);
+ *    from elsewhere, the queue of the worker it suspended on (its waiter's
+ *    owner), kicked;
  *  - when a worker runs out of work, the queue of any worker that has
  *    some: it steals half of it.  A task woken (cancelled) while its op is
- *    still in flight is never stolen, since an op is cancelled on its own
- *    loop.
+ *    still in flight stays on the worker it suspended on, since an op is
+ *    cancelled on its own loop.
  * A task's state is one atomic word: make_ready() (any thread) turns
  * PARKED into READY and queues it, or RUNNING into WOKEN; the worker that
  * runs it parks it with a compare-and-swap from RUNNING, which fails when
@@ -219,20 +221,27 @@ static void mn_idle(struct zk_io *w, bool on)
 	pthread_mutex_unlock(&rt->lock);
 }
 
-/* Queue @t (READY or NEW) on @w and make sure somebody runs it. */
+/*
+ * Queue @t (READY or NEW) on @w and make sure somebody runs it: @w itself
+ * (kicked, unless it is this thread, which runs it next), and an idle
+ * worker when this thread queues more than the one task it will run next.
+ * A ping-pong between two tasks thus stays on one worker, as a fan-out
+ * spreads.
+ */
 static void mn_push(struct zk_io *w, struct zk_task *t)
 {
 	struct zk_io *self = mn_self;
+	unsigned int len;
 
 	pthread_mutex_lock(&w->rq_lock);
 	zk_list_add_tail(&w->ready, &t->link);
-	__atomic_add_fetch(&w->rq_len, 1, __ATOMIC_SEQ_CST);
+	len = __atomic_add_fetch(&w->rq_len, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&w->rq_lock);
 	/* @t may run (and be freed) from here on. */
-	if (w == self)
-		mn_nudge(w->rt, self);
-	else
+	if (w != self)
 		zk_worker_kick(self, w);
+	else if (len > 1)
+		mn_nudge(w->rt, self);
 }
 
 static struct zk_task *mn_pop(struct zk_io *w)
@@ -391,9 +400,14 @@ static void mn_park(struct zk_io *io)
 		zk_loop_wait(io, true);
 }
 
-/* Any thread: @t's waker took it (@io: the worker it suspended on). */
+/*
+ * Any thread: @t's waker took it (@io: the worker it suspended on).  A
+ * worker of the same runtime queues it on its own queue, where it runs
+ * next, unless its op is still in flight on @io (a cancellation woke it).
+ */
 static void mn_make_ready(struct zk_io *io, struct zk_task *t)
 {
+	struct zk_io *self = mn_self;
 	int s = ZK_LOAD(&t->state), to;
 
 	do {
@@ -401,8 +415,11 @@ static void mn_make_ready(struct zk_io *io, struct zk_task *t)
 		     s == ZK_TASK_RUNNING ? ZK_TASK_WOKEN : s;
 	} while (!__atomic_compare_exchange_n(&t->state, &s, to, true,
 					      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
-	if (s == ZK_TASK_PARKED)
-		mn_push(io, t);
+	if (s != ZK_TASK_PARKED)
+		return;
+	if (self && self->rt == io->rt && mn_movable(t))
+		io = self;
+	mn_push(io, t);
 }
 
 const struct zk_exec_ops zk_exec_stackless_mn = {
