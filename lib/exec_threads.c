@@ -65,52 +65,63 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static void stop_workers(struct zk_runtime *rt, unsigned int n)
+/* Stop the @started first workers, free all @n. */
+static void stop_workers(struct zk_runtime *rt, unsigned int started, unsigned int n)
 {
 	unsigned int i;
 
 	pthread_mutex_lock(&rt->lock);
-	rt->stopping = true;
+	ZK_STORE(&rt->stopping, true);	/* M:N workers read it unlocked */
 	pthread_mutex_unlock(&rt->lock);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < started; i++)
 		zk_worker_kick(&rt->root, &rt->workers[i]);
 	for (i = 0; i < n; i++) {
-		pthread_join(rt->workers[i].handle, NULL);
+		if (i < started)
+			pthread_join(rt->workers[i].handle, NULL);
 		zk_worker_exit(&rt->workers[i]);
 	}
 	free(rt->workers);
 	rt->workers = NULL;
+	rt->nworkers = 0;
+}
+
+/*
+ * Shared with the M:N executor, whose workers run @main instead.  Every
+ * worker exists before the first thread starts: M:N workers look at each
+ * other's run queues.
+ */
+int zk_pool_start(struct zk_runtime *rt, void *(*main)(void *))
+{
+	unsigned int i, n = rt->opts.threads;
+	int ret = 0;
+
+	rt->workers = calloc(n, sizeof(*rt->workers));
+	if (!rt->workers)
+		return -ENOMEM;
+	for (i = 0; i < n && !ret; i++) {
+		ret = zk_worker_init(rt, &rt->workers[i], i + 1);
+		if (ret)
+			n = i;	/* free the ones before it */
+	}
+	rt->nworkers = n;
+	for (i = 0; i < n && !ret; i++) {
+		ret = -pthread_create(&rt->workers[i].handle, NULL, main, &rt->workers[i]);
+		if (ret)
+			break;
+	}
+	if (ret)
+		stop_workers(rt, i, n);
+	return ret;
+}
+
+void zk_pool_stop(struct zk_runtime *rt)
+{
+	stop_workers(rt, rt->nworkers, rt->nworkers);
 }
 
 static int threads_start(struct zk_runtime *rt)
 {
-	unsigned int i;
-	int ret = 0;
-
-	rt->workers = calloc(rt->opts.threads, sizeof(*rt->workers));
-	if (!rt->workers)
-		return -ENOMEM;
-	for (i = 0; i < rt->opts.threads; i++) {
-		struct zk_io *w = &rt->workers[i];
-
-		ret = zk_worker_init(rt, w, i + 1);
-		if (ret)
-			break;
-		ret = -pthread_create(&w->handle, NULL, worker_main, w);
-		if (ret) {
-			zk_worker_exit(w);
-			break;
-		}
-	}
-	rt->nworkers = i;
-	if (ret)
-		stop_workers(rt, i);
-	return ret;
-}
-
-static void threads_stop(struct zk_runtime *rt)
-{
-	stop_workers(rt, rt->nworkers);
+	return zk_pool_start(rt, worker_main);
 }
 
 static int threads_spawn(struct zk_io *io, struct zk_task *t)
@@ -135,7 +146,7 @@ static int threads_spawn(struct zk_io *io, struct zk_task *t)
 const struct zk_exec_ops zk_exec_threads = {
 	.kind = ZK_EXEC_THREADS,
 	.start = threads_start,
-	.stop = threads_stop,
+	.stop = zk_pool_stop,
 	.spawn = threads_spawn,
 	.park = zk_exec_thread_park,
 	.parkable = zk_exec_no_task,

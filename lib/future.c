@@ -62,7 +62,8 @@ void zk_waiter_wake(struct zk_io *waker, struct zk_waiter *w)
 {
 	struct zk_io *owner = w->owner;
 
-	if (zk_on_thread(owner)) {
+	/* M:N: make_ready() queues the task from any thread, no inbox. */
+	if (zk_on_thread(owner) || (w->task && owner->rt->eops->ready_anywhere)) {
 		if (w->task)
 			owner->rt->eops->make_ready(owner, w->task);
 	} else if (!ZK_XCHG(&w->queued, 1)) {

@@ -6,6 +6,7 @@
  * wakeup in zk_worker_kick(): one mechanism for all executors.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,7 +30,10 @@ static const char *const executor_names[] = {
 	[ZK_EXEC_THREADS] = "threads",
 	[ZK_EXEC_GREEN] = "green",
 	[ZK_EXEC_STACKLESS] = "stackless",
+	[ZK_EXEC_STACKLESS_MN] = "stackless-mn",
 };
+
+#define ZK_EXEC_COUNT	(sizeof(executor_names) / sizeof(executor_names[0]))
 
 const char *zk_backend_name(enum zk_backend b)
 {
@@ -38,7 +42,7 @@ const char *zk_backend_name(enum zk_backend b)
 
 const char *zk_executor_name(enum zk_executor e)
 {
-	return (unsigned int)e <= ZK_EXEC_STACKLESS ? executor_names[e] : "?";
+	return (unsigned int)e < ZK_EXEC_COUNT ? executor_names[e] : "?";
 }
 
 static int lookup(const char *val, const char *const *names, int n)
@@ -63,7 +67,7 @@ int zk_io_opts_from_env(struct zk_io_opts *o)
 		o->backend = (enum zk_backend)v;
 	}
 	if (e && *e) {
-		v = lookup(e, executor_names, 4);
+		v = lookup(e, executor_names, (int)ZK_EXEC_COUNT);
 		if (v < 0)
 			return v;
 		o->executor = (enum zk_executor)v;
@@ -88,8 +92,21 @@ static const struct zk_exec_ops *exec_ops(enum zk_executor e)
 	case ZK_EXEC_THREADS:	return &zk_exec_threads;
 	case ZK_EXEC_GREEN:	return &zk_exec_green;
 	case ZK_EXEC_STACKLESS:	return &zk_exec_stackless;
+	case ZK_EXEC_STACKLESS_MN: return &zk_exec_stackless_mn;
 	}
 	return NULL;
+}
+
+/* M:N: one worker per CPU the process may run on (taskset, cpusets). */
+static unsigned int usable_cpus(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 0;
+	n = CPU_COUNT(&set);
+	return n > 0 ? (unsigned int)n : 0;
 }
 
 static void fill_defaults(struct zk_io_opts *o)
@@ -100,6 +117,8 @@ static void fill_defaults(struct zk_io_opts *o)
 		o->entries = ZK_DEFAULT_ENTRIES;
 	if (!o->stack_size)
 		o->stack_size = ZK_DEFAULT_STACK;
+	if (!o->threads && o->executor == ZK_EXEC_STACKLESS_MN)
+		o->threads = usable_cpus();
 	if (!o->threads) {
 		cpus = sysconf(_SC_NPROCESSORS_ONLN);
 		o->threads = cpus > 0 ? (unsigned int)cpus : 1;
@@ -113,6 +132,8 @@ bool zk_on_thread(const struct zk_io *w)
 
 int zk_worker_init(struct zk_runtime *rt, struct zk_io *w, unsigned int index)
 {
+	int ret;
+
 	memset(w, 0, sizeof(*w));
 	w->rt = rt;
 	w->index = index;
@@ -123,12 +144,17 @@ int zk_worker_init(struct zk_runtime *rt, struct zk_io *w, unsigned int index)
 	w->wait.fd = -1;
 	w->loop.ops = rt->bops;
 	w->loop.w = w;
-	return rt->bops->init(&w->loop, rt->opts.entries);
+	pthread_mutex_init(&w->rq_lock, NULL);
+	ret = rt->bops->init(&w->loop, rt->opts.entries);
+	if (ret)
+		pthread_mutex_destroy(&w->rq_lock);
+	return ret;
 }
 
 void zk_worker_exit(struct zk_io *w)
 {
 	w->rt->bops->exit(&w->loop);
+	pthread_mutex_destroy(&w->rq_lock);
 }
 
 /*

@@ -422,6 +422,8 @@ enum zk_task_state {
 	ZK_TASK_RUNNING,
 	ZK_TASK_PARKED,
 	ZK_TASK_DEAD,
+	/* M:N: woken while RUNNING; it goes back to a run queue, not to sleep */
+	ZK_TASK_WOKEN,
 };
 
 struct zk_task {
@@ -467,12 +469,21 @@ struct zk_exec_ops {
 	int (*yield)(struct zk_io *io);
 	/* Free what the executor gave @t (its stack). */
 	void (*release)(struct zk_io *io, struct zk_task *t);
+	/* make_ready() may run on any thread (M:N): no inbox for tasks. */
+	bool ready_anywhere;
+	/* zk_pending() suspends the task (stackless), not the thread. */
+	bool suspends_steps;
 };
 
 extern const struct zk_exec_ops zk_exec_blocking;
 extern const struct zk_exec_ops zk_exec_threads;
 extern const struct zk_exec_ops zk_exec_green;
 extern const struct zk_exec_ops zk_exec_stackless;
+extern const struct zk_exec_ops zk_exec_stackless_mn;
+
+/* exec_threads.c: start rt->opts.threads workers running @main / stop them. */
+int zk_pool_start(struct zk_runtime *rt, void *(*main)(void *));
+void zk_pool_stop(struct zk_runtime *rt);
 
 /* Executor parts that the blocking executor and the pool share. */
 int zk_exec_no_start(struct zk_runtime *rt);
@@ -516,9 +527,13 @@ struct zk_io {
 	size_t sched_stack_size;
 	struct zk_list stack_cache;	/* free green stacks */
 	unsigned int stacks_cached;
-	/* thread pool */
+	/* thread pool, M:N: idle workers, under rt->lock */
 	bool idle;
 	struct zk_list idle_link;
+	/* M:N: the run queue is ready, under rq_lock; rq_len mirrors its length */
+	pthread_mutex_t rq_lock;
+	unsigned int rq_len;		/* atomic: thieves skip empty queues */
+	unsigned int steal_from;	/* next victim to look at */
 	struct zk_wait_rec wait;	/* the thread's own waits, outside tasks */
 	struct zk_prof *prof;		/* profiler table, while profiling */
 };
@@ -533,7 +548,9 @@ struct zk_runtime {
 	pthread_mutex_t lock;		/* pool queue */
 	struct zk_list runq;
 	struct zk_list idle;
-	bool stopping;
+	bool stopping;			/* written under lock, read atomically */
+	unsigned int nidle;		/* atomic: M:N workers in idle */
+	unsigned int next_worker;	/* atomic: M:N, spawns from outside */
 	/* every task not freed yet, for zk_io_dump() */
 	pthread_mutex_t tasks_lock;
 	struct zk_list tasks;

@@ -61,7 +61,7 @@ UNIT_BIN := $(LIB_OUT)/zk-unit
 # The executor-layer suite, natively: io_uring and blocking backends.
 # -rdynamic: the dump tests check that dladdr() names the tasks' frames.
 IOTEST_SRCS := lib/test/zk-io-test.c lib/test/io-suite-core.c lib/test/io-suite-prims.c \
-	       lib/test/io-suite-dump.c
+	       lib/test/io-suite-dump.c lib/test/io-suite-mn.c
 IOTEST_BIN  := $(LIB_OUT)/zk-io-test
 LIBURING_A  := $(shell $(CC) -print-file-name=liburing.a)
 

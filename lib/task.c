@@ -131,7 +131,7 @@ int64_t zk_pending(struct zk_io *io, struct zk_future *f)
 
 	if (!t || !t->step || !f || f->kind == ZK_F_IDLE)
 		return -EINVAL;
-	if (io->rt->eops == &zk_exec_stackless)
+	if (io->rt->eops->suspends_steps)
 		zk_stackless_suspend(io, t, f);
 	else
 		t->wait_f = f;

@@ -81,23 +81,30 @@ enum zk_backend {
  *	zk_io_init()
  * @ZK_EXEC_STACKLESS: state-machine tasks (zk_async_step()) on the thread
  *	that called zk_io_init()
+ * @ZK_EXEC_STACKLESS_MN: state-machine tasks spread over @threads worker
+ *	threads (M:N), one loop (ring) and one run queue each, with work
+ *	stealing; the caller of zk_io_init() only spawns and awaits
  */
 enum zk_executor {
 	ZK_EXEC_BLOCKING = 0,
 	ZK_EXEC_THREADS,
 	ZK_EXEC_GREEN,
 	ZK_EXEC_STACKLESS,
+	ZK_EXEC_STACKLESS_MN,
 };
 
 /* Environment variables read by zk_io_opts_from_env(). */
 #define ZK_ENV_BACKEND	"ZK_BACKEND"	/* auto, zsync, io_uring, blocking */
-#define ZK_ENV_EXECUTOR	"ZK_EXECUTOR"	/* blocking, threads, green, stackless */
+#define ZK_ENV_EXECUTOR	"ZK_EXECUTOR"	/* blocking, threads, green, stackless,
+						 * stackless-mn */
 
 /**
  * struct zk_io_opts - zk_io_init() options; zero means "default"
  * @backend: which backend (default: AUTO)
  * @executor: which executor (default: BLOCKING)
- * @threads: worker threads of ZK_EXEC_THREADS (default: online CPUs)
+ * @threads: worker threads of ZK_EXEC_THREADS (default: online CPUs) and
+ *	of ZK_EXEC_STACKLESS_MN (default: the CPUs this process may run on,
+ *	sched_getaffinity())
  * @stack_size: green thread stack size in bytes, rounded up to pages
  *	(default 256 KiB; a guard page is added below it)
  * @entries: ring size of each loop (default 256)
@@ -169,7 +176,8 @@ enum zk_executor zk_io_executor(const struct zk_io *io);
 const char *zk_backend_name(enum zk_backend b);
 
 /**
- * zk_executor_name() - "blocking", "threads", "green" or "stackless"
+ * zk_executor_name() - "blocking", "threads", "green", "stackless" or
+ * "stackless-mn"
  * @e: an executor
  *
  * Return: the name ZK_EXECUTOR accepts for @e, a static string; "?" for
@@ -531,11 +539,13 @@ typedef int64_t (*zk_step_fn)(struct zk_io *io, void *arg);
  *	task completed
  *
  * On ZK_EXEC_STACKLESS the task has no stack: each step is a plain call
- * from the event loop.  On the other executors the same state machine
- * runs as an ordinary task that awaits between steps.
+ * from the event loop.  On ZK_EXEC_STACKLESS_MN the steps run on the
+ * worker threads, one at a time, each step possibly on another worker:
+ * a step uses the @io it is given.  On the other executors the same
+ * state machine runs as an ordinary task that awaits between steps.
  *
  * Context: on ZK_EXEC_GREEN and ZK_EXEC_STACKLESS, the thread that called
- * zk_io_init().
+ * zk_io_init(); on ZK_EXEC_STACKLESS_MN, that thread or a step.
  * Return: as zk_async().
  */
 struct zk_future *zk_async_step(struct zk_io *io, zk_step_fn step, void *arg);

@@ -39,6 +39,12 @@ bool zt_concurrent_tasks(const struct zt_ctx *c)
 	return c->opts.executor == ZK_EXEC_THREADS || c->opts.executor == ZK_EXEC_GREEN;
 }
 
+bool zt_steps(const struct zt_ctx *c)
+{
+	return c->opts.executor == ZK_EXEC_STACKLESS ||
+	       c->opts.executor == ZK_EXEC_STACKLESS_MN;
+}
+
 unsigned int zt_scaled(const struct zt_ctx *c, unsigned int full)
 {
 	unsigned int n = (unsigned int)((uint64_t)full * c->scale / 100);

@@ -103,7 +103,7 @@ static int dump_blocking(struct zt_ctx *c, struct zk_io *io, struct dbuf *d)
 
 static int test_dump_sleep(struct zt_ctx *c)
 {
-	bool steps = c->opts.executor == ZK_EXEC_STACKLESS;
+	bool steps = zt_steps(c);
 	struct zk_future *sf = NULL, *f;
 	struct dbuf *d = malloc(sizeof(*d));
 	struct zk_io *io;
@@ -121,7 +121,7 @@ static int test_dump_sleep(struct zt_ctx *c)
 		goto out;
 	}
 	if (steps && (!strstr(d->text, "step zt_dump_step, state 7") ||
-		      !strstr(d->text, "(stackless) waiting"))) {
+		      !strstr(d->text, "stackless") || !strstr(d->text, ") waiting"))) {
 		snprintf(c->msg, sizeof(c->msg), "state machine:\n%.120s", d->text);
 		goto out;
 	}
@@ -287,7 +287,7 @@ static int check_prims(struct zt_ctx *c, struct zk_io *io, struct dbuf *d,
 
 static int test_dump_prims(struct zt_ctx *c)
 {
-	bool steps = c->opts.executor == ZK_EXEC_STACKLESS;
+	bool steps = zt_steps(c);
 	struct zk_future *rf, *lf = NULL;
 	struct prims p = { 0 };
 	struct dbuf *d;
@@ -407,7 +407,7 @@ static long long folded_sum(const char *text, const char *frames, const char *le
 
 static int test_profile(struct zt_ctx *c)
 {
-	bool steps = c->opts.executor == ZK_EXEC_STACKLESS;
+	bool steps = zt_steps(c);
 	struct prof_step ps = { .f = zk_future_new() };
 	struct dbuf *d = malloc(sizeof(*d));
 	long long us, frames_us, elapsed;

@@ -55,11 +55,14 @@ extern const unsigned int zt_prim_count;
 /* io-suite-dump.c: native runner only (it needs -rdynamic to name frames) */
 extern const struct zt_test zt_dump_tests[];
 extern const unsigned int zt_dump_count;
+/* io-suite-mn.c: the M:N executor under load (native runner) */
+extern const struct zt_test zt_mn_tests[];
+extern const unsigned int zt_mn_count;
 
 /*
  * A concurrent peer: a task on the thread pool and green executors; an OS
  * thread with a runtime of its own (blocking executor, same backend) on
- * the blocking and stackless executors, whose direct-style tasks run
+ * the blocking and stackless (one-thread and M:N) executors, whose direct-style tasks run
  * inline.  Primitives and tokens work across runtimes.
  */
 struct zt_peer {
@@ -78,6 +81,8 @@ int64_t zt_peer_join(struct zk_io *io, struct zt_peer *p);
 int zt_io(struct zt_ctx *c, struct zk_io **io);
 int64_t zt_now_ms(void);
 bool zt_concurrent_tasks(const struct zt_ctx *c);
+/* Stackless executors: zk_async_step() tasks suspend, one thread or M:N. */
+bool zt_steps(const struct zt_ctx *c);
 unsigned int zt_scaled(const struct zt_ctx *c, unsigned int full);
 
 #endif /* ZK_IO_SUITE_H */

@@ -68,6 +68,9 @@ static void run_suite(struct zt_ctx *c, const struct sel *tests, unsigned int *n
 	for (i = 0; i < zt_dump_count; i++)
 		if (selected(tests, zt_dump_tests[i].name))
 			run_one(&zt_dump_tests[i], c, num, tot);
+	for (i = 0; i < zt_mn_count; i++)
+		if (selected(tests, zt_mn_tests[i].name))
+			run_one(&zt_mn_tests[i], c, num, tot);
 }
 
 static int parse(int argc, char **argv, struct sel *b, struct sel *e,
@@ -112,7 +115,7 @@ int main(int argc, char **argv)
 	for (b = 0; b < 2; b++) {
 		if (!selected(&bsel, zk_backend_name(backends[b])))
 			continue;
-		for (e = ZK_EXEC_BLOCKING; e <= ZK_EXEC_STACKLESS; e++) {
+		for (e = ZK_EXEC_BLOCKING; e <= ZK_EXEC_STACKLESS_MN; e++) {
 			struct zt_ctx c = {
 				.opts = { .backend = backends[b],
 					  .executor = (enum zk_executor)e,

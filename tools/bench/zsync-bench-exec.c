@@ -4,8 +4,9 @@
  * executor: green-thread (or state-machine) switch time, spawn+await cost,
  * channel ping-pong round trip and throughput, contended mutex
  * lock/unlock, ping-pong with a party on another OS thread, and a
- * fan-out/fan-in of 100000 tasks that each send one message; printed as a
- * table.  A benchmark, not a test: it checks only that the work was done.
+ * fan-out/fan-in of 100000 tasks that each send one message, and a
+ * fan-out of CPU-bound tasks (what more worker threads buy); printed as a
+ * table.  The M:N stackless executor runs twice, on 1 and on 2 threads.  A benchmark, not a test: it checks only that the work was done.
  *
  *   zsync-bench-exec [-b auto|zsync|io_uring|blocking] [-s PERCENT] [-k]
  *
@@ -17,7 +18,7 @@
  * backend, which `make bench` runs in a TCG VM).
  *
  * Concurrent parties are tasks on the pool and green executors, state
- * machines (zk_async_step) on the stackless one, and OS threads with
+ * machines (zk_async_step) on the stackless ones, and OS threads with
  * their own runtimes on the blocking executor, whose tasks run inline.
  */
 #include <errno.h>
@@ -73,14 +74,22 @@ static int party_start_thread(struct zk_io *io, struct party *p, zk_task_fn fn,
 	return pthread_create(&p->th, NULL, party_thread, p) ? -1 : 0;
 }
 
-/* @step is used on the stackless executor, @fn elsewhere. */
+/* The stackless executors (one thread, M:N) run state machines. */
+static bool stackless(struct zk_io *io)
+{
+	enum zk_executor e = zk_io_executor(io);
+
+	return e == ZK_EXEC_STACKLESS || e == ZK_EXEC_STACKLESS_MN;
+}
+
+/* @step is used on the stackless executors, @fn elsewhere. */
 static int party_start(struct zk_io *io, struct party *p, zk_task_fn fn,
 		       zk_step_fn step, void *arg)
 {
 	enum zk_executor e = zk_io_executor(io);
 
 	memset(p, 0, sizeof(*p));
-	if (e == ZK_EXEC_STACKLESS)
+	if (stackless(io))
 		p->f = zk_async_step(io, step, arg);
 	else if (e != ZK_EXEC_BLOCKING)
 		p->f = zk_async(io, fn, arg);
@@ -325,7 +334,7 @@ static double bench_switch(struct zk_io *io)
 	zk_step_fn steps[2] = { yield_step, yield_step };
 	double t;
 
-	if (e != ZK_EXEC_GREEN && e != ZK_EXEC_STACKLESS)
+	if (e != ZK_EXEC_GREEN && !stackless(io))
 		return -1;	/* no user-space switch: a wait is a thread's */
 	l = loops_new(2, n);
 	l[0].wg = l[1].wg = zk_wg_new();
@@ -340,7 +349,7 @@ static double bench_spawn(struct zk_io *io)
 {
 	enum { BATCH = 50 };
 	unsigned long n = scaled(20000) / BATCH * BATCH + BATCH, i, j;
-	bool step = zk_io_executor(io) == ZK_EXEC_STACKLESS;
+	bool step = stackless(io);
 	struct zk_future *f[BATCH];
 	double t0 = bench_now_ns();
 
@@ -450,7 +459,7 @@ static int64_t fan_send_step(struct zk_io *io, void *arg)
 static int fan_wave(struct zk_io *io, struct fan *fans, struct zk_future **fs,
 		    unsigned long from, unsigned long to, uint64_t *sum)
 {
-	bool step = zk_io_executor(io) == ZK_EXEC_STACKLESS;
+	bool step = stackless(io);
 	unsigned long i;
 	uint64_t v;
 
@@ -508,6 +517,72 @@ static double bench_fanout(struct zk_io *io)
 	return t;
 }
 
+/* ---- CPU-bound fan-out: what more threads buy ------------------------ */
+
+enum { CPU_TASKS = 2000, CPU_WORK = 20000 };
+
+struct crunch {
+	uint64_t seed;
+	struct zk_wg *wg;
+};
+
+/* About 20-40 us of arithmetic that the compiler cannot drop. */
+static int64_t crunch(struct zk_io *io, void *arg)
+{
+	struct crunch *c = arg;
+	uint64_t x = c->seed | 1;
+	unsigned int i;
+
+	for (i = 0; i < CPU_WORK; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+	}
+	zk_wg_done(io, c->wg);
+	return (int64_t)(x & 0xffff);
+}
+
+/*
+ * Spawn every task, wait for them all on one wait group (as Go's side
+ * does: the root wakes once, instead of spinning for each task), then
+ * collect the results; in ns.
+ */
+static double bench_cpu_fanout(struct zk_io *io)
+{
+	unsigned long n = scaled(CPU_TASKS), i;
+	struct zk_future **fs = calloc(n, sizeof(*fs));
+	struct crunch *cs = calloc(n, sizeof(*cs));
+	struct zk_wg *wg = zk_wg_new();
+	bool step = stackless(io);
+	double t = -1, t0 = bench_now_ns();
+	int64_t sum = 0, r;
+
+	if (!fs || !cs || !wg || zk_wg_add(io, wg, (int)n))
+		goto out;
+	for (i = 0; i < n; i++) {
+		cs[i] = (struct crunch){ .seed = i + 1, .wg = wg };
+		fs[i] = step ? zk_async_step(io, crunch, &cs[i]) : zk_async(io, crunch, &cs[i]);
+		if (!fs[i])
+			return -1;	/* the spawned ones still use cs and wg */
+	}
+	if (zk_wg_wait(io, wg))
+		return -1;
+	for (i = 0; i < n; i++) {
+		r = zk_await(io, fs[i]);
+		zk_future_free(io, fs[i]);
+		if (r < 0)
+			goto out;
+		sum += r;
+	}
+	if (sum > 0)
+		t = bench_now_ns() - t0;
+out:
+	zk_wg_free(wg);
+	free(cs);
+	free(fs);
+	return t;
+}
+
 /* How a metric's ns figure is shown. */
 enum show { SHOW_NS, SHOW_RATE, SHOW_MS };
 
@@ -527,11 +602,27 @@ static const struct metric metrics[] = {
 	{ "xthread_pingpong_ns", "ping-pong, ponger on an OS thread", "ns", bench_xthread,
 	  SHOW_NS },
 	{ "fanout_ms", "fan-out/fan-in, 100000 tasks", "ms", bench_fanout, SHOW_MS },
+	{ "cpu_fanout_ms", "CPU-bound fan-out, 2000 x ~30 us", "ms", bench_cpu_fanout,
+	  SHOW_MS },
 };
 
 #define NMETRICS	(sizeof(metrics) / sizeof(metrics[0]))
 
-static const char *const engine_keys[] = { "blocking", "threads4", "green", "stackless" };
+/* The engines: an executor and its thread count (M:N on 1 and 2 threads). */
+static const struct engine {
+	const char *key, *label;
+	enum zk_executor exec;
+	unsigned int threads;
+} engines[] = {
+	{ "blocking", "blocking", ZK_EXEC_BLOCKING, 4 },
+	{ "threads4", "threads(4)", ZK_EXEC_THREADS, 4 },
+	{ "green", "green", ZK_EXEC_GREEN, 4 },
+	{ "stackless", "stackless", ZK_EXEC_STACKLESS, 4 },
+	{ "mn1", "mn(1)", ZK_EXEC_STACKLESS_MN, 1 },
+	{ "mn2", "mn(2)", ZK_EXEC_STACKLESS_MN, 2 },
+};
+
+#define NENGINES	(sizeof(engines) / sizeof(engines[0]))
 
 /* @v in ns per op (< 0: not applicable) as the metric shows it. */
 static double shown(const struct metric *m, double v)
@@ -543,29 +634,31 @@ static double shown(const struct metric *m, double v)
 	}
 }
 
-static void print_kv(const char *backend, double res[][4])
+static void print_kv(const char *backend, double res[][NENGINES])
 {
 	unsigned int m, e;
 
 	for (m = 0; m < NMETRICS; m++)
-		for (e = 0; e < 4; e++)
+		for (e = 0; e < NENGINES; e++)
 			if (res[m][e] >= 0)
 				printf("result %s %s:%s %.3f\n", metrics[m].key, backend,
-				       engine_keys[e], shown(&metrics[m], res[m][e]));
+				       engines[e].key, shown(&metrics[m], res[m][e]));
 }
 
-static void print_table(double res[][4])
+static void print_table(double res[][NENGINES])
 {
 	unsigned int m, e;
 
-	printf("%-40s %12s %12s %12s %12s\n", "", "blocking", "threads(4)", "green",
-	       "stackless");
+	printf("%-40s", "");
+	for (e = 0; e < NENGINES; e++)
+		printf(" %12s", engines[e].label);
+	printf("\n");
 	for (m = 0; m < NMETRICS; m++) {
 		char label[64];
 
 		snprintf(label, sizeof(label), "%s [%s]", metrics[m].name, metrics[m].unit);
 		printf("%-40s", label);
-		for (e = 0; e < 4; e++) {
+		for (e = 0; e < NENGINES; e++) {
 			if (res[m][e] < 0)
 				printf(" %12s", "-");
 			else if (metrics[m].show == SHOW_NS)
@@ -576,6 +669,7 @@ static void print_table(double res[][4])
 		printf("\n");
 	}
 	printf("blocking: tasks run inline; its parties are OS threads. '-': not applicable.\n"
+	       "mn(N): M:N stackless on N worker threads.\n"
 	       "green fan-out: in waves of %d live tasks (one stack mapping each).\n",
 	       FAN_GREEN_WAVE);
 }
@@ -640,10 +734,10 @@ static int parse_args(int argc, char **argv, struct zk_io_opts *opts, bool *kv,
 int main(int argc, char **argv)
 {
 	struct zk_io_opts opts = { .threads = 4 };
-	double res[NMETRICS][4];
+	double res[NMETRICS][NENGINES];
 	bool kv = false;
-	int e, status;
-	unsigned int m;
+	unsigned int m, e;
+	int status;
 
 	if (zk_io_opts_from_env(&opts)) {
 		fprintf(stderr, "%s: bad %s or %s: %s\n", argv[0], ZK_ENV_BACKEND,
@@ -652,11 +746,12 @@ int main(int argc, char **argv)
 	}
 	if (parse_args(argc, argv, &opts, &kv, &status))
 		return status;
-	for (e = ZK_EXEC_BLOCKING; e <= ZK_EXEC_STACKLESS; e++) {
+	for (e = 0; e < NENGINES; e++) {
 		struct zk_io *io;
 		int ret;
 
-		opts.executor = (enum zk_executor)e;
+		opts.executor = engines[e].exec;
+		opts.threads = engines[e].threads;
 		ret = zk_io_init(&io, &opts);
 		if (ret) {
 			fprintf(stderr, "%s: zk_io_init(%s): %s\n", argv[0],
@@ -665,7 +760,7 @@ int main(int argc, char **argv)
 		}
 		if (!scale)
 			scale = zk_io_backend(io) == ZK_BACKEND_ZSYNC ? 2 : 100;
-		if (e == ZK_EXEC_BLOCKING)
+		if (e == 0)
 			printf("%szsync-bench-exec: %s backend, %ld CPUs, scale %u%%\n",
 			       kv ? "# " : "", zk_backend_name(zk_io_backend(io)),
 			       sysconf(_SC_NPROCESSORS_ONLN), scale);

@@ -188,6 +188,38 @@ func benchFanout() float64 {
 	return float64(d)
 }
 
+// benchCPUFanout: 2000 goroutines of arithmetic (zsync-bench-exec's
+// crunch()), each result awaited: what GOMAXPROCS threads buy.
+func benchCPUFanout() float64 {
+	n := scaled(2000)
+	res := make([]uint64, n)
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	wg.Add(n)
+	for i := 0; i < n; i++ {
+		go func(i int) {
+			x := uint64(i+1) | 1
+			for k := 0; k < 20000; k++ {
+				x ^= x << 13
+				x ^= x >> 7
+				x ^= x << 17
+			}
+			res[i] = x & 0xffff
+			wg.Done()
+		}(i)
+	}
+	wg.Wait()
+	d := time.Since(t0).Nanoseconds()
+	var sum uint64
+	for _, v := range res {
+		sum += v
+	}
+	if sum == 0 {
+		return -1
+	}
+	return float64(d)
+}
+
 type metric struct {
 	key, name, unit string
 	run             func() float64
@@ -206,6 +238,7 @@ var metrics = []metric{
 	{"mutex4_ns", "mutex lock+unlock, 4 contending", "ns", benchMutex, asNs},
 	{"xthread_pingpong_ns", "ping-pong, both LockOSThread", "ns", func() float64 { return pingpong(true) }, asNs},
 	{"fanout_ms", "fan-out/fan-in, 100000 tasks", "ms", benchFanout, asMs},
+	{"cpu_fanout_ms", "CPU-bound fan-out, 2000 x ~30 us", "ms", benchCPUFanout, asMs},
 }
 
 func main() {
