@@ -30,7 +30,8 @@ ST_LDLIBS := $(LIBIO_A) $(LIB_A) $(LIBURING_A) -pthread
 
 # Tests built from more than their own file: the executor suite is shared
 # with the native runner (lib/test/zk-io-test.c).
-executors_EXTRA := lib/test/io-suite-core.c lib/test/io-suite-prims.c lib/test/io-suite.h
+executors_EXTRA := lib/test/io-suite-core.c lib/test/io-suite-prims.c lib/test/io-suite-mn.c \
+		   lib/test/io-suite.h
 
 # tools.c checks zsyncctl --version against the version of lib/version.mk.
 include lib/version.mk

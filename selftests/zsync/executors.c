@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The executor-layer suite (lib/test/io-suite-*.c) on the zsync backend:
- * every test on each of the four executors, against the loaded module.
+ * every test on each of the five executors (M:N included, with its own
+ * tests), against the loaded module.
  * Ops the module does not implement yet run as fallback syscalls, so the
  * suite passes whichever ops have landed.  SKIPs without /dev/zsync.
  */
@@ -43,6 +44,7 @@ FIXTURE_VARIANT_ADD(exec, blocking) { .executor = ZK_EXEC_BLOCKING };
 FIXTURE_VARIANT_ADD(exec, threads) { .executor = ZK_EXEC_THREADS };
 FIXTURE_VARIANT_ADD(exec, green) { .executor = ZK_EXEC_GREEN };
 FIXTURE_VARIANT_ADD(exec, stackless) { .executor = ZK_EXEC_STACKLESS };
+FIXTURE_VARIANT_ADD(exec, stackless_mn) { .executor = ZK_EXEC_STACKLESS_MN };
 
 FIXTURE_SETUP(exec)
 {
@@ -70,6 +72,9 @@ static const struct zt_test *find_test(const char *name)
 	for (i = 0; i < zt_prim_count; i++)
 		if (!strcmp(zt_prim_tests[i].name, name))
 			return &zt_prim_tests[i];
+	for (i = 0; i < zt_mn_count; i++)
+		if (!strcmp(zt_mn_tests[i].name, name))
+			return &zt_mn_tests[i];
 	return NULL;
 }
 
@@ -124,5 +129,10 @@ SUITE_TEST(semaphore)
 SUITE_TEST(wait_group)
 SUITE_TEST(select_basic)
 SUITE_TEST(select_stream)
+/* M:N only (the others skip): its workers' rings are the module's here. */
+SUITE_TEST(mn_chan_million)
+SUITE_TEST(mn_spread)
+SUITE_TEST(mn_cancel_across)
+SUITE_TEST(mn_stress)
 
 TEST_HARNESS_MAIN
