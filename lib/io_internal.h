@@ -514,8 +514,11 @@ struct zk_io {
 	void *sched_fake_stack;		/* ASan */
 	const void *sched_stack_bottom;
 	size_t sched_stack_size;
-	struct zk_list stack_cache;	/* free green stacks */
+	struct zk_list stack_cache;	/* free green stacks, hottest first */
 	unsigned int stacks_cached;
+	unsigned int stacks_low;	/* fewest cached since the last trim */
+	unsigned int stack_ticks;	/* exits and root rounds, see exec_green.c */
+	int64_t stack_trim_at;		/* CLOCK_MONOTONIC ns of the next trim */
 	/* thread pool */
 	bool idle;
 	struct zk_list idle_link;
