@@ -58,11 +58,19 @@ struct cached_stack {
 	size_t len;
 };
 
+/* Asked once: every switch needs it (stack_bounds()), and sysconf() is a call. */
 static size_t page_size(void)
 {
-	long p = sysconf(_SC_PAGESIZE);
+	static size_t cached;	/* atomic: any runtime's thread may ask */
+	size_t pg = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+	long p;
 
-	return p > 0 ? (size_t)p : 4096;
+	if (pg)
+		return pg;
+	p = sysconf(_SC_PAGESIZE);
+	pg = p > 0 ? (size_t)p : 4096;
+	__atomic_store_n(&cached, pg, __ATOMIC_RELAXED);
+	return pg;
 }
 
 /* Where a cached stack's entry lives: just below its top. */

@@ -18,12 +18,21 @@ void zk_future_init(struct zk_future *f, enum zk_future_kind kind)
 	f->kind = (uint8_t)kind;
 }
 
-/* Reset @f for a new use as @kind, keeping who owns its memory. */
+/*
+ * Reset @f for a new use as @kind, keeping who owns its memory.  A wait in
+ * a primitive's queue, which every channel operation that waits sets up,
+ * clears only its own small member of the union, not the op's large one.
+ */
 void zk_future_reset(struct zk_future *f, enum zk_future_kind kind)
 {
 	bool heap = f->heap;
 
-	zk_future_init(f, kind);
+	if (kind == ZK_F_PRIM) {
+		memset(f, 0, offsetof(struct zk_future, pw) + sizeof(f->pw));
+		f->kind = (uint8_t)kind;
+	} else {
+		zk_future_init(f, kind);
+	}
 	f->heap = heap;
 }
 
