@@ -16,6 +16,11 @@
 
 void zk_stackless_suspend(struct zk_io *io, struct zk_task *t, struct zk_future *f)
 {
+	/* Done already (a channel op that did not wait): no wait at all. */
+	if (zk_fut_done(f)) {
+		t->step_now = true;
+		return;
+	}
 	t->wait_f = f;
 	zk_wait_begin_rec(io, &t->wait, f, 0);
 	t->cancel_sent = false;
@@ -58,9 +63,17 @@ static void finish(struct zk_io *io, struct zk_task *t, int64_t res)
 	zk_future_complete(io, &t->fut, res);
 }
 
+/*
+ * Steps a task may run in a row, each after zk_pending() on a future that
+ * was done already (a channel op that did not wait), before it goes to the
+ * back of the ready queue, so that it cannot starve the others or the loop.
+ */
+#define STEP_BURST	64
+
 static void run_step(struct zk_io *io, struct zk_task *t)
 {
 	struct zk_task *prev = io->cur;
+	unsigned int burst = 0;
 	int64_t r;
 
 	if (t->wait_f && !wait_over(io, t)) {
@@ -71,13 +84,20 @@ static void run_step(struct zk_io *io, struct zk_task *t)
 		finish(io, t, -ECANCELED);
 		return;
 	}
+again:
 	io->cur = t;
 	t->state = ZK_TASK_RUNNING;
 	t->rerun = false;
+	t->step_now = false;
 	r = t->step(io, t->arg);
 	io->cur = prev;
 	if (r != ZK_PENDING) {
 		finish(io, t, r);
+	} else if (t->step_now && ++burst < STEP_BURST) {
+		goto again;
+	} else if (t->step_now) {
+		t->state = ZK_TASK_READY;	/* wait_f is NULL: nothing to end */
+		zk_list_add_tail(&io->ready, &t->link);
 	} else if (!t->wait_f) {
 		finish(io, t, -EINVAL);		/* PENDING without zk_pending() */
 	} else if (t->rerun) {

@@ -436,6 +436,7 @@ struct zk_task {
 	/* state machines: what the last step waits for */
 	struct zk_future *wait_f;
 	bool wait_attached, watching, cancel_sent, rerun;
+	bool step_now;			/* zk_pending() on a done future */
 	struct zk_waiter waiter;
 	/* green threads */
 	void *sp;			/* saved stack pointer */

@@ -676,6 +676,65 @@ static int t_green_10k(struct zt_ctx *c)
 	return ZT_PASS;
 }
 
+/*
+ * A state machine whose every wait is over at once (sends on an unbounded
+ * channel) steps again without a trip through the ready queue, but only
+ * so many times in a row: then the others get their turn.
+ */
+struct spinner {
+	struct zk_chan *ch;
+	struct zk_future *f;
+	bool stop;
+	uint64_t v;
+};
+
+static int64_t spin_step(struct zk_io *io, void *arg)
+{
+	struct spinner *s = arg;
+
+	if (s->stop)
+		return (int64_t)s->v;
+	s->v++;
+	if (zk_chan_send_async(io, s->f, s->ch, &s->v))
+		return -1;
+	return zk_pending(io, s->f);
+}
+
+static int64_t stop_step(struct zk_io *io, void *arg)
+{
+	(void)io;
+	((struct spinner *)arg)->stop = true;
+	return 0;
+}
+
+static int t_step_burst(struct zt_ctx *c)
+{
+	struct spinner s = { .stop = false };
+	struct zk_future *spin, *stop;
+	struct zk_io *io;
+	int64_t sent;
+
+	ZT_SKIP_IF(c, c->opts.executor != ZK_EXEC_STACKLESS,
+		   "state machines that never wait spin elsewhere");
+	s.ch = zk_chan_new_unbounded(sizeof(uint64_t));
+	s.f = zk_future_new();
+	ZT_CHECK(c, s.ch && s.f && zt_io(c, &io) == 0, "init");
+	spin = zk_async_step(io, spin_step, &s);
+	stop = zk_async_step(io, stop_step, &s);
+	ZT_CHECK(c, spin && stop, "spawn");
+	/* Only the stopper's turn ends the spinner. */
+	sent = zk_await(io, spin);
+	ZT_CHECK(c, zk_await(io, stop) == 0, "stopper");
+	ZT_CHECK(c, sent > 1 && (size_t)sent == zk_chan_len(s.ch),
+		 "%lld sent, %zu in the channel", (long long)sent, zk_chan_len(s.ch));
+	zk_future_free(io, spin);
+	zk_future_free(io, stop);
+	zk_future_free(io, s.f);
+	zk_chan_free(s.ch);
+	zk_io_exit(io);
+	return ZT_PASS;
+}
+
 /* ------------------------------------------------------------------ */
 /* Green stacks: handed on, cached, guarded                            */
 /* ------------------------------------------------------------------ */
@@ -844,6 +903,7 @@ const struct zt_test zt_core_tests[] = {
 	{ "cancel_task", t_cancel_task },
 	{ "cancel_tree", t_cancel_tree },
 	{ "cancel_step", t_cancel_step },
+	{ "step_burst", t_step_burst },
 	{ "green_10k", t_green_10k },
 	{ "green_stacks", t_green_stacks },
 };
