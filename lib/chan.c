@@ -234,10 +234,8 @@ static int chan_op_start(struct zk_io *io, struct zk_future *f, struct zk_chan *
 {
 	int ret = chan_try_or_queue(io, f, ch, elem, is_send);
 
-	if (f && ret != -EAGAIN) {
-		zk_future_reset(f, ZK_F_PRIM);
-		zk_future_complete(io, f, ret);
-	}
+	if (f && ret != -EAGAIN)
+		zk_future_prim_done(f, ret);
 	return f && ret == -EAGAIN ? 0 : ret;
 }
 

@@ -36,6 +36,19 @@ void zk_future_reset(struct zk_future *f, enum zk_future_kind kind)
 	f->heap = heap;
 }
 
+/*
+ * Nobody can wait on @f yet (its op is only now being started), so no
+ * waiter to wake and nothing to clear but the header: cheaper than a reset
+ * and a completion, for the channel operations that do not wait.
+ */
+void zk_future_prim_done(struct zk_future *f, int64_t res)
+{
+	f->kind = ZK_F_PRIM;
+	f->owner = NULL;
+	f->result = res;
+	__atomic_store_n(&f->wslot, ZK_WSLOT_DONE, __ATOMIC_RELEASE);
+}
+
 void zk_waiter_init(struct zk_waiter *w, struct zk_io *io, struct zk_task *task)
 {
 	memset(w, 0, sizeof(*w));

@@ -292,6 +292,8 @@ static inline bool zk_fut_done(const struct zk_future *f)
 
 void zk_future_init(struct zk_future *f, enum zk_future_kind kind);
 void zk_future_reset(struct zk_future *f, enum zk_future_kind kind);
+/* A primitive's op on @f that was done at once: @f is done with @res. */
+void zk_future_prim_done(struct zk_future *f, int64_t res);
 /* Complete @f with @res and wake its waiter; @waker is the calling context. */
 void zk_future_complete(struct zk_io *waker, struct zk_future *f, int64_t res);
 /* Ask @f to finish early (op: cancel; task: cancel its token; prim: dequeue). */
