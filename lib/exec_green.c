@@ -256,6 +256,8 @@ static bool green_start(struct zk_io *io, struct zk_task *t)
 	int ret = stack_get(io, t);
 
 	if (ret) {
+		zk_san_fiber_free(t->san_fiber);
+		t->san_fiber = NULL;
 		__atomic_store_n(&t->state, ZK_TASK_DEAD, __ATOMIC_RELAXED);
 		zk_future_complete(io, &t->fut, ret);	/* last touch */
 		return false;

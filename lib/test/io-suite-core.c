@@ -890,6 +890,38 @@ static int t_green_stacks(struct zt_ctx *c)
 	return ZT_PASS;
 }
 
+static int64_t mark_ran(struct zk_io *io, void *arg)
+{
+	(void)io;
+	*(bool *)arg = true;
+	return 0;
+}
+
+/*
+ * A green thread whose stack cannot be mapped (a stack larger than the
+ * address space) is spawned all the same, never runs, and its future
+ * says why.
+ */
+static int t_green_no_stack(struct zt_ctx *c)
+{
+	struct zk_io_opts o = c->opts;
+	struct zk_future *f;
+	struct zk_io *io;
+	bool ran = false;
+	int64_t r;
+
+	ZT_SKIP_IF(c, c->opts.executor != ZK_EXEC_GREEN, "green threads only");
+	o.stack_size = (size_t)1 << 50;
+	ZT_CHECK(c, zk_io_init(&io, &o) == 0, "init");
+	f = zk_async(io, mark_ran, &ran);
+	ZT_CHECK(c, f, "spawn: %s", strerror(errno));
+	r = zk_await(io, f);
+	ZT_CHECK(c, r == -ENOMEM && !ran, "result %lld, ran %d", (long long)r, ran);
+	zk_future_free(io, f);
+	zk_io_exit(io);
+	return ZT_PASS;
+}
+
 const struct zt_test zt_core_tests[] = {
 	{ "backend", t_backend },
 	{ "sleep", t_sleep },
@@ -906,5 +938,6 @@ const struct zt_test zt_core_tests[] = {
 	{ "step_burst", t_step_burst },
 	{ "green_10k", t_green_10k },
 	{ "green_stacks", t_green_stacks },
+	{ "green_no_stack", t_green_no_stack },
 };
 const unsigned int zt_core_count = sizeof(zt_core_tests) / sizeof(zt_core_tests[0]);
