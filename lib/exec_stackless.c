@@ -16,6 +16,11 @@
 
 void zk_stackless_suspend(struct zk_io *io, struct zk_task *t, struct zk_future *f)
 {
+	/* Done already (a channel op that did not wait): no wait at all. */
+	if (zk_fut_done(f)) {
+		t->step_now = true;
+		return;
+	}
 	t->wait_f = f;
 	zk_wait_begin_rec(io, &t->wait, f, 0);
 	t->cancel_sent = false;
@@ -66,10 +71,18 @@ struct step_end {
 	void (*park)(struct zk_io *io, struct zk_task *t);
 };
 
+/*
+ * Steps a task may run in a row, each after zk_pending() on a future that
+ * was done already (a channel op that did not wait), before it goes to the
+ * back of the ready queue, so that it cannot starve the others or the loop.
+ */
+#define STEP_BURST	64
+
 static void run_step(struct zk_io *io, struct zk_task *t, const struct step_end *end)
 {
 	struct zk_task *prev = io->cur;
 	bool fresh = ZK_XCHG(&t->state, ZK_TASK_RUNNING) == ZK_TASK_NEW;
+	unsigned int burst = 0;
 	int64_t r;
 
 	if (t->wait_f && !wait_over(io, t)) {
@@ -80,12 +93,18 @@ static void run_step(struct zk_io *io, struct zk_task *t, const struct step_end 
 		finish(io, t, -ECANCELED);
 		return;
 	}
+again:
 	io->cur = t;
 	t->rerun = false;
+	t->step_now = false;
 	r = t->step(io, t->arg);
 	io->cur = prev;
 	if (r != ZK_PENDING)
 		finish(io, t, r);
+	else if (t->step_now && ++burst < STEP_BURST)
+		goto again;
+	else if (t->step_now)
+		end->requeue(io, t);		/* wait_f is NULL: nothing to end */
 	else if (!t->wait_f)
 		finish(io, t, -EINVAL);		/* PENDING without zk_pending() */
 	else if (t->rerun)

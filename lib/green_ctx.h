@@ -56,6 +56,16 @@ static inline void zk_san_arrive(void *fake, const void **from_bottom,
 #endif
 }
 
+/* Memory a dead fiber's frames may have left poisoned, about to be reused. */
+static inline void zk_san_unpoison(const void *p, size_t size)
+{
+#ifdef ZK_ASAN
+	__asan_unpoison_memory_region(p, size);
+#else
+	(void)p; (void)size;
+#endif
+}
+
 static inline void *zk_san_fiber_new(void)
 {
 #ifdef ZK_TSAN

@@ -292,6 +292,8 @@ static inline bool zk_fut_done(const struct zk_future *f)
 
 void zk_future_init(struct zk_future *f, enum zk_future_kind kind);
 void zk_future_reset(struct zk_future *f, enum zk_future_kind kind);
+/* A primitive's op on @f that was done at once: @f is done with @res. */
+void zk_future_prim_done(struct zk_future *f, int64_t res);
 /* Complete @f with @res and wake its waiter; @waker is the calling context. */
 void zk_future_complete(struct zk_io *waker, struct zk_future *f, int64_t res);
 /* Ask @f to finish early (op: cancel; task: cancel its token; prim: dequeue). */
@@ -438,6 +440,7 @@ struct zk_task {
 	/* state machines: what the last step waits for */
 	struct zk_future *wait_f;
 	bool wait_attached, watching, cancel_sent, rerun;
+	bool step_now;			/* zk_pending() on a done future */
 	struct zk_waiter waiter;
 	/* green threads */
 	void *sp;			/* saved stack pointer */
@@ -525,8 +528,11 @@ struct zk_io {
 	void *sched_fake_stack;		/* ASan */
 	const void *sched_stack_bottom;
 	size_t sched_stack_size;
-	struct zk_list stack_cache;	/* free green stacks */
+	struct zk_list stack_cache;	/* free green stacks, hottest first */
 	unsigned int stacks_cached;
+	unsigned int stacks_low;	/* fewest cached since the last trim */
+	unsigned int stack_ticks;	/* exits and root rounds, see exec_green.c */
+	int64_t stack_trim_at;		/* CLOCK_MONOTONIC ns of the next trim */
 	/* thread pool, M:N: idle workers, under rt->lock */
 	bool idle;
 	struct zk_list idle_link;

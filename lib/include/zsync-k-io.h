@@ -367,9 +367,10 @@ typedef int64_t (*zk_task_fn)(struct zk_io *io, void *arg);
  *
  * Context: on ZK_EXEC_GREEN, the thread that called zk_io_init().
  * Return: the task's future (free it with zk_future_free() after it
- * completed), or NULL with errno set: ENOMEM; EINVAL when a green thread
- * is spawned from a thread other than zk_io_init()'s; or the error of
- * mapping its stack.
+ * completed), or NULL with errno set: ENOMEM; or EINVAL when a green
+ * thread is spawned from a thread other than zk_io_init()'s.  A green
+ * thread's stack is mapped when it first runs: if that fails, @fn never
+ * runs and the future completes with the error (-ENOMEM).
  */
 struct zk_future *zk_async(struct zk_io *io, zk_task_fn fn, void *arg);
 

@@ -483,9 +483,12 @@ static int fan_wave(struct zk_io *io, struct fan *fans, struct zk_future **fs,
 }
 
 /*
- * Green threads each hold an mmap()ed stack and its guard (two mappings)
- * from spawn to exit: at most FAN_GREEN_WAVE at once keeps the process
- * under vm.max_map_count (65530 by default).
+ * A green thread holds an mmap()ed stack and its guard (two mappings) from
+ * its first run to its exit, when the next one reuses the stack.  These
+ * never park, so one stack serves them all.  The waves of FAN_GREEN_WAVE
+ * date from when every spawn mapped one (vm.max_map_count is 65530 by
+ * default); they also hold the live tasks, and the fresh heap pages they
+ * fault in, to 10000, where the other executors have all 100000 at once.
  */
 enum { FAN_TASKS = 100000, FAN_GREEN_WAVE = 10000 };
 
