@@ -210,14 +210,16 @@ bench_try_stop() {
 		rss_per_conn=$(awk -v a="$base_kb" -v b="$hwm" -v c="$2" 'BEGIN { printf "%.2f", (b - a) / c }')
 		kill -TERM "$SRV_PID" 2>/dev/null || true
 		i=0
-		while ! proc_gone "$SRV_PID" && [ $i -lt "${STOP_POLLS:-100}" ]; do
+		# Once seen exiting, wait reaps it.
+		while ! proc_gone "$SRV_PID"; do
+			if [ $i -ge "${STOP_POLLS:-100}" ]; then
+				kill -KILL "$SRV_PID" 2>/dev/null || true
+				stop_error="ignored SIGTERM for $((i / 20)) s, killed"
+				break
+			fi
 			sleep 0.05
 			i=$((i + 1))
 		done
-		proc_gone "$SRV_PID" || {
-			kill -KILL "$SRV_PID" 2>/dev/null || true
-			stop_error="ignored SIGTERM for $((i / 20)) s, killed"
-		}
 	fi
 	st=0
 	wait "$SRV_PID" || st=$?
