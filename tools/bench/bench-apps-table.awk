@@ -10,7 +10,8 @@
 # echo_conns (echo connection counts; memory is read at the largest).
 # add() and stats(): bench-stats.awk.  POSIX awk (mawk).
 
-# A number in at most 6 characters: 1234567 -> 1235k, 12345 -> 12.3k.
+# A number in at most 6 characters: 1234567 -> 1.23M, 123456 -> 123k,
+# 12345 -> 12.3k, 43 -> 43, 4.657 -> 4.66.
 function num(x) {
 	if (x >= 1000000)
 		return sprintf("%.2fM", x / 1000000)
@@ -18,7 +19,7 @@ function num(x) {
 		return sprintf("%.0fk", x / 1000)
 	if (x >= 10000)
 		return sprintf("%.1fk", x / 1000)
-	if (x >= 100)
+	if (x >= 100 || x == int(x))
 		return sprintf("%.0f", x)
 	return sprintf("%.2f", x)
 }
