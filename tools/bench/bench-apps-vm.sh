@@ -140,8 +140,11 @@ run_http() {	# run_http SERVER CONNS
 run_echo() {	# run_echo SERVER CONNS
 	KIND=echo
 	bench_try_start "$1" || { fail "$1" "$2" "$start_error"; return 0; }
+	# Emptied here, not by the background job's redirection: conn_rss
+	# could read the last run's "connections up" before that ran.
+	: >"$OUT/load.out"
 	"$ECHO_LOAD" --port "$port" --connections "$2" --size "$SIZE" \
-		--duration "$DURATION" --warmup "$WARMUP" >"$OUT/load.out" 2>&1 &
+		--duration "$DURATION" --warmup "$WARMUP" >>"$OUT/load.out" 2>&1 &
 	lp=$!
 	rss=''
 	[ "$2" != "$BIG" ] || rss=$(conn_rss "$1" "$2" "$lp")
