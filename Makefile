@@ -25,6 +25,11 @@
 #                        stackless) vs an epoll floor, Go net/http, Node http and hyper on
 #                        Tokio at 1, 64 and 1024 connections, medians of interleaved rounds
 #                        (ROUNDS, DURATION, ...: bench-http.sh --help)
+#   make bench-apps      one 6.1 VM boot, every server in turn: zk-httpd and zk-echo (zsync;
+#                        green, stackless) vs the epoll floors, Go, Node and hyper/Tokio;
+#                        wrk at 1, 64, 1024 connections, echo at 64 and 10,000, memory per
+#                        connection at 10,000; medians (min-max) of ROUNDS (3) interleaved
+#                        rounds and the ratios to the best peer (bench-apps.sh --help)
 #   make bench-files     checksum 2000 files x 64 KiB (page cache warm): a read(2) loop, the
 #                        zk-sum example on each executor/backend, Go; medians of interleaved
 #                        rounds and the speed-up over the loop (bench-files.sh --help)
@@ -91,7 +96,7 @@ INSTALL_ENV  := $(foreach v,DESTDIR PREFIX LIBDIR INCLUDEDIR PKGCONFIGDIR SBINDI
 		  UDEVRULESDIR MODPROBEDIR MANIFEST BUILD ZK_VERSION ZK_SOVERSION,$(v)='$($(v))')
 
 .PHONY: all deps module lib tools selftests demo check bench checkpatch kernel-doc sparse clean \
-	native-test bench-native bench-echo bench-echo-vm bench-http bench-files bench-runtime fuzz soak install uninstall install-test man \
+	native-test bench-native bench-echo bench-echo-vm bench-http bench-apps bench-files bench-runtime fuzz soak install uninstall install-test man \
 	modules_install dkms-source deb deb-test
 
 all: module lib tools selftests
@@ -158,6 +163,10 @@ bench-echo-vm: lib tools
 
 bench-http: lib tools
 	tools/bench/bench-http.sh
+
+# ROUNDS, DURATION, CONNS, ECHO_CONNS, MEM, SERVERS: bench-apps.sh --help.
+bench-apps: lib tools
+	tools/bench/bench-apps.sh
 
 bench-files: lib tools
 	tools/bench/bench-files.sh

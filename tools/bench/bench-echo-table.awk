@@ -6,25 +6,9 @@
 # ratio to the best peer (the non-zk servers) of each column.
 # Variables: servers (names in order), conns (connection counts in order),
 # unit (the throughput's name in the table: rt/s, or req/s for bench-http).
-# POSIX awk (mawk): no asort.
+# add() and stats(): bench-stats.awk.  POSIX awk (mawk).
 
-function median(key,    n, i, j, v, t) {
-	n = cnt[key]
-	if (!n)
-		return 0
-	for (i = 1; i <= n; i++)
-		v[i] = val[key, i]
-	for (i = 2; i <= n; i++)
-		for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
-			t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
-		}
-	return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-}
-
-function add(key, x) {
-	cnt[key]++
-	val[key, cnt[key]] = x
-}
+function median(key) { return stats(key) ? md : 0 }
 
 {
 	delete f

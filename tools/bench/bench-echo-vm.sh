@@ -28,30 +28,24 @@ BUILD=${BUILD:-$REPO/build}
 OUT=$BUILD/vm/bench-echo
 OVL=$BUILD/bench-echo/vm-overlay
 SHARE=/usr/share/zsync-k-bench
+PROG=bench-echo-vm
+# shellcheck source=tools/bench/bench-lib.sh
+. "$REPO/tools/bench/bench-lib.sh"
 rm -rf "$OVL"
 mkdir -p "$OVL/bin" "$OVL$SHARE" "$OUT"
-command -v go >/dev/null || { echo "bench-echo-vm: go missing: run 'make deps'" >&2; exit 1; }
-GOCACHE=$BUILD/bench-echo/go-cache GOPATH=$BUILD/bench-echo/gopath GOTOOLCHAIN=local \
-	GOPROXY=off GO111MODULE=off CGO_ENABLED=0 \
-	go build -o "$OVL/bin/echo-go" "$REPO/tools/bench/peers/echo.go" \
-		"$REPO/tools/bench/peers/listen.go"
+OUT=$BUILD/bench-echo go_peer "$OVL/bin/echo-go" "$REPO/tools/bench/peers/echo.go" \
+	"$REPO/tools/bench/peers/listen.go"
 cp "$REPO/tools/bench/bench-echo.sh" "$REPO/tools/bench/bench-lib.sh" \
-	"$REPO/tools/bench/bench-echo-table.awk" "$OVL$SHARE/"
+	"$REPO/tools/bench/bench-echo-table.awk" "$REPO/tools/bench/bench-stats.awk" \
+	"$OVL$SHARE/"
 
 # The VM runs it as a test: KTAP around the bench's output.
-cat >"$OUT/bench-echo-vm" <<EOF2
-#!/bin/sh
-echo "TAP version 13"
-echo "1..1"
-if BUILD=/tmp OUT=/tmp/bench-echo ZK_ECHO=/bin/zk-echo ECHO_EPOLL=/bin/zsync-echo-epoll \\
-   ECHO_LOAD=/bin/zsync-echo-load ECHO_GO=/bin/echo-go TABLE_AWK=$SHARE/bench-echo-table.awk \\
-   BACKEND=${BACKEND:-zsync} SERVERS="zk-green zk-stackless epoll go" CONNS="${CONNS:-64 1000}" \\
-   ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-3} WARMUP=${WARMUP:-1} SIZE=${SIZE:-64} \\
-   sh $SHARE/bench-echo.sh >/tmp/bench.out 2>&1; then r=ok; else r="not ok"; fi
-sed 's/^/# /' /tmp/bench.out
-echo "\$r 1 bench-echo"
-EOF2
-chmod 755 "$OUT/bench-echo-vm"
+vm_ktap_script "$OUT/bench-echo-vm" bench-echo \
+	"BUILD=/tmp OUT=/tmp/bench-echo ZK_ECHO=/bin/zk-echo ECHO_EPOLL=/bin/zsync-echo-epoll \
+ECHO_LOAD=/bin/zsync-echo-load ECHO_GO=/bin/echo-go TABLE_AWK=$SHARE/bench-echo-table.awk \
+BACKEND=${BACKEND:-zsync} SERVERS='zk-green zk-stackless epoll go' CONNS='${CONNS:-64 1000}' \
+ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-3} WARMUP=${WARMUP:-1} SIZE=${SIZE:-64} \
+sh $SHARE/bench-echo.sh"
 rc=0
 "$REPO/tools/testing/vm-run.sh" --kernel "${KERNEL:-6.1}" --overlay "$OVL" \
 	--tests "$OUT/bench-echo-vm" --out "$OUT" --timeout 1200 -q || rc=$?

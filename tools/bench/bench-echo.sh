@@ -35,7 +35,8 @@ Node runs tools/bench/peers/echo.js; tools/bench/peers/rust is built here
 with cargo --offline against /usr/share/cargo/registry (CARGO_HOME and the
 target dir under $OUT; CARGO picks the cargo, default Debian's) unless
 ECHO_TOKIO names a binary.  Where the programs live (the VM):
-ZK_ECHO, ECHO_EPOLL, ECHO_LOAD, ECHO_GO, ECHO_TOKIO, TABLE_AWK.
+ZK_ECHO, ECHO_EPOLL, ECHO_LOAD, ECHO_GO, ECHO_TOKIO, TABLE_AWK (with
+bench-stats.awk next to it).
 EOF
 }
 if [ $# -gt 0 ]; then
@@ -86,17 +87,7 @@ case " $SERVERS " in *" tokio "*)
 	fi ;;
 esac
 
-server_cmd() {
-	case "$1" in
-	zk-green) echo "$ZK_ECHO --executor green --backend $BACKEND --port 0" ;;
-	zk-stackless) echo "$ZK_ECHO --executor stackless --backend $BACKEND --port 0" ;;
-	epoll) echo "$ECHO_EPOLL --port 0" ;;
-	go) echo "$ECHO_GO -port 0" ;;
-	node) echo "node $REPO/tools/bench/peers/echo.js --port 0" ;;
-	tokio) echo "$ECHO_TOKIO --port 0" ;;
-	*) die "unknown server '$1'" ;;
-	esac
-}
+server_cmd() { app_cmd echo "$1"; }
 
 # run_one SERVER CONNS: one fresh server, one load run; appends a result line.
 run_one() {
@@ -114,4 +105,5 @@ echo "bench-echo: $ROUNDS rounds of: $SERVERS at $CONNS connections," \
 bench_rounds
 
 # The table: medians per server and connection count, then ratios.
-awk -v servers="$SERVERS" -v conns="$CONNS" -f "$TABLE_AWK" "$RESULTS"
+awk -v servers="$SERVERS" -v conns="$CONNS" -f "$(dirname "$TABLE_AWK")/bench-stats.awk" \
+	-f "$TABLE_AWK" "$RESULTS"

@@ -96,32 +96,7 @@ esac
 # 1024 connections on each side of loopback: raise the descriptor limit.
 ulimit -n "$(ulimit -H -n)" 2>/dev/null || true
 
-server_cmd() {
-	case "$1" in
-	zk-green|zk-stackless|zk-threads)
-		echo "$ZK_HTTPD --executor ${1#zk-} --backend $BACKEND --port 0 --threads 1100" ;;
-	epoll) echo "$HTTP_EPOLL --port 0" ;;
-	go) echo "$HTTP_GO -port 0" ;;
-	node) echo "node $REPO/tools/bench/peers/http.js --port 0" ;;
-	tokio) echo "$HTTP_TOKIO --port 0" ;;
-	*) die "unknown server '$1'" ;;
-	esac
-}
-
-# wrk's output to "rt_per_s=X p99_us=Y errors=E" (latencies in us).
-parse_wrk() {
-	awk 'function us(s) {
-		if (s ~ /us$/) return s + 0
-		if (s ~ /ms$/) return s * 1000
-		if (s ~ /[0-9]s$/) return s * 1000000
-		return s * 60000000
-	}
-	/^ *99%/ { p99 = us($2) }
-	/^Requests\/sec:/ { rps = $2 }
-	/Non-2xx or 3xx responses:/ { err += $NF }
-	/Socket errors:/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
-	END { printf "rt_per_s=%.0f p99_us=%.1f errors=%d", rps, p99, err }' "$1"
-}
+server_cmd() { app_cmd http "$1"; }
 
 run_one() {	# run_one SERVER CONNS: appends a result line
 	threads=$THREADS
@@ -139,4 +114,5 @@ echo "bench-http: $ROUNDS rounds of: $SERVERS at $CONNS connections, wrk" \
      "($(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?') CPUs, shared with wrk)"
 bench_rounds
 
-awk -v servers="$SERVERS" -v conns="$CONNS" -v unit="req/s" -f "$TABLE_AWK" "$RESULTS"
+awk -v servers="$SERVERS" -v conns="$CONNS" -v unit="req/s" \
+	-f "$REPO/tools/bench/bench-stats.awk" -f "$TABLE_AWK" "$RESULTS"

@@ -99,32 +99,141 @@ tokio_peer() {
 	TOKIO_BIN=$OUT/cargo-target/release
 }
 
+# app_cmd KIND NAME: the command line of server NAME (zk-green,
+# zk-stackless, zk-threads: the zk-httpd or zk-echo example on BACKEND
+# with that executor, a pool of ZK_THREADS (1100) for threads; epoll, go,
+# node, tokio: the peers) for KIND http or echo.  The programs: ZK_HTTPD,
+# ZK_ECHO, HTTP_EPOLL, ECHO_EPOLL, HTTP_GO, ECHO_GO, HTTP_TOKIO,
+# ECHO_TOKIO, and Node's scripts in PEERS (tools/bench/peers).
+app_cmd() {
+	case "$1:$2" in
+	http:zk-*|echo:zk-*)
+		[ "$1" = http ] && ac_bin=$ZK_HTTPD || ac_bin=$ZK_ECHO
+		echo "$ac_bin --executor ${2#zk-} --backend $BACKEND --port 0 --threads ${ZK_THREADS:-1100}" ;;
+	http:epoll) echo "$HTTP_EPOLL --port 0" ;;
+	echo:epoll) echo "$ECHO_EPOLL --port 0" ;;
+	http:go) echo "$HTTP_GO -port 0" ;;
+	echo:go) echo "$ECHO_GO -port 0" ;;
+	http:node|echo:node) echo "node ${PEERS:-$REPO/tools/bench/peers}/$1.js --port 0" ;;
+	http:tokio) echo "$HTTP_TOKIO --port 0" ;;
+	echo:tokio) echo "$ECHO_TOKIO --port 0" ;;
+	*) die "unknown $1 server '$2'" ;;
+	esac
+}
+
+# parse_wrk FILE: wrk --latency's output to "rt_per_s=X p50_us=Y
+# p99_us=Z errors=E" (latencies in us).
+parse_wrk() {
+	awk 'function us(s) {
+		if (s ~ /us$/) return s + 0
+		if (s ~ /ms$/) return s * 1000
+		if (s ~ /[0-9]s$/) return s * 1000000
+		return s * 60000000
+	}
+	/^ *50%/ { p50 = us($2) }
+	/^ *99%/ { p99 = us($2) }
+	/^Requests\/sec:/ { rps = $2 }
+	/Non-2xx or 3xx responses:/ { err += $NF }
+	/Socket errors:/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
+	END { printf "rt_per_s=%.0f p50_us=%.1f p99_us=%.1f errors=%d", rps, p50, p99, err }' "$1"
+}
+
+# vm_ktap_script FILE NAME COMMAND: writes FILE, a test for vm-run.sh
+# --tests (busybox sh) that runs COMMAND and passes on its output as KTAP
+# diagnostics ("# " lines) as it comes, then "ok 1 NAME", or "not ok 1
+# NAME" if COMMAND failed.  The host reads it back with
+# sed -n 's/^# //p' ktap.log.
+vm_ktap_script() {
+	cat >"$1" <<EOF
+#!/bin/sh
+echo "TAP version 13"
+echo "1..1"
+{ $3; echo \$? >/tmp/bench.rc; } 2>&1 | while IFS= read -r l; do echo "# \$l"; done
+[ "\$(cat /tmp/bench.rc)" = 0 ] && r=ok || r="not ok"
+echo "\$r 1 $2"
+EOF
+	chmod 755 "$1"
+}
+
 status_kb() { sed -n "s/^$2:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$1/status"; }
 
-# bench_start NAME: start the server; sets SRV_PID, port and base_kb (its
-# RSS once listening).  It prints its port once it accepts: poll for it.
-bench_start() {
+# bench_try_start NAME: start the server; sets SRV_PID, port and base_kb
+# (its RSS once listening).  It prints its port once it accepts: poll for
+# it, START_POLLS (200) times 0.05 s at most.  On failure returns 1 with
+# the reason in start_error, the server gone.
+bench_try_start() {
 	: >"$OUT/server.out"
 	# shellcheck disable=SC2046
 	$(server_cmd "$1") >>"$OUT/server.out" 2>&1 &
-	SRV_PID=$! port='' i=0
-	while [ -z "$port" ] && [ $i -lt 200 ] && kill -0 "$SRV_PID" 2>/dev/null; do
+	SRV_PID=$! port='' i=0 start_error=''
+	while [ -z "$port" ] && [ $i -lt "${START_POLLS:-200}" ] && kill -0 "$SRV_PID" 2>/dev/null; do
 		port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$OUT/server.out")
 		[ -n "$port" ] || sleep 0.05
 		i=$((i + 1))
 	done
-	[ -n "$port" ] || { cat "$OUT/server.out" >&2; die "$1 did not start"; }
-	base_kb=$(status_kb "$SRV_PID" VmRSS)
+	if [ -n "$port" ]; then
+		base_kb=$(status_kb "$SRV_PID" VmRSS)
+		return 0
+	fi
+	if kill -0 "$SRV_PID" 2>/dev/null; then
+		kill -KILL "$SRV_PID" 2>/dev/null || true
+		start_error="not listening after $((i / 20)) s"
+	else
+		start_error="exited before listening"
+	fi
+	wait "$SRV_PID" 2>/dev/null || start_error="$start_error (status $?)"
+	SRV_PID=''
+	start_error="$1 did not start: $start_error: $(tail -n 2 "$OUT/server.out" | tr '\n' ' ')"
+	return 1
 }
 
-# bench_stop NAME CONNS: SIGTERM, reap; sets rss_per_conn, the peak RSS
-# during the run (VmHWM) over base_kb, per connection.
-bench_stop() {
-	hwm=$(status_kb "$SRV_PID" VmHWM)
-	kill -TERM "$SRV_PID"
-	wait "$SRV_PID" || echo "$PROG: $1 exited with $? on SIGTERM" >&2
+# bench_start NAME: bench_try_start or die.
+bench_start() {
+	bench_try_start "$1" || { cat "$OUT/server.out" >&2; die "$start_error"; }
+}
+
+# proc_gone PID: the process has exited (a zombie not yet reaped, or gone).
+proc_gone() {
+	[ ! -r "/proc/$1/stat" ] || [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+
+# bench_try_stop NAME CONNS: SIGTERM (SIGKILL after STOP_POLLS (100) times
+# 0.05 s), reap; sets rss_per_conn, the peak RSS during the run (VmHWM)
+# over base_kb, per connection.  Returns 1 with the reason in stop_error
+# if the server had died during the run or did not exit 0 on SIGTERM.
+bench_try_stop() {
+	stop_error='' rss_per_conn=0
+	if proc_gone "$SRV_PID"; then
+		stop_error="died during the run"
+	else
+		hwm=$(status_kb "$SRV_PID" VmHWM)
+		rss_per_conn=$(awk -v a="$base_kb" -v b="$hwm" -v c="$2" 'BEGIN { printf "%.2f", (b - a) / c }')
+		kill -TERM "$SRV_PID" 2>/dev/null || true
+		i=0
+		# Once seen exiting, wait reaps it.
+		while ! proc_gone "$SRV_PID"; do
+			if [ $i -ge "${STOP_POLLS:-100}" ]; then
+				kill -KILL "$SRV_PID" 2>/dev/null || true
+				stop_error="ignored SIGTERM for $((i / 20)) s, killed"
+				break
+			fi
+			sleep 0.05
+			i=$((i + 1))
+		done
+	fi
+	st=0
+	wait "$SRV_PID" || st=$?
 	SRV_PID=''
-	rss_per_conn=$(awk -v a="$base_kb" -v b="$hwm" -v c="$2" 'BEGIN { printf "%.2f", (b - a) / c }')
+	[ $st -eq 0 ] || stop_error="${stop_error:-exited on SIGTERM} with status $st"
+	[ -z "$stop_error" ] || {
+		stop_error="$1 $stop_error: $(tail -n 2 "$OUT/server.out" | tr '\n' ' ')"
+		return 1
+	}
+}
+
+# bench_stop NAME CONNS: bench_try_stop, its failure a message only.
+bench_stop() {
+	bench_try_stop "$@" || echo "$PROG: $stop_error" >&2
 }
 
 # ROUNDS rounds, each running every server once per connection count.
