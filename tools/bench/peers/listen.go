@@ -24,7 +24,8 @@ func listen(name string, defaultPort int) net.Listener {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(1)
 	}
-	fmt.Printf("%s: listening on %s\n", name, ln.Addr())
+	// The handler first: a script may send SIGTERM as soon as it reads
+	// the line, and the default action would exit 143.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	go func() {
@@ -32,5 +33,6 @@ func listen(name string, defaultPort int) net.Listener {
 		ln.Close()
 		os.Exit(0)
 	}()
+	fmt.Printf("%s: listening on %s\n", name, ln.Addr())
 	return ln
 }
