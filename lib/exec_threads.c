@@ -75,11 +75,11 @@ static void stop_workers(struct zk_runtime *rt, unsigned int started, unsigned i
 	pthread_mutex_unlock(&rt->lock);
 	for (i = 0; i < started; i++)
 		zk_worker_kick(&rt->root, &rt->workers[i]);
-	for (i = 0; i < n; i++) {
-		if (i < started)
-			pthread_join(rt->workers[i].handle, NULL);
+	/* All joined before any is freed: a running M:N worker may steal from any. */
+	for (i = 0; i < started; i++)
+		pthread_join(rt->workers[i].handle, NULL);
+	for (i = 0; i < n; i++)
 		zk_worker_exit(&rt->workers[i]);
-	}
 	free(rt->workers);
 	rt->workers = NULL;
 	rt->nworkers = 0;
