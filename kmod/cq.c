@@ -227,26 +227,29 @@ void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags)
 		zsync_cq_write(ring, req->user_data, res, cflags);
 	else
 		zsync_ovf_queue(ring, &req->ovf, req->user_data, res, cflags);
-	trace_zsync_cqe(ring, req, req->user_data, res, cflags, !direct);
+	trace_zsync_cqe(ring, req, req->opcode, req->user_data, res, cflags, !direct);
 	spin_unlock_irqrestore(&ring->cq_lock, flags);
 	zsync_cq_notify(ring, 1);
 }
 
 /**
- * zsync_post_cqe_batch() - post the terminal CQEs of requests completed
- * together in their submitting thread
+ * zsync_post_cqe_batch() - post the terminal CQEs completed together in
+ * their submitting thread
  * @ring: the ring; its submitting thread, ring->submit_lock held (from
  *	zsync_submit_post_pending() maybe inside a wakeup, irqs off)
- * @reqs: the requests, none of them armed or visible to any other context
+ * @done: the CQEs; their requests, if any, armed nowhere and visible to
+ *	no other context
  * @nr: how many
  *
  * One hold of cq_lock, one tail publish, one wakeup, one count-TIMEOUT
  * check for the whole batch.  A CQE that cannot go into the CQ ring waits
  * in the overflow list in its request (in order, as zsync_post_cqe()
- * does): its slot in @reqs is tagged (zsync_req_overflowed()), so that
- * the caller puts that request instead of recycling it.
+ * does), a request-less one in the request reserved for it
+ * (zsync_req_for_overflow()): its entry's request is tagged
+ * (zsync_req_overflowed()), so that the caller puts that request instead
+ * of recycling it.
  */
-void zsync_post_cqe_batch(struct zsync_ring *ring, struct zsync_req **reqs, unsigned int nr)
+void zsync_post_cqe_batch(struct zsync_ring *ring, struct zsync_done *done, unsigned int nr)
 {
 	unsigned int i, room, counted = 0, written = 0;
 	unsigned long flags;
@@ -259,18 +262,22 @@ void zsync_post_cqe_batch(struct zsync_ring *ring, struct zsync_req **reqs, unsi
 	/* Room is looked up once: one read of the hostile head. */
 	room = zsync_cq_space(ring);
 	for (i = 0; i < nr; i++) {
-		struct zsync_req *req = reqs[i];
+		struct zsync_done *d = &done[i];
 
-		if (!zsync_req_is_timeout(req))
+		if (!zsync_opcode_is_timeout(d->opcode))
 			counted++;
-		trace_zsync_cqe(ring, req, req->user_data, req->res, 0, written >= room);
+		/* A request-less CQE's trace id is its slot (zsync_submit). */
+		trace_zsync_cqe(ring, d->req ?: (void *)d, d->opcode, d->user_data, d->res, 0,
+				written >= room);
 		if (written < room) {
-			zsync_cq_fill(ring, req->user_data, req->res, 0);
+			zsync_cq_fill(ring, d->user_data, d->res, 0);
 			written++;
-		} else {
-			zsync_ovf_queue(ring, &req->ovf, req->user_data, req->res, 0);
-			reqs[i] = zsync_req_tag_overflowed(req);
+			continue;
 		}
+		if (!d->req)
+			d->req = zsync_req_for_overflow(ring, d);
+		zsync_ovf_queue(ring, &d->req->ovf, d->user_data, d->res, 0);
+		d->req = zsync_req_tag_overflowed(d->req);
 	}
 	WRITE_ONCE(ring->cq_seq, ring->cq_seq + counted);
 	if (written)
@@ -337,7 +344,7 @@ bool zsync_req_post_more(struct zsync_req *req, s32 res, u32 cflags)
 	}
 	if (zsync_cq_direct(ring)) {
 		zsync_cq_write(ring, req->user_data, res, cflags);
-		trace_zsync_cqe(ring, req, req->user_data, res, cflags, false);
+		trace_zsync_cqe(ring, req, req->opcode, req->user_data, res, cflags, false);
 	} else {
 		slot = list_first_entry_or_null(&req->ovf_free, struct zsync_ovf, node);
 		if (!slot) {
@@ -346,7 +353,7 @@ bool zsync_req_post_more(struct zsync_req *req, s32 res, u32 cflags)
 		}
 		list_del(&slot->node);
 		zsync_ovf_queue(ring, slot, req->user_data, res, cflags);
-		trace_zsync_cqe(ring, req, req->user_data, res, cflags, true);
+		trace_zsync_cqe(ring, req, req->opcode, req->user_data, res, cflags, true);
 	}
 	WRITE_ONCE(ring->cq_seq, ring->cq_seq + 1);
 	spin_unlock_irqrestore(&ring->cq_lock, flags);
@@ -382,12 +389,12 @@ int zsync_post_aux_cqe(struct zsync_ring *ring, u64 user_data, s32 res, u32 cfla
 			ret = -EBADFD;
 		} else if (zsync_cq_direct(ring)) {
 			zsync_cq_write(ring, user_data, res, cflags);
-			trace_zsync_cqe(ring, NULL, user_data, res, cflags, false);
+			trace_zsync_cqe(ring, NULL, ZSYNC_TRACE_NO_OPCODE, user_data, res, cflags, false);
 		} else if (ring->nr_overflow >= ring->overflow_limit) {
 			ret = -EOVERFLOW;
 		} else if (spare) {
 			zsync_ovf_queue(ring, spare, user_data, res, cflags);
-			trace_zsync_cqe(ring, NULL, user_data, res, cflags, true);
+			trace_zsync_cqe(ring, NULL, ZSYNC_TRACE_NO_OPCODE, user_data, res, cflags, true);
 			spare = NULL;
 		} else {
 			/* Full: allocate an entry outside the lock and look again. */

@@ -54,6 +54,7 @@ const struct zsync_opdef zsync_opdefs[ZSYNC_OP_LAST] = {
 		.fields		= ZSYNC_FIELD_LEN | ZSYNC_FIELD_OPFLAGS,
 		.prep		= zsync_nop_prep,
 		.issue		= zsync_nop_issue,
+		.complete_noreq	= zsync_nop_complete_noreq,
 	},
 	[ZSYNC_OP_TIMEOUT] = {
 		.name		= "TIMEOUT",

@@ -276,7 +276,7 @@ enum zsync_issue_ret zsync_poll_arm(struct zsync_req *req, __poll_t events)
 		req->res = -ECANCELED;
 		return ZSYNC_ISSUE_DONE;
 	}
-	trace_zsync_issue_path(req, ZSYNC_PATH_POLL);
+	trace_zsync_issue_path(req->ring, req, req->user_data, req->opcode, ZSYNC_PATH_POLL);
 	p->events = events | EPOLLERR | EPOLLHUP;
 	p->nr_entries = 0;
 	p->too_many = false;

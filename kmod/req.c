@@ -57,31 +57,42 @@ void zsync_req_cache_exit(void)
 static bool zsync_req_cache_refill(struct zsync_ring *ring)
 {
 	struct llist_node *node = llist_del_all(&ring->req_free);
-	unsigned int n = 0;
+	struct llist_node *last;
+	unsigned int n = 1;
 
 	if (!node)
 		return false;
-	ring->req_cache = node;
-	for (; node; node = node->next)
+	for (last = node; last->next; last = last->next)
 		n++;
+	last->next = ring->req_cache;
+	ring->req_cache = node;
 	atomic_sub(n, &ring->nr_free);
 	ring->nr_req_cache += n;
 	return true;
 }
 
-/* Caller holds ring->submit_lock: the private cache needs no atomics. */
-static struct zsync_req *zsync_req_cache_pop(struct zsync_ring *ring)
+/*
+ * Caller holds ring->submit_lock: the private cache needs no atomics.
+ * The last @keep requests stay: they are reserved (zsync_req_reserve()).
+ */
+static struct zsync_req *zsync_req_cache_pop(struct zsync_ring *ring, unsigned int keep)
 {
-	struct llist_node *node = ring->req_cache;
+	struct llist_node *node;
 
-	if (unlikely(!node)) {
-		if (!zsync_req_cache_refill(ring))
-			return NULL;
-		node = ring->req_cache;
-	}
+	if (unlikely(ring->nr_req_cache <= keep) &&
+	    (!zsync_req_cache_refill(ring) || ring->nr_req_cache <= keep))
+		return NULL;
+	node = ring->req_cache;
 	ring->req_cache = node->next;
 	ring->nr_req_cache--;
 	return container_of(node, struct zsync_req, chain_node);
+}
+
+static void zsync_req_cache_add(struct zsync_ring *ring, struct zsync_req *req)
+{
+	req->chain_node.next = ring->req_cache;
+	ring->req_cache = &req->chain_node;
+	ring->nr_req_cache++;
 }
 
 /* Caller holds ring->submit_lock; @req holds nothing any more. */
@@ -91,9 +102,7 @@ static void zsync_req_cache_push(struct zsync_ring *ring, struct zsync_req *req)
 		kmem_cache_free(zsync_req_cachep, req);
 		return;
 	}
-	req->chain_node.next = ring->req_cache;
-	ring->req_cache = &req->chain_node;
-	ring->nr_req_cache++;
+	zsync_req_cache_add(ring, req);
 }
 
 /* Any context but the submitter's batch: back to the ring's shared free list. */
@@ -120,7 +129,7 @@ void zsync_req_cache_drain(struct zsync_ring *ring)
 {
 	struct zsync_req *req;
 
-	while ((req = zsync_req_cache_pop(ring)))
+	while ((req = zsync_req_cache_pop(ring, 0)))
 		kmem_cache_free(zsync_req_cachep, req);
 }
 
@@ -173,7 +182,7 @@ static void zsync_req_init(struct zsync_ring *ring, struct zsync_req *req)
  */
 static struct zsync_req *zsync_req_alloc(struct zsync_ring *ring, struct zsync_submit *s)
 {
-	struct zsync_req *req = zsync_req_cache_pop(ring);
+	struct zsync_req *req = zsync_req_cache_pop(ring, s->nr_noreq);
 
 	/* Charged to the submitter's memory cgroup. */
 	if (!req)
@@ -182,6 +191,53 @@ static struct zsync_req *zsync_req_alloc(struct zsync_ring *ring, struct zsync_s
 		return NULL;
 	zsync_req_init(ring, req);
 	s->credits--;
+	return req;
+}
+
+/*
+ * A request-less CQE that finds the CQ ring full must wait in the
+ * overflow list, which links requests.  So each one a batch holds has a
+ * request reserved in the private cache first, taken here in process
+ * context, where allocating may sleep: zsync_post_cqe_batch() runs under
+ * cq_lock, and nothing may be lost there.  Also with KASAN, where freed
+ * requests are not reused: a reserved one is fresh.
+ * Return: false if out of memory.
+ */
+static bool zsync_req_reserve(struct zsync_ring *ring, struct zsync_submit *s)
+{
+	struct zsync_req *req;
+
+	if (likely(ring->nr_req_cache > s->nr_noreq))
+		return true;
+	if (zsync_req_cache_refill(ring) && ring->nr_req_cache > s->nr_noreq)
+		return true;
+	req = kmem_cache_alloc(zsync_req_cachep, GFP_KERNEL_ACCOUNT);
+	if (!req)
+		return false;
+	zsync_req_cache_add(ring, req);
+	return true;
+}
+
+/**
+ * zsync_req_for_overflow() - the request a request-less CQE waits in
+ * @ring: the ring; its submitting thread, under submit_lock and cq_lock
+ * @d: the CQE, from the submission's batch (zsync_post_cqe_batch())
+ *
+ * Never fails: zsync_req_reserve() set one aside for @d.  The request
+ * takes over @d's ring reference; its last put, once the overflow list
+ * is flushed, drops it.
+ *
+ * Return: the request, as a lone request that completed with @d's CQE.
+ */
+struct zsync_req *zsync_req_for_overflow(struct zsync_ring *ring, const struct zsync_done *d)
+{
+	struct zsync_req *req = zsync_req_cache_pop(ring, 0);
+
+	zsync_req_init(ring, req);
+	req->user_data = d->user_data;
+	req->opcode = d->opcode;
+	req->sqe_flags = 0;
+	req->res = d->res;
 	return req;
 }
 
@@ -624,6 +680,36 @@ static int zsync_check_restriction(const struct zsync_ring *ring,
 	return 0;
 }
 
+/*
+ * The checks every SQE passes before its op's own: reserved fields and
+ * flags, the ring's restrictions, disabled families, and that the fields
+ * the op does not read are zero.  Return: 0 or the CQE's error.
+ */
+static __always_inline int zsync_sqe_check(const struct zsync_ring *ring,
+					    const struct zsync_sqe *sqe,
+					    const struct zsync_opdef *def)
+{
+	int ret;
+
+	if (sqe->resv0 || sqe->resv[0] || sqe->resv[1])
+		return -EINVAL;
+	if (sqe->flags & ~ZSYNC_SQE_FLAGS_ALL)
+		return -EINVAL;
+	ret = zsync_check_restriction(ring, sqe);
+	if (ret)
+		return ret;
+	/* Only a disabled family or an op that skips an LSM hook can be off. */
+	if (unlikely(READ_ONCE(zsync_disabled_families) ||
+		     (def->flags & ZSYNC_OPF_SKIPS_LSM)) &&
+	    zsync_op_disabled(sqe->opcode)) {
+		zsync_stat_inc(ops_disabled);
+		return -EOPNOTSUPP;
+	}
+	if (!zsync_unused_fields_zero(sqe, def->fields))
+		return -EINVAL;
+	return 0;
+}
+
 /**
  * zsync_req_prep() - validate a kernel copy of an SQE and prepare @req
  * @req: the request, with ring, user_data and opcode already set
@@ -638,10 +724,6 @@ static int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe, bo
 	const struct zsync_opdef *def;
 	int ret;
 
-	if (sqe->resv0 || sqe->resv[0] || sqe->resv[1])
-		return -EINVAL;
-	if (sqe->flags & ~ZSYNC_SQE_FLAGS_ALL)
-		return -EINVAL;
 	def = zsync_opdef_get(sqe->opcode);
 	if (!def)
 		return -EINVAL;
@@ -649,18 +731,9 @@ static int zsync_req_prep(struct zsync_req *req, const struct zsync_sqe *sqe, bo
 	if (def->cmd_size)
 		zsync_req_cmd_clear(req, def->cmd_size);
 	req->def = def;
-	ret = zsync_check_restriction(req->ring, sqe);
+	ret = zsync_sqe_check(req->ring, sqe, def);
 	if (ret)
 		return ret;
-	/* Only a disabled family or an op that skips an LSM hook can be off. */
-	if (unlikely(READ_ONCE(zsync_disabled_families) ||
-		     (def->flags & ZSYNC_OPF_SKIPS_LSM)) &&
-	    zsync_op_disabled(sqe->opcode)) {
-		zsync_stat_inc(ops_disabled);
-		return -EOPNOTSUPP;
-	}
-	if (!zsync_unused_fields_zero(sqe, def->fields))
-		return -EINVAL;
 	/* The submitter's files and identity, while we run as it. */
 	if (def->flags & ZSYNC_OPF_CAPTURE) {
 		ret = zsync_req_capture(req, sqe, lone);
@@ -686,14 +759,15 @@ static int zsync_prep_in_chain(struct zsync_req *req, const struct zsync_sqe *sq
 }
 
 /*
- * The batch of completions an ENTER collects: a lone request that
- * completes during submission (the common case: NOP, cached reads,
- * prep errors) waits here and is posted with the others under one hold of
- * cq_lock, with one tail publish, one wakeup and one count-TIMEOUT check
- * (zsync_post_cqe_batch()), then recycled into the private cache without
- * an atomic.  No other context ever saw these requests, so nothing else
- * can post them or hold them: only a lone one (a chain posts its CQEs in
- * chain order, as its members finish) and only one that never armed.
+ * The batch of completions an ENTER collects: a lone SQE that completes
+ * during submission (the common case: NOP, cached reads, prep errors)
+ * waits here and is posted with the others under one hold of cq_lock,
+ * with one tail publish, one wakeup and one count-TIMEOUT check
+ * (zsync_post_cqe_batch()); its request, if it had one, is then recycled
+ * into the private cache without an atomic.  No other context ever saw
+ * these requests, so nothing else can post them or hold them: only a lone
+ * one (a chain posts its CQEs in chain order, as its members finish) and
+ * only one that never armed.
  */
 static void zsync_submit_post(struct zsync_ring *ring, struct zsync_submit *s)
 {
@@ -705,6 +779,8 @@ static void zsync_submit_post(struct zsync_ring *ring, struct zsync_submit *s)
 	s->nr_posted = s->nr_done;
 	s->live_done += n;
 	zsync_post_cqe_batch(ring, s->done + s->nr_done - n, n);
+	/* Posted: their reserved requests are free again. */
+	s->nr_noreq = 0;
 	s->cq_room = zsync_cq_space(ring);
 }
 
@@ -735,8 +811,13 @@ static void zsync_submit_flush(struct zsync_ring *ring, struct zsync_submit *s)
 	s->nr_done = 0;
 	s->nr_posted = 0;
 	for (i = 0; i < n; i++) {
-		struct zsync_req *req = s->done[i];
+		struct zsync_req *req = s->done[i].req;
 
+		/* Its ring reference goes back to the reserve. */
+		if (!req) {
+			s->refs_done++;
+			continue;
+		}
 		/* Its CQE waits in the overflow list: not recyclable yet. */
 		if (zsync_req_overflowed(req)) {
 			zsync_req_put(zsync_req_untag(req));
@@ -751,12 +832,23 @@ static void zsync_submit_flush(struct zsync_ring *ring, struct zsync_submit *s)
 	}
 }
 
+static void zsync_submit_add_done(struct zsync_ring *ring, struct zsync_submit *s,
+				  struct zsync_req *req, u64 user_data, u8 opcode, s32 res)
+{
+	struct zsync_done *d = &s->done[s->nr_done++];
+
+	d->user_data = user_data;
+	d->res = res;
+	d->opcode = opcode;
+	d->req = req;
+	if (s->nr_done == ZSYNC_SUBMIT_BATCH)
+		zsync_submit_flush(ring, s);
+}
+
 static void zsync_submit_done(struct zsync_ring *ring, struct zsync_submit *s,
 			      struct zsync_req *req)
 {
-	s->done[s->nr_done++] = req;
-	if (s->nr_done == ZSYNC_SUBMIT_BATCH)
-		zsync_submit_flush(ring, s);
+	zsync_submit_add_done(ring, s, req, req->user_data, req->opcode, req->res);
 }
 
 /*
@@ -778,11 +870,50 @@ static void zsync_submit_lone(struct zsync_ring *ring, struct zsync_submit *s,
 	}
 	if (zsync_issue(req) == ZSYNC_ISSUE_ARMED)
 		return;
-	trace_zsync_issue_path(req, ZSYNC_PATH_INLINE);
+	trace_zsync_issue_path(ring, req, req->user_data, req->opcode, ZSYNC_PATH_INLINE);
 	/* Off its wait queues before its CQE is out (see zsync_req_finish()). */
 	if (unlikely(req->poll.nr_entries))
 		zsync_poll_disarm(req);
 	zsync_submit_done(ring, s, req);
+}
+
+/*
+ * Request-less completion: a lone SQE that is refused by the common
+ * checks, or whose op completes from the SQE alone (complete_noreq, e.g.
+ * NOP), only puts its CQE into the batch; no request is set up, prepared
+ * and recycled for it.  The CQE and its place in the CQ ring are those
+ * the request would have had; only its overflow needs a request, reserved
+ * first.  Caller holds a credit of @s for it.
+ * Return: false if @sqe needs a request after all.
+ */
+static bool zsync_submit_noreq(struct zsync_ring *ring, struct zsync_submit *s,
+			       const struct zsync_sqe *sqe)
+{
+	const struct zsync_opdef *def = zsync_opdef_get(sqe->opcode);
+	/* The slot its CQE takes: its id in the trace events. */
+	const void *id = &s->done[s->nr_done];
+	s32 res = 0;
+	int ret;
+
+	if (s->chain.head || ring->chain_broken || (sqe->flags & ZSYNC_SQE_LINK))
+		return false;
+	if (def && !def->complete_noreq)
+		return false;
+	if (!zsync_req_reserve(ring, s))
+		return false;
+	ret = def ? zsync_sqe_check(ring, sqe, def) : -EINVAL;
+	if (!ret)
+		ret = INDIRECT_CALL_1(def->complete_noreq, zsync_nop_complete_noreq, sqe, &res);
+	trace_zsync_submit(ring, id, sqe, ret, -1);
+	if (ret)
+		res = ret;
+	else
+		trace_zsync_issue_path(ring, id, sqe->user_data, sqe->opcode,
+				       ZSYNC_PATH_INLINE);
+	s->nr_noreq++;
+	s->credits--;
+	zsync_submit_add_done(ring, s, NULL, sqe->user_data, sqe->opcode, res);
+	return true;
 }
 
 static void zsync_submit_one(struct zsync_ring *ring, struct zsync_submit *s,
@@ -799,7 +930,7 @@ static void zsync_submit_one(struct zsync_ring *ring, struct zsync_submit *s,
 		req->failed = true;
 		req->res = ret;
 	}
-	trace_zsync_submit(req, ret);
+	trace_zsync_submit(ring, req, sqe, ret, req->fd);
 
 	if (chain->head) {
 		chain->last->link = req;
@@ -945,6 +1076,7 @@ int zsync_submit_sqes(struct zsync_ring *ring, u32 nr)
 	s->chain.failed = false;
 	s->nr_done = 0;
 	s->nr_posted = 0;
+	s->nr_noreq = 0;
 	s->live_done = 0;
 	s->refs_done = 0;
 	s->cq_room = zsync_cq_space(ring);
@@ -960,20 +1092,29 @@ int zsync_submit_sqes(struct zsync_ring *ring, u32 nr)
 			if (ret)
 				break;
 		}
+		/*
+		 * One read of the shared slot; everything after uses the copy.
+		 * It is consumed only once it has its CQE or its request.
+		 */
+		memcpy(sqe, &ring->sqes[ring->sq_head & ring->sq_mask], sizeof(*sqe));
+		if (zsync_submit_noreq(ring, s, sqe)) {
+			ring->sq_head++;
+			consumed++;
+			goto next;
+		}
 		req = zsync_req_alloc(ring, s);
 		if (!req) {
 			ret = -ENOMEM;
 			zsync_chain_break(ring, &s->chain);
 			break;
 		}
-		/* One read of the shared slot; everything after uses the copy. */
-		memcpy(sqe, &ring->sqes[ring->sq_head & ring->sq_mask], sizeof(*sqe));
 		ring->sq_head++;
 		consumed++;
 		if (ring->chain_broken)
 			zsync_cancel_broken_member(req, sqe);
 		else
 			zsync_submit_one(ring, s, req, sqe);
+next:
 		if (!(consumed % ZSYNC_SUBMIT_BATCH)) {
 			zsync_submit_flush(ring, s);
 			cond_resched();

@@ -485,7 +485,7 @@ enum zsync_issue_ret zsync_punt(struct zsync_req *req, zsync_async_fn fn)
 		return ZSYNC_ISSUE_DONE;
 	}
 	/* Before it is armed: from then on a worker may end it. */
-	trace_zsync_issue_path(req, ZSYNC_PATH_WORKER);
+	trace_zsync_issue_path(req->ring, req, req->user_data, req->opcode, ZSYNC_PATH_WORKER);
 	uid = req->creds ? req->creds->uid : GLOBAL_ROOT_UID;
 	req->async_fn = fn;
 	req->work_pending = false;
@@ -602,7 +602,7 @@ void zsync_task_defer(struct zsync_req *req, zsync_async_fn fn)
 	unsigned long flags;
 	bool closed;
 
-	trace_zsync_issue_path(req, ZSYNC_PATH_TASK);
+	trace_zsync_issue_path(req->ring, req, req->user_data, req->opcode, ZSYNC_PATH_TASK);
 	req->async_fn = fn;
 	/*
 	 * Once @req is on the list and task_lock is dropped, the thread's

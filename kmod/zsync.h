@@ -84,14 +84,33 @@ struct zsync_chain {
 
 #define ZSYNC_SUBMIT_BATCH	32
 
+/*
+ * A CQE completed during submission, held until the batch posts them
+ * together (zsync_post_cqe_batch()).  @req is NULL for a request-less one
+ * (an op that completes from its SQE alone, or an SQE refused before it
+ * needed a request); bit 0 of @req tags a CQE that had to wait in the
+ * overflow list (zsync_req_tag_overflowed()).
+ */
+struct zsync_done {
+	u64			user_data;
+	s32			res;
+	u8			opcode;
+	struct zsync_req	*req;
+};
+
 /* One ENTER's submission (zsync_submit_sqes(), req.c), under submit_lock. */
 struct zsync_submit {
 	struct zsync_chain chain;
 	struct zsync_sqe sqe;		/* the SQE being submitted, copied */
-	/* Lone requests completed during submission; posted up to nr_posted. */
-	struct zsync_req *done[ZSYNC_SUBMIT_BATCH];
+	/* Lone CQEs completed during submission; posted up to nr_posted. */
+	struct zsync_done done[ZSYNC_SUBMIT_BATCH];
 	unsigned int	nr_done;
 	unsigned int	nr_posted;
+	/*
+	 * Request-less CQEs not posted yet: each has a request reserved in
+	 * the ring's private cache, to wait in if the CQ ring is full.
+	 */
+	unsigned int	nr_noreq;
 	unsigned int	credits;	/* ring refs and nr_live taken, not used yet */
 	unsigned int	live_done;	/* posted from the batch: out of nr_live */
 	unsigned int	refs_done;	/* recycled from the batch: ring refs to drop */
@@ -249,6 +268,13 @@ struct zsync_opdef {
 				     __poll_t mask);
 	/* Optional: frees what prep allocated.  Process context. */
 	void		(*cleanup)(struct zsync_req *req);
+	/*
+	 * Optional, for ops that complete from the SQE alone: checks the
+	 * op's own fields as prep() would and sets the CQE's result, so a
+	 * lone SQE needs no request (see zsync_submit_noreq()).  Returns 0 or
+	 * the error prep() would have returned.
+	 */
+	int		(*complete_noreq)(const struct zsync_sqe *sqe, s32 *res);
 	/* Bytes of the command area (the union in zsync_req) the op uses. */
 	u16		cmd_size;
 };
@@ -593,9 +619,14 @@ static inline struct zsync_req *zsync_req_untag(struct zsync_req *req)
 }
 
 /* CQEs of TIMEOUT and LINK_TIMEOUT SQEs do not count towards TIMEOUT counts. */
+static inline bool zsync_opcode_is_timeout(u8 opcode)
+{
+	return opcode == ZSYNC_OP_TIMEOUT || opcode == ZSYNC_OP_LINK_TIMEOUT;
+}
+
 static inline bool zsync_req_is_timeout(const struct zsync_req *req)
 {
-	return req->opcode == ZSYNC_OP_TIMEOUT || req->opcode == ZSYNC_OP_LINK_TIMEOUT;
+	return zsync_opcode_is_timeout(req->opcode);
 }
 
 /*
@@ -711,7 +742,8 @@ u32 zsync_cq_space(const struct zsync_ring *ring);
 void zsync_cq_notify_work(struct irq_work *work);
 void zsync_cq_kill(struct zsync_ring *ring);
 void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags);
-void zsync_post_cqe_batch(struct zsync_ring *ring, struct zsync_req **reqs, unsigned int nr);
+void zsync_post_cqe_batch(struct zsync_ring *ring, struct zsync_done *done, unsigned int nr);
+struct zsync_req *zsync_req_for_overflow(struct zsync_ring *ring, const struct zsync_done *d);
 void zsync_cq_notify(struct zsync_ring *ring, unsigned int nr);
 int zsync_req_alloc_ovf_pool(struct zsync_req *req, unsigned int nr);
 bool zsync_req_post_more(struct zsync_req *req, s32 res, u32 cflags);
@@ -764,6 +796,7 @@ void zsync_flush_count_timeouts(struct zsync_ring *ring);
 
 /* ops/nop.c */
 int zsync_nop_prep(struct zsync_req *req, const struct zsync_sqe *sqe);
+int zsync_nop_complete_noreq(const struct zsync_sqe *sqe, s32 *res);
 enum zsync_issue_ret zsync_nop_issue(struct zsync_req *req);
 
 

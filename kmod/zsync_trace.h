@@ -24,6 +24,9 @@ enum zsync_trace_path {
 	ZSYNC_PATH_WORKER,	/* sent to a zsync_io worker */
 	ZSYNC_PATH_TASK,	/* queued for its submitting thread */
 };
+
+/* zsync_cqe's opcode for a CQE of no SQE of its ring (MSG_RING's). */
+#define ZSYNC_TRACE_NO_OPCODE	0xff
 #endif
 
 TRACE_DEFINE_ENUM(ZSYNC_PATH_INLINE);
@@ -51,11 +54,15 @@ TRACE_DEFINE_ENUM(ZSYNC_STEP_SOCKET);
 
 /*
  * An SQE consumed: @res is prep's result (0, or the error its CQE will
- * carry); fd is the file's descriptor, -1 for ops without one.
+ * carry); fd is the file's descriptor, -1 for ops without one.  @req is the
+ * request, or for a request-less SQE (see zsync_submit_noreq()) the slot
+ * of the submission batch that holds its CQE: either way an id that lives
+ * from the SQE's submission to its terminal CQE.
  */
 TRACE_EVENT(zsync_submit,
-	TP_PROTO(const struct zsync_req *req, int res),
-	TP_ARGS(req, res),
+	TP_PROTO(const struct zsync_ring *ring, const void *req,
+		 const struct zsync_sqe *sqe, int res, int fd),
+	TP_ARGS(ring, req, sqe, res, fd),
 	TP_STRUCT__entry(
 		__field(const void *,	ring)
 		__field(const void *,	req)
@@ -66,23 +73,28 @@ TRACE_EVENT(zsync_submit,
 		__field(int,		fd)
 	),
 	TP_fast_assign(
-		__entry->ring		= req->ring;
+		__entry->ring		= ring;
 		__entry->req		= req;
-		__entry->user_data	= req->user_data;
-		__entry->opcode		= req->opcode;
-		__entry->sqe_flags	= req->sqe_flags;
+		__entry->user_data	= sqe->user_data;
+		__entry->opcode		= sqe->opcode;
+		__entry->sqe_flags	= sqe->flags;
 		__entry->res		= res;
-		__entry->fd		= req->fd;
+		__entry->fd		= fd;
 	),
 	TP_printk("ring %p req %p user_data 0x%llx opcode %u flags 0x%x res %d fd %d",
 		  __entry->ring, __entry->req, __entry->user_data, __entry->opcode,
 		  __entry->sqe_flags, __entry->res, __entry->fd)
 );
 
-/* Where a request runs: at once (inline) or later (armed on a poll, a worker, its task). */
+/*
+ * Where a request runs: at once (inline) or later (armed on a poll, a
+ * worker, its task).  @req as in zsync_submit: a request-less SQE runs
+ * inline.
+ */
 TRACE_EVENT(zsync_issue_path,
-	TP_PROTO(const struct zsync_req *req, enum zsync_trace_path path),
-	TP_ARGS(req, path),
+	TP_PROTO(const struct zsync_ring *ring, const void *req,
+		 u64 user_data, u8 opcode, enum zsync_trace_path path),
+	TP_ARGS(ring, req, user_data, opcode, path),
 	TP_STRUCT__entry(
 		__field(const void *,	ring)
 		__field(const void *,	req)
@@ -91,10 +103,10 @@ TRACE_EVENT(zsync_issue_path,
 		__field(int,		path)
 	),
 	TP_fast_assign(
-		__entry->ring		= req->ring;
+		__entry->ring		= ring;
 		__entry->req		= req;
-		__entry->user_data	= req->user_data;
-		__entry->opcode		= req->opcode;
+		__entry->user_data	= user_data;
+		__entry->opcode		= opcode;
 		__entry->path		= path;
 	),
 	TP_printk("ring %p req %p user_data 0x%llx opcode %u path %s",
@@ -105,13 +117,14 @@ TRACE_EVENT(zsync_issue_path,
 );
 
 /*
- * A CQE posted (@req NULL for one of no request of @ring: MSG_RING's),
- * into the CQ ring or, @overflow, into the overflow list.
+ * A CQE posted, into the CQ ring or, @overflow, into the overflow list.
+ * @req as in zsync_submit; NULL for a CQE of no SQE of @ring (MSG_RING's,
+ * @opcode ZSYNC_TRACE_NO_OPCODE).
  */
 TRACE_EVENT(zsync_cqe,
-	TP_PROTO(const struct zsync_ring *ring, const struct zsync_req *req, u64 user_data,
-		 s32 res, u32 cflags, bool overflow),
-	TP_ARGS(ring, req, user_data, res, cflags, overflow),
+	TP_PROTO(const struct zsync_ring *ring, const void *req, u8 opcode,
+		 u64 user_data, s32 res, u32 cflags, bool overflow),
+	TP_ARGS(ring, req, opcode, user_data, res, cflags, overflow),
 	TP_STRUCT__entry(
 		__field(const void *,	ring)
 		__field(const void *,	req)
@@ -125,7 +138,7 @@ TRACE_EVENT(zsync_cqe,
 		__entry->ring		= ring;
 		__entry->req		= req;
 		__entry->user_data	= user_data;
-		__entry->opcode		= req ? req->opcode : 0xff;
+		__entry->opcode		= opcode;
 		__entry->res		= res;
 		__entry->cflags		= cflags;
 		__entry->overflow	= overflow;

@@ -3,7 +3,9 @@
  * The submission hot path: ZSYNC_IOC_ENTER_VALUE, the batch of CQEs an ENTER
  * posts together (order, overflow, limits, eventfd counts), the credits a
  * ring keeps in reserve (fdinfo inflight stays exact) and the filtered wait
- * (several waiters with different targets, none woken too early, none lost).
+ * (several waiters with different targets, none woken too early, none lost),
+ * and request-less completion (lone NOPs and refused SQEs, whose CQEs wait
+ * in reserved requests when the CQ ring is full).
  */
 #include <errno.h>
 #include <poll.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <sys/wait.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -245,6 +248,124 @@ TEST_F(ring, waiters_with_different_targets_all_wake)
 	EXPECT_EQ(0, a.ret) TH_LOG("waiter for 2: %s", zt_err(a.ret));
 	EXPECT_EQ(0, b.ret) TH_LOG("waiter for 5: %s", zt_err(b.ret));
 	EXPECT_LE(5u, zk_cq_ready(&self->ring));
+}
+
+/* An unlinked scratch file on /tmp holding @text. */
+static int zt_tmpfile(struct __test_metadata *_metadata, const char *text, size_t len)
+{
+	char path[] = "/tmp/zs-hot-XXXXXX";
+	int fd = mkstemp(path);
+
+	ASSERT_LE(0, fd);
+	unlink(path);
+	ASSERT_EQ((ssize_t)len, pwrite(fd, text, len, 0));
+	return fd;
+}
+
+/*
+ * The kinds of lone SQE a batch holds, in one ENTER: a request-less NOP,
+ * a request-less refusal (reserved field set), a request-less injected
+ * result, and a cached READ, which has a request.  @i picks the kind.
+ */
+static void mixed_sqe(struct __test_metadata *_metadata, struct zk_ring *ring,
+		      unsigned int i, int file, char *buf)
+{
+	struct zsync_sqe *sqe = zt_sqe_ud(_metadata, ring, 1000 + i);
+
+	switch (i % 4) {
+	case 0:
+		zk_prep_nop(sqe);
+		break;
+	case 1:
+		zk_prep_nop(sqe);
+		sqe->resv[1] = 1;
+		break;
+	case 2:
+		zk_prep_nop(sqe);
+		sqe->op_flags = ZSYNC_NOP_INJECT_RESULT;
+		sqe->len = (__u32)-(int)i;
+		break;
+	default:
+		zk_prep_read(sqe, file, buf, 4, 0);
+		break;
+	}
+	zk_sqe_set_data64(sqe, 1000 + i);
+}
+
+static int mixed_res(unsigned int i)
+{
+	static const int res[4] = { 0, -EINVAL, 0, 4 };
+
+	return i % 4 == 2 ? -(int)i : res[i % 4];
+}
+
+/*
+ * With the CQ ring already full, every CQE of a whole batch (request-less
+ * ones and ones with a request, interleaved) waits in the overflow list,
+ * and all come out in submission order with their own results: none lost,
+ * none doubled, none taking another's place.
+ */
+TEST(noreq_and_request_cqes_overflow_in_order)
+{
+	struct zsync_params p = { .flags = ZSYNC_SETUP_CQSIZE, .cq_entries = 64 };
+	struct zsync_cqe c[64 + 64];
+	unsigned int i, ovf, live;
+	char buf[64][4];
+	struct zk_ring ring;
+	int file;
+
+	file = zt_tmpfile(_metadata, "abcd", 4);
+	zt_ring_params(_metadata, &ring, 64, &p);
+	for (i = 0; i < 64; i++)
+		zt_nop(_metadata, &ring, i);
+	zt_submit(_metadata, &ring, 64);
+	ASSERT_EQ(64u, zk_cq_ready(&ring));
+	/* Two batches of 32 in one ENTER, all into the overflow list. */
+	for (i = 0; i < 64; i++)
+		mixed_sqe(_metadata, &ring, i, file, buf[i]);
+	zt_submit(_metadata, &ring, 64);
+	ASSERT_EQ(0, zt_fdinfo(ring.fd, "overflow", &ovf));
+	ASSERT_EQ(64u, ovf);
+	ASSERT_EQ(0, zt_fdinfo(ring.fd, "inflight", &live));
+	EXPECT_EQ(0u, live) TH_LOG("overflowed CQEs counted as in flight");
+	zt_reap(_metadata, &ring, c, 64 + 64, ZT_PROMPT_MS);
+	for (i = 0; i < 64; i++)
+		EXPECT_EQ(i, c[i].user_data);
+	for (i = 0; i < 64; i++) {
+		EXPECT_EQ(1000 + i, c[64 + i].user_data) TH_LOG("CQE %u out of order", i);
+		EXPECT_EQ(mixed_res(i), c[64 + i].res) TH_LOG("CQE %u", i);
+		EXPECT_EQ(0u, c[64 + i].flags);
+	}
+	for (i = 3; i < 64; i += 4)
+		EXPECT_EQ(0, memcmp(buf[i], "abcd", 4));
+	zt_expect_no_cqe(_metadata, &ring, 50);
+	zk_ring_exit(&ring);
+	close(file);
+}
+
+/*
+ * Closing a ring whose overflow list holds request-less CQEs frees the
+ * requests they wait in (the debug kernel's kmemleak checks the rest),
+ * and a new ring after it works.
+ */
+TEST(noreq_overflow_freed_at_close)
+{
+	struct zsync_params p = { .flags = ZSYNC_SETUP_CQSIZE, .cq_entries = 64 };
+	struct zk_ring ring;
+	unsigned int i, ovf;
+
+	for (int round = 0; round < 3; round++) {
+		zt_ring_params(_metadata, &ring, 64, &p);
+		for (i = 0; i < 64 + 64; i++) {
+			zt_nop(_metadata, &ring, i);
+			if (i == 63)
+				zt_submit(_metadata, &ring, 64);
+		}
+		zt_submit(_metadata, &ring, 64);
+		ASSERT_EQ(0, zt_fdinfo(ring.fd, "overflow", &ovf));
+		ASSERT_EQ(64u, ovf);
+		zk_ring_exit(&ring);
+	}
 }
 
 TEST_HARNESS_MAIN
