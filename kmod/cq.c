@@ -248,8 +248,12 @@ void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags)
  * (zsync_req_for_overflow()): its entry's request is tagged
  * (zsync_req_overflowed()), so that the caller puts that request instead
  * of recycling it.
+ *
+ * Return: the free slots of the CQ ring it left (a hint, as
+ * zsync_cq_space()'s).
  */
-void zsync_post_cqe_batch(struct zsync_ring *ring, struct zsync_done *done, unsigned int nr)
+unsigned int zsync_post_cqe_batch(struct zsync_ring *ring, struct zsync_done *done,
+				  unsigned int nr)
 {
 	unsigned int i, room, counted = 0, written = 0;
 	unsigned long flags;
@@ -257,7 +261,7 @@ void zsync_post_cqe_batch(struct zsync_ring *ring, struct zsync_done *done, unsi
 	spin_lock_irqsave(&ring->cq_lock, flags);
 	if (ring->dying) {
 		spin_unlock_irqrestore(&ring->cq_lock, flags);
-		return;
+		return 0;
 	}
 	/* Room is looked up once: one read of the hostile head. */
 	room = zsync_cq_space(ring);
@@ -287,6 +291,7 @@ void zsync_post_cqe_batch(struct zsync_ring *ring, struct zsync_done *done, unsi
 	zsync_cq_notify(ring, nr);
 	if (counted)
 		zsync_cq_counted(ring);
+	return room - written;
 }
 
 /**

@@ -668,8 +668,8 @@ static bool zsync_unused_fields_zero(const struct zsync_sqe *sqe, u32 fields)
 	return true;
 }
 
-static int zsync_check_restriction(const struct zsync_ring *ring,
-				   const struct zsync_sqe *sqe)
+static inline int zsync_check_restriction(const struct zsync_ring *ring,
+					  const struct zsync_sqe *sqe)
 {
 	if (!ring->restricted)
 		return 0;
@@ -778,10 +778,9 @@ static void zsync_submit_post(struct zsync_ring *ring, struct zsync_submit *s)
 	/* First: a CQE posted by what this post wakes must find none pending. */
 	s->nr_posted = s->nr_done;
 	s->live_done += n;
-	zsync_post_cqe_batch(ring, s->done + s->nr_done - n, n);
+	s->cq_room = zsync_post_cqe_batch(ring, s->done + s->nr_done - n, n);
 	/* Posted: their reserved requests are free again. */
 	s->nr_noreq = 0;
-	s->cq_room = zsync_cq_space(ring);
 }
 
 /**

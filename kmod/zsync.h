@@ -742,7 +742,8 @@ u32 zsync_cq_space(const struct zsync_ring *ring);
 void zsync_cq_notify_work(struct irq_work *work);
 void zsync_cq_kill(struct zsync_ring *ring);
 void zsync_post_cqe(struct zsync_req *req, s32 res, u32 cflags);
-void zsync_post_cqe_batch(struct zsync_ring *ring, struct zsync_done *done, unsigned int nr);
+unsigned int zsync_post_cqe_batch(struct zsync_ring *ring, struct zsync_done *done,
+				  unsigned int nr);
 struct zsync_req *zsync_req_for_overflow(struct zsync_ring *ring, const struct zsync_done *d);
 void zsync_cq_notify(struct zsync_ring *ring, unsigned int nr);
 int zsync_req_alloc_ovf_pool(struct zsync_req *req, unsigned int nr);
