@@ -106,17 +106,31 @@ static void zsync_set_overflow_flag(struct zsync_ring *ring, bool on)
 }
 
 /*
- * Wakes every waiter whose wake function agrees (ENTER waiters filter on
- * their target, see zsync_cq_wait()) and every poller of the ring fd.
- * @nr CQEs were posted: the eventfd counts each of them, unless the ring
- * was set up with ZSYNC_SETUP_EVENTFD_BATCH (once per batch).
+ * Wakes every ENTER waiter whose wake function agrees (they filter on
+ * their target, see zsync_cq_wait()).  Their wake function only wakes
+ * their task, so this is safe from any context, a wakeup callback
+ * included.  The caller ran smp_mb() after posting (see wq_has_sleeper()).
  */
-static void zsync_cq_notify_now(struct zsync_ring *ring, unsigned int nr)
+static void zsync_cq_wake_waiters(struct zsync_ring *ring)
+{
+	/* Ordered after the post by the caller's barrier (wq_has_sleeper()). */
+	if (waitqueue_active(&ring->cq_wait))
+		wake_up_all(&ring->cq_wait);
+}
+
+/*
+ * Wakes every poller of the ring fd (poll(), epoll, a POLL_ADD) and
+ * signals the eventfd.  @nr CQEs were posted: the eventfd counts each of
+ * them, unless the ring was set up with ZSYNC_SETUP_EVENTFD_BATCH (once
+ * per batch).  The caller ran smp_mb() after posting.
+ */
+static void zsync_cq_notify_pollers(struct zsync_ring *ring, unsigned int nr)
 {
 	struct eventfd_ctx *ev;
 
-	if (wq_has_sleeper(&ring->cq_wait))
-		wake_up_all(&ring->cq_wait);
+	/* Ordered after the post by the caller's barrier (wq_has_sleeper()). */
+	if (waitqueue_active(&ring->poll_wq))
+		wake_up_all(&ring->poll_wq);
 	if (!rcu_access_pointer(ring->evfd) || !nr)
 		return;
 	if (ring->evfd_batch)
@@ -132,7 +146,8 @@ void zsync_cq_notify_work(struct irq_work *work)
 {
 	struct zsync_ring *ring = container_of(work, struct zsync_ring, notify_work);
 
-	zsync_cq_notify_now(ring, atomic_xchg(&ring->notify_pending, 0));
+	/* atomic_xchg() is a full barrier, as zsync_cq_notify()'s smp_mb(). */
+	zsync_cq_notify_pollers(ring, atomic_xchg(&ring->notify_pending, 0));
 }
 
 /**
@@ -140,20 +155,30 @@ void zsync_cq_notify_work(struct irq_work *work)
  * @ring: the ring; any context
  * @nr: how many CQEs were just posted (0: a wakeup only, for deferred work)
  *
- * From inside a wakeup callback of ours, or an eventfd signal, waking now
- * could re-enter the very wait queue being woken (the ring fd in an epoll
- * set that a POLL_ADD on the same ring watches) or nest eventfd signals,
- * so the wakeup is deferred to an irq_work, which runs moments later and
- * signals the eventfd for every CQE it was owed.
+ * ENTER waiters are woken at once, always.  From inside a wakeup callback
+ * of ours, or an eventfd signal, waking the ring fd's pollers now could
+ * re-enter the very wait queue being woken (the ring fd in an epoll set
+ * that a POLL_ADD on the same ring watches) or nest eventfd signals, so
+ * that part is deferred to an irq_work, which runs moments later and
+ * signals the eventfd for every CQE it was owed; only if there is a
+ * poller or an eventfd, so that a socket wakeup of a thread waiting in
+ * ENTER costs no interrupt.
  */
 void zsync_cq_notify(struct zsync_ring *ring, unsigned int nr)
 {
+	/* One barrier for both queues: the posts before, their checks after. */
+	smp_mb();
+	zsync_cq_wake_waiters(ring);
 	if (unlikely(this_cpu_read(zsync_wake_nesting) || !eventfd_signal_allowed())) {
+		/* After the barrier above: a poller queued later sees our CQEs. */
+		if (!waitqueue_active(&ring->poll_wq) &&
+		    !(nr && rcu_access_pointer(ring->evfd)))
+			return;
 		atomic_add(nr, &ring->notify_pending);
 		irq_work_queue(&ring->notify_work);
 		return;
 	}
-	zsync_cq_notify_now(ring, nr);
+	zsync_cq_notify_pollers(ring, nr);
 }
 
 /* Caller holds cq_lock: @ovf (filled in) goes to the end of the overflow list. */

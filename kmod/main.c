@@ -191,7 +191,7 @@ static __poll_t zsync_poll(struct file *file, struct poll_table_struct *wait)
 {
 	struct zsync_ring *ring = file->private_data;
 
-	poll_wait(file, &ring->cq_wait, wait);
+	poll_wait(file, &ring->poll_wq, wait);
 	return zsync_ring_poll_mask(ring);
 }
 

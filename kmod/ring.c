@@ -53,6 +53,7 @@ struct zsync_ring *zsync_ring_alloc(void)
 	ring->count_timeouts = RB_ROOT_CACHED;
 	ring->count_next = U64_MAX;
 	init_waitqueue_head(&ring->cq_wait);
+	init_waitqueue_head(&ring->poll_wq);
 	refcount_set(&ring->refs, 1);
 	refcount_set(&ring->obj_refs, 1);
 	init_completion(&ring->done);

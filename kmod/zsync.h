@@ -149,7 +149,8 @@ struct zsync_ring {
 	u32			overflow_total;
 	u32			overflow_limit;
 	bool			dying;		/* closing: nothing is posted any more */
-	wait_queue_head_t	cq_wait;
+	wait_queue_head_t	cq_wait;	/* ENTER waiters only (zsync_cq_wait()) */
+	wait_queue_head_t	poll_wq;	/* pollers of the ring fd */
 	struct eventfd_ctx __rcu *evfd;
 	bool			evfd_batch;	/* ZSYNC_SETUP_EVENTFD_BATCH */
 	bool			task_signal;	/* ZSYNC_SETUP_TASK_SIGNAL */
