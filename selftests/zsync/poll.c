@@ -406,6 +406,67 @@ TEST_F(ring, eventfd_notification_from_inside_an_eventfd_wakeup)
 	close(notify);
 }
 
+struct ring_sleeper {
+	struct zk_ring *ring;
+	bool in_enter;		/* wait in ENTER, else in poll(2) on the ring fd */
+	_Atomic pid_t tid;
+	int ret;
+	short revents;
+	struct zsync_cqe *cqe;
+};
+
+static void *ring_sleeper(void *arg)
+{
+	struct ring_sleeper *s = arg;
+	struct pollfd pfd = { .fd = s->ring->fd, .events = POLLIN };
+
+	s->tid = gettid();
+	if (s->in_enter) {
+		struct zsync_timespec ts = zt_ts_ms(10 * ZT_PROMPT_MS);
+
+		/* Peeks only: the poller must still find the CQE there. */
+		s->ret = zk_wait_cqe_timeout(s->ring, &s->cqe, &ts);
+		return NULL;
+	}
+	s->ret = poll(&pfd, 1, 10 * ZT_PROMPT_MS);
+	s->revents = pfd.revents;
+	return NULL;
+}
+
+/*
+ * A CQE posted inside a wakeup (an eventfd's, for a POLL_ADD) wakes both a
+ * thread blocked in poll(2) on the ring fd, whose wakeup waits for the
+ * irq_work, and a thread waiting in ENTER, which is woken at once.
+ */
+TEST_F(ring, ring_fd_poller_and_enter_waiter_wake_for_a_cqe_posted_in_a_wakeup)
+{
+	struct ring_sleeper s[2] = {
+		{ .ring = &self->ring, .in_enter = false },
+		{ .ring = &self->ring, .in_enter = true },
+	};
+	int efd = eventfd(0, EFD_CLOEXEC);
+	pthread_t th[2];
+
+	ASSERT_LE(0, efd);
+	poll_one(_metadata, &self->ring, efd, EPOLLIN, 0, 80);
+	for (int i = 0; i < 2; i++) {
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, ring_sleeper, &s[i]));
+		while (!s[i].tid)
+			zt_sleep_ms(1);
+		ASSERT_TRUE(zt_wait_state(s[i].tid, 'S', ZT_PROMPT_MS));
+	}
+	efd_write(_metadata, efd, 1);
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_join(th[i], NULL));
+	EXPECT_EQ(1, s[0].ret) TH_LOG("poll(ring fd) returned %d", s[0].ret);
+	EXPECT_TRUE(s[0].revents & POLLIN);
+	ASSERT_EQ(0, s[1].ret) TH_LOG("ENTER wait: %s", zt_err(s[1].ret));
+	EXPECT_EQ(80u, s[1].cqe->user_data);
+	EXPECT_EQ(EPOLLIN, s[1].cqe->res);
+	zk_cqe_seen(&self->ring, s[1].cqe);
+	close(efd);
+}
+
 struct writer_args {
 	int efd;
 	int n;
