@@ -98,7 +98,7 @@ struct zsync_done {
 	struct zsync_req	*req;
 };
 
-/* One ENTER's submission (zsync_submit_sqes(), req.c), under submit_lock. */
+/* One ENTER's submission (zsync_submit_sqes(), submit.c), under submit_lock. */
 struct zsync_submit {
 	struct zsync_chain chain;
 	struct zsync_sqe sqe;		/* the SQE being submitted, copied */
@@ -700,9 +700,12 @@ long zsync_rings_list(void __user *arg);
 int zsync_req_cache_init(void);
 void zsync_req_cache_exit(void);
 void zsync_req_cache_drain(struct zsync_ring *ring);
-void zsync_submit_post_pending(struct zsync_ring *ring);
-void zsync_ring_put_credits(struct zsync_ring *ring, u32 nr);
-int zsync_submit_sqes(struct zsync_ring *ring, u32 nr);
+struct zsync_req *zsync_req_alloc(struct zsync_ring *ring, struct zsync_submit *s);
+void zsync_req_cache_push(struct zsync_ring *ring, struct zsync_req *req);
+bool zsync_req_reserve_slow(struct zsync_ring *ring, struct zsync_submit *s);
+void zsync_req_post_and_put(struct zsync_req *req, s32 res);
+void zsync_run_chain(struct zsync_req *req);
+void zsync_chain_end(struct zsync_chain *chain);
 void zsync_req_complete(struct zsync_req *req, s32 res);
 void zsync_req_arm(struct zsync_req *req);
 void zsync_req_arm_locked(struct zsync_req *req);
@@ -714,10 +717,28 @@ void zsync_req_get(struct zsync_req *req);
 void zsync_req_put(struct zsync_req *req);
 void zsync_req_free_orphan(struct zsync_req *req);
 bool zsync_ovf_adopt(struct zsync_req *req);
+void zsync_chain_work(struct work_struct *work);
+
+/*
+ * A request-less CQE that finds the CQ ring full waits in a request, so
+ * each one the batch holds unposted has one reserved in the private
+ * cache (zsync_req_for_overflow()).  Caller holds ring->submit_lock.
+ * Return: false if out of memory.
+ */
+static inline bool zsync_req_reserve(struct zsync_ring *ring, struct zsync_submit *s)
+{
+	return likely(ring->nr_req_cache > s->nr_noreq) || zsync_req_reserve_slow(ring, s);
+}
+
+/* submit.c */
+void zsync_submit_post_pending(struct zsync_ring *ring);
+void zsync_ring_put_credits(struct zsync_ring *ring, u32 nr);
+int zsync_submit_sqes(struct zsync_ring *ring, u32 nr);
+
+/* cancel_match.c */
 int zsync_cancel_match(struct zsync_ring *ring, const struct zsync_cancel *c,
 		       struct zsync_req *self);
 int zsync_cancel_locked(struct zsync_req *req);
-void zsync_chain_work(struct work_struct *work);
 
 /* ring.c */
 struct zsync_ring *zsync_ring_alloc(void);
